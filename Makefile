@@ -1,0 +1,57 @@
+# The two commands: `make run` (set up and start on SQLite) and `make test` (every test).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export STATUSPAGE_BASE_URL ?= http://$(HOST):$(PORT)
+
+.PHONY: run test install install-dev migrate demo lint bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) statuspage demo
+
+## make run: virtualenv, install, migrate, seed the demo, then gunicorn + worker (Ctrl-C stops both).
+run: demo
+	@echo ""
+	@echo "  Status page:  $(STATUSPAGE_BASE_URL)/"
+	@echo "  Admin:        $(STATUSPAGE_BASE_URL)/admin/"
+	@echo "  Create the first admin (there is no default password):"
+	@echo "    $(FLASK) statuspage create-user you@example.com --role admin"
+	@echo ""
+	@trap 'kill 0' INT TERM; \
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - app:app & \
+	wait
+
+## make test: dev dependencies, then the whole suite (PostgreSQL too when STATUSPAGE_TEST_POSTGRES_URL is set).
+test: install-dev
+	$(BIN)/ruff check statuspage tests bench migrations app.py
+	$(BIN)/python -m pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check statuspage tests bench migrations app.py
+
+bench: install-dev
+	$(BIN)/python bench/public_page.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

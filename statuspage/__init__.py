@@ -1,0 +1,64 @@
+"""statuspage: a self-hosted status page. create_app() wires config, extensions, blueprints and CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from .config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app; nothing touches the database here."""
+    from . import cli
+    from .api import v1, v2
+    from .api.openapi import bp as openapi_bp
+    from .db import Database
+    from .extensions import csrf, limiter, login_manager
+    from .web import admin, auth, errors, public, session, templating
+    from .web.public_cache import PublicCache
+
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(settings.instance_dir),
+        instance_relative_config=False,
+    )
+    app.config.update(
+        STATUSPAGE=settings,
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.cookie_secure,
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_HEADERS_ENABLED=True,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+
+    database = Database()
+    database.configure(settings.database_url)
+    session.init_app(app, database)
+    app.extensions["statuspage.public_cache"] = PublicCache(settings.version_check_seconds)
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(v2.bp)
+    app.register_blueprint(v1.bp)
+    app.register_blueprint(openapi_bp)
+    cli.init_app(app)
+    return app

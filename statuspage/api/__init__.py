@@ -1,0 +1,1 @@
+"""JSON APIs: v2 (public, Statuspage-compatible) and v1 (management, token auth)."""

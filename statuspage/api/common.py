@@ -1,0 +1,175 @@
+"""What every API endpoint shares: the error shape, token auth and body parsing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..accounts import user_for_token
+from ..errors import DomainError
+from ..models import Page, User
+from ..page import ensure_page
+from ..web.session import db_session
+
+
+class ApiError(Exception):
+    """An error answered as JSON with a 4xx status."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    """Our `{"error": {...}}` beside Statuspage's `{"message": ...}`."""
+    body = {"error": {"code": code, "message": message, "field": field}, "message": message}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(blueprint: Blueprint) -> None:
+    """Answer every error raised under this blueprint as JSON."""
+
+    @blueprint.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+
+    @blueprint.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        db_session().rollback()
+        return error_response(exc.status_code, exc.code, exc.message, exc.field)
+
+    @blueprint.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        response = error_response(exc.code or 500, code, exc.description or exc.name)
+        if exc.code == 429 and exc.get_response().headers.get("Retry-After"):
+            response.headers["Retry-After"] = exc.get_response().headers["Retry-After"]
+        return response
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+_AUTH_HEADER = re.compile(r"^(?:OAuth|Bearer)\s+(\S+)$", re.IGNORECASE)
+
+
+def presented_token() -> str | None:
+    header = request.headers.get("Authorization", "").strip()
+    query = request.args.get("api_key")
+    from_header = None
+    if header:
+        match = _AUTH_HEADER.match(header)
+        if not match:
+            raise ApiError(401, "unauthorized", "Authorization must be 'OAuth <api key>'.")
+        from_header = match.group(1)
+    if from_header and query and from_header != query:
+        raise ApiError(401, "unauthorized", "The api_key parameter and the Authorization header disagree.")
+    return from_header or query
+
+
+def current_page() -> Page:
+    """The page, created from settings on first use."""
+    settings = current_app.config["STATUSPAGE"]
+    session = db_session()
+    page = ensure_page(session, settings.page_name, settings.timezone)
+    if session.new or session.dirty:
+        session.commit()
+    return page
+
+
+def api_auth(admin_only: bool = False) -> Callable:
+    """Require a valid API token for the page in the URL."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(page_id: str, *args, **kwargs):
+            raw = presented_token()
+            if not raw:
+                raise ApiError(401, "unauthorized", "An API key is required: 'Authorization: OAuth <key>'.")
+            user = user_for_token(db_session(), raw)
+            if user is None:
+                raise ApiError(401, "unauthorized", "Invalid API key.")
+            if admin_only and not user.is_admin:
+                raise ApiError(403, "forbidden", "This action needs an admin's API key.")
+            page = current_page()
+            if page_id.removesuffix(".json") != page.code:
+                raise ApiError(404, "not_found", f"No page with id {page_id!r}.", "page_id")
+            g.api_user = user
+            return view(page, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def api_user() -> User:
+    return g.api_user
+
+
+def require_admin() -> None:
+    """Refuse the request unless the token belongs to an admin."""
+    if not g.api_user.is_admin:
+        raise ApiError(403, "forbidden", "This action needs an admin's API key.")
+
+
+# --- request bodies ---------------------------------------------------------------------------
+
+_BRACKETS = re.compile(r"\[([^\]]*)\]")
+
+
+def _parse_form(form) -> dict[str, Any]:
+    """Turn `incident[name]=x&incident[component_ids][]=a` into nested dicts and lists."""
+    result: dict[str, Any] = {}
+    for full_key in form:
+        head = full_key.split("[", 1)[0]
+        parts = [head, *_BRACKETS.findall(full_key[len(head):])]
+        values = form.getlist(full_key)
+        node: Any = result
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            if last:
+                node[part] = values if full_key.endswith("[]") else values[-1]
+                break
+            if parts[index + 1] == "":
+                node[part] = values
+                break
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ApiError(400, "bad_request", f"Conflicting form keys at {full_key!r}.")
+            node = child
+    return result
+
+
+def request_body() -> dict[str, Any]:
+    """The request body as a dict, from JSON or a form; 4xx when it is neither."""
+    mimetype = request.mimetype
+    if mimetype == "application/json":
+        data = request.get_json(silent=True)
+        if data is None:
+            raise ApiError(400, "bad_request", "The body is not valid JSON.")
+        if not isinstance(data, dict):
+            raise ApiError(400, "bad_request", "The body must be a JSON object.")
+        return data
+    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return _parse_form(request.form)
+    if not request.get_data():
+        return {}
+    raise ApiError(415, "unsupported_media_type",
+                   "Send JSON (application/json) or a form (application/x-www-form-urlencoded).")
+
+
+def wrapped_object(body: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+    """The object under `key` ({"component": {...}}), with no keys we do not know."""
+    inner = body.get(key)
+    if not isinstance(inner, dict):
+        raise ApiError(422, "invalid", f"The body must be {{\"{key}\": {{...}}}}.", key)
+    unknown = sorted(set(inner) - allowed)
+    if unknown:
+        raise ApiError(422, "invalid", f"Unknown field(s) in {key}: {', '.join(unknown)}.", unknown[0])
+    return inner

@@ -1,0 +1,203 @@
+"""The management API v1: Statuspage's subset for components and groups."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from .. import components as comp
+from ..accounts import user_for_token
+from ..audit import Actor
+from ..components import UNSET
+from ..extensions import csrf
+from ..web.session import db_session
+from .common import (
+    ApiError,
+    api_auth,
+    api_user,
+    current_page,
+    presented_token,
+    register_error_handlers,
+    request_body,
+    require_admin,
+    wrapped_object,
+)
+from .shapes import component_json, group_json, page_json
+
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+register_error_handlers(bp)
+
+COMPONENT_FIELDS = {"name", "description", "status", "group_id", "showcase",
+                    "only_show_if_degraded", "start_date", "position"}
+GROUP_FIELDS = {"name", "description", "components", "position"}
+
+
+def _actor() -> Actor:
+    return Actor.for_user(api_user(), "api")
+
+
+def _route(rule: str, **options):
+    """Register a rule with and without the `.json` suffix older clients send."""
+
+    def decorator(view):
+        bp.add_url_rule(rule, view.__name__, view, **options)
+        bp.add_url_rule(rule + ".json", view.__name__ + "_json", view, **options)
+        return view
+
+    return decorator
+
+
+@_route("/pages", methods=["GET"])
+def list_pages():
+    raw = presented_token()
+    if not raw or user_for_token(db_session(), raw) is None:
+        raise ApiError(401, "unauthorized", "An API key is required: 'Authorization: OAuth <key>'.")
+    return jsonify([page_json(current_page(), current_app.config["STATUSPAGE"].base_url)])
+
+
+@_route("/pages/<page_id>", methods=["GET"])
+@api_auth()
+def get_page(page):
+    return jsonify(page_json(page, current_app.config["STATUSPAGE"].base_url))
+
+
+# --- components -------------------------------------------------------------------------------
+
+
+@_route("/pages/<page_id>/components", methods=["GET"])
+@api_auth()
+def list_components(page):
+    return jsonify([component_json(c, page) for c in _ordered_components()])
+
+
+def _ordered_components():
+    return [c for item in comp.component_tree(db_session()) for c in item.components]
+
+
+@_route("/pages/<page_id>/components", methods=["POST"])
+@api_auth()
+def create_component(page):
+    require_admin()
+    data = wrapped_object(request_body(), "component", COMPONENT_FIELDS)
+    session = db_session()
+    component = comp.create_component(
+        session, _actor(),
+        name=data.get("name"),
+        description=data.get("description"),
+        status=data.get("status", "operational"),
+        group_code=data.get("group_id"),
+        showcase=data.get("showcase", True),
+        only_show_if_degraded=data.get("only_show_if_degraded", False),
+        start_date=data.get("start_date"),
+    )
+    if "position" in data:
+        comp.update_component(session, _actor(), component, position=data["position"])
+    session.commit()
+    return jsonify(component_json(component, page)), 201
+
+
+@_route("/pages/<page_id>/components/<component_id>", methods=["GET"])
+@api_auth()
+def get_component(page, component_id):
+    return jsonify(component_json(comp.get_component(db_session(), component_id), page))
+
+
+@_route("/pages/<page_id>/components/<component_id>", methods=["PATCH", "PUT"])
+@api_auth()
+def update_component(page, component_id):
+    data = wrapped_object(request_body(), "component", COMPONENT_FIELDS)
+    if set(data) - {"status"}:
+        require_admin()
+    session = db_session()
+    component = comp.get_component(session, component_id)
+    comp.update_component(
+        session, _actor(), component,
+        **{("group_code" if key == "group_id" else key): value for key, value in data.items()},
+    )
+    session.commit()
+    return jsonify(component_json(component, page))
+
+
+@_route("/pages/<page_id>/components/<component_id>", methods=["DELETE"])
+@api_auth()
+def delete_component(page, component_id):
+    require_admin()
+    session = db_session()
+    component = comp.get_component(session, component_id)
+    body = component_json(component, page)
+    comp.delete_component(session, _actor(), component)
+    session.commit()
+    return jsonify(body)
+
+
+# --- component groups -------------------------------------------------------------------------
+
+
+@_route("/pages/<page_id>/component-groups", methods=["GET"])
+@api_auth()
+def list_groups(page):
+    return jsonify([group_json(g, page) for g in comp.all_groups(db_session())])
+
+
+def _group_fields(body: dict) -> dict:
+    data = wrapped_object(body, "component_group", GROUP_FIELDS)
+    # Statuspage puts the description beside the wrapped object.
+    if "description" in body and "description" not in data:
+        data = {**data, "description": body["description"]}
+    unknown = sorted(set(body) - {"component_group", "description"})
+    if unknown:
+        raise ApiError(422, "invalid", f"Unknown field(s): {', '.join(unknown)}.", unknown[0])
+    return data
+
+
+@_route("/pages/<page_id>/component-groups", methods=["POST"])
+@api_auth()
+def create_group(page):
+    require_admin()
+    data = _group_fields(request_body())
+    session = db_session()
+    group = comp.create_group(session, _actor(), name=data.get("name"),
+                              description=data.get("description"),
+                              component_codes=data.get("components", []))
+    if "position" in data:
+        comp.update_group(session, _actor(), group, position=data["position"])
+    session.commit()
+    session.refresh(group)
+    return jsonify(group_json(group, page)), 201
+
+
+@_route("/pages/<page_id>/component-groups/<group_id>", methods=["GET"])
+@api_auth()
+def get_group(page, group_id):
+    return jsonify(group_json(comp.get_group(db_session(), group_id, "id"), page))
+
+
+@_route("/pages/<page_id>/component-groups/<group_id>", methods=["PATCH", "PUT"])
+@api_auth()
+def update_group(page, group_id):
+    require_admin()
+    data = _group_fields(request_body())
+    session = db_session()
+    group = comp.get_group(session, group_id, "id")
+    comp.update_group(
+        session, _actor(), group,
+        name=data.get("name", UNSET),
+        description=data.get("description", UNSET),
+        position=data.get("position", UNSET),
+        component_codes=data.get("components", UNSET),
+    )
+    session.commit()
+    session.refresh(group)
+    return jsonify(group_json(group, page))
+
+
+@_route("/pages/<page_id>/component-groups/<group_id>", methods=["DELETE"])
+@api_auth()
+def delete_group(page, group_id):
+    require_admin()
+    session = db_session()
+    group = comp.get_group(session, group_id, "id")
+    body = group_json(group, page)
+    comp.delete_group(session, _actor(), group)
+    session.commit()
+    return jsonify(body)

@@ -1,0 +1,120 @@
+"""Flask commands: `flask --app app db ...` and `flask --app app statuspage ...`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+
+from . import ROOT, accounts, demo
+from .audit import Actor
+from .errors import DomainError
+from .page import ensure_page
+
+
+def alembic_config(database_url: str) -> Config:
+    """Alembic's config for our migrations folder, pointed at `database_url`."""
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def _database():
+    return current_app.extensions["statuspage.db"]
+
+
+def _settings():
+    return current_app.config["STATUSPAGE"]
+
+
+db_group = click.Group("db", help="Database migrations (Alembic).")
+statuspage_group = click.Group("statuspage", help="Operate the status page.")
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the newest)."""
+    _settings().instance_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(_settings().database_url), revision)
+    click.echo(f"Database at {revision}.")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database back to REVISION."""
+    command.downgrade(alembic_config(_settings().database_url), revision)
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--autogenerate", is_flag=True)
+def db_revision(message: str, autogenerate: bool) -> None:
+    """Write a new migration file (for developers)."""
+    command.revision(alembic_config(_settings().database_url), message=message,
+                     autogenerate=autogenerate)
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Show the revision the database is at."""
+    command.current(alembic_config(_settings().database_url))
+
+
+def _fail(exc: DomainError) -> None:
+    raise click.ClickException(exc.message)
+
+
+@statuspage_group.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "responder"]), default="responder",
+              show_default=True)
+def create_user(email: str, role: str) -> None:
+    """Create a user; the password comes from STATUSPAGE_PASSWORD or a prompt."""
+    password = os.environ.get("STATUSPAGE_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        with _database().transaction() as session:
+            settings = _settings()
+            ensure_page(session, settings.page_name, settings.timezone)
+            user = accounts.create_user(session, email, password, role, Actor.system("cli"))
+            click.echo(f"Created {user.role.value} {user.email}.")
+    except DomainError as exc:
+        _fail(exc)
+
+
+@statuspage_group.command("create-token")
+@click.argument("email")
+@click.option("--name", default="API token", show_default=True)
+def create_token(email: str, name: str) -> None:
+    """Create a management API token; it is shown once, as the last word printed."""
+    try:
+        with _database().transaction() as session:
+            settings = _settings()
+            page = ensure_page(session, settings.page_name, settings.timezone)
+            _token, raw = accounts.create_token(session, email, name, Actor.system("cli"))
+            page_code = page.code
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Page id: {page_code}")
+    click.echo("Keep this token now; it cannot be shown again:")
+    click.echo(f"Token: {raw}")
+
+
+@statuspage_group.command("demo")
+def demo_command() -> None:
+    """Seed the demo page: a web stack's components in groups (idempotent)."""
+    with _database().transaction() as session:
+        created = demo.seed_components(session, _settings())
+    click.echo(f"Demo page ready ({created} components created).")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(statuspage_group)

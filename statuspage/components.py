@@ -1,0 +1,530 @@
+"""The component tree, its status rules and the page indicator.
+
+`set_status` is the only writer of a component's status: the StatusChange
+row it appends is the history, the uptime input and the timeline event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from . import audit
+from .audit import Actor
+from .db import utcnow
+from .errors import Conflict, InvalidInput, NotFound
+from .models import DESCRIPTION_MAX, NAME_MAX, Component, ComponentGroup, ComponentStatus, StatusChange
+from .page import bump_version
+
+UNSET: Any = object()
+
+# Worse statuses sort later; maintenance is planned, so it ranks below any outage.
+SEVERITY = {
+    ComponentStatus.OPERATIONAL: 0,
+    ComponentStatus.UNDER_MAINTENANCE: 1,
+    ComponentStatus.DEGRADED_PERFORMANCE: 2,
+    ComponentStatus.PARTIAL_OUTAGE: 3,
+    ComponentStatus.MAJOR_OUTAGE: 4,
+}
+
+STATUS_LABELS = {
+    ComponentStatus.OPERATIONAL: "Operational",
+    ComponentStatus.DEGRADED_PERFORMANCE: "Degraded Performance",
+    ComponentStatus.PARTIAL_OUTAGE: "Partial Outage",
+    ComponentStatus.MAJOR_OUTAGE: "Major Outage",
+    ComponentStatus.UNDER_MAINTENANCE: "Under Maintenance",
+}
+
+INDICATOR_DESCRIPTIONS = {
+    "none": "All Systems Operational",
+    "minor": "Minor Service Outage",
+    "major": "Partial System Outage",
+    "critical": "Major System Outage",
+    "maintenance": "Service Under Maintenance",
+}
+INDICATOR_RANK = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical": 4}
+
+
+# --- input rules shared by the admin and the API -------------------------------------------
+
+
+def clean_name(value: Any, field: str = "name") -> str:
+    """A trimmed, non-empty name of at most 255 characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("Name is required.", field)
+    value = value.strip()
+    if len(value) > NAME_MAX:
+        raise InvalidInput(f"Name must be at most {NAME_MAX} characters.", field)
+    return value
+
+
+def clean_description(value: Any, field: str = "description") -> str | None:
+    """An optional description of at most 2,000 characters (empty means none)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("Description must be text.", field)
+    value = value.strip()
+    if len(value) > DESCRIPTION_MAX:
+        raise InvalidInput(f"Description must be at most {DESCRIPTION_MAX} characters.", field)
+    return value or None
+
+
+def parse_status(value: Any, field: str = "status") -> ComponentStatus:
+    """A component status from its Statuspage name."""
+    try:
+        return ComponentStatus(value)
+    except ValueError:
+        allowed = ", ".join(s.value for s in ComponentStatus)
+        raise InvalidInput(f"Unknown status {value!r}; use one of: {allowed}.", field) from None
+
+
+def parse_bool(value: Any, field: str) -> bool:
+    """A JSON boolean (or the strings a form sends)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "1", "on", "yes"}:
+        return True
+    if isinstance(value, str) and value.lower() in {"false", "0", "off", "no", ""}:
+        return False
+    raise InvalidInput(f"{field} must be true or false.", field)
+
+
+def parse_start_date(value: Any, field: str = "start_date") -> date | None:
+    """An ISO date (YYYY-MM-DD) or none."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("start_date must be a date like 2024-08-14.", field)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("start_date must be a date like 2024-08-14.", field) from None
+
+
+def parse_position(value: Any, field: str = "position") -> int:
+    """A position from 1 up, as Statuspage counts."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidInput("position must be a whole number from 1.", field)
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidInput("position must be a whole number from 1.", field) from None
+    if not 1 <= number <= 100_000:
+        raise InvalidInput("position must be a whole number from 1.", field)
+    return number
+
+
+# --- lookups ---------------------------------------------------------------------------------
+
+
+def get_component(session: Session, code: str) -> Component:
+    """The component with this public id, or NotFound."""
+    component = session.scalars(select(Component).where(Component.code == code)).first()
+    if component is None:
+        raise NotFound(f"No component with id {code!r}.", "component_id")
+    return component
+
+
+def get_group(session: Session, code: str, field: str = "group_id") -> ComponentGroup:
+    """The group with this public id, or NotFound."""
+    group = session.scalars(select(ComponentGroup).where(ComponentGroup.code == code)).first()
+    if group is None:
+        raise NotFound(f"No component group with id {code!r}.", field)
+    return group
+
+
+def all_components(session: Session) -> list[Component]:
+    """Every component, in display order within its group."""
+    return list(
+        session.scalars(
+            select(Component).order_by(Component.group_id, Component.position, Component.id)
+        )
+    )
+
+
+def all_groups(session: Session) -> list[ComponentGroup]:
+    """Every group with its components loaded, in display order."""
+    return list(
+        session.scalars(
+            select(ComponentGroup)
+            .options(selectinload(ComponentGroup.components))
+            .order_by(ComponentGroup.position, ComponentGroup.id)
+        )
+    )
+
+
+@dataclass
+class TreeItem:
+    """One top-level row of the page: a group with its components, or a lone component."""
+
+    group: ComponentGroup | None
+    components: list[Component]
+
+    @property
+    def position(self) -> int:
+        return self.group.position if self.group else self.components[0].position
+
+    @property
+    def status(self) -> ComponentStatus:
+        return worst_status(c.status for c in self.components)
+
+
+def component_tree(session: Session) -> list[TreeItem]:
+    """Groups and ungrouped components in one top-level order."""
+    groups = all_groups(session)
+    loose = session.scalars(
+        select(Component)
+        .where(Component.group_id.is_(None))
+        .order_by(Component.position, Component.id)
+    )
+    items = [TreeItem(g, list(g.components)) for g in groups]
+    items += [TreeItem(None, [c]) for c in loose]
+    items.sort(key=lambda item: (item.position, item.group is None))
+    return items
+
+
+# --- status rules ----------------------------------------------------------------------------
+
+
+def worst_status(statuses: Iterable[ComponentStatus]) -> ComponentStatus:
+    """The most severe status of several (operational when there are none)."""
+    return max(statuses, key=SEVERITY.__getitem__, default=ComponentStatus.OPERATIONAL)
+
+
+def indicator_for_components(statuses: Sequence[ComponentStatus]) -> str:
+    """The page indicator the component statuses alone call for.
+
+    Any degradation or partial outage is `minor`; a major outage of some
+    components is `major` ("Partial System Outage"); of every component,
+    `critical`. Maintenance alone is `maintenance`.
+    """
+    if not statuses:
+        return "none"
+    worst = worst_status(statuses)
+    if worst == ComponentStatus.MAJOR_OUTAGE:
+        all_down = all(s == ComponentStatus.MAJOR_OUTAGE for s in statuses)
+        return "critical" if all_down else "major"
+    if worst in (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.DEGRADED_PERFORMANCE):
+        return "minor"
+    if worst == ComponentStatus.UNDER_MAINTENANCE:
+        return "maintenance"
+    return "none"
+
+
+def page_indicator(
+    statuses: Sequence[ComponentStatus], incident_impacts: Iterable[str] = ()
+) -> tuple[str, str]:
+    """(indicator, description): the worst of component states and unresolved incident impacts."""
+    indicator = indicator_for_components(statuses)
+    for impact in incident_impacts:
+        if impact in INDICATOR_RANK and INDICATOR_RANK[impact] > INDICATOR_RANK[indicator]:
+            indicator = impact
+    return indicator, INDICATOR_DESCRIPTIONS[indicator]
+
+
+def set_status(
+    session: Session,
+    component: Component,
+    status: ComponentStatus,
+    actor: Actor,
+    cause: str | None = None,
+    at: datetime | None = None,
+) -> StatusChange | None:
+    """Change a component's status and append its history row; None if unchanged."""
+    if component.status == status:
+        return None
+    when = at or utcnow()
+    change = StatusChange(
+        component=component,
+        from_status=component.status,
+        to_status=status,
+        at=when,
+        user_id=actor.user_id,
+        source=actor.source,
+        cause=cause or actor.label,
+    )
+    component.status = status
+    component.updated_at = when
+    session.add(change)
+    bump_version(session)
+    return change
+
+
+# --- groups ----------------------------------------------------------------------------------
+
+
+def _next_top_position(session: Session) -> int:
+    top_components = session.scalar(
+        select(func.max(Component.position)).where(Component.group_id.is_(None))
+    )
+    top_groups = session.scalar(select(func.max(ComponentGroup.position)))
+    return max(top_components or 0, top_groups or 0) + 1
+
+
+def _check_unique_group_name(session: Session, name: str, exclude_id: int | None = None) -> None:
+    query = select(ComponentGroup.id).where(func.lower(ComponentGroup.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(ComponentGroup.id != exclude_id)
+    if session.scalar(query) is not None:
+        raise Conflict(f"A group named {name!r} already exists.", "name")
+
+
+def create_group(
+    session: Session,
+    actor: Actor,
+    name: Any,
+    description: Any = None,
+    component_codes: Sequence[str] = (),
+) -> ComponentGroup:
+    """Create a group at the end of the page, optionally moving components into it."""
+    name = clean_name(name)
+    _check_unique_group_name(session, name)
+    group = ComponentGroup(
+        name=name,
+        description=clean_description(description),
+        position=_next_top_position(session),
+    )
+    session.add(group)
+    session.flush()
+    _set_group_members(session, group, component_codes)
+    audit.record(session, actor, "group.create", "component_group", group.code, {"name": name})
+    bump_version(session)
+    return group
+
+
+def _set_group_members(session: Session, group: ComponentGroup, codes: Sequence[str]) -> None:
+    if not isinstance(codes, list | tuple) or not all(isinstance(c, str) for c in codes):
+        raise InvalidInput("components must be a list of component ids.", "components")
+    wanted = [get_component(session, code) for code in dict.fromkeys(codes)]
+    for component in list(group.components):
+        if component not in wanted:
+            _move_component(session, component, None)
+    for component in wanted:
+        if component.group_id != group.id:
+            _move_component(session, component, group)
+
+
+def update_group(
+    session: Session,
+    actor: Actor,
+    group: ComponentGroup,
+    name: Any = UNSET,
+    description: Any = UNSET,
+    position: Any = UNSET,
+    component_codes: Any = UNSET,
+) -> ComponentGroup:
+    """Rename, describe, reorder or change the members of a group."""
+    changed: dict[str, Any] = {}
+    if name is not UNSET:
+        name = clean_name(name)
+        _check_unique_group_name(session, name, exclude_id=group.id)
+        group.name = changed["name"] = name
+    if description is not UNSET:
+        group.description = changed["description"] = clean_description(description)
+    if component_codes is not UNSET:
+        _set_group_members(session, group, component_codes)
+        changed["components"] = list(component_codes)
+    if position is not UNSET:
+        _place(session, group, parse_position(position))
+        changed["position"] = group.position
+    group.updated_at = utcnow()
+    audit.record(session, actor, "group.update", "component_group", group.code, changed)
+    bump_version(session)
+    return group
+
+
+def delete_group(session: Session, actor: Actor, group: ComponentGroup) -> None:
+    """Delete a group; its components stay, moved to the top level."""
+    for component in list(group.components):
+        _move_component(session, component, None)
+    audit.record(session, actor, "group.delete", "component_group", group.code, {"name": group.name})
+    session.delete(group)
+    bump_version(session)
+
+
+# --- components ------------------------------------------------------------------------------
+
+
+def _check_unique_component_name(
+    session: Session, name: str, group: ComponentGroup | None, exclude_id: int | None = None
+) -> None:
+    query = select(Component.id).where(func.lower(Component.name) == name.lower())
+    query = query.where(
+        Component.group_id == group.id if group else Component.group_id.is_(None)
+    )
+    if exclude_id is not None:
+        query = query.where(Component.id != exclude_id)
+    if session.scalar(query) is not None:
+        where = f"group {group.name!r}" if group else "the top level"
+        raise Conflict(f"A component named {name!r} already exists in {where}.", "name")
+
+
+def _next_position_in(session: Session, group: ComponentGroup | None) -> int:
+    if group is None:
+        return _next_top_position(session)
+    last = session.scalar(select(func.max(Component.position)).where(Component.group_id == group.id))
+    return (last or 0) + 1
+
+
+def _move_component(session: Session, component: Component, group: ComponentGroup | None) -> None:
+    _check_unique_component_name(session, component.name, group, exclude_id=component.id)
+    component.position = _next_position_in(session, group)
+    component.group = group
+    component.group_id = group.id if group else None
+    session.flush()
+
+
+def _siblings(session: Session, item: Component | ComponentGroup) -> list[Component | ComponentGroup]:
+    """The items sharing `item`'s ordering space, in order."""
+    if isinstance(item, Component) and item.group_id is not None:
+        return list(
+            session.scalars(
+                select(Component)
+                .where(Component.group_id == item.group_id)
+                .order_by(Component.position, Component.id)
+            )
+        )
+    return [entry.group or entry.components[0] for entry in component_tree(session)]
+
+
+def _place(session: Session, item: Component | ComponentGroup, position: int) -> None:
+    """Move `item` to 1-based `position` among its siblings and renumber them."""
+    siblings = [s for s in _siblings(session, item) if s is not item]
+    index = min(max(position, 1), len(siblings) + 1) - 1
+    siblings.insert(index, item)
+    for number, sibling in enumerate(siblings, start=1):
+        sibling.position = number
+    session.flush()
+
+
+def move(session: Session, actor: Actor, item: Component | ComponentGroup, offset: int) -> None:
+    """Move an item up (-1) or down (+1) among its siblings."""
+    siblings = _siblings(session, item)
+    index = siblings.index(item) + 1
+    _place(session, item, index + offset)
+    if isinstance(item, Component):
+        action, kind = "component.move", "component"
+    else:
+        action, kind = "group.move", "component_group"
+    audit.record(session, actor, action, kind, item.code, {"position": item.position})
+    bump_version(session)
+
+
+def create_component(
+    session: Session,
+    actor: Actor,
+    name: Any,
+    description: Any = None,
+    status: Any = ComponentStatus.OPERATIONAL,
+    group_code: str | None = None,
+    showcase: Any = True,
+    only_show_if_degraded: Any = False,
+    start_date: Any = None,
+) -> Component:
+    """Create a component at the end of its group (or of the page) with its first history row."""
+    name = clean_name(name)
+    group = get_group(session, group_code) if group_code else None
+    _check_unique_component_name(session, name, group)
+    component = Component(
+        name=name,
+        description=clean_description(description),
+        group=group,
+        position=_next_position_in(session, group),
+        showcase=parse_bool(showcase, "showcase"),
+        only_show_if_degraded=parse_bool(only_show_if_degraded, "only_show_if_degraded"),
+        start_date=parse_start_date(start_date),
+    )
+    first = parse_status(status)
+    session.add(component)
+    session.flush()
+    component.status = first
+    session.add(StatusChange(component=component, from_status=None, to_status=first,
+                             user_id=actor.user_id, source=actor.source, cause=actor.label))
+    audit.record(session, actor, "component.create", "component", component.code,
+                 {"name": name, "status": first.value})
+    bump_version(session)
+    return component
+
+
+def update_component(
+    session: Session,
+    actor: Actor,
+    component: Component,
+    name: Any = UNSET,
+    description: Any = UNSET,
+    status: Any = UNSET,
+    group_code: Any = UNSET,
+    position: Any = UNSET,
+    showcase: Any = UNSET,
+    only_show_if_degraded: Any = UNSET,
+    start_date: Any = UNSET,
+    cause: str | None = None,
+) -> Component:
+    """Apply any of the given changes; all are validated before any is written."""
+    changed: dict[str, Any] = {}
+    new_name = clean_name(name) if name is not UNSET else component.name
+    new_status = parse_status(status) if status is not UNSET else None
+    new_group = component.group
+    if group_code is not UNSET:
+        if group_code is not None and not isinstance(group_code, str):
+            raise InvalidInput("group_id must be a component group id or null.", "group_id")
+        new_group = get_group(session, group_code) if group_code else None
+    flags = {
+        key: parse_bool(value, key)
+        for key, value in (("showcase", showcase), ("only_show_if_degraded", only_show_if_degraded))
+        if value is not UNSET
+    }
+    new_start = parse_start_date(start_date) if start_date is not UNSET else UNSET
+    new_description = clean_description(description) if description is not UNSET else UNSET
+    new_position = parse_position(position) if position is not UNSET else None
+    _check_unique_component_name(session, new_name, new_group, exclude_id=component.id)
+
+    if new_name != component.name:
+        component.name = changed["name"] = new_name
+    if new_description is not UNSET:
+        component.description = changed["description"] = new_description
+    if new_group is not component.group:
+        _move_component(session, component, new_group)
+        changed["group_id"] = new_group.code if new_group else None
+    for key, value in flags.items():
+        setattr(component, key, value)
+        changed[key] = value
+    if new_start is not UNSET:
+        component.start_date = new_start
+        changed["start_date"] = new_start.isoformat() if new_start else None
+    if new_position is not None:
+        _place(session, component, new_position)
+        changed["position"] = component.position
+    if new_status is not None and new_status != component.status:
+        changed["status"] = {"from": component.status.value, "to": new_status.value}
+        set_status(session, component, new_status, actor, cause=cause)
+    component.updated_at = utcnow()
+    audit.record(session, actor, "component.update", "component", component.code, changed)
+    bump_version(session)
+    return component
+
+
+def delete_component(session: Session, actor: Actor, component: Component) -> None:
+    """Delete a component and its history; the audit log keeps the record."""
+    audit.record(session, actor, "component.delete", "component", component.code,
+                 {"name": component.name, "status": component.status.value})
+    session.delete(component)
+    bump_version(session)
+
+
+def history(session: Session, component: Component, limit: int = 100) -> list[StatusChange]:
+    """The newest status changes of a component."""
+    return list(
+        session.scalars(
+            select(StatusChange)
+            .where(StatusChange.component_id == component.id)
+            .order_by(StatusChange.at.desc(), StatusChange.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,157 @@
+"""Settings from STATUSPAGE_* environment variables, parsed strictly.
+
+Every setting lives here. Secrets may come from `NAME_FILE` (a path whose
+contents are the value) and never have a default in code: the secret key,
+when not given, is generated once and kept in the instance directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PREFIX = "STATUSPAGE_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingError(ValueError):
+    """A setting has a value we refuse to guess about."""
+
+
+def env_str(name: str, default: str | None = None, environ: dict | None = None) -> str | None:
+    """Read `STATUSPAGE_<name>`, or the file named by `STATUSPAGE_<name>_FILE`."""
+    environ = os.environ if environ is None else environ
+    key = PREFIX + name
+    if key in environ and environ[key] != "":
+        return environ[key]
+    file_key = key + "_FILE"
+    if environ.get(file_key):
+        try:
+            return Path(environ[file_key]).read_text().strip()
+        except OSError as exc:
+            raise SettingError(f"{file_key}: cannot read {environ[file_key]}: {exc}") from exc
+    return default
+
+
+def env_bool(name: str, default: bool, environ: dict | None = None) -> bool:
+    """Read a boolean; an unknown spelling raises instead of meaning False."""
+    raw = env_str(name, None, environ)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingError(f"{PREFIX}{name}={raw!r} is not a boolean (use true or false)")
+
+
+def env_int(name: str, default: int, environ: dict | None = None, minimum: int = 0) -> int:
+    """Read an integer no smaller than `minimum`."""
+    raw = env_str(name, None, environ)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingError(f"{PREFIX}{name}={raw!r} is not an integer") from exc
+    if value < minimum:
+        raise SettingError(f"{PREFIX}{name}={value} must be at least {minimum}")
+    return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...], environ: dict | None = None) -> str:
+    """Read one of a fixed set of words."""
+    value = env_str(name, default, environ) or default
+    if value not in choices:
+        raise SettingError(f"{PREFIX}{name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
+def _secret_key(instance_dir: Path, environ: dict | None) -> str:
+    """The configured key, or one generated on first start and kept in the instance dir."""
+    configured = env_str("SECRET_KEY", None, environ)
+    if configured:
+        return configured
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once must agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The parsed configuration of one process."""
+
+    instance_dir: Path
+    database_url: str
+    secret_key: str
+    base_url: str
+    page_name: str
+    timezone: str
+    cookie_secure: bool
+    public_max_age: int
+    public_stale_while_revalidate: int
+    version_check_seconds: float
+    ratelimit_storage_url: str
+    login_rate_limit: str
+    mail_backend: str
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_security: str
+    mail_from: str
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> Settings:
+        """Build settings from the environment; raises SettingError on bad values."""
+        instance_dir = Path(env_str("INSTANCE_DIR", "instance", environ) or "instance").resolve()
+        database_url = env_str("DATABASE_URL", None, environ) or (
+            f"sqlite:///{instance_dir / 'statuspage.db'}"
+        )
+        timezone = env_str("TIMEZONE", "Etc/UTC", environ) or "Etc/UTC"
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingError(f"{PREFIX}TIMEZONE={timezone!r} is not an IANA time zone") from exc
+        base_url = (env_str("BASE_URL", "http://127.0.0.1:8000", environ) or "").rstrip("/")
+        return cls(
+            instance_dir=instance_dir,
+            database_url=database_url,
+            secret_key=_secret_key(instance_dir, environ),
+            base_url=base_url,
+            page_name=env_str("PAGE_NAME", "Status", environ) or "Status",
+            timezone=timezone,
+            cookie_secure=env_bool("COOKIE_SECURE", base_url.startswith("https://"), environ),
+            public_max_age=env_int("PUBLIC_MAX_AGE", 10, environ),
+            public_stale_while_revalidate=env_int("PUBLIC_STALE_WHILE_REVALIDATE", 60, environ),
+            version_check_seconds=env_int("VERSION_CHECK_MS", 1000, environ) / 1000,
+            ratelimit_storage_url=env_str("RATELIMIT_STORAGE_URL", "memory://", environ)
+            or "memory://",
+            login_rate_limit=env_str("LOGIN_RATE_LIMIT", "10 per minute", environ)
+            or "10 per minute",
+            mail_backend=env_choice("MAIL_BACKEND", "file", ("file", "smtp", "console"), environ),
+            smtp_host=env_str("SMTP_HOST", "localhost", environ) or "localhost",
+            smtp_port=env_int("SMTP_PORT", 25, environ, minimum=1),
+            smtp_username=env_str("SMTP_USERNAME", None, environ),
+            smtp_password=env_str("SMTP_PASSWORD", None, environ),
+            smtp_security=env_choice(
+                "SMTP_SECURITY", "none", ("none", "starttls", "tls"), environ
+            ),
+            mail_from=env_str("MAIL_FROM", "status@localhost", environ) or "status@localhost",
+        )

@@ -1,0 +1,256 @@
+"""The responders' admin: components, groups, statuses and the audit log.
+
+Views parse the form, call one domain function, commit, and redirect; a
+DomainError re-renders the form with its message and nothing saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import components as comp
+from ..api.common import current_page
+from ..audit import Actor
+from ..errors import DomainError
+from ..models import AuditEntry
+from .auth import admin_required
+from .session import db_session
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _actor() -> Actor:
+    return Actor.for_user(current_user, "admin")
+
+
+def _form_text(name: str) -> str:
+    return request.form.get(name, "")
+
+
+def domain_form(template: str) -> Callable:
+    """Run a form view; on DomainError roll back and re-render `template` with the message."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                return view(*args, **kwargs)
+            except DomainError as exc:
+                db_session().rollback()
+                context = _template_context(template, kwargs)
+                return render_template(template, error=exc.message, error_field=exc.field,
+                                       form=request.form, **context), exc.status_code
+
+        return wrapper
+
+    return decorator
+
+
+def _template_context(template: str, kwargs: dict) -> dict:
+    """What a re-rendered form needs besides the error."""
+    session = db_session()
+    context: dict = {"page": current_page(), "groups": comp.all_groups(session)}
+    if "code" in kwargs:
+        try:
+            if template.endswith("component.html"):
+                component = comp.get_component(session, kwargs["code"])
+                context["component"] = component
+                context["history"] = comp.history(session, component)
+            elif template.endswith("group.html"):
+                context["group"] = comp.get_group(session, kwargs["code"])
+        except DomainError:
+            abort(404)
+    if template.endswith("dashboard.html"):
+        context["tree"] = comp.component_tree(session)
+    return context
+
+
+@bp.get("/")
+@login_required
+def dashboard():
+    session = db_session()
+    return render_template("admin/dashboard.html", page=current_page(),
+                           tree=comp.component_tree(session), groups=comp.all_groups(session),
+                           form={})
+
+
+# --- components -------------------------------------------------------------------------------
+
+
+@bp.post("/components")
+@admin_required
+@domain_form("admin/dashboard.html")
+def create_component():
+    session = db_session()
+    comp.create_component(
+        session, _actor(),
+        name=_form_text("name"),
+        description=_form_text("description"),
+        group_code=_form_text("group_id") or None,
+        status=_form_text("status") or "operational",
+    )
+    session.commit()
+    flash(f"Component {_form_text('name').strip()} created.")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.get("/components/<code>")
+@login_required
+def edit_component(code: str):
+    session = db_session()
+    component = _component_or_404(code)
+    return render_template("admin/component.html", page=current_page(), component=component,
+                           groups=comp.all_groups(session),
+                           history=comp.history(session, component), form={})
+
+
+def _component_or_404(code: str):
+    try:
+        return comp.get_component(db_session(), code)
+    except DomainError:
+        abort(404)
+
+
+@bp.post("/components/<code>")
+@admin_required
+@domain_form("admin/component.html")
+def update_component(code: str):
+    session = db_session()
+    component = _component_or_404(code)
+    comp.update_component(
+        session, _actor(), component,
+        name=_form_text("name"),
+        description=_form_text("description"),
+        group_code=_form_text("group_id") or None,
+        showcase="showcase" in request.form,
+        only_show_if_degraded="only_show_if_degraded" in request.form,
+        start_date=_form_text("start_date"),
+    )
+    session.commit()
+    flash("Component saved.")
+    return redirect(url_for("admin.edit_component", code=code))
+
+
+@bp.post("/components/<code>/status")
+@login_required
+@domain_form("admin/dashboard.html")
+def set_component_status(code: str):
+    session = db_session()
+    component = _component_or_404(code)
+    comp.update_component(session, _actor(), component, status=_form_text("status"))
+    session.commit()
+    flash(f"{component.name} is now {component.status.value.replace('_', ' ')}.")
+    return redirect(request.form.get("back") or url_for("admin.dashboard"))
+
+
+@bp.post("/components/<code>/move")
+@admin_required
+def move_component(code: str):
+    session = db_session()
+    comp.move(session, _actor(), _component_or_404(code), -1 if _form_text("direction") == "up" else 1)
+    session.commit()
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.route("/components/<code>/delete", methods=["GET", "POST"])
+@admin_required
+def delete_component(code: str):
+    session = db_session()
+    component = _component_or_404(code)
+    if request.method == "GET":
+        return render_template("admin/confirm_delete.html", page=current_page(), kind="component",
+                               name=component.name, action=request.path)
+    if _form_text("confirm_name").strip() != component.name:
+        return render_template("admin/confirm_delete.html", page=current_page(), kind="component",
+                               name=component.name, action=request.path,
+                               error="Type the exact name to confirm."), 422
+    comp.delete_component(session, _actor(), component)
+    session.commit()
+    flash(f"Component {component.name} deleted.")
+    return redirect(url_for("admin.dashboard"))
+
+
+# --- groups -----------------------------------------------------------------------------------
+
+
+def _group_or_404(code: str):
+    try:
+        return comp.get_group(db_session(), code)
+    except DomainError:
+        abort(404)
+
+
+@bp.post("/groups")
+@admin_required
+@domain_form("admin/dashboard.html")
+def create_group():
+    session = db_session()
+    comp.create_group(session, _actor(), _form_text("name"), _form_text("description"))
+    session.commit()
+    flash(f"Group {_form_text('name').strip()} created.")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.get("/groups/<code>")
+@admin_required
+def edit_group(code: str):
+    return render_template("admin/group.html", page=current_page(), group=_group_or_404(code),
+                           groups=comp.all_groups(db_session()), form={})
+
+
+@bp.post("/groups/<code>")
+@admin_required
+@domain_form("admin/group.html")
+def update_group(code: str):
+    session = db_session()
+    group = _group_or_404(code)
+    comp.update_group(session, _actor(), group, name=_form_text("name"),
+                      description=_form_text("description"))
+    session.commit()
+    flash("Group saved.")
+    return redirect(url_for("admin.edit_group", code=code))
+
+
+@bp.post("/groups/<code>/move")
+@admin_required
+def move_group(code: str):
+    session = db_session()
+    comp.move(session, _actor(), _group_or_404(code), -1 if _form_text("direction") == "up" else 1)
+    session.commit()
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.route("/groups/<code>/delete", methods=["GET", "POST"])
+@admin_required
+def delete_group(code: str):
+    session = db_session()
+    group = _group_or_404(code)
+    if request.method == "GET":
+        return render_template("admin/confirm_delete.html", page=current_page(), kind="group",
+                               name=group.name, action=request.path,
+                               note="Its components stay, moved to the top level.")
+    if _form_text("confirm_name").strip() != group.name:
+        return render_template("admin/confirm_delete.html", page=current_page(), kind="group",
+                               name=group.name, action=request.path,
+                               error="Type the exact name to confirm."), 422
+    comp.delete_group(session, _actor(), group)
+    session.commit()
+    flash(f"Group {group.name} deleted.")
+    return redirect(url_for("admin.dashboard"))
+
+
+# --- audit log --------------------------------------------------------------------------------
+
+
+@bp.get("/audit")
+@login_required
+def audit_log():
+    entries = db_session().scalars(
+        select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(200)
+    )
+    return render_template("admin/audit.html", page=current_page(), entries=list(entries))

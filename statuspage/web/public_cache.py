@@ -1,0 +1,119 @@
+"""The public render cache: rendered bodies keyed by URL and the page version.
+
+Each process asks the database for the page version at most once per
+`version_check_seconds`; a hit in between serves from memory without a
+query. Any visible change bumps the version in its own transaction, so
+every gunicorn worker shows it within that interval.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import Response, current_app, request
+
+from .. import page as page_module
+from .session import db_session
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    body: bytes
+    mimetype: str
+    status: int
+
+
+class PublicCache:
+    """A bounded LRU of rendered public responses, valid for one page version."""
+
+    def __init__(self, check_seconds: float, max_entries: int = 1024) -> None:
+        self.check_seconds = check_seconds
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._checked_at = 0.0
+        self._entries: OrderedDict[str, CachedBody] = OrderedDict()
+
+    def version(self, load: Callable[[], int]) -> int:
+        """The page version, re-read through `load` at most once per interval."""
+        now = time.monotonic()
+        if self._version is not None and now - self._checked_at < self.check_seconds:
+            return self._version
+        version = load()
+        with self._lock:
+            if version != self._version:
+                self._entries.clear()
+                self._version = version
+            self._checked_at = now
+        return version
+
+    def get(self, key: str, version: int) -> CachedBody | None:
+        with self._lock:
+            if version != self._version:
+                return None
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: str, version: int, entry: CachedBody) -> None:
+        with self._lock:
+            if version != self._version:
+                return
+            self._entries[key] = entry
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (tests, and after a direct database edit)."""
+        with self._lock:
+            self._entries.clear()
+            self._version = None
+
+
+def _cache() -> PublicCache:
+    return current_app.extensions["statuspage.public_cache"]
+
+
+def _load_version() -> int:
+    return page_module.current_version(db_session())
+
+
+def cached_public(view: Callable) -> Callable:
+    """Serve a public view from the render cache, with ETag and Cache-Control."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        settings = current_app.config["STATUSPAGE"]
+        cache = _cache()
+        version = cache.version(_load_version)
+        etag = f"v{version}"
+        headers = {
+            "Cache-Control": (
+                f"public, max-age={settings.public_max_age}, "
+                f"stale-while-revalidate={settings.public_stale_while_revalidate}"
+            ),
+        }
+        if request.if_none_match.contains(etag):
+            response = Response(status=304, headers=headers)
+            response.set_etag(etag)
+            return response
+        key = request.full_path
+        entry = cache.get(key, version)
+        if entry is None:
+            result = current_app.make_response(view(*args, **kwargs))
+            entry = CachedBody(result.get_data(), result.mimetype, result.status_code)
+            if result.status_code == 200:
+                cache.put(key, version, entry)
+        response = Response(entry.body, status=entry.status, mimetype=entry.mimetype,
+                            headers=headers)
+        if entry.status == 200:
+            response.set_etag(etag)
+        return response
+
+    return wrapper

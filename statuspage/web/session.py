@@ -1,0 +1,31 @@
+"""The per-request database session, opened lazily so cache hits never touch the database."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from ..db import Database
+
+
+def database() -> Database:
+    """The Database bound to the current app."""
+    return current_app.extensions["statuspage.db"]
+
+
+def db_session() -> Session:
+    """This request's session, created on first use and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = database().session()
+    return g.db_session
+
+
+def init_app(app: Flask, db: Database) -> None:
+    """Attach the database to the app and close sessions after each request."""
+    app.extensions["statuspage.db"] = db
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()

@@ -1,0 +1,52 @@
+"""Jinja filters: display only (labels, local times); no decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app
+
+from ..components import INDICATOR_DESCRIPTIONS, STATUS_LABELS
+from ..models import ComponentStatus
+from ..timefmt import iso, local, utc_label
+
+STATUS_ICONS = {
+    "operational": "✓",
+    "degraded_performance": "◐",
+    "partial_outage": "!",
+    "major_outage": "✕",
+    "under_maintenance": "⚒",
+    "none": "✓",
+    "minor": "!",
+    "major": "!",
+    "critical": "✕",
+    "maintenance": "⚒",
+}
+
+
+def _page_tz() -> str:
+    return current_app.config["STATUSPAGE"].timezone
+
+
+def status_label(value: str) -> str:
+    try:
+        return STATUS_LABELS[ComponentStatus(value)]
+    except ValueError:
+        return INDICATOR_DESCRIPTIONS.get(value, str(value).replace("_", " ").title())
+
+
+def localtime(value: datetime | None, fmt: str = "%b %d, %Y %H:%M %Z") -> str:
+    if value is None:
+        return ""
+    return local(value, _page_tz()).strftime(fmt)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        status_label=status_label,
+        status_icon=lambda value: STATUS_ICONS.get(str(value), "•"),
+        localtime=localtime,
+        utc=lambda value: utc_label(value) if value else "",
+        isotime=lambda value: iso(value) if value else "",
+    )
+    app.jinja_env.globals.update(component_statuses=[s.value for s in ComponentStatus])

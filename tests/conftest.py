@@ -1,0 +1,163 @@
+"""Shared fixtures: the app on SQLite (and PostgreSQL when configured), clients and personas.
+
+Each database is migrated once per session with our Alembic migrations;
+every test then starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from statuspage import create_app
+from statuspage.accounts import create_token, create_user
+from statuspage.audit import Actor
+from statuspage.cli import alembic_config
+from statuspage.config import Settings
+from statuspage.db import Base, make_engine
+from statuspage.page import ensure_page
+
+POSTGRES_URL = os.environ.get("STATUSPAGE_TEST_POSTGRES_URL")
+DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def migrated_urls(tmp_path_factory) -> dict[str, str]:
+    """A freshly migrated database per backend, shared by the whole run."""
+    urls = {"sqlite": f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"}
+    if POSTGRES_URL:
+        engine = make_engine(POSTGRES_URL)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        urls["postgresql"] = POSTGRES_URL
+    for url in urls.values():
+        command.upgrade(alembic_config(url), "head")
+    return urls
+
+
+def empty_tables(url: str) -> None:
+    engine = make_engine(url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if url.startswith("postgresql"):
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, migrated_urls) -> str:
+    url = migrated_urls[request.param]
+    empty_tables(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings.from_env(
+        environ={
+            "STATUSPAGE_INSTANCE_DIR": str(tmp_path / "instance"),
+            "STATUSPAGE_DATABASE_URL": database_url,
+            "STATUSPAGE_SECRET_KEY": "test-secret-key-not-for-production",
+            "STATUSPAGE_BASE_URL": "http://status.test",
+            "STATUSPAGE_PAGE_NAME": "Acme",
+            "STATUSPAGE_TIMEZONE": "Europe/Berlin",
+        }
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["statuspage.db"].engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A session for arranging and checking data; commit what the app must see."""
+    db = app.extensions["statuspage.db"]
+    session = db.session()
+    ensure_page(session, "Acme", "Europe/Berlin")
+    session.commit()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def client(app: Flask, session: Session) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token of this client's session, read from a rendered form."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, path: str, data: dict, token_from: str = "/login", **kwargs):
+    """POST a form the way a browser would, with the session's CSRF token."""
+    return client.post(path, data={"csrf_token": csrf_token(client, token_from), **data}, **kwargs)
+
+
+@pytest.fixture
+def make_user(session: Session) -> Callable[..., object]:
+    def make(email: str = "admin@example.com", role: str = "admin"):
+        user = create_user(session, email, PASSWORD, role, Actor.system("test"))
+        session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login_as(client: FlaskClient, make_user) -> Callable[[str], object]:
+    """Sign the test client in as a new user with `role` (admin or responder)."""
+
+    def login(role: str = "admin"):
+        user = make_user(f"{role}@example.com", role)
+        response = post_form(client, "/login", {"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return login
+
+
+@pytest.fixture
+def api_token(session: Session, make_user) -> Callable[[str], dict[str, str]]:
+    """Headers with a fresh API token of a user with `role`."""
+
+    def make(role: str = "admin") -> dict[str, str]:
+        user = make_user(f"api-{role}@example.com", role)
+        _token, raw = create_token(session, user.email, "test", Actor.system("test"))
+        session.commit()
+        return {"Authorization": f"OAuth {raw}"}
+
+    return make
+
+
+@pytest.fixture
+def page_code(session: Session) -> str:
+    return ensure_page(session, "Acme", "Europe/Berlin").code
