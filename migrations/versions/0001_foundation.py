@@ -1,7 +1,7 @@
 """foundation: page, components, groups, history, users, tokens, audit
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-25
 """
 
