@@ -39,6 +39,7 @@ run: demo
 	@echo "    $(FLASK) statuspage create-user you@example.com --role admin"
 	@echo ""
 	@trap 'kill 0' INT TERM; \
+	$(FLASK) statuspage worker & \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - app:app & \
 	wait
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
-from . import ROOT, accounts, demo
+from . import ROOT, accounts, demo, incidents
 from .audit import Actor
 from .errors import DomainError
 from .page import ensure_page
+from .worker import Worker
 
 
 def alembic_config(database_url: str) -> Config:
@@ -31,8 +34,8 @@ def _settings():
     return current_app.config["STATUSPAGE"]
 
 
-db_group = click.Group("db", help="Database migrations (Alembic).")
-statuspage_group = click.Group("statuspage", help="Operate the status page.")
+db_group = AppGroup("db", help="Database migrations (Alembic).")
+statuspage_group = AppGroup("statuspage", help="Operate the status page.")
 
 
 @db_group.command("upgrade")
@@ -112,7 +115,20 @@ def demo_command() -> None:
     """Seed the demo page: a web stack's components in groups (idempotent)."""
     with _database().transaction() as session:
         created = demo.seed_components(session, _settings())
+        incidents.seed_templates(session, Actor.system("demo"))
     click.echo(f"Demo page ready ({created} components created).")
+
+
+@statuspage_group.command("worker")
+@click.option("--once", is_flag=True, help="Do one pass of everything due, then exit.")
+def worker_command(once: bool) -> None:
+    """Run the background worker (maintenance windows; later probes and notifications)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    worker = Worker(_database())
+    if once:
+        click.echo(f"Worker pass done ({worker.run_once()} units of work).")
+    else:
+        worker.run_forever()
 
 
 def init_app(app: Flask) -> None:

@@ -235,6 +235,7 @@ def set_status(
     actor: Actor,
     cause: str | None = None,
     at: datetime | None = None,
+    incident_id: int | None = None,
 ) -> StatusChange | None:
     """Change a component's status and append its history row; None if unchanged."""
     if component.status == status:
@@ -248,6 +249,7 @@ def set_status(
         user_id=actor.user_id,
         source=actor.source,
         cause=cause or actor.label,
+        incident_id=incident_id,
     )
     component.status = status
     component.updated_at = when

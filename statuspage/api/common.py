@@ -173,3 +173,31 @@ def wrapped_object(body: dict[str, Any], key: str, allowed: set[str]) -> dict[st
     if unknown:
         raise ApiError(422, "invalid", f"Unknown field(s) in {key}: {', '.join(unknown)}.", unknown[0])
     return inner
+
+
+def route(blueprint: Blueprint, rule: str, **options) -> Callable:
+    """Register a rule with and without the `.json` suffix older Statuspage clients send."""
+
+    def decorator(view: Callable) -> Callable:
+        blueprint.add_url_rule(rule, view.__name__, view, **options)
+        blueprint.add_url_rule(rule + ".json", view.__name__ + "_json", view, **options)
+        return view
+
+    return decorator
+
+
+def object_id(value: str) -> str:
+    """A public id from the URL, with the optional `.json` suffix removed."""
+    return value.removesuffix(".json")
+
+
+def parse_paging(default_limit: int = 100, max_limit: int = 100) -> tuple[int, int]:
+    """`limit` and `page` query parameters, validated."""
+    try:
+        limit = int(request.args.get("limit", default_limit))
+        page = int(request.args.get("page", 1))
+    except ValueError:
+        raise ApiError(400, "bad_request", "limit and page must be whole numbers.") from None
+    if not 1 <= limit <= max_limit or page < 1:
+        raise ApiError(400, "bad_request", f"limit must be 1 to {max_limit} and page at least 1.")
+    return limit, page

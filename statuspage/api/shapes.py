@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..components import TreeItem, page_indicator, worst_status
-from ..models import Component, ComponentGroup, Page
+from ..models import Component, ComponentGroup, Incident, IncidentTemplate, IncidentUpdate, Page
 from ..timefmt import iso, iso_date
 
 
@@ -91,3 +91,90 @@ def tree_json(tree: list[TreeItem], page: Page) -> list[dict[str, Any]]:
 def overall_status(tree: list[TreeItem], incident_impacts: list[str]) -> dict[str, str]:
     statuses = [c.status for item in tree for c in item.components]
     return status_json(*page_indicator(statuses, incident_impacts))
+
+
+NO_COMPONENTS = [{"name": "No components were affected by this update."}]
+
+
+def update_json(update: IncidentUpdate, incident: Incident, page: Page) -> dict[str, Any]:
+    tz = page.time_zone
+    return {
+        "id": update.code,
+        "status": update.status,
+        "body": update.body,
+        "incident_id": incident.code,
+        "created_at": iso(update.created_at, tz),
+        "updated_at": iso(update.updated_at, tz),
+        "display_at": iso(update.display_at, tz),
+        "affected_components": [dict(a) for a in update.affected_components] or NO_COMPONENTS,
+        "deliver_notifications": update.deliver_notifications,
+        "custom_tweet": None,
+        "tweet_id": None,
+    }
+
+
+def incident_json(incident: Incident, page: Page, base_url: str) -> dict[str, Any]:
+    """An incident or maintenance as public v2 shows it."""
+    tz = page.time_zone
+    body = {
+        "id": incident.code,
+        "name": incident.name,
+        "status": incident.status,
+        "created_at": iso(incident.created_at, tz),
+        "updated_at": iso(incident.updated_at, tz),
+        "monitoring_at": iso(incident.monitoring_at, tz),
+        "resolved_at": iso(incident.resolved_at, tz),
+        "impact": incident.impact.value,
+        "shortlink": f"{base_url}/incidents/{incident.code}",
+        "started_at": iso(incident.started_at, tz),
+        "page_id": page.code,
+        "incident_updates": [update_json(u, incident, page) for u in incident.updates],
+        "components": [component_json(c, page) for c in incident.components],
+    }
+    if incident.is_maintenance:
+        body["scheduled_for"] = iso(incident.scheduled_for, tz)
+        body["scheduled_until"] = iso(incident.scheduled_until, tz)
+    return body
+
+
+def managed_incident_json(incident: Incident, page: Page, base_url: str) -> dict[str, Any]:
+    """The management API's incident: the public one plus what managers set."""
+    tz = page.time_zone
+    body = incident_json(incident, page, base_url)
+    for update in body["incident_updates"]:
+        update.update({"twitter_updated_at": None, "wants_twitter_update": False})
+    body.update({
+        "impact_override": incident.impact_override.value if incident.impact_override else None,
+        "metadata": {},
+        "incident_impacts": [],
+        "postmortem_body": None,
+        "postmortem_body_last_updated_at": None,
+        "postmortem_ignored": False,
+        "postmortem_notified_subscribers": False,
+        "postmortem_notified_twitter": False,
+        "postmortem_published_at": None,
+        "scheduled_for": iso(incident.scheduled_for, tz),
+        "scheduled_until": iso(incident.scheduled_until, tz),
+        "scheduled_remind_prior": False,
+        "scheduled_reminded_at": None,
+        "scheduled_auto_in_progress": incident.is_maintenance and incident.auto_transition,
+        "scheduled_auto_completed": incident.is_maintenance and incident.auto_transition,
+        "auto_transition_to_maintenance_state": incident.is_maintenance and incident.auto_transition,
+        "auto_transition_to_operational_state": incident.is_maintenance and incident.auto_transition,
+        "reminder_intervals": None,
+    })
+    return body
+
+
+def template_json(template: IncidentTemplate) -> dict[str, Any]:
+    return {
+        "id": template.code,
+        "name": template.name,
+        "title": template.title,
+        "body": template.body,
+        "update_status": template.update_status,
+        "group_id": None,
+        "should_tweet": False,
+        "should_send_notifications": True,
+        "components": [],
+    }

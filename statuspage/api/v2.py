@@ -2,41 +2,73 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
+from .. import incidents as inc
 from ..components import component_tree
+from ..models import IncidentKind, MaintenanceStatus
 from ..web.public_cache import cached_public
 from ..web.session import db_session
 from .common import current_page, register_error_handlers
-from .shapes import overall_status, page_json, tree_json
+from .shapes import incident_json, overall_status, page_json, tree_json
 
 bp = Blueprint("api_v2", __name__, url_prefix="/api/v2")
 register_error_handlers(bp)
 
-
-def _public_state() -> dict[str, Any]:
-    """Everything the public endpoints show, read in one go."""
-    page = current_page()
-    tree = component_tree(db_session())
-    base_url = current_app.config["STATUSPAGE"].base_url
-    return {
-        "page": page_json(page, base_url),
-        "components": tree_json(tree, page),
-        "status": overall_status(tree, incident_impacts=[]),
-        "incidents": [],
-        "scheduled_maintenances": [],
-    }
+UPCOMING = (MaintenanceStatus.SCHEDULED,)
+SUMMARY_MAINTENANCE = (
+    MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING
+)
 
 
-def _endpoint(rule: str, keys: tuple[str, ...]) -> None:
-    """Register `rule.json` and `rule` (some clients drop the suffix)."""
+class PublicState:
+    """What the public endpoints show, each part read once and only when asked for."""
+
+    def __init__(self) -> None:
+        self.session = db_session()
+        self.page = current_page()
+        self.base_url = current_app.config["STATUSPAGE"].base_url
+        self._tree = None
+
+    @property
+    def tree(self):
+        if self._tree is None:
+            self._tree = component_tree(self.session)
+        return self._tree
+
+    def incidents(self, items) -> list[dict[str, Any]]:
+        return [incident_json(i, self.page, self.base_url) for i in items]
+
+    def page_json(self) -> dict[str, Any]:
+        return page_json(self.page, self.base_url)
+
+    def status(self) -> dict[str, str]:
+        return overall_status(self.tree, inc.page_impacts(self.session))
+
+
+PARTS: dict[str, Callable[[PublicState], Any]] = {
+    "page": PublicState.page_json,
+    "components": lambda s: tree_json(s.tree, s.page),
+    "status": PublicState.status,
+    "unresolved": lambda s: s.incidents(inc.unresolved_incidents(s.session)),
+    "recent_incidents": lambda s: s.incidents(inc.recent(s.session, IncidentKind.INCIDENT, 50)),
+    "summary_maintenances": lambda s: s.incidents(inc.maintenances(s.session, SUMMARY_MAINTENANCE)),
+    "recent_maintenances": lambda s: s.incidents(inc.recent(s.session, IncidentKind.MAINTENANCE, 50)),
+    "upcoming": lambda s: s.incidents(inc.maintenances(s.session, UPCOMING)),
+    "active": lambda s: s.incidents(inc.maintenances(s.session, inc.ACTIVE_MAINTENANCE)),
+}
+
+
+def _endpoint(rule: str, keys: dict[str, str]) -> None:
+    """Register `rule.json` and `rule` (some clients drop the suffix); keys map JSON key → part."""
 
     @cached_public
     def view():
-        state = _public_state()
-        return jsonify({key: state[key] for key in keys})
+        state = PublicState()
+        return jsonify({key: PARTS[part](state) for key, part in keys.items()})
 
     name = rule.strip("/").replace("/", "_").replace("-", "_")
     view.__name__ = name
@@ -44,11 +76,12 @@ def _endpoint(rule: str, keys: tuple[str, ...]) -> None:
     bp.add_url_rule(rule, f"{name}_bare", view)
 
 
-_endpoint("/summary", ("page", "components", "incidents", "scheduled_maintenances", "status"))
-_endpoint("/status", ("page", "status"))
-_endpoint("/components", ("page", "components"))
-_endpoint("/incidents", ("page", "incidents"))
-_endpoint("/incidents/unresolved", ("page", "incidents"))
-_endpoint("/scheduled-maintenances", ("page", "scheduled_maintenances"))
-_endpoint("/scheduled-maintenances/upcoming", ("page", "scheduled_maintenances"))
-_endpoint("/scheduled-maintenances/active", ("page", "scheduled_maintenances"))
+_endpoint("/summary", {"page": "page", "components": "components", "incidents": "unresolved",
+                       "scheduled_maintenances": "summary_maintenances", "status": "status"})
+_endpoint("/status", {"page": "page", "status": "status"})
+_endpoint("/components", {"page": "page", "components": "components"})
+_endpoint("/incidents", {"page": "page", "incidents": "recent_incidents"})
+_endpoint("/incidents/unresolved", {"page": "page", "incidents": "unresolved"})
+_endpoint("/scheduled-maintenances", {"page": "page", "scheduled_maintenances": "recent_maintenances"})
+_endpoint("/scheduled-maintenances/upcoming", {"page": "page", "scheduled_maintenances": "upcoming"})
+_endpoint("/scheduled-maintenances/active", {"page": "page", "scheduled_maintenances": "active"})

@@ -1,34 +1,102 @@
-"""The public site: the status page itself and the health check."""
+"""The public site: the status page, incident pages, history, feeds and the health check."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import incidents as inc
 from ..api.common import current_page
-from ..components import component_tree, page_indicator
+from ..components import component_tree, get_component, page_indicator
+from ..errors import NotFound
+from ..feeds import FEED_SIZE, build_feed
+from ..models import IncidentKind, MaintenanceStatus
 from .public_cache import cached_public
 from .session import db_session
 
 bp = Blueprint("public", __name__)
 
 
+def _base_url() -> str:
+    return current_app.config["STATUSPAGE"].base_url
+
+
 @bp.get("/")
 @cached_public
 def index():
-    page = current_page()
-    tree = component_tree(db_session())
+    session = db_session()
+    tree = component_tree(session)
     statuses = [c.status for item in tree for c in item.components]
-    indicator, description = page_indicator(statuses)
+    indicator, description = page_indicator(statuses, inc.page_impacts(session))
     return render_template(
         "public/index.html",
-        page=page,
+        page=current_page(),
         tree=tree,
         indicator=indicator,
         description=description,
-        base_url=current_app.config["STATUSPAGE"].base_url,
+        unresolved=inc.unresolved_incidents(session),
+        active=inc.maintenances(session, inc.ACTIVE_MAINTENANCE),
+        upcoming=inc.maintenances(session, (MaintenanceStatus.SCHEDULED,)),
+        recent=[i for i in inc.recent(session, IncidentKind.INCIDENT, 5) if i.status not in inc.UNRESOLVED],
+        base_url=_base_url(),
     )
+
+
+@bp.get("/incidents/<code>")
+@cached_public
+def incident(code: str):
+    try:
+        item = inc.get_incident(db_session(), code)
+    except NotFound:
+        abort(404, "There is no incident at this address.")
+    return render_template("public/incident.html", page=current_page(), incident=item,
+                           base_url=_base_url())
+
+
+@bp.get("/history")
+@cached_public
+def history():
+    try:
+        number = int(request.args.get("page", "1"))
+    except ValueError:
+        abort(400, "page must be a whole number.")
+    items, pages = inc.history_page(db_session(), number)
+    number = min(max(number, 1), pages)
+    return render_template("public/history.html", page=current_page(), incidents=items,
+                           number=number, pages=pages, base_url=_base_url())
+
+
+def _feed(kind: str):
+    session = db_session()
+    page = current_page()
+    component = None
+    code = request.args.get("component")
+    if code:
+        try:
+            component = get_component(session, code)
+        except NotFound:
+            abort(404, "There is no component with that id.")
+        items = inc.for_component(session, component, FEED_SIZE)
+    else:
+        items = inc.history_page(session, 1, FEED_SIZE)[0]
+    self_url = _base_url() + url_for(f"public.feed_{kind}", **({"component": code} if code else {}))
+    feed = build_feed(page, _base_url(), items, self_url, component)
+    if kind == "rss":
+        return current_app.response_class(feed.rss_str(pretty=False), mimetype="application/rss+xml")
+    return current_app.response_class(feed.atom_str(pretty=False), mimetype="application/atom+xml")
+
+
+@bp.get("/history.rss")
+@cached_public
+def feed_rss():
+    return _feed("rss")
+
+
+@bp.get("/history.atom")
+@cached_public
+def feed_atom():
+    return _feed("atom")
 
 
 @bp.get("/healthz")

@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Flask, current_app
 
 from ..components import INDICATOR_DESCRIPTIONS, STATUS_LABELS
+from ..markdown import render as render_markdown
 from ..models import ComponentStatus
 from ..timefmt import iso, local, utc_label
 
@@ -48,5 +49,7 @@ def init_app(app: Flask) -> None:
         localtime=localtime,
         utc=lambda value: utc_label(value) if value else "",
         isotime=lambda value: iso(value) if value else "",
+        markdown=render_markdown,
+        words=lambda value: str(value).replace("_", " ").capitalize(),
     )
     app.jinja_env.globals.update(component_statuses=[s.value for s in ComponentStatus])

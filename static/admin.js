@@ -1,0 +1,30 @@
+// Progressive enhancement for the admin: live Markdown preview and saved-message buttons.
+// Every form works without this file.
+(function () {
+  "use strict";
+  function debounce(fn, ms) {
+    let timer;
+    return function () { clearTimeout(timer); timer = setTimeout(fn, ms); };
+  }
+  document.querySelectorAll("textarea[data-preview]").forEach(function (area) {
+    const target = document.getElementById(area.dataset.preview);
+    if (!target) return;
+    const update = debounce(function () {
+      const body = new URLSearchParams({ body: area.value, csrf_token: target.dataset.csrf });
+      fetch(target.dataset.url, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) { if (data.html !== undefined) target.innerHTML = data.html; })
+        .catch(function () { /* the preview is a convenience; the form still works */ });
+    }, 250);
+    area.addEventListener("input", update);
+    if (area.value) update();
+  });
+  document.querySelectorAll("[data-fill-body]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      const form = button.closest("form");
+      form.querySelector("textarea[name=body]").value = button.dataset.fillBody;
+      form.querySelector("select[name=status]").value = button.dataset.fillStatus;
+      form.querySelector("textarea[name=body]").dispatchEvent(new Event("input"));
+    });
+  });
+})();

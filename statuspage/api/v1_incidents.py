@@ -1,0 +1,234 @@
+"""The management API v1 for incidents, maintenance, their updates and templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import func, select
+
+from .. import incidents as inc
+from ..audit import Actor
+from ..components import UNSET
+from ..extensions import csrf
+from ..models import Incident, IncidentKind, IncidentUpdate, MaintenanceStatus
+from ..web.session import db_session
+from .common import (
+    ApiError,
+    api_auth,
+    api_user,
+    object_id,
+    parse_paging,
+    register_error_handlers,
+    request_body,
+    require_admin,
+    route,
+    wrapped_object,
+)
+from .shapes import managed_incident_json, template_json, update_json
+
+bp = Blueprint("api_v1_incidents", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+register_error_handlers(bp)
+
+# Statuspage fields we accept and ignore: they drive Twitter, reminders and metadata we do not offer.
+IGNORED_FIELDS = {
+    "metadata", "reminder_intervals", "wants_twitter_update", "auto_tweet_at_beginning",
+    "auto_tweet_on_completion", "auto_tweet_on_creation", "auto_tweet_one_hour_before",
+    "scheduled_remind_prior", "auto_transition_deliver_notifications_at_end",
+    "auto_transition_deliver_notifications_at_start", "backfilled", "backfill_date",
+}
+INCIDENT_FIELDS = {
+    "name", "status", "impact_override", "body", "components", "component_ids",
+    "deliver_notifications", "started_at", "display_at", "scheduled_for", "scheduled_until",
+    "scheduled_auto_in_progress", "scheduled_auto_completed", "auto_transition_to_maintenance_state",
+    "auto_transition_to_operational_state", "restore_components",
+} | IGNORED_FIELDS
+UPDATE_FIELDS = {"body", "display_at", "deliver_notifications", "wants_twitter_update"}
+TEMPLATE_FIELDS = {"name", "title", "body", "update_status", "group_id", "should_tweet",
+                   "should_send_notifications", "component_ids"}
+
+
+def _actor() -> Actor:
+    return Actor.for_user(api_user(), "api")
+
+
+def _json(incident: Incident, page):
+    return managed_incident_json(incident, page, current_app.config["STATUSPAGE"].base_url)
+
+
+def _list(page, items):
+    return jsonify([_json(i, page) for i in items])
+
+
+def _auto_transition(data: dict[str, Any]) -> Any:
+    keys = ("scheduled_auto_in_progress", "scheduled_auto_completed",
+            "auto_transition_to_maintenance_state", "auto_transition_to_operational_state")
+    given = [data[k] for k in keys if k in data]
+    if not given:
+        return True
+    return all(v is True or (isinstance(v, str) and v.lower() in {"true", "1"}) for v in given)
+
+
+def _is_maintenance(data: dict[str, Any]) -> bool:
+    status = data.get("status")
+    return "scheduled_for" in data or status in {s.value for s in MaintenanceStatus}
+
+
+@route(bp, "/pages/<page_id>/incidents", methods=["GET"])
+@api_auth()
+def list_incidents(page):
+    limit, number = parse_paging()
+    query = select(Incident).order_by(Incident.started_at.desc(), Incident.id.desc())
+    q = request.args.get("q", "").strip()
+    if q:
+        query = query.where(func.lower(Incident.name).contains(q.lower()))
+    codes = db_session().scalars(query.with_only_columns(Incident.code).limit(limit)
+                                 .offset((number - 1) * limit))
+    return _list(page, [inc.get_incident(db_session(), code) for code in codes])
+
+
+@route(bp, "/pages/<page_id>/incidents/unresolved", methods=["GET"])
+@api_auth()
+def list_unresolved(page):
+    return _list(page, inc.unresolved_incidents(db_session()))
+
+
+@route(bp, "/pages/<page_id>/incidents/upcoming", methods=["GET"])
+@api_auth()
+def list_upcoming(page):
+    return _list(page, inc.maintenances(db_session(), (MaintenanceStatus.SCHEDULED,)))
+
+
+@route(bp, "/pages/<page_id>/incidents/scheduled", methods=["GET"])
+@api_auth()
+def list_scheduled(page):
+    return _list(page, inc.recent(db_session(), IncidentKind.MAINTENANCE, 100))
+
+
+@route(bp, "/pages/<page_id>/incidents/active_maintenance", methods=["GET"])
+@api_auth()
+def list_active_maintenance(page):
+    return _list(page, inc.maintenances(db_session(), inc.ACTIVE_MAINTENANCE))
+
+
+@route(bp, "/pages/<page_id>/incidents", methods=["POST"])
+@api_auth()
+def create_incident(page):
+    data = wrapped_object(request_body(), "incident", INCIDENT_FIELDS)
+    session = db_session()
+    if _is_maintenance(data):
+        incident = inc.schedule_maintenance(
+            session, _actor(),
+            name=data.get("name"), body=data.get("body"),
+            scheduled_for=data.get("scheduled_for"), scheduled_until=data.get("scheduled_until"),
+            component_codes=data.get("component_ids"),
+            auto_transition=_auto_transition(data),
+            deliver_notifications=data.get("deliver_notifications", True),
+        )
+    else:
+        incident = inc.open_incident(
+            session, _actor(),
+            name=data.get("name"), body=data.get("body"),
+            status=data.get("status", "investigating"),
+            impact_override=data.get("impact_override"),
+            component_statuses=data.get("components"),
+            component_codes=data.get("component_ids"),
+            started_at=data.get("started_at"),
+            deliver_notifications=data.get("deliver_notifications", True),
+        )
+    session.commit()
+    return jsonify(_json(inc.get_incident(session, incident.code), page)), 201
+
+
+@route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["GET"])
+@api_auth()
+def get_incident(page, incident_id):
+    return jsonify(_json(inc.get_incident(db_session(), object_id(incident_id)), page))
+
+
+@route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["PATCH", "PUT"])
+@api_auth()
+def update_incident(page, incident_id):
+    data = wrapped_object(request_body(), "incident", INCIDENT_FIELDS)
+    session = db_session()
+    incident = inc.get_incident(session, object_id(incident_id))
+    if {"status", "body", "components"} & set(data):
+        inc.post_update(
+            session, _actor(), incident,
+            status=data.get("status", incident.status),
+            body=data.get("body"),
+            component_statuses=data.get("components"),
+            restore_components=data.get("restore_components", True),
+            deliver_notifications=data.get("deliver_notifications", True),
+            display_at=data.get("display_at"),
+            impact_override=data.get("impact_override", UNSET),
+            name=data.get("name", UNSET),
+        )
+    elif {"name", "impact_override"} & set(data):
+        inc.change_details(session, _actor(), incident, name=data.get("name", UNSET),
+                           impact_override=data.get("impact_override", UNSET))
+    session.commit()
+    return jsonify(_json(inc.get_incident(session, incident.code), page))
+
+
+@route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["DELETE"])
+@api_auth()
+def delete_incident(page, incident_id):
+    require_admin()
+    session = db_session()
+    incident = inc.get_incident(session, object_id(incident_id))
+    body = _json(incident, page)
+    inc.delete_incident(session, _actor(), incident)
+    session.commit()
+    return jsonify(body)
+
+
+@route(bp, "/pages/<page_id>/incidents/<incident_id>/incident_updates/<update_id>",
+       methods=["PATCH", "PUT"])
+@api_auth()
+def edit_update(page, incident_id, update_id):
+    data = wrapped_object(request_body(), "incident_update", UPDATE_FIELDS)
+    session = db_session()
+    incident = inc.get_incident(session, object_id(incident_id))
+    update = next((u for u in incident.updates if u.code == object_id(update_id)), None)
+    if update is None:
+        raise ApiError(404, "not_found", f"No update {update_id!r} on this incident.", "incident_update_id")
+    inc.edit_update(session, _actor(), update, body=data.get("body", UNSET),
+                    display_at=data.get("display_at", UNSET),
+                    deliver_notifications=data.get("deliver_notifications", UNSET))
+    session.commit()
+    refreshed = session.get(IncidentUpdate, update.id)
+    return jsonify(update_json(refreshed, incident, page))
+
+
+# --- templates ----------------------------------------------------------------------------------
+
+
+@route(bp, "/pages/<page_id>/incident_templates", methods=["GET"])
+@api_auth()
+def list_templates(page):
+    return jsonify([template_json(t) for t in inc.list_templates(db_session())])
+
+
+@route(bp, "/pages/<page_id>/incident_templates", methods=["POST"])
+@api_auth()
+def create_template(page):
+    data = wrapped_object(request_body(), "template", TEMPLATE_FIELDS)
+    session = db_session()
+    template = inc.save_template(session, _actor(), name=data.get("name"), title=data.get("title"),
+                                 body=data.get("body"),
+                                 update_status=data.get("update_status", "investigating"))
+    session.commit()
+    return jsonify(template_json(template)), 201
+
+
+@route(bp, "/pages/<page_id>/incident_templates/<template_id>", methods=["DELETE"])
+@api_auth()
+def delete_template(page, template_id):
+    session = db_session()
+    template = inc.get_template(session, object_id(template_id))
+    body = template_json(template)
+    inc.delete_template(session, _actor(), template)
+    session.commit()
+    return jsonify(body)

@@ -1,0 +1,56 @@
+"""RSS 2.0 and Atom 1.0 feeds of incidents and maintenance, built with feedgen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from feedgen.feed import FeedGenerator
+from markupsafe import escape
+
+from .markdown import render
+from .models import Component, Incident, Page
+from .timefmt import local
+
+FEED_SIZE = 100
+
+
+def entry_html(incident: Incident, time_zone: str) -> str:
+    """Every update of an incident, newest first, as sanitized HTML."""
+    parts = []
+    for update in incident.updates:
+        when = local(update.display_at, time_zone).strftime("%b %d, %Y %H:%M %Z")
+        status = update.status.replace("_", " ").title()
+        parts.append(f"<p><small>{escape(when)}</small><br><strong>{escape(status)}</strong></p>"
+                     f"{render(update.body)}")
+    return "\n".join(parts)
+
+
+def build_feed(
+    page: Page,
+    base_url: str,
+    incidents: Sequence[Incident],
+    self_url: str,
+    component: Component | None = None,
+) -> FeedGenerator:
+    """A feed with one entry per incident or maintenance, its updated time the newest update's."""
+    feed = FeedGenerator()
+    title = f"{page.name} status" + (f": {component.name}" if component else "")
+    feed.id(f"{base_url}/history" + (f"?component={component.code}" if component else ""))
+    feed.title(title)
+    feed.description(f"Incidents and maintenance on the {page.name} status page.")
+    feed.link(href=f"{base_url}/", rel="alternate")
+    feed.link(href=self_url, rel="self")
+    feed.language("en")
+    feed.updated(max((i.updated_at for i in incidents), default=page.updated_at))
+    for incident in incidents:
+        url = f"{base_url}/incidents/{incident.code}"
+        entry = feed.add_entry(order="append")
+        entry.id(url)
+        entry.guid(url, permalink=True)
+        entry.title(incident.name)
+        entry.link(href=url)
+        entry.published(incident.created_at)
+        entry.updated(incident.updated_at)
+        entry.content(entry_html(incident, page.time_zone), type="html")
+        entry.description(entry_html(incident, page.time_zone))
+    return feed

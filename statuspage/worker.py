@@ -1,0 +1,78 @@
+"""The worker: a loop of small steps, each a `handle_one_*() -> bool` that tests call directly.
+
+Each step does one unit of work in its own transaction and says whether
+there was any; the loop runs steps until none has work, then sleeps a
+little. SIGTERM (and Ctrl-C) let the unit in flight finish, then stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from . import incidents
+from .db import Database, utcnow
+
+log = logging.getLogger("statuspage.worker")
+Clock = Callable[[], datetime]
+
+
+class Worker:
+    """Runs the background steps against one database."""
+
+    def __init__(self, database: Database, clock: Clock = utcnow, idle_seconds: float = 1.0) -> None:
+        self.database = database
+        self.clock = clock
+        self.idle_seconds = idle_seconds
+        self.stopping = threading.Event()
+
+    def handle_one_maintenance_transition(self) -> bool:
+        """Move one maintenance window across the edge it has reached."""
+        now = self.clock()
+        with self.database.transaction() as session:
+            maintenance = incidents.due_maintenance(session, now)
+            if maintenance is None:
+                return False
+            update = incidents.advance_maintenance(session, maintenance, now)
+            log.info("maintenance %s is now %s", maintenance.code, update.status)
+            return True
+
+    @property
+    def steps(self) -> list[Callable[[], bool]]:
+        return [self.handle_one_maintenance_transition]
+
+    def run_once(self, limit: int = 10_000) -> int:
+        """Do everything that is due now; returns how many units of work were done."""
+        done = 0
+        while done < limit and not self.stopping.is_set():
+            progressed = False
+            for step in self.steps:
+                if self.stopping.is_set():
+                    break
+                if step():
+                    done += 1
+                    progressed = True
+            if not progressed:
+                break
+        return done
+
+    def run_forever(self) -> None:
+        """Loop until stopped by a signal."""
+        self._install_signal_handlers()
+        log.info("worker started")
+        while not self.stopping.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a bad row must not kill the loop; it is logged and retried
+                log.exception("worker step failed")
+            self.stopping.wait(self.idle_seconds)
+        log.info("worker stopped")
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self.stopping.set())
