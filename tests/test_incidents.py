@@ -1,0 +1,276 @@
+"""The incident and maintenance lifecycle, called directly with a session and an injected clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from statuspage import components, incidents
+from statuspage.audit import Actor
+from statuspage.errors import InvalidInput, NotFound
+from statuspage.models import (
+    AuditEntry,
+    ComponentStatus,
+    Impact,
+    Incident,
+    IncidentUpdate,
+    Page,
+    StatusChange,
+)
+from statuspage.worker import Worker
+
+NOW = datetime(2024, 8, 14, 14, 40, tzinfo=UTC)
+RESPONDER = Actor.system("admin", "responder@example.com")
+
+
+@pytest.fixture
+def database(session):
+    return components.create_component(session, RESPONDER, "Database cluster")
+
+
+@pytest.fixture
+def website(session):
+    return components.create_component(session, RESPONDER, "Website")
+
+
+def open_db_incident(session, database, **overrides):
+    arguments = dict(
+        name="Elevated error rates", body="We are investigating.",
+        component_statuses={database.code: "major_outage"},
+        started_at=NOW - timedelta(minutes=10), now=NOW,
+    )
+    arguments.update(overrides)
+    return incidents.open_incident(session, RESPONDER, **arguments)
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_opening_an_incident_sets_components_and_writes_the_first_update(session, database):
+    incident = open_db_incident(session, database)
+    session.commit()
+
+    assert incident.status == "investigating"
+    assert incident.impact == Impact.CRITICAL
+    assert incident.started_at == NOW - timedelta(minutes=10)
+    assert database.status == ComponentStatus.MAJOR_OUTAGE
+    [update] = incident.updates
+    assert update.affected_components == [{"code": database.code, "name": "Database cluster",
+                                           "old_status": "operational", "new_status": "major_outage"}]
+    change = session.scalars(select(StatusChange).where(StatusChange.to_status == "major_outage")).one()
+    assert change.incident_id == incident.id
+    assert change.cause == f"incident {incident.code}"
+
+
+def test_impact_is_derived_from_component_statuses_unless_overridden(session, database, website):
+    partial = open_db_incident(session, database, component_statuses={database.code: "partial_outage"})
+    assert partial.impact == Impact.MAJOR
+    overridden = open_db_incident(session, website, name="Slow pages", impact_override="minor",
+                                  component_statuses={website.code: "major_outage"})
+    assert overridden.impact == Impact.MINOR
+
+
+def test_resolving_returns_affected_components_to_operational(session, database):
+    incident = open_db_incident(session, database)
+    incidents.post_update(session, RESPONDER, incident, status="identified", body="Database cluster failed.",
+                          now=NOW + timedelta(minutes=20))
+    incidents.post_update(session, RESPONDER, incident, status="resolved", body="Recovered.",
+                          now=NOW + timedelta(hours=4))
+
+    assert database.status == ComponentStatus.OPERATIONAL
+    assert incident.resolved_at == NOW + timedelta(hours=4)
+    assert [u.status for u in incident.updates] == ["resolved", "identified", "investigating"]
+
+
+def test_resolving_can_leave_components_as_they_are(session, database):
+    incident = open_db_incident(session, database)
+    incidents.post_update(session, RESPONDER, incident, status="resolved", body="Resolved; replica still down.",
+                          restore_components=False, now=NOW + timedelta(hours=1))
+    assert database.status == ComponentStatus.MAJOR_OUTAGE
+
+
+def test_monitoring_time_is_kept_from_the_first_monitoring_update(session, database):
+    incident = open_db_incident(session, database)
+    first = NOW + timedelta(hours=1)
+    incidents.post_update(session, RESPONDER, incident, status="monitoring", body="Fix deployed.", now=first)
+    incidents.post_update(session, RESPONDER, incident, status="monitoring", body="Still watching.",
+                          now=first + timedelta(minutes=30))
+    assert incident.monitoring_at == first
+
+
+@pytest.mark.parametrize("started_at, message", [
+    (NOW + timedelta(hours=1), "future"),
+    ("2024-08-14T14:30:00", "time zone"),
+    ("yesterday", "ISO 8601"),
+])
+def test_it_refuses_a_start_time_in_the_future_or_without_a_zone(session, database, started_at, message):
+    with pytest.raises(InvalidInput, match=message):
+        open_db_incident(session, database, started_at=started_at)
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"status": "postmortem"}, "status"),
+    ({"status": "exploded"}, "status"),
+    ({"impact_override": "catastrophic"}, "impact_override"),
+    ({"body": "x" * 25_001}, "body"),
+    ({"name": ""}, "name"),
+    ({"component_statuses": {"nosuchcode": "major_outage"}}, "component_id"),
+])
+def test_it_refuses_bad_input_and_saves_nothing(session, database, overrides, field):
+    session.commit()
+    with pytest.raises((InvalidInput, NotFound)) as raised:
+        open_db_incident(session, database, **overrides)
+    assert raised.value.field == field or raised.value.field.startswith(field)
+    session.rollback()
+    assert count(session, Incident) == 0
+    assert database.status == ComponentStatus.OPERATIONAL
+
+
+def test_a_resolved_incident_cannot_jump_to_postmortem_by_an_update(session, database):
+    incident = open_db_incident(session, database, status="resolved")
+    with pytest.raises(InvalidInput, match="cannot become postmortem"):
+        incidents.post_update(session, RESPONDER, incident, status="postmortem", body="x", now=NOW)
+
+
+def test_a_resolved_incident_can_be_reopened(session, database):
+    incident = open_db_incident(session, database)
+    incidents.post_update(session, RESPONDER, incident, status="resolved", body="ok", now=NOW)
+    incidents.post_update(session, RESPONDER, incident, status="investigating", body="It is back.",
+                          component_statuses={database.code: "partial_outage"}, now=NOW + timedelta(minutes=5))
+    assert incident.status == "investigating"
+    assert incident.resolved_at is None
+    assert database.status == ComponentStatus.PARTIAL_OUTAGE
+
+
+def test_an_update_to_a_deleted_incident_is_not_found(session, database):
+    incident = open_db_incident(session, database)
+    code = incident.code
+    incidents.delete_incident(session, RESPONDER, incident)
+    session.commit()
+    with pytest.raises(NotFound):
+        incidents.get_incident(session, code)
+
+
+def test_a_failure_half_way_leaves_nothing_behind(app, session, database, monkeypatch):
+    """The incident, its update, the component status, history and version are one transaction."""
+    session.commit()
+    version_before = session.scalar(select(Page.version))
+    changes_before = count(session, StatusChange)
+
+    def explode(*_args, **_kwargs):
+        raise RuntimeError("database went away after the first writes")
+
+    monkeypatch.setattr(incidents.audit, "record", explode)
+    db = app.extensions["statuspage.db"]
+    with pytest.raises(RuntimeError), db.transaction() as other:
+        code = components.get_component(other, database.code).code
+        incidents.open_incident(other, RESPONDER, name="Half", body="x",
+                                component_statuses={code: "major_outage"}, now=NOW)
+
+    session.expire_all()
+    assert count(session, Incident) == 0
+    assert count(session, IncidentUpdate) == 0
+    assert count(session, StatusChange) == changes_before
+    assert session.scalar(select(Page.version)) == version_before
+    assert components.get_component(session, database.code).status == ComponentStatus.OPERATIONAL
+
+
+def test_every_change_is_audited_and_bumps_the_page_version(session, database):
+    session.commit()
+    before = session.scalar(select(Page.version))
+    incident = open_db_incident(session, database)
+    incidents.post_update(session, RESPONDER, incident, status="identified", body="Found it.", now=NOW)
+    session.commit()
+    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.target_code == incident.code)).all()
+    assert actions == ["incident.open", "incident.update"]
+    assert session.scalar(select(Page.version)) > before
+
+
+# --- maintenance ---------------------------------------------------------------------------------
+
+
+def schedule(session, database, start_in=timedelta(hours=1), length=timedelta(hours=2), **overrides):
+    arguments = dict(name="Database upgrade", body="Upgrading PostgreSQL.",
+                     scheduled_for=NOW + start_in, scheduled_until=NOW + start_in + length,
+                     component_codes=[database.code], now=NOW)
+    arguments.update(overrides)
+    return incidents.schedule_maintenance(session, RESPONDER, **arguments)
+
+
+def test_it_refuses_a_maintenance_that_ends_before_it_starts(session, database):
+    with pytest.raises(InvalidInput, match="end after it starts"):
+        schedule(session, database, length=-timedelta(minutes=5))
+
+
+def test_it_refuses_a_maintenance_window_that_is_already_over(session, database):
+    with pytest.raises(InvalidInput, match="already over"):
+        schedule(session, database, start_in=-timedelta(hours=5))
+
+
+def test_the_worker_moves_maintenance_across_its_window(app, session, database):
+    maintenance = schedule(session, database)
+    session.commit()
+    clock = [NOW]
+    worker = Worker(app.extensions["statuspage.db"], clock=lambda: clock[0])
+
+    assert worker.run_once() == 0
+    clock[0] = NOW + timedelta(hours=1, minutes=1)
+    assert worker.run_once() == 1
+    session.expire_all()
+    assert incidents.get_incident(session, maintenance.code).status == "in_progress"
+    assert components.get_component(session, database.code).status == ComponentStatus.UNDER_MAINTENANCE
+
+    clock[0] = NOW + timedelta(hours=3, minutes=1)
+    assert worker.run_once() == 1
+    session.expire_all()
+    finished = incidents.get_incident(session, maintenance.code)
+    assert finished.status == "completed"
+    assert [u.status for u in finished.updates] == ["completed", "in_progress", "scheduled"]
+    assert components.get_component(session, database.code).status == ComponentStatus.OPERATIONAL
+
+
+def test_a_window_missed_entirely_records_both_edges(app, session, database):
+    maintenance = schedule(session, database)
+    session.commit()
+    worker = Worker(app.extensions["statuspage.db"], clock=lambda: NOW + timedelta(days=1))
+    assert worker.run_once() == 1
+    session.expire_all()
+    assert [u.status for u in incidents.get_incident(session, maintenance.code).updates] == [
+        "completed", "in_progress", "scheduled"]
+
+
+def test_maintenance_without_auto_transition_waits_for_a_responder(app, session, database):
+    maintenance = schedule(session, database, auto_transition=False)
+    session.commit()
+    worker = Worker(app.extensions["statuspage.db"], clock=lambda: NOW + timedelta(hours=2))
+    assert worker.run_once() == 0
+    incidents.post_update(session, RESPONDER, maintenance, status="in_progress", body="Starting now.",
+                          now=NOW + timedelta(hours=2))
+    assert database.status == ComponentStatus.UNDER_MAINTENANCE
+
+
+def test_maintenance_cannot_go_back_to_scheduled_once_completed(session, database):
+    maintenance = schedule(session, database)
+    incidents.post_update(session, RESPONDER, maintenance, status="completed", body="Cancelled.", now=NOW)
+    with pytest.raises(InvalidInput, match="cannot become scheduled"):
+        incidents.post_update(session, RESPONDER, maintenance, status="scheduled", body="Again", now=NOW)
+
+
+def test_page_impacts_include_open_incidents_and_active_maintenance(session, database, website):
+    schedule(session, website, start_in=-timedelta(minutes=5))
+    assert incidents.page_impacts(session) == []
+    maintenance = incidents.maintenances(session, [incidents.MaintenanceStatus.SCHEDULED])[0]
+    incidents.advance_maintenance(session, maintenance, NOW)
+    assert incidents.page_impacts(session) == ["maintenance"]
+    open_db_incident(session, database)
+    assert sorted(incidents.page_impacts(session)) == ["critical", "maintenance"]
+
+
+def test_templates_are_seeded_once_and_names_are_unique(session):
+    assert incidents.seed_templates(session, RESPONDER) == len(incidents.DEFAULT_TEMPLATES)
+    assert incidents.seed_templates(session, RESPONDER) == 0
+    with pytest.raises(Exception, match="already exists"):
+        incidents.save_template(session, RESPONDER, name="resolved", title="", body="x")
