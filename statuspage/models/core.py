@@ -1,91 +1,15 @@
-"""Typed SQLAlchemy 2.0 models: data and invariants only.
-
-Public ids are opaque 12-character codes (as Statuspage's); integer keys
-stay internal. Every status is a StrEnum stored as its string value.
-"""
+"""The page, components and their history, users, tokens and the audit log."""
 
 from __future__ import annotations
 
-import secrets
-import string
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
 
-from .db import Base, utcnow
-
-_CODE_ALPHABET = string.ascii_lowercase + string.digits
-NAME_MAX = 255
-DESCRIPTION_MAX = 2000
-
-
-def new_code() -> str:
-    """A random public id in Statuspage's style (12 lowercase letters and digits)."""
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
-
-
-class ComponentStatus(StrEnum):
-    OPERATIONAL = "operational"
-    DEGRADED_PERFORMANCE = "degraded_performance"
-    PARTIAL_OUTAGE = "partial_outage"
-    MAJOR_OUTAGE = "major_outage"
-    UNDER_MAINTENANCE = "under_maintenance"
-
-
-class IncidentKind(StrEnum):
-    INCIDENT = "incident"
-    MAINTENANCE = "maintenance"
-
-
-class IncidentStatus(StrEnum):
-    INVESTIGATING = "investigating"
-    IDENTIFIED = "identified"
-    MONITORING = "monitoring"
-    RESOLVED = "resolved"
-    POSTMORTEM = "postmortem"
-
-
-class MaintenanceStatus(StrEnum):
-    SCHEDULED = "scheduled"
-    IN_PROGRESS = "in_progress"
-    VERIFYING = "verifying"
-    COMPLETED = "completed"
-
-
-class Impact(StrEnum):
-    NONE = "none"
-    MINOR = "minor"
-    MAJOR = "major"
-    CRITICAL = "critical"
-    MAINTENANCE = "maintenance"
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    RESPONDER = "responder"
-
-
-class StrEnumType(TypeDecorator):
-    """Stores a StrEnum as VARCHAR and reads it back as the enum member."""
-
-    impl = String(32)
-    cache_ok = True
-
-    def __init__(self, enum_class: type[StrEnum]) -> None:
-        super().__init__()
-        self.enum_class = enum_class
-
-    def process_bind_param(self, value: Any, dialect) -> str | None:
-        if value is None:
-            return None
-        return self.enum_class(value).value
-
-    def process_result_value(self, value: str | None, dialect) -> StrEnum | None:
-        return None if value is None else self.enum_class(value)
+from ..db import Base, utcnow
+from .base import NAME_MAX, ComponentStatus, Role, StrEnumType, new_code
 
 
 class Page(Base):
@@ -98,6 +22,15 @@ class Page(Base):
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     url: Mapped[str | None] = mapped_column(String(NAME_MAX))
     time_zone: Mapped[str] = mapped_column(String(64), default="Etc/UTC")
+    # Profile and subscriber switches (Statuspage's page fields).
+    owner_email: Mapped[str | None] = mapped_column(String(320))
+    notifications_from_email: Mapped[str | None] = mapped_column(String(320))
+    notifications_email_footer: Mapped[str | None] = mapped_column(Text)
+    allow_page_subscribers: Mapped[bool] = mapped_column(default=True)
+    allow_incident_subscribers: Mapped[bool] = mapped_column(default=True)
+    allow_email_subscribers: Mapped[bool] = mapped_column(default=True)
+    allow_webhook_subscribers: Mapped[bool] = mapped_column(default=True)
+    allow_rss_atom_feeds: Mapped[bool] = mapped_column(default=True)
     # Bumped in the same transaction as any change customers can see;
     # it keys the public render cache and the ETag.
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -259,101 +192,3 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(32))
     target_code: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-class IncidentComponent(Base):
-    """A component an incident or maintenance affects."""
-
-    __tablename__ = "incident_component"
-
-    incident_id: Mapped[int] = mapped_column(
-        ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True
-    )
-    component_id: Mapped[int] = mapped_column(
-        ForeignKey("component.id", ondelete="CASCADE"), primary_key=True
-    )
-
-
-class Incident(Base):
-    """An incident or a scheduled maintenance, with its timeline of updates."""
-
-    __tablename__ = "incident"
-    __table_args__ = (
-        # The public page's unresolved incidents and active maintenance; history by date.
-        Index("ix_incident_kind_status", "kind", "status"),
-        Index("ix_incident_started_at", "started_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(12), unique=True, default=new_code)
-    kind: Mapped[IncidentKind] = mapped_column(StrEnumType(IncidentKind), default=IncidentKind.INCIDENT)
-    name: Mapped[str] = mapped_column(String(NAME_MAX))
-    # An IncidentStatus for incidents, a MaintenanceStatus for maintenance.
-    status: Mapped[str] = mapped_column(String(32))
-    impact: Mapped[Impact] = mapped_column(StrEnumType(Impact), default=Impact.NONE)
-    impact_override: Mapped[Impact | None] = mapped_column(StrEnumType(Impact))
-    # When the trouble began (may be set back), or when the maintenance actually started.
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    monitoring_at: Mapped[datetime | None] = mapped_column()
-    resolved_at: Mapped[datetime | None] = mapped_column()
-    scheduled_for: Mapped[datetime | None] = mapped_column()
-    scheduled_until: Mapped[datetime | None] = mapped_column()
-    # Maintenance moves itself at the window's edges unless a responder turns this off.
-    auto_transition: Mapped[bool] = mapped_column(default=True)
-
-    updates: Mapped[list[IncidentUpdate]] = relationship(
-        back_populates="incident",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
-        order_by=lambda: [IncidentUpdate.display_at.desc(), IncidentUpdate.id.desc()],
-    )
-    components: Mapped[list[Component]] = relationship(
-        secondary="incident_component", order_by="Component.position"
-    )
-
-    @property
-    def is_maintenance(self) -> bool:
-        return self.kind == IncidentKind.MAINTENANCE
-
-
-class IncidentUpdate(Base):
-    """One message on an incident's timeline, with the status it set."""
-
-    __tablename__ = "incident_update"
-    __table_args__ = (
-        # An incident's timeline, newest first.
-        Index("ix_incident_update_incident_display", "incident_id", "display_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(12), unique=True, default=new_code)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(32))
-    body: Mapped[str] = mapped_column(Text, default="")
-    # The time readers see; may be set back when posting late.
-    display_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    deliver_notifications: Mapped[bool] = mapped_column(default=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
-    # What the responder declared for each component with this update, as Statuspage
-    # shows it: [{"code", "name", "old_status", "new_status"}]; kept as written.
-    affected_components: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-
-    incident: Mapped[Incident] = relationship(back_populates="updates")
-
-
-class IncidentTemplate(Base):
-    """A saved message that fills the incident form for a common update."""
-
-    __tablename__ = "incident_template"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(12), unique=True, default=new_code)
-    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
-    title: Mapped[str] = mapped_column(String(NAME_MAX), default="")
-    body: Mapped[str] = mapped_column(Text, default="")
-    update_status: Mapped[str] = mapped_column(String(32), default="investigating")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,29 @@
+"""Typed SQLAlchemy 2.0 models: data and invariants only, one module per area.
+
+Public ids are opaque 12-character codes (as Statuspage's); integer keys
+stay internal. Every status is a StrEnum stored as its string value.
+"""
+
+from .base import DESCRIPTION_MAX, NAME_MAX, ComponentStatus, Role, StrEnumType, new_code
+from .core import ApiToken, AuditEntry, Component, ComponentGroup, Page, StatusChange, User
+from .incidents import (
+    Impact,
+    Incident,
+    IncidentComponent,
+    IncidentKind,
+    IncidentStatus,
+    IncidentTemplate,
+    IncidentUpdate,
+    MaintenanceStatus,
+)
+from .notify import Delivery, DeliveryStatus, OutboxEvent, Subscriber, SubscriberMode, Subscription
+from .probes import AutoIncident, Check, CheckRollup, IncidentDraft, Probe, ProbeKind, ProbeState
+
+__all__ = [
+    "AutoIncident", "Check", "CheckRollup", "Delivery", "DeliveryStatus", "IncidentDraft",
+    "OutboxEvent", "Probe", "ProbeKind", "ProbeState", "Subscriber", "SubscriberMode", "Subscription",
+    "DESCRIPTION_MAX", "NAME_MAX", "ApiToken", "AuditEntry", "Component", "ComponentGroup",
+    "ComponentStatus", "Impact", "Incident", "IncidentComponent", "IncidentKind", "IncidentStatus",
+    "IncidentTemplate", "IncidentUpdate", "MaintenanceStatus", "Page", "Role", "StatusChange",
+    "StrEnumType", "User", "new_code",
+]

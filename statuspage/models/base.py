@@ -1,0 +1,52 @@
+"""What every model module shares: public codes, the StrEnum column type, limits."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.types import TypeDecorator
+
+_CODE_ALPHABET = string.ascii_lowercase + string.digits
+NAME_MAX = 255
+DESCRIPTION_MAX = 2000
+
+
+def new_code() -> str:
+    """A random public id in Statuspage's style (12 lowercase letters and digits)."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+
+
+class ComponentStatus(StrEnum):
+    OPERATIONAL = "operational"
+    DEGRADED_PERFORMANCE = "degraded_performance"
+    PARTIAL_OUTAGE = "partial_outage"
+    MAJOR_OUTAGE = "major_outage"
+    UNDER_MAINTENANCE = "under_maintenance"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    RESPONDER = "responder"
+
+
+class StrEnumType(TypeDecorator):
+    """Stores a StrEnum as VARCHAR and reads it back as the enum member."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def __init__(self, enum_class: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: Any, dialect) -> str | None:
+        if value is None:
+            return None
+        return self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect) -> StrEnum | None:
+        return None if value is None else self.enum_class(value)

@@ -1,0 +1,121 @@
+"""Subscribers and the outbox: events written with each change, deliveries made by the worker."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, utcnow
+from .base import StrEnumType, new_code
+from .core import Component
+
+
+class SubscriberMode(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    RETRYING = "retrying"
+    FAILED = "failed"
+
+
+class Subscription(Base):
+    """A component a subscriber chose (none chosen means all)."""
+
+    __tablename__ = "subscription"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True
+    )
+    component_id: Mapped[int] = mapped_column(
+        ForeignKey("component.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Subscriber(Base):
+    """Someone who hears about incidents by email or webhook."""
+
+    __tablename__ = "subscriber"
+    __table_args__ = (UniqueConstraint("mode", "email", name="uq_subscriber_mode_email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True, default=new_code)
+    mode: Mapped[SubscriberMode] = mapped_column(StrEnumType(SubscriberMode), default=SubscriberMode.EMAIL)
+    # The address mail goes to; for webhooks, the contact told when the hook is disabled.
+    email: Mapped[str | None] = mapped_column(String(320))
+    endpoint: Mapped[str | None] = mapped_column(String(2000))
+    # Signs webhook bodies (HMAC-SHA256); shown to the subscriber once.
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    all_components: Mapped[bool] = mapped_column(default=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Signed links carry this; a new value would void every link sent so far.
+    token_nonce: Mapped[str] = mapped_column(String(16), default=lambda: new_code()[:8])
+    # Set when a webhook is disabled after repeated failures.
+    quarantined_at: Mapped[datetime | None] = mapped_column()
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    components: Mapped[list[Component]] = relationship(secondary="subscription", order_by="Component.name")
+
+
+class OutboxEvent(Base):
+    """Something subscribers must hear about, written in the transaction of the change itself."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (
+        # The worker's next event to expand into deliveries.
+        Index("ix_outbox_event_expanded_at", "expanded_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "incident", "maintenance", "postmortem", "confirmation", "owner_notice".
+    kind: Mapped[str] = mapped_column(String(32))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"))
+    # The components it concerns (internal ids); subscribers to any of them, or to all, receive it.
+    component_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # What was published, as it was: the message is sent as written even if edited later.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expanded_at: Mapped[datetime | None] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
+
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Delivery(Base):
+    """One message to one recipient over one channel; sent at least once, marked sent after success."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        # The worker's due deliveries, oldest first.
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+        # The admin's delivery list for one event.
+        Index("ix_delivery_event", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_event.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"))
+    channel: Mapped[SubscriberMode] = mapped_column(StrEnumType(SubscriberMode))
+    # "<event>:<subscriber or address>:<channel>": one delivery per event, recipient and channel.
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    address: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[DeliveryStatus] = mapped_column(StrEnumType(DeliveryStatus), default=DeliveryStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    message_id: Mapped[str | None] = mapped_column(String(255))
+
+    event: Mapped[OutboxEvent] = relationship(back_populates="deliveries")
+    subscriber: Mapped[Subscriber | None] = relationship()
