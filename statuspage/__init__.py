@@ -18,7 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .api.openapi import bp as openapi_bp
     from .db import Database
     from .extensions import csrf, limiter, login_manager
-    from .web import admin, admin_incidents, auth, errors, public, session, templating
+    from .web import admin, admin_incidents, auth, errors, public, session, subscriptions, templating
     from .web.public_cache import PublicCache
 
     settings = settings or Settings.from_env()
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(subscriptions.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_incidents.bp)
     app.register_blueprint(v2.bp)

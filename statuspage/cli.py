@@ -124,7 +124,7 @@ def demo_command() -> None:
 def worker_command(once: bool) -> None:
     """Run the background worker (maintenance windows; later probes and notifications)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    worker = Worker(_database())
+    worker = Worker(_database(), settings=_settings())
     if once:
         click.echo(f"Worker pass done ({worker.run_once()} units of work).")
     else:

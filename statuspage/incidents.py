@@ -31,6 +31,7 @@ from .models import (
     IncidentUpdate,
     MaintenanceStatus,
 )
+from .notify import outbox
 from .page import bump_version
 
 BODY_MAX = 25_000
@@ -316,7 +317,10 @@ def open_incident(
         incident.monitoring_at = now
     if first_status == IncidentStatus.RESOLVED:
         incident.resolved_at = now
-    _add_update(session, actor, incident, first_status.value, body, snapshot, now, notify, now)
+    update = _add_update(session, actor, incident, first_status.value, body, snapshot, now, notify, now)
+    session.flush()
+    if notify:
+        outbox.incident_event(session, incident, update, first=True)
     audit.record(session, actor, "incident.open", "incident", incident.code,
                  {"name": name, "status": first_status.value, "impact": incident.impact.value})
     bump_version(session)
@@ -388,6 +392,9 @@ def post_update(
         incident.resolved_at = now
     if not closing and current in (IncidentStatus.RESOLVED.value, MaintenanceStatus.COMPLETED.value):
         incident.resolved_at = None
+    session.flush()
+    if notify:
+        outbox.incident_event(session, incident, update, first=False)
     audit.record(session, actor, "incident.update", "incident", incident.code,
                  {"from": current, "to": new_status})
     bump_version(session)
@@ -431,9 +438,12 @@ def schedule_maintenance(
     session.add(maintenance)
     session.flush()
     maintenance.components.extend(affected)
-    _add_update(session, actor, maintenance, MaintenanceStatus.SCHEDULED.value, body,
-                [{"code": c.code, "name": c.name, "old_status": c.status.value,
-                  "new_status": c.status.value} for c in affected], now, notify, now)
+    update = _add_update(session, actor, maintenance, MaintenanceStatus.SCHEDULED.value, body,
+                         [{"code": c.code, "name": c.name, "old_status": c.status.value,
+                           "new_status": c.status.value} for c in affected], now, notify, now)
+    session.flush()
+    if notify:
+        outbox.incident_event(session, maintenance, update, first=True)
     audit.record(session, actor, "maintenance.schedule", "incident", maintenance.code,
                  {"name": name, "scheduled_for": start.isoformat(), "scheduled_until": end.isoformat()})
     bump_version(session)

@@ -14,7 +14,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from . import incidents
+from .config import Settings
 from .db import Database, utcnow
+from .notify.sender import Notifier
+from .notify.transports import MailTransport
 
 log = logging.getLogger("statuspage.worker")
 Clock = Callable[[], datetime]
@@ -23,11 +26,22 @@ Clock = Callable[[], datetime]
 class Worker:
     """Runs the background steps against one database."""
 
-    def __init__(self, database: Database, clock: Clock = utcnow, idle_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock = utcnow,
+        idle_seconds: float = 1.0,
+        settings: Settings | None = None,
+        transport: MailTransport | None = None,
+    ) -> None:
         self.database = database
         self.clock = clock
         self.idle_seconds = idle_seconds
         self.stopping = threading.Event()
+        # Without settings (some tests) the worker only moves maintenance windows.
+        self.notifier = (
+            Notifier(database, settings, lambda: self.clock(), transport) if settings is not None else None
+        )
 
     def handle_one_maintenance_transition(self) -> bool:
         """Move one maintenance window across the edge it has reached."""
@@ -42,7 +56,10 @@ class Worker:
 
     @property
     def steps(self) -> list[Callable[[], bool]]:
-        return [self.handle_one_maintenance_transition]
+        steps = [self.handle_one_maintenance_transition]
+        if self.notifier is not None:
+            steps += [self.notifier.handle_one_event_expansion, self.notifier.handle_one_delivery_batch]
+        return steps
 
     def run_once(self, limit: int = 10_000) -> int:
         """Do everything that is due now; returns how many units of work were done."""

@@ -1,0 +1,1 @@
+"""Subscribers and notifications: the outbox, email and webhook delivery."""

@@ -1,0 +1,210 @@
+"""The outbox: events written in the change's own transaction, expanded into deliveries, leased to workers.
+
+Protocol (DESIGN.md, "Delivery"):
+1. A change writes an OutboxEvent in its own transaction, so a published update is never lost.
+2. A worker claims the event with a lease (compare-and-set), inserts one Delivery per recipient
+   with a unique key (event, recipient, channel), and marks the event expanded, in one transaction.
+3. A worker claims due deliveries by compare-and-set on `lease_until`, commits, sends, then marks
+   each sent only after success. Killed mid-send, its leases expire and another worker sends again:
+   at most the batch in flight is repeated.
+4. Temporary failures back off exponentially; permanent ones, and the last attempt, park the row
+   as failed, visible and retryable in the admin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..audit import Actor
+from ..db import utcnow
+from ..models import (
+    Delivery,
+    DeliveryStatus,
+    Incident,
+    IncidentUpdate,
+    OutboxEvent,
+    Subscriber,
+    SubscriberMode,
+)
+from ..page import get_page
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+# A webhook that failed this many deliveries in a row is disabled and its owner told.
+WEBHOOK_FAILURES_TO_DISABLE = 10
+# Kinds addressed to one subscriber whatever their confirmation state.
+PERSONAL_KINDS = {"confirmation", "manage_link"}
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    component_ids: Sequence[int],
+    incident_id: int | None = None,
+    now: datetime | None = None,
+) -> OutboxEvent:
+    """Write an event in the caller's transaction."""
+    event = OutboxEvent(kind=kind, payload=payload, component_ids=list(component_ids),
+                        incident_id=incident_id, created_at=now or utcnow())
+    session.add(event)
+    return event
+
+
+def incident_event(
+    session: Session, incident: Incident, update: IncidentUpdate, first: bool, kind: str | None = None
+) -> OutboxEvent:
+    """Queue the notification of one published update, as it was written."""
+    payload = {
+        "incident": incident.code,
+        "update": update.code,
+        "name": incident.name,
+        "kind": incident.kind.value,
+        "status": update.status,
+        "impact": incident.impact.value,
+        "body": update.body,
+        "display_at": update.display_at.isoformat(),
+        "scheduled_for": incident.scheduled_for.isoformat() if incident.scheduled_for else None,
+        "scheduled_until": incident.scheduled_until.isoformat() if incident.scheduled_until else None,
+        "components": [c.name for c in incident.components],
+        "affected": [dict(a) for a in update.affected_components],
+        "first": first,
+    }
+    return enqueue(session, kind or incident.kind.value, payload, [c.id for c in incident.components],
+                   incident_id=incident.id, now=update.created_at)
+
+
+# --- expansion ---------------------------------------------------------------------------------------
+
+
+def claim_event(session: Session, now: datetime) -> OutboxEvent | None:
+    """Lease the oldest unexpanded event (compare-and-set), or None."""
+    candidates = select(OutboxEvent.id).where(
+        OutboxEvent.expanded_at.is_(None),
+        or_(OutboxEvent.lease_until.is_(None), OutboxEvent.lease_until < now),
+    ).order_by(OutboxEvent.id).limit(5)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    for event_id in session.scalars(candidates).all():
+        claimed = session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == event_id, OutboxEvent.expanded_at.is_(None),
+                   or_(OutboxEvent.lease_until.is_(None), OutboxEvent.lease_until < now))
+            .values(lease_until=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount == 1:
+            return session.get(OutboxEvent, event_id)
+    return None
+
+
+def expand(session: Session, event: OutboxEvent, now: datetime, recipients_query) -> int:
+    """Insert one delivery per recipient of the event and mark it expanded; returns the count."""
+    if event.kind in PERSONAL_KINDS:
+        subscribers = session.scalars(select(Subscriber).where(Subscriber.code == event.payload["subscriber"]))
+        rows = [(s.id, s.mode, s.email) for s in subscribers if s.email]
+    elif event.kind == "owner_notice":
+        rows = [(None, SubscriberMode.EMAIL, event.payload["to"])]
+    else:
+        query = recipients_query(event.component_ids).with_only_columns(
+            Subscriber.id, Subscriber.mode, Subscriber.email, Subscriber.endpoint)
+        rows = [(sid, mode, endpoint if mode == SubscriberMode.WEBHOOK else email)
+                for sid, mode, email, endpoint in session.execute(query)]
+    values = [
+        {"event_id": event.id, "subscriber_id": sid, "channel": mode, "address": address,
+         "key": f"{event.id}:{sid if sid is not None else address}:{mode.value}",
+         "status": DeliveryStatus.QUEUED, "attempts": 0, "next_attempt_at": now}
+        for sid, mode, address in rows if address
+    ]
+    for start in range(0, len(values), 5000):
+        session.execute(insert(Delivery), values[start:start + 5000])
+    event.expanded_at = now
+    event.lease_until = None
+    return len(values)
+
+
+# --- deliveries ------------------------------------------------------------------------------------
+
+
+def claim_deliveries(session: Session, now: datetime, limit: int) -> list[int]:
+    """Lease up to `limit` due deliveries, one compare-and-set each; returns the ids won."""
+    due = (Delivery.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.RETRYING.value]),
+           Delivery.next_attempt_at <= now,
+           or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+           Delivery.sent_at.is_(None))
+    candidates = select(Delivery.id).where(*due).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    won = []
+    for delivery_id in session.scalars(candidates).all():
+        claimed = session.execute(
+            update(Delivery).where(Delivery.id == delivery_id, *due).values(lease_until=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount == 1:
+            won.append(delivery_id)
+    return won
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 30 s, 1 min, 2 min ... at most an hour."""
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def record_sent(session: Session, delivery: Delivery, now: datetime, message_id: str | None) -> None:
+    """Mark a delivery sent (only ever after the transport accepted it)."""
+    delivery.status = DeliveryStatus.SENT
+    delivery.sent_at = now
+    delivery.attempts += 1
+    delivery.lease_until = None
+    delivery.last_error = None
+    delivery.message_id = message_id
+    if delivery.subscriber is not None:
+        delivery.subscriber.consecutive_failures = 0
+
+
+def record_failure(
+    session: Session, delivery: Delivery, now: datetime, error: str, permanent: bool
+) -> None:
+    """Schedule a retry with backoff, or park the delivery as failed."""
+    delivery.attempts += 1
+    delivery.lease_until = None
+    delivery.last_error = error[:500]
+    if permanent or delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+    else:
+        delivery.status = DeliveryStatus.RETRYING
+        delivery.next_attempt_at = now + backoff(delivery.attempts)
+    subscriber = delivery.subscriber
+    if subscriber is not None and delivery.channel == SubscriberMode.WEBHOOK:
+        subscriber.consecutive_failures += 1
+        if subscriber.consecutive_failures >= WEBHOOK_FAILURES_TO_DISABLE and subscriber.quarantined_at is None:
+            quarantine_webhook(session, subscriber, now)
+
+
+def quarantine_webhook(session: Session, subscriber: Subscriber, now: datetime) -> None:
+    """Disable a failing webhook and tell the page owner (and the hook's contact) by email."""
+    subscriber.quarantined_at = now
+    page = get_page(session)
+    text = (f"The webhook {subscriber.endpoint} failed {subscriber.consecutive_failures} deliveries in a row "
+            "and has been disabled. Subscribe it again once it answers.")
+    for address in {a for a in (page.owner_email if page else None, subscriber.email) if a}:
+        enqueue(session, "owner_notice", {"to": address, "subject": "Webhook disabled", "text": text}, [],
+                now=now)
+
+
+def retry(session: Session, actor: Actor, delivery: Delivery, now: datetime | None = None) -> None:
+    """Send a failed delivery again (the admin's retry button)."""
+    delivery.status = DeliveryStatus.QUEUED
+    delivery.next_attempt_at = now or utcnow()
+    delivery.attempts = 0
+    delivery.lease_until = None
+    audit.record(session, actor, "delivery.retry", "delivery", str(delivery.id), {})

@@ -1,0 +1,171 @@
+"""The worker's notification steps: expand events into deliveries, send deliveries in batches."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .. import incidents as inc
+from ..api.shapes import incident_json
+from ..components import component_tree, page_indicator
+from ..config import Settings
+from ..db import Database
+from ..errors import NotFound
+from ..models import Delivery, SubscriberMode
+from ..page import get_page
+from . import emails, outbox, subscribers, tokens, webhooks
+from .transports import MailTransport, TransportError, make_transport
+
+log = logging.getLogger("statuspage.notify")
+BATCH_SIZE = 100
+
+
+@dataclass
+class Outcome:
+    delivery_id: int
+    error: str | None = None
+    permanent: bool = False
+    message_id: str | None = None
+
+
+class Notifier:
+    """Expands the outbox and sends what is due; each method is one worker step."""
+
+    def __init__(self, database: Database, settings: Settings, clock: Callable[[], datetime],
+                 transport: MailTransport | None = None, batch_size: int = BATCH_SIZE,
+                 post: Callable | None = None) -> None:
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+        self.transport = transport or make_transport(settings)
+        self.batch_size = batch_size
+        self._post = post
+
+    def handle_one_event_expansion(self) -> bool:
+        """Turn one outbox event into one delivery per recipient."""
+        now = self.clock()
+        with self.database.transaction() as session:
+            event = outbox.claim_event(session, now)
+            if event is None:
+                return False
+            created = outbox.expand(session, event, now, subscribers.recipients)
+            log.info("event %s (%s) expanded into %d deliveries", event.id, event.kind, created)
+            return True
+
+    def handle_one_delivery_batch(self) -> bool:
+        """Send one batch of due deliveries over one connection; mark each only after its outcome."""
+        now = self.clock()
+        with self.database.transaction() as session:
+            ids = outbox.claim_deliveries(session, now, self.batch_size)
+        if not ids:
+            return False
+        outcomes = self._send(ids, now)
+        with self.database.transaction() as session:
+            deliveries = {d.id: d for d in session.scalars(
+                select(Delivery).where(Delivery.id.in_(ids)).options(selectinload(Delivery.subscriber)))}
+            for outcome in outcomes:
+                delivery = deliveries.get(outcome.delivery_id)
+                if delivery is None:  # the subscriber was removed meanwhile
+                    continue
+                if outcome.error is None:
+                    outbox.record_sent(session, delivery, self.clock(), outcome.message_id)
+                else:
+                    outbox.record_failure(session, delivery, self.clock(), outcome.error, outcome.permanent)
+        return True
+
+    # --- sending -----------------------------------------------------------------------------------
+
+    def _context(self, page) -> emails.MailContext:
+        return emails.MailContext(
+            base_url=self.settings.base_url, page_name=page.name if page else self.settings.page_name,
+            mail_from=(page.notifications_from_email if page and page.notifications_from_email
+                       else self.settings.mail_from),
+            secret_key=self.settings.secret_key, time_zone=self.settings.timezone,
+            footer=page.notifications_email_footer if page else None,
+        )
+
+    def _send(self, ids: list[int], now: datetime) -> list[Outcome]:
+        session = self.database.session()
+        try:
+            page = get_page(session)
+            ctx = self._context(page)
+            deliveries = list(session.scalars(
+                select(Delivery).where(Delivery.id.in_(ids))
+                .options(selectinload(Delivery.subscriber), selectinload(Delivery.event))
+                .order_by(Delivery.id)))
+            mail = [d for d in deliveries if d.channel == SubscriberMode.EMAIL]
+            hooks = [d for d in deliveries if d.channel == SubscriberMode.WEBHOOK]
+            outcomes = self._send_mail(ctx, mail, now) if mail else []
+            outcomes += [self._send_webhook(session, ctx, page, d) for d in hooks]
+            return outcomes
+        finally:
+            session.close()
+
+    def _send_mail(self, ctx: emails.MailContext, deliveries: list[Delivery], now: datetime) -> list[Outcome]:
+        outcomes = []
+        try:
+            self.transport.open()
+        except TransportError as exc:
+            return [Outcome(d.id, exc.message, False) for d in deliveries]
+        try:
+            for delivery in deliveries:
+                message = emails.build(ctx, delivery.event, delivery, now)
+                try:
+                    self.transport.send(message)
+                except TransportError as exc:
+                    outcomes.append(Outcome(delivery.id, exc.message, exc.permanent))
+                else:
+                    outcomes.append(Outcome(delivery.id, message_id=message["Message-ID"]))
+        finally:
+            self.transport.close()
+        return outcomes
+
+    def _send_webhook(self, session, ctx: emails.MailContext, page, delivery: Delivery) -> Outcome:
+        subscriber = delivery.subscriber
+        if subscriber is None or not subscriber.webhook_secret:
+            return Outcome(delivery.id, "subscriber removed", permanent=True)
+        event = delivery.event
+        incident = None
+        if event.payload.get("incident"):
+            try:
+                incident = incident_json(inc.get_incident(session, event.payload["incident"]), page,
+                                         self.settings.base_url)
+            except NotFound:
+                incident = None
+        tree = component_tree(session)
+        indicator, description = page_indicator([c.status for item in tree for c in item.components],
+                                                inc.page_impacts(session))
+        unsubscribe = tokens.make(ctx.secret_key, "unsubscribe", subscriber.code, subscriber.token_nonce)
+        body = webhooks.payload(
+            event.kind, event.payload,
+            {"id": page.code if page else "", "status_indicator": indicator, "status_description": description},
+            incident, f"{ctx.base_url}/subscribers/unsubscribe/{unsubscribe}")
+        timestamp = int(time.time())
+        headers = {"Content-Type": "application/json",
+                   webhooks.SIGNATURE_HEADER: webhooks.sign(subscriber.webhook_secret, timestamp, body),
+                   "User-Agent": "statuspage-webhooks"}
+        try:
+            self._post_webhook(delivery.address, body, headers)
+        except TransportError as exc:
+            return Outcome(delivery.id, exc.message, exc.permanent)
+        return Outcome(delivery.id)
+
+    def _post_webhook(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        """POST through the outbound choke point; a non-2xx answer is a (temporary) failure."""
+        if self._post is not None:
+            self._post(url, body, headers)
+            return
+        from .. import outbound
+
+        try:
+            status = outbound.post(url, body, headers, timeout=10.0)
+        except outbound.OutboundError as exc:
+            raise TransportError(str(exc), permanent=getattr(exc, "permanent", False)) from exc
+        if not 200 <= status < 300:
+            raise TransportError(f"HTTP {status}", permanent=status in (404, 410))

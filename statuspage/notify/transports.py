@@ -1,0 +1,133 @@
+"""Mail transports behind one verb, `send()`, and one typed error.
+
+`smtp` keeps one connection open for a whole batch; `file` writes one
+`.eml` per message (the embedded default); `console` prints them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import ssl
+import sys
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+from ..config import Settings
+
+
+class TransportError(Exception):
+    """A message was not accepted; `permanent` means retrying will not help."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+class MailTransport:
+    """Send messages; `open`/`close` bracket a batch."""
+
+    def open(self) -> None:
+        """Prepare for a batch (connect)."""
+
+    def send(self, message: EmailMessage) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish a batch (disconnect)."""
+
+
+class FileTransport(MailTransport):
+    """One `.eml` file per message in a folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: EmailMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns()}-{abs(hash(message['Message-ID'])) % 10**8}.eml"
+        (self.folder / name).write_bytes(message.as_bytes())
+
+
+class ConsoleTransport(MailTransport):
+    """Print messages, for development."""
+
+    def send(self, message: EmailMessage) -> None:
+        sys.stdout.write(message.as_string() + "\n" + "-" * 72 + "\n")
+        sys.stdout.flush()
+
+
+def _smtp_error(code: int, text: str) -> TransportError:
+    return TransportError(f"SMTP {code}: {text}", permanent=500 <= code < 600)
+
+
+class SmtpTransport(MailTransport):
+    """An SMTP relay; one connection for the whole batch, reopened if it drops."""
+
+    def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self.connection: smtplib.SMTP | None = None
+
+    def open(self) -> None:
+        settings = self.settings
+        context = ssl.create_default_context()
+        try:
+            if settings.smtp_security == "tls":
+                connection: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port,
+                                                            timeout=self.timeout, context=context)
+            else:
+                connection = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=self.timeout)
+                if settings.smtp_security == "starttls":
+                    connection.starttls(context=context)
+            if settings.smtp_username:
+                connection.login(settings.smtp_username, settings.smtp_password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TransportError(f"SMTP login refused: {exc.smtp_code}", permanent=False) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransportError(f"cannot connect to SMTP {settings.smtp_host}:{settings.smtp_port}: {exc}") from exc
+        self.connection = connection
+
+    def send(self, message: EmailMessage) -> None:
+        if self.connection is None:
+            self.open()
+        assert self.connection is not None
+        try:
+            refused = self.connection.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            raise _smtp_error(code, text.decode(errors="replace") if isinstance(text, bytes) else str(text)) from exc
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code == 421:  # the server is closing the connection
+                self._drop()
+            text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+            raise _smtp_error(exc.smtp_code, text) from exc
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._drop()
+            raise TransportError(f"connection lost: {exc}") from exc
+        if refused:
+            code, text = next(iter(refused.values()))
+            raise _smtp_error(code, str(text))
+
+    def _drop(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(OSError):
+                self.connection.close()
+        self.connection = None
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.connection.quit()
+        self._drop()
+
+
+def make_transport(settings: Settings) -> MailTransport:
+    """The transport STATUSPAGE_MAIL_BACKEND names."""
+    if settings.mail_backend == "smtp":
+        return SmtpTransport(settings)
+    if settings.mail_backend == "console":
+        return ConsoleTransport()
+    return FileTransport(settings.instance_dir / "mail")
