@@ -6,12 +6,18 @@ every test then starts from empty tables.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+import socket
+import threading
 from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from email import policy as email_policy
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from alembic import command
 from flask import Flask
 from flask.testing import FlaskClient
@@ -23,7 +29,7 @@ from statuspage.accounts import create_token, create_user
 from statuspage.audit import Actor
 from statuspage.cli import alembic_config
 from statuspage.config import Settings
-from statuspage.db import Base, make_engine
+from statuspage.db import Base, make_engine, utcnow
 from statuspage.page import ensure_page
 
 POSTGRES_URL = os.environ.get("STATUSPAGE_TEST_POSTGRES_URL")
@@ -161,3 +167,88 @@ def api_token(session: Session, make_user) -> Callable[[str], dict[str, str]]:
 @pytest.fixture
 def page_code(session: Session) -> str:
     return ensure_page(session, "Acme", "Europe/Berlin").code
+
+
+# --- a real SMTP server on loopback ------------------------------------------------------------
+
+
+class SmtpSink:
+    """aiosmtpd handler that keeps what arrived and can misbehave on purpose.
+
+    `refuse_rcpt[address] = "550 ..."` refuses one recipient; `fail_data` is a
+    list of replies given to the next DATA commands before accepting (e.g.
+    ["421 try later"]); `drop_after` closes the connection after that many
+    accepted messages (once).
+    """
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.refuse_rcpt: dict[str, str] = {}
+        self.fail_data: list[str] = []
+        self.drop_after: int | None = None
+        self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.refuse_rcpt.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self._lock:
+            if self.fail_data:
+                return self.fail_data.pop(0)
+            self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
+            if self.drop_after is not None and len(self.messages) >= self.drop_after:
+                self.drop_after = None
+                server.transport.close()
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1; yields (sink, port)."""
+    sink = SmtpSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_settings(settings: Settings, smtp_server) -> Settings:
+    _sink, port = smtp_server
+    return dataclasses.replace(settings, mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=port,
+                               mail_from="status@acme.test", version_check_seconds=0)
+
+
+@pytest.fixture
+def mail_app(smtp_settings: Settings) -> Iterator[Flask]:
+    """The app sending mail through the test SMTP server."""
+    app = create_app(smtp_settings)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["statuspage.db"].engine.dispose()
+
+
+@pytest.fixture
+def worker_for(smtp_settings: Settings):
+    """A worker of an app, with an injected clock (a one-item list you can move)."""
+    from statuspage.worker import Worker
+
+    def make(app: Flask, clock: list | None = None) -> Worker:
+        clock = clock if clock is not None else [utcnow()]
+        return Worker(app.extensions["statuspage.db"], clock=lambda: clock[0], settings=smtp_settings)
+
+    return make

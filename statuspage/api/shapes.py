@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..components import TreeItem, page_indicator, worst_status
-from ..models import Component, ComponentGroup, Incident, IncidentTemplate, IncidentUpdate, Page
+from ..models import Component, ComponentGroup, Incident, IncidentTemplate, IncidentUpdate, Page, Subscriber
 from ..timefmt import iso, iso_date
 
 
@@ -177,4 +177,29 @@ def template_json(template: IncidentTemplate) -> dict[str, Any]:
         "should_tweet": False,
         "should_send_notifications": True,
         "components": [],
+    }
+
+
+def subscriber_json(subscriber: Subscriber, page: Page) -> dict[str, Any]:
+    """A subscriber as Statuspage's management API shows it."""
+    tz = page.time_zone
+    return {
+        "id": subscriber.code,
+        "mode": subscriber.mode.value,
+        "email": subscriber.email,
+        "endpoint": subscriber.endpoint,
+        "phone_number": None,
+        "phone_country": None,
+        "display_phone_number": None,
+        "obfuscated_channel_name": None,
+        "workspace_name": None,
+        "quarantined_at": iso(subscriber.quarantined_at, tz),
+        "purge_at": None,
+        "components": [c.code for c in subscriber.components],
+        "page_access_user_id": None,
+        "created_at": iso(subscriber.created_at, tz),
+        "skip_confirmation_notification": False,
+        "confirmed_at": iso(subscriber.confirmed_at, tz),
+        "state": ("quarantined" if subscriber.quarantined_at else
+                  "active" if subscriber.confirmed_at else "unconfirmed"),
     }

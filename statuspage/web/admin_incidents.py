@@ -14,6 +14,7 @@ from ..components import all_components
 from ..errors import DomainError, NotFound
 from ..markdown import render
 from ..models import IncidentStatus, MaintenanceStatus
+from ..notify import subscribers
 from ..timefmt import parse_local
 from .auth import admin_required
 from .session import db_session
@@ -50,7 +51,9 @@ def _render_form(template: str, status: int = 200, **context: Any):
     session = db_session()
     context.setdefault("form", request.form)
     return render_template(template, page=current_page(), components=all_components(session),
-                           templates=inc.list_templates(session), **context), status
+                           templates=inc.list_templates(session),
+                           subscriber_counts=subscribers.component_counts(session),
+                           all_subscribers=subscribers.recipient_count(session, []), **context), status
 
 
 def _form_failed(template: str, exc: DomainError, **context: Any):

@@ -1,0 +1,124 @@
+"""The admin's subscribers (search, counts, CSV, removal) and notification deliveries (status, retry)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from ..api.common import current_page
+from ..audit import Actor
+from ..components import all_components
+from ..errors import DomainError
+from ..models import Delivery, DeliveryStatus, OutboxEvent
+from ..notify import outbox, subscribers
+from .auth import admin_required
+from .session import db_session
+
+bp = Blueprint("admin_subscribers", __name__, url_prefix="/admin")
+PER_PAGE = 50
+CSV_MAX_BYTES = 5 * 1024 * 1024
+
+
+def _actor() -> Actor:
+    return Actor.for_user(current_user, "admin")
+
+
+@bp.get("/subscribers")
+@login_required
+def subscriber_list():
+    session = db_session()
+    q = request.args.get("q", "").strip()
+    state = request.args.get("state", "all")
+    try:
+        number = max(int(request.args.get("page", "1")), 1)
+        found = subscribers.search(session, q, state, None, PER_PAGE, (number - 1) * PER_PAGE)
+        total = subscribers.count(session, q, state)
+    except (ValueError, DomainError):
+        abort(400, "Unknown filter.")
+    components = all_components(session)
+    counts = subscribers.component_counts(session)
+    everything = subscribers.count(session, "", "active")
+    return render_template("admin/subscribers.html", page=current_page(), subscribers=found, total=total,
+                           q=q, state=state, number=number, pages=max(1, -(-total // PER_PAGE)),
+                           components=components, counts=counts, active=everything)
+
+
+@bp.get("/subscribers.csv")
+@login_required
+def subscriber_csv():
+    return Response(subscribers.export_csv(db_session()), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=subscribers.csv"})
+
+
+@bp.post("/subscribers/import")
+@admin_required
+def subscriber_import():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a CSV file to import.")
+        return redirect(url_for("admin_subscribers.subscriber_list"))
+    raw = upload.read(CSV_MAX_BYTES + 1)
+    if len(raw) > CSV_MAX_BYTES:
+        flash("The file is too large (5 MB at most).")
+        return redirect(url_for("admin_subscribers.subscriber_list"))
+    session = db_session()
+    try:
+        result = subscribers.import_csv(session, _actor(), raw.decode("utf-8-sig", errors="strict"))
+    except UnicodeDecodeError:
+        flash("The file is not UTF-8 text.")
+        return redirect(url_for("admin_subscribers.subscriber_list"))
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message)
+        return redirect(url_for("admin_subscribers.subscriber_list"))
+    session.commit()
+    flash(f"Imported {result['created']} subscribers ({result['skipped']} already there).")
+    return redirect(url_for("admin_subscribers.subscriber_list"))
+
+
+@bp.post("/subscribers/<code>/delete")
+@admin_required
+def subscriber_delete(code: str):
+    session = db_session()
+    try:
+        subscriber = subscribers.get(session, code)
+    except DomainError:
+        abort(404, "There is no subscriber with that id.")
+    subscribers.remove(session, subscriber, _actor())
+    session.commit()
+    flash(f"Removed {subscriber.email or subscriber.endpoint}.")
+    return redirect(url_for("admin_subscribers.subscriber_list"))
+
+
+@bp.get("/deliveries")
+@login_required
+def deliveries():
+    session = db_session()
+    events = list(session.scalars(select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(30)))
+    rows = session.execute(
+        select(Delivery.event_id, Delivery.status, func.count())
+        .where(Delivery.event_id.in_([e.id for e in events]))
+        .group_by(Delivery.event_id, Delivery.status)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for event_id, status, number in rows:
+        counts.setdefault(event_id, {})[DeliveryStatus(status).value] = number
+    failed = list(session.scalars(
+        select(Delivery).where(Delivery.status.in_([DeliveryStatus.FAILED.value, DeliveryStatus.RETRYING.value]))
+        .order_by(Delivery.id.desc()).limit(100)))
+    return render_template("admin/deliveries.html", page=current_page(), events=events, counts=counts,
+                           failed=failed)
+
+
+@bp.post("/deliveries/<int:delivery_id>/retry")
+@login_required
+def delivery_retry(delivery_id: int):
+    session = db_session()
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        abort(404, "There is no such delivery.")
+    outbox.retry(session, _actor(), delivery)
+    session.commit()
+    flash("Queued again.")
+    return redirect(url_for("admin_subscribers.deliveries"))
