@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,8 +51,10 @@ def env_bool(name: str, default: bool, environ: dict | None = None) -> bool:
     raise SettingError(f"{PREFIX}{name}={raw!r} is not a boolean (use true or false)")
 
 
-def env_int(name: str, default: int, environ: dict | None = None, minimum: int = 0) -> int:
-    """Read an integer no smaller than `minimum`."""
+def env_int(
+    name: str, default: int, environ: dict | None = None, minimum: int = 0, maximum: int | None = None
+) -> int:
+    """Read an integer no smaller than `minimum` (and no larger than `maximum`, when given)."""
     raw = env_str(name, None, environ)
     if raw is None:
         return default
@@ -61,6 +64,8 @@ def env_int(name: str, default: int, environ: dict | None = None, minimum: int =
         raise SettingError(f"{PREFIX}{name}={raw!r} is not an integer") from exc
     if value < minimum:
         raise SettingError(f"{PREFIX}{name}={value} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise SettingError(f"{PREFIX}{name}={value} must be at most {maximum}")
     return value
 
 
@@ -72,6 +77,14 @@ def env_choice(name: str, default: str, choices: tuple[str, ...], environ: dict 
     return value
 
 
+def _read_key(path: Path) -> str:
+    """The kept key; an empty file (say, a crash mid-write) is refused, never used."""
+    key = path.read_text().strip()
+    if not key:
+        raise SettingError(f"{path} is empty; delete it to generate a new secret key")
+    return key
+
+
 def _secret_key(instance_dir: Path, environ: dict | None) -> str:
     """The configured key, or one generated on first start and kept in the instance dir."""
     configured = env_str("SECRET_KEY", None, environ)
@@ -79,14 +92,18 @@ def _secret_key(instance_dir: Path, environ: dict | None) -> str:
         return configured
     path = instance_dir / "secret_key"
     if path.exists():
-        return path.read_text().strip()
+        return _read_key(path)
     instance_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     # O_EXCL: two processes starting at once must agree on one key.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip()
+        # Another process won the race; give it a moment to finish writing.
+        deadline = time.monotonic() + 2
+        while not path.read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return _read_key(path)
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
@@ -115,7 +132,16 @@ class Settings:
     smtp_password: str | None
     smtp_security: str
     mail_from: str
+    delivery_batch_size: int = 100
+    delivery_lease_seconds: int = 60
     extra: dict = field(default_factory=dict)
+    # Probes and the worker (defaults here so code building Settings by hand keeps working).
+    probe_allow_link_local: bool = False
+    probe_deny_private: bool = False
+    probe_max_bytes: int = 1_048_576
+    worker_threads: int = 32
+    check_retention_days: int = 7
+    rollup_retention_days: int = 400
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -154,4 +180,14 @@ class Settings:
                 "SMTP_SECURITY", "none", ("none", "starttls", "tls"), environ
             ),
             mail_from=env_str("MAIL_FROM", "status@localhost", environ) or "status@localhost",
+            delivery_batch_size=env_int("DELIVERY_BATCH_SIZE", 100, environ, minimum=1, maximum=1000),
+            delivery_lease_seconds=env_int("DELIVERY_LEASE_SECONDS", 60, environ, minimum=1, maximum=3600),
+            probe_allow_link_local=env_bool("PROBE_ALLOW_LINK_LOCAL", False, environ),
+            probe_deny_private=env_bool("PROBE_DENY_PRIVATE", False, environ),
+            probe_max_bytes=env_int("PROBE_MAX_BYTES", 1_048_576, environ, minimum=1024,
+                                    maximum=100 * 1_048_576),
+            worker_threads=env_int("WORKER_THREADS", 32, environ, minimum=1, maximum=512),
+            check_retention_days=env_int("CHECK_RETENTION_DAYS", 7, environ, minimum=1, maximum=90),
+            rollup_retention_days=env_int("ROLLUP_RETENTION_DAYS", 400, environ, minimum=1,
+                                          maximum=3660),
         )

@@ -6,6 +6,7 @@ every test then starts from empty tables.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import re
@@ -186,6 +187,7 @@ class SmtpSink:
         self.refuse_rcpt: dict[str, str] = {}
         self.fail_data: list[str] = []
         self.drop_after: int | None = None
+        self.delay = 0.0
         self._lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -196,6 +198,8 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self._lock:
             if self.fail_data:
                 return self.fail_data.pop(0)

@@ -134,7 +134,7 @@ def expand(session: Session, event: OutboxEvent, now: datetime, recipients_query
 # --- deliveries ------------------------------------------------------------------------------------
 
 
-def claim_deliveries(session: Session, now: datetime, limit: int) -> list[int]:
+def claim_deliveries(session: Session, now: datetime, limit: int, lease: timedelta = LEASE) -> list[int]:
     """Lease up to `limit` due deliveries, one compare-and-set each; returns the ids won."""
     due = (Delivery.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.RETRYING.value]),
            Delivery.next_attempt_at <= now,
@@ -146,7 +146,7 @@ def claim_deliveries(session: Session, now: datetime, limit: int) -> list[int]:
     won = []
     for delivery_id in session.scalars(candidates).all():
         claimed = session.execute(
-            update(Delivery).where(Delivery.id == delivery_id, *due).values(lease_until=now + LEASE)
+            update(Delivery).where(Delivery.id == delivery_id, *due).values(lease_until=now + lease)
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount == 1:

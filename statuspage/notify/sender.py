@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -23,7 +23,6 @@ from . import emails, outbox, subscribers, tokens, webhooks
 from .transports import MailTransport, TransportError, make_transport
 
 log = logging.getLogger("statuspage.notify")
-BATCH_SIZE = 100
 
 
 @dataclass
@@ -38,13 +37,14 @@ class Notifier:
     """Expands the outbox and sends what is due; each method is one worker step."""
 
     def __init__(self, database: Database, settings: Settings, clock: Callable[[], datetime],
-                 transport: MailTransport | None = None, batch_size: int = BATCH_SIZE,
+                 transport: MailTransport | None = None, batch_size: int | None = None,
                  post: Callable | None = None) -> None:
         self.database = database
         self.settings = settings
         self.clock = clock
         self.transport = transport or make_transport(settings)
-        self.batch_size = batch_size
+        self.batch_size = batch_size or settings.delivery_batch_size
+        self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self._post = post
 
     def handle_one_event_expansion(self) -> bool:
@@ -62,7 +62,7 @@ class Notifier:
         """Send one batch of due deliveries over one connection; mark each only after its outcome."""
         now = self.clock()
         with self.database.transaction() as session:
-            ids = outbox.claim_deliveries(session, now, self.batch_size)
+            ids = outbox.claim_deliveries(session, now, self.batch_size, self.lease)
         if not ids:
             return False
         outcomes = self._send(ids, now)
