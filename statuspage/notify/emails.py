@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
+from email import charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime, formataddr
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -44,10 +47,40 @@ def _environment() -> Environment:
     return env
 
 
+# Per-recipient links are filled into the once-rendered body through these markers.
+MARKERS = {"confirm": "@@SP-CONFIRM@@", "manage": "@@SP-MANAGE@@", "unsubscribe": "@@SP-UNSUBSCRIBE@@"}
+_UTF8_QP = charset.Charset("utf-8")
+_UTF8_QP.body_encoding = charset.QP
+# SMTP wants CRLF line ends; the legacy policy otherwise writes bare LF.
+_WIRE = compat32.clone(linesep="\r\n")
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """One message ready for a transport: envelope and bytes."""
+
+    sender: str
+    recipient: str
+    data: bytes
+    message_id: str
+
+
+@dataclass(frozen=True)
+class RenderedEvent:
+    """An event's subject and bodies, rendered once and shared by all its recipients."""
+
+    subject: str
+    text: str
+    html: str
+
+
 def _links(ctx: MailContext, subscriber: Subscriber | None) -> dict[str, str]:
     if subscriber is None:
         return {}
-    make = lambda purpose: tokens.make(ctx.secret_key, purpose, subscriber.code, subscriber.token_nonce)  # noqa: E731
+
+    def make(purpose: str) -> str:
+        return tokens.make(ctx.secret_key, purpose, subscriber.code, subscriber.token_nonce)
+
     return {
         "confirm": f"{ctx.base_url}/subscribers/confirm/{make('confirm')}",
         "manage": f"{ctx.base_url}/subscribers/manage/{make('manage')}",
@@ -75,10 +108,8 @@ def _subject(ctx: MailContext, event: OutboxEvent) -> str:
     return f"[{ctx.page_name}] {payload['name']} - {status}"
 
 
-def build(ctx: MailContext, event: OutboxEvent, delivery: Delivery, now: datetime) -> EmailMessage:
-    """The email of one delivery."""
-    subscriber = delivery.subscriber
-    links = _links(ctx, subscriber)
+def render_event(ctx: MailContext, event: OutboxEvent, personal: bool) -> RenderedEvent:
+    """Render an event's templates once, with markers where each recipient's links go."""
     payload = dict(event.payload)
     zone = ZoneInfo(ctx.time_zone)
     for key in ("display_at", "scheduled_for", "scheduled_until"):
@@ -86,33 +117,51 @@ def build(ctx: MailContext, event: OutboxEvent, delivery: Delivery, now: datetim
             payload[key + "_local"] = datetime.fromisoformat(payload[key]).astimezone(zone).strftime(
                 "%b %d, %Y %H:%M %Z")
     template = event.kind if event.kind in {"confirmation", "manage_link", "owner_notice"} else "incident"
-    context = {"ctx": ctx, "event": event, "p": payload, "links": links,
+    context = {"ctx": ctx, "event": event, "p": payload, "links": dict(MARKERS) if personal else {},
                "incident_url": f"{ctx.base_url}/incidents/{payload.get('incident', '')}"}
     env = _environment()
-    message = EmailMessage(policy=SMTP)
-    message["Subject"] = _subject(ctx, event)
+    return RenderedEvent(
+        subject=_subject(ctx, event),
+        text=env.get_template(f"{template}.txt").render(context),
+        html=env.get_template(f"{template}.html").render(context),
+    )
+
+
+def build(
+    ctx: MailContext, event: OutboxEvent, delivery: Delivery, now: datetime, rendered: RenderedEvent | None = None
+) -> OutgoingMail:
+    """The email of one delivery (pass `rendered` to reuse an event's bodies across a batch)."""
+    subscriber = delivery.subscriber
+    links = _links(ctx, subscriber)
+    rendered = rendered or render_event(ctx, event, subscriber is not None)
+    text, html = rendered.text, rendered.html
+    for name, marker in MARKERS.items():
+        text = text.replace(marker, links.get(name, ""))
+        html = html.replace(marker, links.get(name, ""))
+    # The compat32 MIME classes: several times faster than EmailMessage for a large fan-out.
+    message = MIMEMultipart("alternative")
+    message["Subject"] = Header(rendered.subject, "utf-8")
     message["From"] = formataddr((f"{ctx.page_name} status", ctx.mail_from))
     message["To"] = delivery.address
     message["Date"] = format_datetime(now)
     message["Auto-Submitted"] = "auto-generated"
     message["List-Id"] = formataddr((f"{ctx.page_name} status", f"status.{ctx.domain}"))
-    incident = payload.get("incident")
+    incident = event.payload.get("incident")
+    message_id = f"<d{delivery.id}.e{event.id}@{ctx.domain}>"
     if incident and subscriber is not None:
         root = thread_id(ctx, incident, subscriber.code)
-        if payload.get("first"):
-            message["Message-ID"] = root
+        if event.payload.get("first"):
+            message_id = root
         else:
-            message["Message-ID"] = f"<d{delivery.id}.e{event.id}@{ctx.domain}>"
             message["In-Reply-To"] = root
             message["References"] = root
-    else:
-        message["Message-ID"] = f"<d{delivery.id}.e{event.id}@{ctx.domain}>"
+    message["Message-ID"] = message_id
     if links and event.kind != "confirmation":
         message["List-Unsubscribe"] = (
             f"<{links['unsubscribe']}>, "
             f"<mailto:{ctx.mail_from}?subject=unsubscribe%20{links['unsubscribe_token']}>"
         )
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(env.get_template(f"{template}.txt").render(context))
-    message.add_alternative(env.get_template(f"{template}.html").render(context), subtype="html")
-    return message
+    message.attach(MIMEText(text, "plain", _UTF8_QP))
+    message.attach(MIMEText(html, "html", _UTF8_QP))
+    return OutgoingMail(ctx.mail_from, delivery.address, message.as_bytes(policy=_WIRE), message_id)

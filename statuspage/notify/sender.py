@@ -114,14 +114,19 @@ class Notifier:
         except TransportError as exc:
             return [Outcome(d.id, exc.message, False) for d in deliveries]
         try:
+            rendered: dict[tuple[int, bool], emails.RenderedEvent] = {}
             for delivery in deliveries:
-                message = emails.build(ctx, delivery.event, delivery, now)
+                personal = delivery.subscriber is not None
+                key = (delivery.event_id, personal)
+                if key not in rendered:
+                    rendered[key] = emails.render_event(ctx, delivery.event, personal)
+                mail = emails.build(ctx, delivery.event, delivery, now, rendered[key])
                 try:
-                    self.transport.send(message)
+                    self.transport.send(mail)
                 except TransportError as exc:
                     outcomes.append(Outcome(delivery.id, exc.message, exc.permanent))
                 else:
-                    outcomes.append(Outcome(delivery.id, message_id=message["Message-ID"]))
+                    outcomes.append(Outcome(delivery.id, message_id=mail.message_id))
         finally:
             self.transport.close()
         return outcomes

@@ -11,10 +11,10 @@ import smtplib
 import ssl
 import sys
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 from ..config import Settings
+from .emails import OutgoingMail
 
 
 class TransportError(Exception):
@@ -32,7 +32,7 @@ class MailTransport:
     def open(self) -> None:
         """Prepare for a batch (connect)."""
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, mail: OutgoingMail) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -45,17 +45,17 @@ class FileTransport(MailTransport):
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, mail: OutgoingMail) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns()}-{abs(hash(message['Message-ID'])) % 10**8}.eml"
-        (self.folder / name).write_bytes(message.as_bytes())
+        name = f"{time.time_ns()}-{abs(hash(mail.message_id)) % 10**8}.eml"
+        (self.folder / name).write_bytes(mail.data)
 
 
 class ConsoleTransport(MailTransport):
     """Print messages, for development."""
 
-    def send(self, message: EmailMessage) -> None:
-        sys.stdout.write(message.as_string() + "\n" + "-" * 72 + "\n")
+    def send(self, mail: OutgoingMail) -> None:
+        sys.stdout.write(mail.data.decode("ascii", errors="replace") + "\n" + "-" * 72 + "\n")
         sys.stdout.flush()
 
 
@@ -90,12 +90,12 @@ class SmtpTransport(MailTransport):
             raise TransportError(f"cannot connect to SMTP {settings.smtp_host}:{settings.smtp_port}: {exc}") from exc
         self.connection = connection
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, mail: OutgoingMail) -> None:
         if self.connection is None:
             self.open()
         assert self.connection is not None
         try:
-            refused = self.connection.send_message(message)
+            refused = self.connection.sendmail(mail.sender, [mail.recipient], mail.data)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise _smtp_error(code, text.decode(errors="replace") if isinstance(text, bytes) else str(text)) from exc
