@@ -17,9 +17,11 @@ from .incidents import (
     MaintenanceStatus,
 )
 from .notify import Delivery, DeliveryStatus, OutboxEvent, Subscriber, SubscriberMode, Subscription
+from .postmortems import ActionItem, ActionStatus, Postmortem, PostmortemRevision
 from .probes import AutoIncident, Check, CheckRollup, IncidentDraft, Probe, ProbeKind, ProbeState
 
 __all__ = [
+    "ActionItem", "ActionStatus", "Postmortem", "PostmortemRevision",
     "AutoIncident", "Check", "CheckRollup", "Delivery", "DeliveryStatus", "IncidentDraft",
     "OutboxEvent", "Probe", "ProbeKind", "ProbeState", "Subscriber", "SubscriberMode", "Subscription",
     "DESCRIPTION_MAX", "NAME_MAX", "ApiToken", "AuditEntry", "Component", "ComponentGroup",
