@@ -122,11 +122,13 @@ def demo_command() -> None:
 @statuspage_group.command("worker")
 @click.option("--once", is_flag=True, help="Do one pass of everything due, then exit.")
 def worker_command(once: bool) -> None:
-    """Run the background worker (maintenance windows; later probes and notifications)."""
+    """Run the background worker (maintenance windows, probes, notifications)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     worker = Worker(_database(), settings=_settings())
     if once:
-        click.echo(f"Worker pass done ({worker.run_once()} units of work).")
+        done = worker.run_once()
+        worker.close()
+        click.echo(f"Worker pass done ({done} units of work).")
     else:
         worker.run_forever()
 

@@ -109,6 +109,16 @@ def _secret_key(instance_dir: Path, environ: dict | None) -> str:
     return key
 
 
+def _ca_bundle(environ: dict | None) -> str | None:
+    """An extra CA bundle for probes of internal HTTPS services; it must be a readable file."""
+    path = env_str("PROBE_CA_BUNDLE", None, environ)
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise SettingError(f"{PREFIX}PROBE_CA_BUNDLE={path!r} is not a readable file")
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     """The parsed configuration of one process."""
@@ -139,6 +149,7 @@ class Settings:
     probe_allow_link_local: bool = False
     probe_deny_private: bool = False
     probe_max_bytes: int = 1_048_576
+    probe_ca_bundle: str | None = None
     worker_threads: int = 32
     check_retention_days: int = 7
     rollup_retention_days: int = 400
@@ -186,6 +197,7 @@ class Settings:
             probe_deny_private=env_bool("PROBE_DENY_PRIVATE", False, environ),
             probe_max_bytes=env_int("PROBE_MAX_BYTES", 1_048_576, environ, minimum=1024,
                                     maximum=100 * 1_048_576),
+            probe_ca_bundle=_ca_bundle(environ),
             worker_threads=env_int("WORKER_THREADS", 32, environ, minimum=1, maximum=512),
             check_retention_days=env_int("CHECK_RETENTION_DAYS", 7, environ, minimum=1, maximum=90),
             rollup_retention_days=env_int("ROLLUP_RETENTION_DAYS", 400, environ, minimum=1,

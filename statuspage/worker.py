@@ -18,6 +18,7 @@ from .config import Settings
 from .db import Database, utcnow
 from .notify.sender import Notifier
 from .notify.transports import MailTransport
+from .probes.runner import ProbeRunner
 
 log = logging.getLogger("statuspage.worker")
 Clock = Callable[[], datetime]
@@ -42,6 +43,7 @@ class Worker:
         self.notifier = (
             Notifier(database, settings, lambda: self.clock(), transport) if settings is not None else None
         )
+        self.probes = ProbeRunner(database, lambda: self.clock(), settings)
 
     def handle_one_maintenance_transition(self) -> bool:
         """Move one maintenance window across the edge it has reached."""
@@ -54,9 +56,26 @@ class Worker:
             log.info("maintenance %s is now %s", maintenance.code, update.status)
             return True
 
+    def handle_one_probe_batch(self) -> bool:
+        """Write the checks that finished and start the probes that are due (probes.runner)."""
+        return self.probes.handle_one_probe_batch()
+
+    def handle_one_heartbeat_timeout(self) -> bool:
+        """Record a failed check for one heartbeat that has gone silent."""
+        return self.probes.handle_one_heartbeat_timeout()
+
+    def handle_one_rollup(self) -> bool:
+        """Roll up one probe-day of old checks, or prune old rollups."""
+        return self.probes.handle_one_rollup()
+
+    def close(self) -> None:
+        """Finish the checks in flight and write them (after SIGTERM, and after --once)."""
+        self.probes.close()
+
     @property
     def steps(self) -> list[Callable[[], bool]]:
-        steps = [self.handle_one_maintenance_transition]
+        steps = [self.handle_one_maintenance_transition, self.handle_one_probe_batch,
+                 self.handle_one_heartbeat_timeout, self.handle_one_rollup]
         if self.notifier is not None:
             steps += [self.notifier.handle_one_event_expansion, self.notifier.handle_one_delivery_batch]
         return steps
@@ -86,6 +105,7 @@ class Worker:
             except Exception:  # a bad row must not kill the loop; it is logged and retried
                 log.exception("worker step failed")
             self.stopping.wait(self.idle_seconds)
+        self.close()
         log.info("worker stopped")
 
     def _install_signal_handlers(self) -> None:

@@ -33,6 +33,9 @@ from statuspage.config import Settings
 from statuspage.db import Base, make_engine, utcnow
 from statuspage.page import ensure_page
 
+# Real local targets for probe tests (HTTP/HTTPS servers, TCP listeners, certificates).
+pytest_plugins = ["tests.targets"]
+
 POSTGRES_URL = os.environ.get("STATUSPAGE_TEST_POSTGRES_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 PASSWORD = "correct horse battery"

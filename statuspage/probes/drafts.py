@@ -1,0 +1,163 @@
+"""Incidents that probes open: drafts for a responder to publish, or published at once.
+
+A probe's `auto_incident` says what happens when its checks take a
+component into an outage: `off` (nothing), `draft` (an IncidentDraft a
+responder publishes with one click) or `publish` (an incident opened at
+once). Either way the incident's `started_at` is the first failing check,
+and no second draft or incident is opened while one is open for the
+component. Every auto-opened incident is remembered as a draft row in
+state "published", which is how recovery finds it to post "monitoring".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from .. import audit
+from .. import incidents as inc
+from ..audit import Actor
+from ..errors import Conflict, NotFound
+from ..models import (
+    AutoIncident,
+    Component,
+    ComponentStatus,
+    Incident,
+    IncidentComponent,
+    IncidentDraft,
+    IncidentKind,
+    IncidentStatus,
+    Probe,
+)
+
+OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
+SYSTEM = Actor.system("probe", "probes")
+OPEN, PUBLISHED, DISMISSED = "open", "published", "dismissed"
+
+
+def title(component: Component) -> str:
+    return f"Elevated errors on {component.name}"
+
+
+def _body(component: Component, started: datetime) -> str:
+    return (f"We are investigating elevated errors on {component.name}. Our monitoring has seen failing "
+            f"checks since {started:%H:%M} UTC on {started:%b %d}.")
+
+
+def open_incident_for(session: Session, component: Component) -> Incident | None:
+    """An unresolved incident that affects this component, if any."""
+    return session.scalars(
+        select(Incident)
+        .join(IncidentComponent, IncidentComponent.incident_id == Incident.id)
+        .where(IncidentComponent.component_id == component.id, Incident.kind == IncidentKind.INCIDENT,
+               Incident.status.in_([s.value for s in inc.UNRESOLVED]))
+        .limit(1)
+    ).first()
+
+
+def open_draft_for(session: Session, component: Component) -> IncidentDraft | None:
+    return session.scalars(select(IncidentDraft).where(IncidentDraft.component_id == component.id,
+                                                       IncidentDraft.state == OPEN).limit(1)).first()
+
+
+def after_status_change(
+    session: Session,
+    component: Component,
+    before: ComponentStatus,
+    after: ComponentStatus,
+    *,
+    probe: Probe | None,
+    at: datetime,
+) -> None:
+    """Open a draft or incident when probes start an outage; say "monitoring" when they end it."""
+    if after in OUTAGES and before not in OUTAGES and probe is not None:
+        _auto_open(session, component, after, probe, at)
+    elif after == ComponentStatus.OPERATIONAL and before in OUTAGES:
+        _follow_up(session, component, at)
+
+
+def _auto_open(session: Session, component: Component, status: ComponentStatus, probe: Probe,
+               at: datetime) -> None:
+    mode = AutoIncident(probe.auto_incident)
+    if mode == AutoIncident.OFF:
+        return
+    if open_draft_for(session, component) or open_incident_for(session, component):
+        return
+    started = min(probe.first_failure_at or at, at)
+    draft = IncidentDraft(component_id=component.id, probe_id=probe.id, name=title(component),
+                          body=_body(component, started), status=status, started_at=started, created_at=at)
+    session.add(draft)
+    if mode == AutoIncident.PUBLISH:
+        incident = inc.open_incident(session, SYSTEM, name=draft.name, body=draft.body,
+                                     status=IncidentStatus.INVESTIGATING,
+                                     component_statuses={component.code: status.value},
+                                     started_at=started, now=at)
+        draft.state, draft.incident_id = PUBLISHED, incident.id
+    session.flush()
+
+
+def _follow_up(session: Session, component: Component, at: datetime) -> None:
+    """Post "monitoring" on the probe-opened incidents of this component still being investigated."""
+    codes = session.scalars(
+        select(Incident.code).join(IncidentDraft, IncidentDraft.incident_id == Incident.id)
+        .where(IncidentDraft.component_id == component.id, IncidentDraft.state == PUBLISHED,
+               Incident.status.in_([IncidentStatus.INVESTIGATING.value, IncidentStatus.IDENTIFIED.value]))
+    )
+    for code in list(dict.fromkeys(codes)):
+        incident = inc.get_incident(session, code)
+        inc.post_update(session, SYSTEM, incident, status=IncidentStatus.MONITORING,
+                        body=f"Checks on {component.name} have been passing since {at:%H:%M} UTC. "
+                             "We are monitoring the recovery.", now=at)
+
+
+# --- responders' side ----------------------------------------------------------------------------
+
+
+def open_drafts(session: Session) -> list[IncidentDraft]:
+    """Drafts waiting for a responder, newest first."""
+    return list(session.scalars(
+        select(IncidentDraft).options(selectinload(IncidentDraft.component))
+        .where(IncidentDraft.state == OPEN).order_by(IncidentDraft.created_at.desc(), IncidentDraft.id.desc())
+    ))
+
+
+def get_draft(session: Session, code: str) -> IncidentDraft:
+    draft = session.scalars(select(IncidentDraft).where(IncidentDraft.code == code)).first()
+    if draft is None:
+        raise NotFound(f"No incident draft with id {code!r}.", "draft_id")
+    return draft
+
+
+def _must_be_open(draft: IncidentDraft) -> None:
+    if draft.state != OPEN:
+        raise Conflict(f"This draft was already {draft.state}.", "draft_id")
+
+
+def publish_draft(session: Session, actor: Actor, draft: IncidentDraft, now: datetime) -> Incident:
+    """Open the drafted incident, started at the first failing check (one click in the admin)."""
+    _must_be_open(draft)
+    component = draft.component
+    existing = open_incident_for(session, component)
+    if existing is not None:
+        raise Conflict(f"{existing.name!r} is already open for {component.name}; dismiss this draft or "
+                       "update that incident.", "draft_id")
+    down = component.status not in (ComponentStatus.OPERATIONAL, ComponentStatus.UNDER_MAINTENANCE)
+    incident = inc.open_incident(
+        session, actor, name=draft.name, body=draft.body, status=IncidentStatus.INVESTIGATING,
+        component_statuses={component.code: component.status.value} if down else None,
+        component_codes=None if down else [component.code],
+        started_at=min(draft.started_at, now), now=now,
+    )
+    draft.state, draft.incident_id = PUBLISHED, incident.id
+    audit.record(session, actor, "incident_draft.publish", "incident_draft", draft.code,
+                 {"incident": incident.code})
+    return incident
+
+
+def dismiss_draft(session: Session, actor: Actor, draft: IncidentDraft) -> None:
+    """Set a draft aside without publishing it."""
+    _must_be_open(draft)
+    draft.state = DISMISSED
+    audit.record(session, actor, "incident_draft.dismiss", "incident_draft", draft.code, {"name": draft.name})

@@ -1,0 +1,156 @@
+"""How checks become component status: streaks, hysteresis, combining probes, pinning.
+
+A change is a row: every status change a probe causes goes through
+`components.set_status` with the cause "probe <code>, check <id>", so the
+history, uptime, timeline and notifications all see it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..audit import Actor
+from ..components import set_status, worst_status
+from ..models import Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState, StatusChange
+from .base import CheckResult
+from .drafts import after_status_change
+
+OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
+PROBE_ACTOR = Actor.system("probe", "probes")
+
+
+def record_check(session: Session, probe: Probe, result: CheckResult, at: datetime) -> Check:
+    """Append one check row (flushed, so its id can name the cause of a change)."""
+    check = Check(probe_id=probe.id, at=at, ok=result.ok, slow=bool(result.ok and result.slow),
+                  latency_ms=result.latency_ms, reason=(result.reason or "")[:500], detail=result.detail or {})
+    session.add(check)
+    session.flush()
+    probe.last_check_at = at
+    probe.state = ProbeState.DOWN if not result.ok else ProbeState.SLOW if result.slow else ProbeState.UP
+    return check
+
+
+def count(probe: Probe, result: CheckResult, at: datetime) -> None:
+    """Move the streaks. A failed check also counts as slow: it is at least as bad."""
+    good = result.ok and not result.slow
+    if good:
+        probe.consecutive_successes += 1
+        probe.consecutive_failures = 0
+        probe.consecutive_slow = 0
+    else:
+        probe.consecutive_successes = 0
+        probe.consecutive_slow += 1
+        probe.consecutive_failures = 0 if result.ok else probe.consecutive_failures + 1
+        if probe.first_failure_at is None:
+            probe.first_failure_at = at
+
+
+def next_verdict(probe: Probe, result: CheckResult, rate_tripped: bool, recent_all_ok: bool) -> ComponentStatus:
+    """The status this probe asks of its component after this check (hysteresis).
+
+    1. A failed check that makes N failures in a row, or that brings the
+       failure rate over the last K checks to the threshold, is an outage
+       (the probe's `outage_status`).
+    2. In an outage the verdict holds until M good checks in a row bring it
+       back to operational; M checks without a failure but still slow
+       bring it to degraded performance.
+    3. S slow (or failed) checks in a row are degraded performance.
+    4. Degraded performance holds until M good checks in a row.
+    """
+    current = ComponentStatus(probe.verdict)
+    recovered = probe.consecutive_successes >= probe.successes_to_recover
+    if not result.ok and (probe.consecutive_failures >= probe.failures_to_outage or rate_tripped):
+        return ComponentStatus(probe.outage_status)
+    if current in OUTAGES:
+        if recovered:
+            return ComponentStatus.OPERATIONAL
+        if result.ok and recent_all_ok:
+            return ComponentStatus.DEGRADED_PERFORMANCE
+        return current
+    if probe.consecutive_slow >= probe.slow_to_degrade:
+        return ComponentStatus.DEGRADED_PERFORMANCE
+    if current == ComponentStatus.DEGRADED_PERFORMANCE and not recovered:
+        return current
+    return ComponentStatus.OPERATIONAL
+
+
+def _recent_oks(session: Session, probe: Probe, limit: int) -> list[bool]:
+    return list(session.scalars(
+        select(Check.ok).where(Check.probe_id == probe.id)
+        .order_by(Check.at.desc(), Check.id.desc()).limit(limit)
+    ))
+
+
+def failure_rate_tripped(session: Session, probe: Probe) -> bool:
+    """Whether the last K checks are full and failed at least at the threshold rate."""
+    oks = _recent_oks(session, probe, probe.failure_rate_window)
+    if len(oks) < probe.failure_rate_window:
+        return False
+    return oks.count(False) / len(oks) >= probe.failure_rate_threshold
+
+
+def apply_check(session: Session, probe: Probe, result: CheckResult, at: datetime) -> Check:
+    """Record one check and apply it: streaks, the probe's verdict and, on a change, its component."""
+    check = record_check(session, probe, result, at)
+    if probe.kind == ProbeKind.ALERTMANAGER:
+        return check  # alerts set their verdicts themselves (see probes.alertmanager)
+    count(probe, result, at)
+    rate = not result.ok and failure_rate_tripped(session, probe)
+    all_ok = False
+    if result.ok and result.slow and probe.verdict in OUTAGES:
+        oks = _recent_oks(session, probe, probe.successes_to_recover)
+        all_ok = len(oks) >= probe.successes_to_recover and all(oks)
+    verdict = next_verdict(probe, result, rate, all_ok)
+    if verdict == ComponentStatus.OPERATIONAL and result.ok and not result.slow:
+        probe.first_failure_at = None
+    if verdict != probe.verdict:
+        probe.verdict = verdict
+        follow_probes(session, probe.component, at=at, cause=f"probe {probe.code}, check {check.id}",
+                      probe=probe)
+    return check
+
+
+def alert_statuses(probe: Probe, component_id: int) -> list[ComponentStatus]:
+    """The statuses an alert webhook's firing alerts ask of one component."""
+    firing = (probe.options or {}).get("firing") or {}
+    return [ComponentStatus(a["status"]) for a in firing.values() if a.get("component_id") == component_id]
+
+
+def desired_status(session: Session, component: Component) -> ComponentStatus:
+    """The worst verdict of the component's active probes and of alerts firing for it."""
+    verdicts = list(session.scalars(
+        select(Probe.verdict).where(Probe.component_id == component.id, Probe.paused.is_(False),
+                                    Probe.kind != ProbeKind.ALERTMANAGER.value)
+    ))
+    for probe in session.scalars(select(Probe).where(Probe.kind == ProbeKind.ALERTMANAGER.value,
+                                                     Probe.paused.is_(False))):
+        verdicts += alert_statuses(probe, component.id)
+    return worst_status(ComponentStatus(v) for v in verdicts)
+
+
+def follow_probes(
+    session: Session, component: Component, *, at: datetime, cause: str, probe: Probe | None = None
+) -> StatusChange | None:
+    """Set the component to what its probes ask, unless it is pinned or under maintenance.
+
+    1. Lock the component row (PostgreSQL), so two workers applying checks
+       of two probes of one component combine each other's verdicts.
+    2. Combine: the worst verdict of its probes and firing alerts.
+    3. A pinned component (and one under maintenance) keeps its status:
+       the checks and verdicts are recorded, nothing else changes.
+    4. Otherwise set the status, and open or follow up an incident as the
+       probe's `auto_incident` says.
+    """
+    session.execute(select(Component.id).where(Component.id == component.id).with_for_update())
+    desired = desired_status(session, component)
+    if component.pinned or component.status == ComponentStatus.UNDER_MAINTENANCE:
+        return None
+    before = ComponentStatus(component.status)
+    change = set_status(session, component, desired, PROBE_ACTOR, cause=cause, at=at)
+    if change is None:
+        return None
+    after_status_change(session, component, before, desired, probe=probe, at=at)
+    return change

@@ -1,0 +1,363 @@
+"""Creating, changing and deleting probes, pushes (heartbeat pings, alert webhooks) and "check now".
+
+One function per state change, shared by the admin and the management
+API. Every input is validated before anything is written; a bad value
+raises InvalidInput naming its field.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..audit import Actor
+from ..components import clean_name, get_component, parse_bool
+from ..errors import Conflict, InvalidInput, NotFound
+from ..models import AutoIncident, Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState
+from ..outbound import Policy
+from . import CHECKERS, run_check
+from .alertmanager import firing_after, parse_payload, probe_state, status_for
+from .base import CheckResult, ProbeSpec, passed
+from .fields import parse_int, parse_number
+from .heartbeat import grace
+from .rules import apply_check, follow_probes, record_check
+
+INTERVAL_LIMITS = (10, 86_400)
+HEARTBEAT_INTERVAL_LIMITS = (10, 31 * 86_400)
+TIMEOUT_LIMITS = (0.5, 60.0)
+# A lease outlives the check's own timeout by this much, for writing the result.
+LEASE_MARGIN = timedelta(seconds=30)
+OUTAGE_STATUSES = (ComponentStatus.PARTIAL_OUTAGE.value, ComponentStatus.MAJOR_OUTAGE.value)
+PUSH_PATHS = {ProbeKind.HEARTBEAT: "/api/heartbeat/", ProbeKind.ALERTMANAGER: "/api/integrations/alertmanager/"}
+COMMON_FIELDS = {
+    "name", "kind", "component_id", "target", "interval_seconds", "timeout_seconds", "latency_threshold_ms",
+    "failures_to_outage", "successes_to_recover", "slow_to_degrade", "failure_rate_window",
+    "failure_rate_threshold", "outage_status", "auto_incident", "paused",
+}
+OPTION_FIELDS = {name for checker in CHECKERS.values() for name in checker.options}
+FIELDS = COMMON_FIELDS | OPTION_FIELDS
+
+
+# --- input rules ---------------------------------------------------------------------------------
+
+
+def parse_kind(value: Any) -> ProbeKind:
+    try:
+        return ProbeKind(value)
+    except ValueError:
+        allowed = ", ".join(k.value for k in ProbeKind)
+        raise InvalidInput(f"Unknown probe kind {value!r}; use one of: {allowed}.", "kind") from None
+
+
+def _int(values: dict[str, Any], field: str, low: int, high: int, unit: str = "") -> int:
+    return parse_int(values[field], field, low, high, unit)
+
+
+def _settings(values: dict[str, Any], kind: ProbeKind, probe: Probe) -> dict[str, Any]:
+    """The common fields given in `values`, validated against the probe they will be part of."""
+    clean: dict[str, Any] = {}
+    if "name" in values:
+        clean["name"] = clean_name(values["name"])
+    low, high = HEARTBEAT_INTERVAL_LIMITS if kind == ProbeKind.HEARTBEAT else INTERVAL_LIMITS
+    if "interval_seconds" in values:
+        clean["interval_seconds"] = _int(values, "interval_seconds", low, high, "seconds")
+    if "timeout_seconds" in values:
+        clean["timeout_seconds"] = parse_number(values["timeout_seconds"], "timeout_seconds", *TIMEOUT_LIMITS,
+                                                "seconds")
+    if "latency_threshold_ms" in values:
+        given = values["latency_threshold_ms"]
+        clean["latency_threshold_ms"] = None if given in (None, "") else _int(
+            values, "latency_threshold_ms", 1, 600_000, "ms")
+    for field in ("failures_to_outage", "successes_to_recover", "slow_to_degrade"):
+        if field in values:
+            clean[field] = _int(values, field, 1, 100)
+    if "failure_rate_window" in values:
+        clean["failure_rate_window"] = _int(values, "failure_rate_window", 2, 100, "checks")
+    if "failure_rate_threshold" in values:
+        clean["failure_rate_threshold"] = parse_number(values["failure_rate_threshold"],
+                                                       "failure_rate_threshold", 0.01, 1.0)
+    if "outage_status" in values:
+        if values["outage_status"] not in OUTAGE_STATUSES:
+            raise InvalidInput(f"outage_status must be one of {', '.join(OUTAGE_STATUSES)}.", "outage_status")
+        clean["outage_status"] = ComponentStatus(values["outage_status"])
+    if "auto_incident" in values:
+        try:
+            clean["auto_incident"] = AutoIncident(values["auto_incident"])
+        except ValueError:
+            allowed = ", ".join(a.value for a in AutoIncident)
+            raise InvalidInput(f"auto_incident must be one of {allowed}.", "auto_incident") from None
+    if "paused" in values:
+        clean["paused"] = parse_bool(values["paused"], "paused")
+    interval = clean.get("interval_seconds", probe.interval_seconds)
+    timeout = clean.get("timeout_seconds", probe.timeout_seconds)
+    if not CHECKERS[kind].pushed and timeout > interval:
+        raise InvalidInput("timeout_seconds must not be longer than interval_seconds.", "timeout_seconds")
+    return clean
+
+
+def _check_fields_apply(values: dict[str, Any], kind: ProbeKind) -> None:
+    unknown = sorted(set(values) - FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown probe field(s): {', '.join(unknown)}.", unknown[0])
+    own = set(CHECKERS[kind].options)
+    for field in sorted(OPTION_FIELDS - own):
+        if values.get(field) not in (None, "", [], {}):
+            raise InvalidInput(f"{field} does not apply to {kind.value} probes.", field)
+
+
+def _target(values: dict[str, Any], kind: ProbeKind) -> str | None:
+    checker = CHECKERS[kind]
+    if not checker.needs_target:
+        if values.get("target") not in (None, ""):
+            raise InvalidInput(f"{kind.value} probes have no target: they are called at their URL.", "target")
+        return None
+    if values.get("target") in (None, ""):
+        raise InvalidInput("target is required for this kind of probe.", "target")
+    return checker.clean_target(values["target"])
+
+
+def _own_options(values: dict[str, Any], kind: ProbeKind) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k in CHECKERS[kind].options}
+
+
+# --- lookups -------------------------------------------------------------------------------------
+
+
+def get_probe(session: Session, code: str) -> Probe:
+    """The probe with this public id, or NotFound."""
+    probe = session.scalars(select(Probe).where(Probe.code == code)).first()
+    if probe is None:
+        raise NotFound(f"No probe with id {code!r}.", "probe_id")
+    return probe
+
+
+def list_probes(session: Session, component: Component | None = None) -> list[Probe]:
+    """Probes (of one component, or all) in a stable order."""
+    query = select(Probe).order_by(Probe.component_id, Probe.name, Probe.id)
+    if component is not None:
+        query = query.where(Probe.component_id == component.id)
+    return list(session.scalars(query))
+
+
+def recent_checks(session: Session, probe: Probe, limit: int = 50) -> list[Check]:
+    """A probe's newest checks, newest first."""
+    return list(session.scalars(select(Check).where(Check.probe_id == probe.id)
+                                .order_by(Check.at.desc(), Check.id.desc()).limit(limit)))
+
+
+def recent_checks_by_probe(session: Session, probe_ids: Iterable[int], per_probe: int = 10) -> dict[int, list]:
+    """The newest checks of many probes in one query (admin list)."""
+    ids = list(probe_ids)
+    if not ids:
+        return {}
+    rank = func.row_number().over(partition_by=Check.probe_id, order_by=(Check.at.desc(), Check.id.desc()))
+    inner = select(Check.id, rank.label("rank")).where(Check.probe_id.in_(ids)).subquery()
+    rows = session.scalars(select(Check).join(inner, inner.c.id == Check.id).where(inner.c.rank <= per_probe)
+                           .order_by(Check.probe_id, Check.at.desc(), Check.id.desc()))
+    result: dict[int, list] = {i: [] for i in ids}
+    for check in rows:
+        result[check.probe_id].append(check)
+    return result
+
+
+def probe_by_token(session: Session, kind: ProbeKind, token: str) -> Probe | None:
+    """The push probe of this kind with this secret token, or None."""
+    if not token or len(token) > 64:
+        return None
+    return session.scalars(select(Probe).where(Probe.token == token, Probe.kind == kind.value)).first()
+
+
+def push_url(probe: Probe, base_url: str) -> str | None:
+    """The URL a job or Alertmanager calls, with the probe's token inside (push kinds only)."""
+    path = PUSH_PATHS.get(ProbeKind(probe.kind))
+    return f"{base_url}{path}{probe.token}" if path and probe.token else None
+
+
+# --- changes -------------------------------------------------------------------------------------
+
+
+def _first_run(kind: ProbeKind, interval: int, options: dict[str, Any], now: datetime) -> datetime:
+    if kind == ProbeKind.HEARTBEAT:
+        return now + timedelta(seconds=interval + grace(options))
+    # Spread new probes over their first interval so that many created at once do not fire together.
+    return now + timedelta(seconds=random.uniform(0, min(interval, 60)))
+
+
+def create_probe(session: Session, actor: Actor, values: dict[str, Any], now: datetime) -> Probe:
+    """Create a probe from API or form values; nothing is written unless all are valid."""
+    kind = parse_kind(values.get("kind"))
+    _check_fields_apply(values, kind)
+    if "name" not in values:
+        raise InvalidInput("Name is required.", "name")
+    if not isinstance(values.get("component_id"), str) or not values["component_id"]:
+        raise InvalidInput("component_id is required.", "component_id")
+    component = get_component(session, values["component_id"])
+    target = _target(values, kind)
+    defaults = Probe(interval_seconds=60, timeout_seconds=10.0)
+    settings = _settings(values, kind, defaults)
+    options = CHECKERS[kind].clean_options(_own_options(values, kind), {})
+    probe = Probe(component=component, component_id=component.id, kind=kind, target=target, options=options,
+                  interval_seconds=60, timeout_seconds=10.0, latency_threshold_ms=None, failures_to_outage=3,
+                  successes_to_recover=2, slow_to_degrade=3, failure_rate_window=10,
+                  failure_rate_threshold=0.5, outage_status=ComponentStatus.MAJOR_OUTAGE,
+                  auto_incident=AutoIncident.DRAFT, paused=False, state=ProbeState.UNKNOWN,
+                  verdict=ComponentStatus.OPERATIONAL, consecutive_failures=0, consecutive_successes=0,
+                  consecutive_slow=0, created_at=now, updated_at=now)
+    for key, value in settings.items():
+        setattr(probe, key, value)
+    probe.token = secrets.token_urlsafe(24) if CHECKERS[kind].pushed else None
+    probe.next_run_at = _first_run(kind, probe.interval_seconds, options, now)
+    session.add(probe)
+    session.flush()
+    audit.record(session, actor, "probe.create", "probe", probe.code,
+                 {"name": probe.name, "kind": kind.value, "component": component.code})
+    return probe
+
+
+def _reset(probe: Probe) -> None:
+    probe.verdict = ComponentStatus.OPERATIONAL
+    probe.state = ProbeState.UNKNOWN
+    probe.consecutive_failures = probe.consecutive_successes = probe.consecutive_slow = 0
+    probe.first_failure_at = None
+
+
+def _release(session: Session, probe: Probe, component: Component, was_down: bool, why: str,
+             now: datetime) -> None:
+    """After a probe stops counting for a component, let the component follow its other probes."""
+    if was_down:
+        session.flush()
+        follow_probes(session, component, at=now, cause=f"probe {probe.code} {why}")
+
+
+def _holds_down(probe: Probe) -> bool:
+    return probe.verdict != ComponentStatus.OPERATIONAL or bool((probe.options or {}).get("firing"))
+
+
+def update_probe(session: Session, actor: Actor, probe: Probe, values: dict[str, Any], now: datetime) -> Probe:
+    """Change any of a probe's settings; all are validated before any is written."""
+    kind = ProbeKind(probe.kind)
+    if "kind" in values and parse_kind(values["kind"]) != kind:
+        raise InvalidInput("A probe's kind cannot change; create a new probe instead.", "kind")
+    _check_fields_apply(values, kind)
+    component = probe.component
+    if "component_id" in values:
+        if not isinstance(values["component_id"], str) or not values["component_id"]:
+            raise InvalidInput("component_id must be a component id.", "component_id")
+        component = get_component(session, values["component_id"])
+    target = _target(values, kind) if "target" in values else probe.target
+    settings = _settings(values, kind, probe)
+    options = CHECKERS[kind].clean_options(_own_options(values, kind), dict(probe.options or {}))
+
+    old_component, was_down = probe.component, _holds_down(probe)
+    moved = component.id != probe.component_id
+    pausing = settings.get("paused") is True and not probe.paused
+    resuming = settings.get("paused") is False and probe.paused
+    for key, value in settings.items():
+        setattr(probe, key, value)
+    probe.target, probe.options, probe.updated_at = target, options, now
+    if moved:
+        probe.component, probe.component_id = component, component.id
+    if moved or pausing or resuming:
+        _reset(probe)
+    if resuming or "interval_seconds" in settings:
+        probe.next_run_at = min(probe.next_run_at, now + timedelta(seconds=probe.interval_seconds))
+    audit.record(session, actor, "probe.update", "probe", probe.code,
+                 {k: (v.value if hasattr(v, "value") else v) for k, v in settings.items()})
+    if moved or pausing:
+        _release(session, probe, old_component, was_down, "moved" if moved else "paused", now)
+    return probe
+
+
+def delete_probe(session: Session, actor: Actor, probe: Probe, now: datetime) -> None:
+    """Delete a probe and its checks; its component then follows its other probes."""
+    component, was_down, code = probe.component, _holds_down(probe), probe.code
+    audit.record(session, actor, "probe.delete", "probe", code, {"name": probe.name})
+    session.delete(probe)
+    session.flush()
+    if was_down:
+        follow_probes(session, component, at=now, cause=f"probe {code} deleted")
+
+
+def new_token(session: Session, actor: Actor, probe: Probe) -> Probe:
+    """Replace a push probe's token (the old URL stops working at once)."""
+    if not CHECKERS[ProbeKind(probe.kind)].pushed:
+        raise InvalidInput("Only heartbeat and alertmanager probes have a token.", "token")
+    probe.token = secrets.token_urlsafe(24)
+    audit.record(session, actor, "probe.new_token", "probe", probe.code, {})
+    return probe
+
+
+# --- pushes and "check now" ----------------------------------------------------------------------
+
+
+def record_ping(session: Session, probe: Probe, now: datetime) -> Check:
+    """A heartbeat arrived: a good check, and the deadline moves to one period (+ grace) from now."""
+    probe.last_ping_at = now
+    probe.next_run_at = now + timedelta(seconds=probe.interval_seconds + grace(probe.options or {}))
+    return apply_check(session, probe, passed(ProbeSpec.of(probe), None, "ping received"), now)
+
+
+def receive_alerts(session: Session, probe: Probe, payload: Any, now: datetime) -> list[Check]:
+    """Apply an Alertmanager webhook: validate it all, record a check per alert, then set statuses."""
+    alerts = parse_payload(session, probe, payload)
+    firing = firing_after(probe, alerts, now)
+    checks = {}
+    for alert in alerts:
+        active = alert.firing and status_for(alert, probe) is not None
+        result = CheckResult(ok=not active, reason=(
+            f"{alert.name} {'firing' if alert.firing else 'resolved'} on {alert.component.name} "
+            f"(severity {alert.severity})"), detail={"fingerprint": alert.key, "severity": alert.severity,
+                                                     "component": alert.component.code})
+        checks[alert.component.id] = (alert.component, record_check(session, probe, result, now))
+    probe.options = {**(probe.options or {}), "firing": firing}
+    probe.state, probe.verdict = probe_state(firing)
+    probe.updated_at = now
+    for component, check in checks.values():
+        since = [datetime.fromisoformat(a["since"]) for a in firing.values() if a["component_id"] == component.id]
+        probe.first_failure_at = min(since) if since else None
+        follow_probes(session, component, at=now, cause=f"probe {probe.code}, check {check.id}", probe=probe)
+    starts = [datetime.fromisoformat(a["since"]) for a in firing.values()]
+    probe.first_failure_at = min(starts) if starts else None
+    return [check for _component, check in checks.values()]
+
+
+def check_now(
+    session: Session, probe: Probe, *, policy: Policy, now: datetime, commit: Callable[[], None]
+) -> Check:
+    """Run one check at once and apply it through the worker's rules; returns the check.
+
+    1. Take the probe's lease (compare-and-set, as the worker does), so a
+       check the worker is running is not run twice: Conflict if taken.
+    2. Commit through the caller's `commit`, so no lock is held during the
+       network call; run the check.
+    3. Apply the result and give the lease back.
+    """
+    kind = ProbeKind(probe.kind)
+    if CHECKERS[kind].pushed:
+        result = run_check(ProbeSpec.of(probe), now, policy)
+        if kind == ProbeKind.HEARTBEAT and not result.ok:
+            probe.next_run_at = now + timedelta(seconds=probe.interval_seconds)
+        return apply_check(session, probe, result, now)
+    lease = now + timedelta(seconds=probe.timeout_seconds) + LEASE_MARGIN
+    taken = session.execute(
+        update(Probe).where(Probe.id == probe.id, or_(Probe.lease_until.is_(None), Probe.lease_until < now))
+        .values(lease_until=lease).execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        raise Conflict("A check of this probe is running right now; try again in a few seconds.", "probe_id")
+    spec, probe_id = ProbeSpec.of(probe), probe.id
+    commit()
+    result = run_check(spec, now, policy)
+    session.execute(update(Probe).where(Probe.id == probe_id, Probe.lease_until == lease)
+                    .values(lease_until=None).execution_options(synchronize_session=False))
+    fresh = session.get(Probe, probe_id, populate_existing=True)
+    if fresh is None:
+        raise NotFound("The probe was deleted while it was being checked.", "probe_id")
+    return apply_check(session, fresh, result, now)

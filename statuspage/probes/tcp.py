@@ -1,0 +1,29 @@
+"""TCP probes: can we open a connection to host:port, and how fast."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..models import ProbeKind
+from ..outbound import OutboundError, tcp_connect
+from .base import Checker, CheckResult, ProbeSpec, failed, passed
+from .fields import join_host_port, split_host_port
+
+
+class TcpChecker(Checker):
+    """Connect to host:port and close again; the latency is the connect time."""
+
+    kind = ProbeKind.TCP
+
+    @classmethod
+    def clean_target(cls, value: Any) -> str:
+        return join_host_port(*split_host_port(value))
+
+    def run(self, probe: ProbeSpec, now: datetime) -> CheckResult:
+        host, port = split_host_port(probe.target)
+        try:
+            latency = tcp_connect(host, port, policy=self.policy, timeout=probe.timeout_seconds)
+        except OutboundError as exc:
+            return failed(exc.message)
+        return passed(probe, latency)
