@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from feedgen.feed import FeedGenerator
 from markupsafe import escape
 
 from .markdown import render
 from .models import Component, Incident, Page
+from .postmortems import export_markdown
 from .timefmt import local
 
 FEED_SIZE = 100
 
 
+def last_change(incident: Incident) -> datetime:
+    """When an entry last changed: its newest update, or its postmortem's publication or revision."""
+    postmortem = incident.postmortem
+    moments = [incident.updated_at]
+    if postmortem is not None and postmortem.published_at is not None:
+        moments += [postmortem.published_at, postmortem.revised_at or postmortem.published_at]
+    return max(moments)
+
+
 def entry_html(incident: Incident, time_zone: str) -> str:
     """Every update of an incident, newest first, as sanitized HTML."""
     parts = []
+    postmortem = incident.postmortem
+    if postmortem is not None and postmortem.published_at is not None:
+        text = export_markdown(incident, postmortem, time_zone, public=True, items=incident.action_items)
+        parts.append(f"{render(text)}<hr>")
     for update in incident.updates:
         when = local(update.display_at, time_zone).strftime("%b %d, %Y %H:%M %Z")
         status = update.status.replace("_", " ").title()
@@ -41,7 +56,7 @@ def build_feed(
     feed.link(href=f"{base_url}/", rel="alternate")
     feed.link(href=self_url, rel="self")
     feed.language("en")
-    feed.updated(max((i.updated_at for i in incidents), default=page.updated_at))
+    feed.updated(max((last_change(i) for i in incidents), default=page.updated_at))
     for incident in incidents:
         url = f"{base_url}/incidents/{incident.code}"
         entry = feed.add_entry(order="append")
@@ -50,7 +65,9 @@ def build_feed(
         entry.title(incident.name)
         entry.link(href=url)
         entry.published(incident.created_at)
-        entry.updated(incident.updated_at)
-        entry.content(entry_html(incident, page.time_zone), type="html")
-        entry.description(entry_html(incident, page.time_zone))
+        entry.updated(last_change(incident))
+        html = entry_html(incident, page.time_zone)
+        # description() first: it also sets Atom's content, untyped; content() then marks it HTML.
+        entry.description(html)
+        entry.content(html, type="html")
     return feed

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..components import TreeItem, page_indicator, worst_status
 from ..models import Component, ComponentGroup, Incident, IncidentTemplate, IncidentUpdate, Page, Subscriber
+from ..postmortems import export_markdown
 from ..timefmt import iso, iso_date
 
 
@@ -147,12 +148,7 @@ def managed_incident_json(incident: Incident, page: Page, base_url: str) -> dict
         "impact_override": incident.impact_override.value if incident.impact_override else None,
         "metadata": {},
         "incident_impacts": [],
-        "postmortem_body": None,
-        "postmortem_body_last_updated_at": None,
-        "postmortem_ignored": False,
-        "postmortem_notified_subscribers": False,
-        "postmortem_notified_twitter": False,
-        "postmortem_published_at": None,
+        **postmortem_fields(incident, page),
         "scheduled_for": iso(incident.scheduled_for, tz),
         "scheduled_until": iso(incident.scheduled_until, tz),
         "scheduled_remind_prior": False,
@@ -202,4 +198,20 @@ def subscriber_json(subscriber: Subscriber, page: Page) -> dict[str, Any]:
         "confirmed_at": iso(subscriber.confirmed_at, tz),
         "state": ("quarantined" if subscriber.quarantined_at else
                   "active" if subscriber.confirmed_at else "unconfirmed"),
+    }
+
+
+def postmortem_fields(incident: Incident, page: Page) -> dict[str, Any]:
+    """The management incident's postmortem_* fields, from our structured postmortem."""
+    postmortem = incident.postmortem
+    published = postmortem is not None and postmortem.published_at is not None
+    body = export_markdown(incident, postmortem, page.time_zone, public=True,
+                           items=incident.action_items) if published else None
+    return {
+        "postmortem_body": body,
+        "postmortem_body_last_updated_at": iso(postmortem.updated_at, page.time_zone) if postmortem else None,
+        "postmortem_ignored": False,
+        "postmortem_notified_subscribers": bool(postmortem and postmortem.notified_subscribers),
+        "postmortem_notified_twitter": False,
+        "postmortem_published_at": iso(postmortem.published_at, page.time_zone) if published else None,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..db import Base, utcnow
 from .base import NAME_MAX, StrEnumType, new_code
 from .core import Component
+
+if TYPE_CHECKING:
+    from .postmortems import ActionItem, Postmortem
 
 
 class IncidentKind(StrEnum):
@@ -93,6 +96,8 @@ class Incident(Base):
     components: Mapped[list[Component]] = relationship(
         secondary="incident_component", order_by="Component.position"
     )
+    postmortem: Mapped[Postmortem | None] = relationship(lazy="selectin", viewonly=True)
+    action_items: Mapped[list[ActionItem]] = relationship(viewonly=True, order_by="ActionItem.id")
 
     @property
     def is_maintenance(self) -> bool:

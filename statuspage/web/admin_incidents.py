@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user, login_required
 
 from .. import incidents as inc
+from .. import postmortems
 from ..api.common import current_page
 from ..audit import Actor
 from ..components import all_components
@@ -108,7 +109,8 @@ def new_incident():
 @login_required
 def incident(code: str):
     item = _incident_or_404(code)
-    return _render_form("admin/incident.html", incident=item, form={})
+    return _render_form("admin/incident.html", incident=item, form={},
+                        figures=postmortems.figures(db_session(), item, _tz()))
 
 
 @bp.post("/incidents/<code>/updates")
@@ -125,7 +127,8 @@ def post_update(code: str):
             deliver_notifications=_checkbox("deliver_notifications"),
         )
     except DomainError as exc:
-        return _form_failed("admin/incident.html", exc, incident=_incident_or_404(code))
+        return _form_failed("admin/incident.html", exc, incident=_incident_or_404(code),
+                            figures=postmortems.figures(db_session(), item, _tz()))
     db_session().commit()
     flash("Update posted.")
     return redirect(url_for("admin_incidents.incident", code=code))

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from ..components import INDICATOR_DESCRIPTIONS, STATUS_LABELS
 from ..markdown import render as render_markdown
 from ..models import ComponentStatus
+from ..postmortems import SECTIONS
 from ..timefmt import iso, local, utc_label
 
 STATUS_ICONS = {
@@ -50,6 +51,8 @@ def init_app(app: Flask) -> None:
         utc=lambda value: utc_label(value) if value else "",
         isotime=lambda value: iso(value) if value else "",
         markdown=render_markdown,
+        linetime=lambda value: localtime(datetime.fromisoformat(value), "%H:%M %Z"),
         words=lambda value: str(value).replace("_", " ").capitalize(),
     )
-    app.jinja_env.globals.update(component_statuses=[s.value for s in ComponentStatus])
+    app.jinja_env.globals.update(component_statuses=[s.value for s in ComponentStatus],
+                                 postmortem_sections=SECTIONS)

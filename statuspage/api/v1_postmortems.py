@@ -1,0 +1,145 @@
+"""Statuspage's postmortem endpoints, mapped onto our structured postmortem, plus our GET extension."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify
+
+from .. import incidents as inc
+from .. import postmortems as pm
+from ..audit import Actor
+from ..components import parse_bool
+from ..extensions import csrf
+from ..models import Incident, Postmortem
+from ..timefmt import iso
+from ..web.session import db_session
+from .common import ApiError, api_auth, api_user, object_id, register_error_handlers, request_body, route
+
+bp = Blueprint("api_v1_postmortems", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+register_error_handlers(bp)
+
+
+def _actor() -> Actor:
+    return Actor.for_user(api_user(), "api")
+
+
+def _zone() -> str:
+    return current_app.config["STATUSPAGE"].timezone
+
+
+def _incident(code: str) -> Incident:
+    return inc.get_incident(db_session(), object_id(code))
+
+
+def postmortem_json(incident: Incident, postmortem: Postmortem, page) -> dict[str, Any]:
+    """Statuspage's postmortem fields, with our sections, timeline, figures and Markdown beside them."""
+    tz = page.time_zone
+    items = pm.items_for(db_session(), incident)
+    draft = pm.export_markdown(incident, postmortem, tz, items=items)
+    result = pm.figures(db_session(), incident, tz)
+    return {
+        "incident_id": incident.code,
+        "body": pm.export_markdown(incident, postmortem, tz, public=True, items=items)
+        if postmortem.published_at else None,
+        "body_draft": draft,
+        "body_updated_at": iso(postmortem.updated_at, tz),
+        "body_draft_updated_at": iso(postmortem.updated_at, tz),
+        "published_at": iso(postmortem.published_at, tz),
+        "revised_at": iso(postmortem.revised_at, tz),
+        "notify_subscribers": postmortem.notified_subscribers,
+        "notify_twitter": False,
+        "custom_tweet": None,
+        "created_at": iso(postmortem.created_at, tz),
+        "updated_at": iso(postmortem.updated_at, tz),
+        "sections": {key: postmortem.sections.get(key, "") for key, _title in pm.SECTIONS if key != "timeline"},
+        "timeline": postmortem.timeline,
+        "figures": dict(result.rows),
+        "action_items": [{"id": i.code, "title": i.title, "owner": i.owner, "status": i.status.value,
+                          "due_date": i.due_date.isoformat() if i.due_date else None, "link": i.link,
+                          "public": i.public} for i in items],
+        "markdown": draft,
+    }
+
+
+def _started(incident: Incident) -> Postmortem:
+    postmortem = pm.start(db_session(), _actor(), incident, _zone())
+    return postmortem
+
+
+@route(bp, "/pages/<page_id>/incidents/<incident_id>/postmortem", methods=["GET"])
+@api_auth()
+def get_postmortem(page, incident_id):
+    incident = _incident(incident_id)
+    postmortem = pm.get(db_session(), incident)
+    if postmortem is None:
+        raise ApiError(404, "not_found", "This incident has no postmortem yet; PUT one first.", "incident_id")
+    return jsonify(postmortem_json(incident, postmortem, page))
+
+
+@route(bp, "/pages/<page_id>/incidents/<incident_id>/postmortem", methods=["PUT"])
+@api_auth()
+def put_postmortem(page, incident_id):
+    body = request_body()
+    data = body.get("postmortem")
+    if not isinstance(data, dict) or set(data) - {"body_draft", "sections", "timeline"}:
+        raise ApiError(422, "invalid", 'The body must be {"postmortem": {"body_draft": "..."}} '
+                       '(or "sections" and "timeline").', "postmortem")
+    session = db_session()
+    incident = _incident(incident_id)
+    postmortem = _started(incident)
+    sections = dict(data.get("sections") or {})
+    if "body_draft" in data:
+        sections = {**pm.sections_from_markdown(data["body_draft"]), **sections}
+    pm.edit(session, _actor(), incident, postmortem, _zone(), sections=sections,
+            **({"timeline": data["timeline"]} if "timeline" in data else {}))
+    session.commit()
+    return jsonify(postmortem_json(incident, postmortem, page))
+
+
+@route(bp, "/pages/<page_id>/incidents/<incident_id>/postmortem", methods=["DELETE"])
+@api_auth()
+def delete_postmortem(page, incident_id):
+    session = db_session()
+    incident = _incident(incident_id)
+    postmortem = pm.get(session, incident)
+    if postmortem is None:
+        raise ApiError(404, "not_found", "This incident has no postmortem.", "incident_id")
+    if postmortem.published_at is not None:
+        raise ApiError(422, "invalid", "Revert the published postmortem before deleting it.", "status")
+    body = postmortem_json(incident, postmortem, page)
+    session.delete(postmortem)
+    session.commit()
+    return jsonify(body)
+
+
+@route(bp, "/pages/<page_id>/incidents/<incident_id>/postmortem/publish", methods=["PUT"])
+@api_auth()
+def publish_postmortem(page, incident_id):
+    body = request_body()
+    data = body.get("postmortem", {})
+    if not isinstance(data, dict) or set(data) - {"notify_subscribers", "notify_twitter", "custom_tweet"}:
+        raise ApiError(422, "invalid", "Unknown field in postmortem.", "postmortem")
+    notify = parse_bool(data.get("notify_subscribers", True), "notify_subscribers")
+    session = db_session()
+    incident = _incident(incident_id)
+    postmortem = pm.get(session, incident)
+    if postmortem is None:
+        raise ApiError(404, "not_found", "This incident has no postmortem; PUT one first.", "incident_id")
+    pm.publish(session, _actor(), incident, postmortem, _zone(), notify=notify)
+    session.commit()
+    return jsonify(postmortem_json(incident, postmortem, page))
+
+
+@route(bp, "/pages/<page_id>/incidents/<incident_id>/postmortem/revert", methods=["PUT"])
+@api_auth()
+def revert_postmortem(page, incident_id):
+    session = db_session()
+    incident = _incident(incident_id)
+    postmortem = pm.get(session, incident)
+    if postmortem is None or postmortem.published_at is None:
+        raise ApiError(422, "invalid", "This postmortem is not published.", "status")
+    pm.revert(session, _actor(), incident, postmortem)
+    session.commit()
+    return jsonify(postmortem_json(incident, postmortem, page))
