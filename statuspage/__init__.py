@@ -14,13 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app; nothing touches the database here."""
     from . import cli
-    from .api import v1, v1_incidents, v1_subscribers, v2
+    from .api import v1, v1_incidents, v1_postmortems, v1_subscribers, v2
     from .api.openapi import bp as openapi_bp
     from .db import Database
     from .extensions import csrf, limiter, login_manager
     from .web import (
         admin,
         admin_incidents,
+        admin_postmortems,
         admin_subscribers,
         auth,
         errors,
@@ -69,11 +70,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(subscriptions.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_incidents.bp)
+    app.register_blueprint(admin_postmortems.bp)
     app.register_blueprint(admin_subscribers.bp)
     app.register_blueprint(v2.bp)
     app.register_blueprint(v1.bp)
     app.register_blueprint(v1_incidents.bp)
     app.register_blueprint(v1_subscribers.bp)
+    app.register_blueprint(v1_postmortems.bp)
     app.register_blueprint(openapi_bp)
     cli.init_app(app)
     return app
