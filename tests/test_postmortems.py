@@ -1,0 +1,229 @@
+"""Postmortems: drafted from the record, edited by people, published honestly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import feedparser
+import pytest
+from sqlalchemy import func, select
+
+from statuspage import components, incidents, postmortems
+from statuspage.audit import Actor
+from statuspage.errors import InvalidInput
+from statuspage.models import OutboxEvent, PostmortemRevision
+
+ACTOR = Actor.system("admin", "responder@example.com")
+ZONE = "Europe/Berlin"
+T0 = datetime(2024, 8, 14, 12, 30, tzinfo=UTC)  # 14:30 in Berlin
+
+
+@pytest.fixture
+def resolved(session):
+    """A database outage: detected, identified, partly then fully restored, resolved."""
+    database = components.create_component(session, ACTOR, "Database cluster")
+    incident = incidents.open_incident(
+        session, ACTOR, name="Elevated error rates", body="We are investigating.", started_at=T0,
+        component_statuses={database.code: "major_outage"}, now=T0 + timedelta(minutes=10))
+    incidents.post_update(session, ACTOR, incident, status="identified", body="A database cluster failed.",
+                          now=T0 + timedelta(minutes=30))
+    incidents.post_update(session, ACTOR, incident, status="identified", body="Partly restored.",
+                          component_statuses={database.code: "partial_outage"}, now=T0 + timedelta(hours=1, minutes=30))
+    incidents.post_update(session, ACTOR, incident, status="monitoring", body="Fully restored.",
+                          component_statuses={database.code: "operational"}, now=T0 + timedelta(hours=2, minutes=30))
+    incidents.post_update(session, ACTOR, incident, status="resolved", body="Verified.", now=T0 + timedelta(hours=4))
+    session.commit()
+    return incident
+
+
+def complete(session, incident):
+    postmortem = postmortems.start(session, ACTOR, incident, ZONE)
+    postmortems.edit(session, ACTOR, incident, postmortem, ZONE, sections={
+        "summary": "The database cluster failed.", "root_cause": "A connection pool bug.",
+        "impact": "All users.", "resolution": "Restarted and patched.", "conclusion": "We apologize."})
+    return postmortem
+
+
+def test_a_postmortem_needs_a_resolved_incident(session):
+    incident = incidents.open_incident(session, ACTOR, name="Ongoing", body="x")
+    with pytest.raises(InvalidInput, match="Resolve the incident"):
+        postmortems.start(session, ACTOR, incident, ZONE)
+
+
+def test_it_starts_from_the_seed_template_with_every_section(session, resolved):
+    postmortem = postmortems.start(session, ACTOR, resolved, ZONE)
+    assert [key for key, _ in postmortems.SECTIONS] == [
+        "summary", "timeline", "root_cause", "impact", "resolution", "lessons", "action_items", "conclusion"]
+    assert "August 14, 2024" in postmortem.sections["summary"]
+    assert "14:30" in postmortem.sections["summary"] and "4 h" in postmortem.sections["summary"]
+    assert "Users:" in postmortem.sections["impact"] and "Time to resolve: 4 h" in postmortem.sections["impact"]
+    assert "Immediate actions" in postmortem.sections["resolution"]
+    assert "apologize" in postmortem.sections["conclusion"]
+
+
+def test_the_timeline_is_drafted_in_order_in_the_page_time_zone(session, resolved):
+    postmortem = postmortems.start(session, ACTOR, resolved, ZONE)
+    text = postmortems.export_markdown(resolved, postmortem, ZONE)
+    lines = [line for line in text.splitlines() if line.startswith("- 1")]
+    assert lines == [
+        "- 14:40 CEST: Database cluster: Operational → Major Outage.",
+        "- 14:40 CEST: Incident opened, Investigating: We are investigating.",
+        "- 15:00 CEST: Identified: A database cluster failed.",
+        "- 16:00 CEST: Database cluster: Major Outage → Partial Outage.",
+        "- 16:00 CEST: Identified: Partly restored.",
+        "- 16:00 CEST: Partial restoration: Database cluster improved to Partial Outage.",
+        "- 17:00 CEST: Database cluster: Partial Outage → Operational.",
+        "- 17:00 CEST: Monitoring: Fully restored.",
+        "- 17:00 CEST: Full restoration: all affected components operational.",
+        "- 18:30 CEST: Resolved: Verified.",
+        "- 18:30 CEST: Incident resolved.",
+    ]
+
+
+def test_the_figures_measure_the_incident(session, resolved):
+    figures = dict(postmortems.figures(session, resolved, ZONE).rows)
+    assert figures["Time to resolve"] == "4 h"
+    assert figures["Time to mitigate (to partial restoration)"] == "1 h 30 min"
+    assert figures["Time to full restoration"] == "2 h 30 min"
+    assert figures["Time to detect"] == "n/a"  # no probe recorded this one
+    minutes = postmortems.figures(session, resolved, ZONE).minutes_by_component["Database cluster"]
+    assert minutes == {"major_outage": 80, "partial_outage": 60}
+
+
+def test_regenerating_keeps_manual_lines_edits_and_removals(session, resolved):
+    postmortem = postmortems.start(session, ACTOR, resolved, ZONE)
+    lines = [dict(line) for line in postmortem.timeline]
+    lines[0]["removed"] = True
+    lines[2]["text"] = "The on-call engineer identified the failed cluster."
+    lines.append({"at": "2024-08-14T15:20:00", "text": "The database team began manual intervention."})
+    postmortems.edit(session, ACTOR, resolved, postmortem, ZONE, timeline=lines)
+    postmortems.regenerate_timeline(session, ACTOR, resolved, postmortem, ZONE)
+    texts = [(line["text"], line.get("removed", False)) for line in postmortem.timeline]
+    assert ("The database team began manual intervention.", False) in texts
+    assert ("The on-call engineer identified the failed cluster.", False) in texts
+    assert texts[0][1] is True
+    assert len(postmortem.timeline) == len(lines)
+
+
+@pytest.mark.parametrize("line, message", [
+    ({"at": "2024-08-14T15:20:00", "text": ""}, "needs a text"),
+    ({"at": "yesterday", "text": "x"}, "no valid time"),
+    ({"at": "1999-01-01T00:00:00", "text": "x"}, "outside the incident"),
+])
+def test_timeline_lines_that_make_no_sense_are_refused(session, resolved, line, message):
+    postmortem = postmortems.start(session, ACTOR, resolved, ZONE)
+    with pytest.raises(InvalidInput, match=message):
+        postmortems.edit(session, ACTOR, resolved, postmortem, ZONE, timeline=[*postmortem.timeline, line])
+
+
+def test_publishing_needs_the_required_sections(session, resolved):
+    postmortem = postmortems.start(session, ACTOR, resolved, ZONE)
+    postmortems.edit(session, ACTOR, resolved, postmortem, ZONE, sections={"root_cause": ""})
+    with pytest.raises(InvalidInput, match="Root cause"):
+        postmortems.publish(session, ACTOR, resolved, postmortem, ZONE)
+    assert postmortem.published_at is None
+    assert resolved.status == "resolved"
+
+
+def test_publishing_marks_the_incident_and_notifies_subscribers(session, resolved):
+    postmortem = complete(session, resolved)
+    postmortems.publish(session, ACTOR, resolved, postmortem, ZONE)
+    session.commit()
+    assert resolved.status == "postmortem"
+    event = session.scalars(select(OutboxEvent).where(OutboxEvent.kind == "postmortem")).one()
+    assert event.payload["name"] == "Elevated error rates"
+    assert "## Root cause" in event.payload["body"]
+
+
+def test_edits_after_publishing_are_kept_as_revisions(session, resolved):
+    postmortem = complete(session, resolved)
+    postmortems.publish(session, ACTOR, resolved, postmortem, ZONE, notify=False)
+    postmortems.edit(session, ACTOR, resolved, postmortem, ZONE, sections={"root_cause": "A pooling bug, patched."})
+    session.commit()
+    [revision] = session.scalars(select(PostmortemRevision)).all()
+    assert revision.sections["root_cause"] == "A connection pool bug."
+    assert postmortem.revised_at is not None
+    assert session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.kind == "postmortem")) == 0
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"title": "", "owner": "Dana"}, "needs a title"),
+    ({"title": "Patch the pooler", "due_date": "next week"}, "due date"),
+    ({"title": "Patch the pooler", "due_date": "1850-01-01"}, "no sense"),
+    ({"title": "Patch the pooler", "link": "javascript:alert(1)"}, "http"),
+    ({"title": "Patch the pooler", "status": "someday"}, "Status"),
+])
+def test_action_items_that_make_no_sense_are_refused(session, resolved, fields, message):
+    with pytest.raises(InvalidInput, match=message):
+        postmortems.add_item(session, ACTOR, resolved, **fields)
+
+
+def test_open_and_overdue_items_are_listed_across_incidents(session, resolved):
+    postmortems.add_item(session, ACTOR, resolved, title="Update monitoring", owner="SRE", due_date="2024-09-01")
+    done = postmortems.add_item(session, ACTOR, resolved, title="Write docs", status="done")
+    rows = postmortems.open_items(session)
+    assert [item.title for item, _incident in rows] == ["Update monitoring"]
+    assert done.status.value == "done"
+
+
+def test_the_published_postmortem_shows_publicly_in_the_page_feeds_and_api(
+        app, client, session, resolved, api_token, page_code):
+    postmortem = complete(session, resolved)
+    postmortems.add_item(session, ACTOR, resolved, title="Integrate database metrics", public=True)
+    postmortems.add_item(session, ACTOR, resolved, title="Internal only item")
+    postmortems.publish(session, ACTOR, resolved, postmortem, ZONE)
+    session.commit()
+    app.extensions["statuspage.public_cache"].clear()
+
+    html = client.get(f"/incidents/{resolved.code}").get_data(as_text=True)
+    assert "Postmortem" in html and "A connection pool bug." in html
+    assert "Integrate database metrics" in html and "Internal only item" not in html
+    feed = feedparser.parse(client.get("/history.atom").get_data())
+    assert "A connection pool bug." in feed.entries[0].content[0].value
+    body = client.get(f"/api/v1/pages/{page_code}/incidents/{resolved.code}", headers=api_token()).get_json()
+    assert body["status"] == "postmortem"
+    assert "## Root cause" in body["postmortem_body"]
+    assert body["postmortem_published_at"]
+    public = client.get("/api/v2/incidents.json").get_json()["incidents"][0]
+    assert public["status"] == "postmortem" and "postmortem_body" not in public
+
+
+def test_statuspage_postmortem_endpoints_map_onto_sections(client, session, resolved, api_token, page_code):
+    headers = api_token()
+    base = f"/api/v1/pages/{page_code}/incidents/{resolved.code}/postmortem"
+    draft = ("Intro line.\n\n## Root cause\nThe pooler.\n\n## Impact\nEveryone.\n\n"
+             "## Resolution and recovery\nRestart.\n\n## Conclusion\nSorry.")
+    response = client.put(base, headers=headers, json={"postmortem": {"body_draft": draft}})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["sections"]["root_cause"] == "The pooler."
+    assert response.get_json()["sections"]["summary"] == "Intro line."
+    published = client.put(base + "/publish", headers=headers,
+                           json={"postmortem": {"notify_subscribers": False}})
+    assert published.status_code == 200 and published.get_json()["published_at"]
+    assert client.get(base, headers=headers).get_json()["body"].startswith("# Postmortem:")
+    assert client.put(base + "/publish", headers=headers, json={}).status_code == 422
+    reverted = client.put(base + "/revert", headers=headers, json={})
+    assert reverted.status_code == 200 and reverted.get_json()["published_at"] is None
+    assert client.put(base, headers=headers, json={"postmortem": {"body": "x"}}).status_code == 422
+
+
+def test_the_admin_edits_exports_and_publishes(client, session, resolved, login_as):
+    login_as("responder")
+    page = client.get(f"/admin/incidents/{resolved.code}/postmortem")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Time to resolve" in html and "Draft the timeline again" in html
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    fields = {f"section-{key}": "" for key, _ in postmortems.SECTIONS if key != "timeline"}
+    refused = client.post(f"/admin/incidents/{resolved.code}/postmortem",
+                          data={"csrf_token": token, "action": "publish", **fields})
+    assert refused.status_code == 422 and "Write these sections" in refused.get_data(as_text=True)
+    fields.update({"section-summary": "S", "section-root_cause": "R", "section-impact": "I",
+                   "section-resolution": "Res", "section-conclusion": "We apologize."})
+    done = client.post(f"/admin/incidents/{resolved.code}/postmortem",
+                       data={"csrf_token": token, "action": "publish", **fields})
+    assert done.status_code == 302
+    export = client.get(f"/admin/incidents/{resolved.code}/postmortem.md")
+    assert export.mimetype == "text/markdown" and "## Conclusion\n\nWe apologize." in export.get_data(as_text=True)
