@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import click
 from alembic import command
@@ -11,7 +12,7 @@ from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import ROOT, accounts, demo, incidents
+from . import ROOT, accounts, demo, incidents, static_export
 from .audit import Actor
 from .errors import DomainError
 from .page import ensure_page
@@ -117,6 +118,15 @@ def demo_command() -> None:
         created = demo.seed_components(session, _settings())
         incidents.seed_templates(session, Actor.system("demo"))
     click.echo(f"Demo page ready ({created} components created).")
+
+
+@statuspage_group.command("export-static")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def export_static_command(folder: Path) -> None:
+    """Write the public site (pages, feeds, API v2 JSON) as static files into FOLDER."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = static_export.export(current_app._get_current_object(), folder)
+    click.echo(f"Wrote {len(written)} files to {folder}.")
 
 
 @statuspage_group.command("worker")
