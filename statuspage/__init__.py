@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app; nothing touches the database here."""
     from . import cli
-    from .api import v1, v1_incidents, v1_postmortems, v1_subscribers, v2
+    from .api import push, v1, v1_incidents, v1_postmortems, v1_probes, v1_subscribers, v2
     from .api.openapi import bp as openapi_bp
     from .db import Database
     from .extensions import csrf, limiter, login_manager
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(v1_incidents.bp)
     app.register_blueprint(v1_subscribers.bp)
     app.register_blueprint(v1_postmortems.bp)
+    app.register_blueprint(v1_probes.bp)
+    app.register_blueprint(push.bp)
     app.register_blueprint(openapi_bp)
     cli.init_app(app)
     return app

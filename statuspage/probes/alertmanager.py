@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,7 @@ SEVERITIES = ("critical", "warning", "info", "none")
 WARNING_STATUSES = (ComponentStatus.DEGRADED_PERFORMANCE.value, ComponentStatus.PARTIAL_OUTAGE.value)
 MAX_ALERTS = 1000
 MAX_FIRING = 5000
+_FRACTION = re.compile(r"\.(\d+)")
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,9 @@ def _parse_time(value: Any, field: str) -> datetime | None:
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be an RFC 3339 time.", field)
     text = value.strip().replace("Z", "+00:00")
-    if "." in text:  # Alertmanager sends nanoseconds; Python reads up to microseconds
-        head, _, tail = text.partition(".")
-        digits = "".join(c for c in tail if c.isdigit())
-        text = f"{head}.{digits[:6].ljust(6, '0')}{tail[len(digits):]}"
+    fraction = _FRACTION.search(text)
+    if fraction:  # Alertmanager sends nanoseconds; Python reads up to microseconds
+        text = f"{text[:fraction.start()]}.{fraction.group(1)[:6].ljust(6, '0')}{text[fraction.end():]}"
     try:
         when = datetime.fromisoformat(text)
     except ValueError:

@@ -146,10 +146,10 @@ def list_probes(session: Session, component: Component | None = None) -> list[Pr
     return list(session.scalars(query))
 
 
-def recent_checks(session: Session, probe: Probe, limit: int = 50) -> list[Check]:
+def recent_checks(session: Session, probe: Probe, limit: int = 50, offset: int = 0) -> list[Check]:
     """A probe's newest checks, newest first."""
     return list(session.scalars(select(Check).where(Check.probe_id == probe.id)
-                                .order_by(Check.at.desc(), Check.id.desc()).limit(limit)))
+                                .order_by(Check.at.desc(), Check.id.desc()).limit(limit).offset(offset)))
 
 
 def recent_checks_by_probe(session: Session, probe_ids: Iterable[int], per_probe: int = 10) -> dict[int, list]:
@@ -329,7 +329,7 @@ def receive_alerts(session: Session, probe: Probe, payload: Any, now: datetime) 
 
 
 def check_now(
-    session: Session, probe: Probe, *, policy: Policy, now: datetime, commit: Callable[[], None]
+    session: Session, actor: Actor, probe: Probe, *, policy: Policy, now: datetime, commit: Callable[[], None]
 ) -> Check:
     """Run one check at once and apply it through the worker's rules; returns the check.
 
@@ -340,6 +340,7 @@ def check_now(
     3. Apply the result and give the lease back.
     """
     kind = ProbeKind(probe.kind)
+    audit.record(session, actor, "probe.check_now", "probe", probe.code, {})
     if CHECKERS[kind].pushed:
         result = run_check(ProbeSpec.of(probe), now, policy)
         if kind == ProbeKind.HEARTBEAT and not result.ok:

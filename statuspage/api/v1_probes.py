@@ -1,0 +1,162 @@
+"""The management API's probe endpoints (our extension): CRUD, recent checks and "check now"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify
+
+from ..audit import Actor
+from ..db import utcnow
+from ..extensions import csrf
+from ..models import Check, Page, Probe, ProbeKind
+from ..outbound import Policy
+from ..probes import CHECKERS, service
+from ..probes.http import masked_headers
+from ..timefmt import iso
+from ..web.session import db_session
+from .common import (
+    api_auth,
+    api_user,
+    object_id,
+    parse_paging,
+    register_error_handlers,
+    request_body,
+    require_admin,
+    route,
+    wrapped_object,
+)
+
+bp = Blueprint("api_v1_probes", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+register_error_handlers(bp)
+
+# Options shown for every kind (null where they do not apply), as DESIGN.md lists them.
+ALWAYS_SHOWN = ("expected_status", "keyword")
+
+
+def _actor() -> Actor:
+    return Actor.for_user(api_user(), "api")
+
+
+def _base_url() -> str:
+    return current_app.config["STATUSPAGE"].base_url
+
+
+def probe_json(probe: Probe, page: Page, base_url: str) -> dict[str, Any]:
+    """A probe as the API shows it: settings, state, and for push kinds the URL to call."""
+    tz = page.time_zone
+    kind = ProbeKind(probe.kind)
+    own = CHECKERS[kind].options
+    options = {**own, **(probe.options or {})}
+    body: dict[str, Any] = {
+        "id": probe.code,
+        "name": probe.name,
+        "kind": kind.value,
+        "component_id": probe.component.code,
+        "target": probe.target,
+        "interval_seconds": probe.interval_seconds,
+        "timeout_seconds": probe.timeout_seconds,
+        "latency_threshold_ms": probe.latency_threshold_ms,
+        "failures_to_outage": probe.failures_to_outage,
+        "successes_to_recover": probe.successes_to_recover,
+        "slow_to_degrade": probe.slow_to_degrade,
+        "failure_rate_window": probe.failure_rate_window,
+        "failure_rate_threshold": probe.failure_rate_threshold,
+        "outage_status": probe.outage_status.value,
+        "auto_incident": probe.auto_incident.value,
+        "paused": probe.paused,
+        "state": probe.state.value,
+        "verdict": probe.verdict.value,
+        "last_check_at": iso(probe.last_check_at, tz),
+        "next_run_at": iso(probe.next_run_at, tz) if not CHECKERS[kind].pushed or kind == ProbeKind.HEARTBEAT
+        else None,
+        "url": service.push_url(probe, base_url),
+        "created_at": iso(probe.created_at, tz),
+        "updated_at": iso(probe.updated_at, tz),
+    }
+    for name in ALWAYS_SHOWN:
+        body[name] = options.get(name)
+    for name in own:
+        body[name] = masked_headers(options[name]) if name == "headers" else options.get(name)
+    if kind == ProbeKind.HEARTBEAT:
+        body["last_ping_at"] = iso(probe.last_ping_at, tz)
+    if kind == ProbeKind.ALERTMANAGER:
+        firing = (probe.options or {}).get("firing") or {}
+        body["firing_alerts"] = [{"name": a["name"], "status": a["status"], "since": a["since"]}
+                                 for a in firing.values()]
+    return body
+
+
+def check_json(check: Check, page: Page) -> dict[str, Any]:
+    return {"id": check.id, "at": iso(check.at, page.time_zone), "ok": check.ok, "slow": check.slow,
+            "latency_ms": None if check.latency_ms is None else round(check.latency_ms, 2),
+            "reason": check.reason}
+
+
+def _probe(probe_id: str) -> Probe:
+    return service.get_probe(db_session(), object_id(probe_id))
+
+
+@route(bp, "/pages/<page_id>/probes", methods=["GET"])
+@api_auth()
+def list_probes(page):
+    return jsonify([probe_json(p, page, _base_url()) for p in service.list_probes(db_session())])
+
+
+@route(bp, "/pages/<page_id>/probes", methods=["POST"])
+@api_auth()
+def create_probe(page):
+    require_admin()
+    data = wrapped_object(request_body(), "probe", service.FIELDS)
+    session = db_session()
+    probe = service.create_probe(session, _actor(), data, utcnow())
+    session.commit()
+    return jsonify(probe_json(probe, page, _base_url())), 201
+
+
+@route(bp, "/pages/<page_id>/probes/<probe_id>", methods=["GET"])
+@api_auth()
+def get_probe(page, probe_id):
+    return jsonify(probe_json(_probe(probe_id), page, _base_url()))
+
+
+@route(bp, "/pages/<page_id>/probes/<probe_id>", methods=["PATCH", "PUT"])
+@api_auth()
+def update_probe(page, probe_id):
+    require_admin()
+    data = wrapped_object(request_body(), "probe", service.FIELDS)
+    session = db_session()
+    probe = service.update_probe(session, _actor(), _probe(probe_id), data, utcnow())
+    session.commit()
+    return jsonify(probe_json(probe, page, _base_url()))
+
+
+@route(bp, "/pages/<page_id>/probes/<probe_id>", methods=["DELETE"])
+@api_auth()
+def delete_probe(page, probe_id):
+    require_admin()
+    session = db_session()
+    probe = _probe(probe_id)
+    body = probe_json(probe, page, _base_url())
+    service.delete_probe(session, _actor(), probe, utcnow())
+    session.commit()
+    return jsonify(body)
+
+
+@route(bp, "/pages/<page_id>/probes/<probe_id>/checks", methods=["GET"])
+@api_auth()
+def list_checks(page, probe_id):
+    limit, number = parse_paging(default_limit=50, max_limit=500)
+    checks = service.recent_checks(db_session(), _probe(probe_id), limit, (number - 1) * limit)
+    return jsonify([check_json(c, page) for c in checks])
+
+
+@route(bp, "/pages/<page_id>/probes/<probe_id>/check", methods=["POST"])
+@api_auth()
+def check_now(page, probe_id):
+    session = db_session()
+    policy = Policy.from_settings(current_app.config["STATUSPAGE"])
+    check = service.check_now(session, _actor(), _probe(probe_id), policy=policy, now=utcnow(), commit=session.commit)
+    session.commit()
+    return jsonify(check_json(check, page)), 201
