@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         admin_postmortems,
         admin_subscribers,
         auth,
+        embeds,
         errors,
         public,
         session,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(embeds.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(subscriptions.bp)
     app.register_blueprint(admin.bp)

@@ -12,7 +12,7 @@ from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import ROOT, accounts, demo, incidents, static_export
+from . import ROOT, accounts, demo, importer, incidents, static_export
 from .audit import Actor
 from .errors import DomainError
 from .page import ensure_page
@@ -127,6 +127,20 @@ def export_static_command(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     written = static_export.export(current_app._get_current_object(), folder)
     click.echo(f"Wrote {len(written)} files to {folder}.")
+
+
+@statuspage_group.command("import-statuspage")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+def import_statuspage_command(source: Path) -> None:
+    """Import components, groups, incidents and maintenances from Statuspage v2 JSON (file or folder)."""
+    try:
+        with _database().transaction() as session:
+            settings = _settings()
+            ensure_page(session, settings.page_name, settings.timezone)
+            counts = importer.run(session, Actor.system("cli", "import-statuspage"), source)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo("Imported: " + ", ".join(f"{value} {key}" for key, value in counts.items()) + ".")
 
 
 @statuspage_group.command("worker")

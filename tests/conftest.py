@@ -259,3 +259,16 @@ def worker_for(smtp_settings: Settings):
         return Worker(app.extensions["statuspage.db"], clock=lambda: clock[0], settings=smtp_settings)
 
     return make
+
+
+@pytest.fixture
+def live_server(app: Flask, session: Session):
+    """The app served over real HTTP on 127.0.0.1 (threaded werkzeug); yields its origin."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)

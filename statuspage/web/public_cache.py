@@ -98,6 +98,8 @@ def cached_public(view: Callable) -> Callable:
                 f"public, max-age={settings.public_max_age}, "
                 f"stale-while-revalidate={settings.public_stale_while_revalidate}"
             ),
+            # Public and read-only: widgets on other sites may read it.
+            "Access-Control-Allow-Origin": "*",
         }
         if request.if_none_match.contains(etag):
             response = Response(status=304, headers=headers)

@@ -1,0 +1,58 @@
+"""Embeds for other sites: an SVG status badge and a one-script-tag widget."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from .. import incidents as inc
+from ..api.common import current_page
+from ..components import INDICATOR_DESCRIPTIONS, STATUS_LABELS, component_tree, get_component, page_indicator
+from ..errors import NotFound
+from ..models import ComponentStatus
+from .public_cache import cached_public
+from .session import db_session
+
+bp = Blueprint("embeds", __name__)
+
+COLOURS = {
+    "none": "#1b7f3b", "minor": "#8a6d00", "major": "#b35900", "critical": "#b3261e", "maintenance": "#2a5db0",
+    ComponentStatus.OPERATIONAL: "#1b7f3b", ComponentStatus.DEGRADED_PERFORMANCE: "#8a6d00",
+    ComponentStatus.PARTIAL_OUTAGE: "#b35900", ComponentStatus.MAJOR_OUTAGE: "#b3261e",
+    ComponentStatus.UNDER_MAINTENANCE: "#2a5db0",
+}
+# Rough width of one character of 11px Verdana, as badge makers estimate it.
+CHAR_WIDTH = 6.5
+
+
+@bp.get("/badge.svg")
+@cached_public
+def badge():
+    """A README badge: the page's state, or one component's with `?component=<id>`."""
+    session = db_session()
+    code = request.args.get("component")
+    if code:
+        try:
+            component = get_component(session, code)
+        except NotFound:
+            abort(404, "There is no component with that id.")
+        label, value, colour = component.name, STATUS_LABELS[component.status], COLOURS[component.status]
+    else:
+        tree = component_tree(session)
+        indicator, value = page_indicator([c.status for item in tree for c in item.components],
+                                          inc.page_impacts(session))
+        label, colour = "status", COLOURS[indicator]
+    left = int(len(label) * CHAR_WIDTH + 12)
+    right = int(len(value) * CHAR_WIDTH + 12)
+    body = render_template("embeds/badge.svg", label=label, value=value, colour=colour, left=left, right=right)
+    return current_app.response_class(body, mimetype="image/svg+xml")
+
+
+@bp.get("/widget.js")
+@cached_public
+def widget():
+    """The embeddable widget: one script tag, no framework; it reads /api/v2/status.json."""
+    page = current_page()
+    body = render_template("embeds/widget.js", page=page, base_url=current_app.config["STATUSPAGE"].base_url,
+                           colours={k: v for k, v in COLOURS.items() if isinstance(k, str)
+                                    and k in INDICATOR_DESCRIPTIONS})
+    return current_app.response_class(body, mimetype="text/javascript")
