@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export STATUSPAGE_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test install install-dev migrate demo lint bench clean
+.PHONY: run test install install-dev migrate demo lint bench clean browser
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,18 @@ run: demo
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - app:app & \
 	wait
 
+tests/clients/node_modules/.installed: tests/clients/package.json tests/clients/package-lock.json
+	npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error
+	touch $@
+
+## Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; its own download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Chromium from apt for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 ## make test: dev dependencies, then the whole suite (PostgreSQL too when STATUSPAGE_TEST_POSTGRES_URL is set).
-test: install-dev
+test: install-dev tests/clients/node_modules/.installed browser
 	$(BIN)/ruff check statuspage tests bench migrations app.py
 	$(BIN)/python -m pytest -q
 
