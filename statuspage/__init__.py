@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app; nothing touches the database here."""
     from . import cli
-    from .api import push, v1, v1_incidents, v1_postmortems, v1_probes, v1_subscribers, v2
+    from .api import push, ratelimit, v1, v1_incidents, v1_postmortems, v1_probes, v1_subscribers, v2
     from .api.openapi import bp as openapi_bp
     from .db import Database
     from .extensions import csrf, limiter, login_manager
@@ -82,5 +82,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(v1_probes.bp)
     app.register_blueprint(push.bp)
     app.register_blueprint(openapi_bp)
+    ratelimit.limit([v1.bp, v1_incidents.bp, v1_subscribers.bp, v1_postmortems.bp, v1_probes.bp])
     cli.init_app(app)
     return app

@@ -86,6 +86,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
             "STATUSPAGE_BASE_URL": "http://status.test",
             "STATUSPAGE_PAGE_NAME": "Acme",
             "STATUSPAGE_TIMEZONE": "Europe/Berlin",
+            # Tests (schemathesis above all) make many calls with one token; test_api_rate_limit lowers it.
+            "STATUSPAGE_API_RATE_LIMIT": "100000 per minute",
         }
     )
 
