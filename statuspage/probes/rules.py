@@ -149,7 +149,7 @@ def follow_probes(
     if component.pinned or component.status == ComponentStatus.UNDER_MAINTENANCE:
         return None
     before = ComponentStatus(component.status)
-    change = set_status(session, component, desired, PROBE_ACTOR, cause=cause, at=at)
+    change = set_status(session, component, desired, PROBE_ACTOR, cause=cause[:255], at=at)
     if change is None:
         return None
     after_status_change(session, component, before, desired, probe=probe, at=at)

@@ -71,22 +71,31 @@ def _next_slot(probe: Probe, now: datetime) -> datetime:
     return following if following > now else now + step
 
 
+def due_candidates(session: Session, now: datetime, limit: int) -> list[Probe]:
+    """Step 1: scheduled probes that are due with a free lease (skipping rows locked on PostgreSQL)."""
+    return _due(session, SCHEDULED_KINDS, now, limit)
+
+
+def claim(session: Session, probe: Probe, now: datetime) -> Claim | None:
+    """Step 2: compare-and-set one candidate's slot and lease; None if another worker got there first."""
+    seen = probe.next_run_at
+    lease = now + timedelta(seconds=probe.timeout_seconds) + LEASE_MARGIN
+    won = session.execute(
+        update(Probe)
+        .where(Probe.id == probe.id, Probe.next_run_at == seen,
+               or_(Probe.lease_until.is_(None), Probe.lease_until < now))
+        .values(lease_until=lease, next_run_at=_next_slot(probe, now))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        return None
+    return Claim(ProbeSpec.of(probe), scheduled_at=seen, started_at=now, lease_until=lease)
+
+
 def claim_due(session: Session, now: datetime, limit: int) -> list[Claim]:
-    """Claim up to `limit` due probes by compare-and-set (see the module docstring)."""
-    claims = []
-    for probe in _due(session, SCHEDULED_KINDS, now, limit):
-        seen = probe.next_run_at
-        lease = now + timedelta(seconds=probe.timeout_seconds) + LEASE_MARGIN
-        won = session.execute(
-            update(Probe)
-            .where(Probe.id == probe.id, Probe.next_run_at == seen,
-                   or_(Probe.lease_until.is_(None), Probe.lease_until < now))
-            .values(lease_until=lease, next_run_at=_next_slot(probe, now))
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if won == 1:
-            claims.append(Claim(ProbeSpec.of(probe), scheduled_at=seen, started_at=now, lease_until=lease))
-    return claims
+    """Claim up to `limit` due probes (see the module docstring)."""
+    claims = [claim(session, probe, now) for probe in due_candidates(session, now, limit)]
+    return [c for c in claims if c is not None]
 
 
 def write_result(session: Session, claim: Claim, result: CheckResult) -> Check | None:

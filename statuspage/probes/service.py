@@ -362,3 +362,16 @@ def check_now(
     if fresh is None:
         raise NotFound("The probe was deleted while it was being checked.", "probe_id")
     return apply_check(session, fresh, result, now)
+
+
+def pin_component(session: Session, actor: Actor, component: Component, pinned: Any, now: datetime) -> None:
+    """Pin a component (probes then only record) or unpin it (it follows its probes again at once)."""
+    pinned = parse_bool(pinned, "pinned")
+    if pinned == component.pinned:
+        return
+    component.pinned = pinned
+    audit.record(session, actor, "component.pin" if pinned else "component.unpin", "component", component.code,
+                 {"name": component.name})
+    if not pinned:
+        session.flush()
+        follow_probes(session, component, at=now, cause=f"probes (unpinned by {actor.label})")
