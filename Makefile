@@ -28,7 +28,7 @@ migrate: install
 	$(FLASK) db upgrade
 
 demo: migrate
-	$(FLASK) statuspage demo
+	$(FLASK) statuspage demo --scenario aug14
 
 ## make run: virtualenv, install, migrate, seed the demo, then gunicorn + worker (Ctrl-C stops both).
 run: demo

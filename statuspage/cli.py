@@ -12,7 +12,7 @@ from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import ROOT, accounts, demo, importer, incidents, static_export
+from . import ROOT, accounts, demo, importer, incidents, scenarios, static_export
 from .audit import Actor
 from .errors import DomainError
 from .page import ensure_page
@@ -112,11 +112,16 @@ def create_token(email: str, name: str) -> None:
 
 
 @statuspage_group.command("demo")
-def demo_command() -> None:
+@click.option("--scenario", type=click.Choice(["aug14"]), default=None,
+              help="Also replay a real outage with its postmortem (aug14: the database cluster failure).")
+def demo_command(scenario: str | None) -> None:
     """Seed the demo page: a web stack's components in groups (idempotent)."""
     with _database().transaction() as session:
         created = demo.seed_components(session, _settings())
         incidents.seed_templates(session, Actor.system("demo"))
+        if scenario == "aug14":
+            incident = scenarios.aug14(session, _settings())
+            click.echo(f"Replayed the August 14th outage: /incidents/{incident.code}")
     click.echo(f"Demo page ready ({created} components created).")
 
 

@@ -1,0 +1,307 @@
+"""The RSS 2.0 and Atom 1.0 feeds: valid, one entry per incident, stable ids, honest dates."""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import feedparser
+import lxml.etree
+import lxml.html
+import pytest
+from sqlalchemy.orm import Session
+
+from statuspage import components as comp
+from statuspage import incidents as inc
+from statuspage.audit import Actor
+from statuspage.config import Settings
+from statuspage.models import Component, Incident
+
+ACTOR = Actor.system("test")
+T0 = datetime(2024, 7, 15, 10, 30, tzinfo=UTC)
+BASE = "http://status.test"
+FEEDS = ["/history.rss", "/history.atom"]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Every request re-reads the page version, so a change shows at once."""
+    return dataclasses.replace(settings, version_check_seconds=0)
+
+
+# --- builders ---------------------------------------------------------------------------------
+
+
+def a_component(session: Session, name: str) -> Component:
+    component = comp.create_component(session, ACTOR, name)
+    session.commit()
+    return component
+
+
+def an_incident(session: Session, name: str, at: datetime, **fields) -> Incident:
+    fields.setdefault("body", f"{name}: we are investigating.")
+    incident = inc.open_incident(session, ACTOR, name=name, started_at=at, now=at, **fields)
+    session.commit()
+    return incident
+
+
+def an_update(session: Session, incident: Incident, status: str, body: str, at: datetime) -> None:
+    inc.post_update(session, ACTOR, incident, status=status, body=body, now=at)
+    session.commit()
+
+
+def a_maintenance(session: Session, name: str, start: datetime, **fields) -> Incident:
+    maintenance = inc.schedule_maintenance(
+        session, ACTOR, name=name, body=f"{name} is planned.", scheduled_for=start,
+        scheduled_until=start + timedelta(hours=2), now=start - timedelta(days=1), **fields,
+    )
+    session.commit()
+    return maintenance
+
+
+@pytest.fixture
+def api(session: Session) -> Component:
+    return a_component(session, "API")
+
+
+@pytest.fixture
+def database(session: Session) -> Component:
+    return a_component(session, "Database")
+
+
+@pytest.fixture
+def outage(session: Session, api: Component) -> Incident:
+    """An incident on the API with three updates."""
+    incident = an_incident(session, "API outage", T0, component_statuses={api.code: "major_outage"},
+                           body="Requests **fail**.")
+    an_update(session, incident, "identified", "A bad *deploy*.", T0 + timedelta(minutes=20))
+    an_update(session, incident, "resolved", "Rolled back; all good.", T0 + timedelta(hours=1))
+    return incident
+
+
+@pytest.fixture
+def slowness(session: Session, database: Component) -> Incident:
+    return an_incident(session, "Slow queries", T0 + timedelta(days=1),
+                       component_statuses={database.code: "degraded_performance"})
+
+
+@pytest.fixture
+def upgrade(session: Session, api: Component) -> Incident:
+    return a_maintenance(session, "API upgrade", T0 + timedelta(days=2), component_codes=[api.code])
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def fetch(client, path: str) -> feedparser.FeedParserDict:
+    client.application.extensions["statuspage.public_cache"].clear()
+    response = client.get(path)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return feedparser.parse(response.get_data())
+
+
+def entry_for(feed, incident: Incident):
+    [entry] = [e for e in feed.entries if e.link == f"{BASE}/incidents/{incident.code}"]
+    return entry
+
+
+def seconds(parsed) -> int:
+    """A feedparser `*_parsed` time (UTC) as a Unix timestamp."""
+    return calendar.timegm(parsed)
+
+
+def stamp(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+# --- validity ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "version", "mimetype"), [
+    ("/history.rss", "rss20", "application/rss+xml"),
+    ("/history.atom", "atom10", "application/atom+xml"),
+])
+def test_the_feeds_parse_without_errors(client, outage, slowness, upgrade, path, version, mimetype):
+    response = client.get(path)
+    feed = feedparser.parse(response.get_data())
+
+    assert response.mimetype == mimetype
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert feed.version == version
+    assert feed.feed.title == "Acme status"
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_an_empty_page_has_a_valid_empty_feed(client, path):
+    feed = fetch(client, path)
+
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert feed.entries == []
+    assert feed.feed.updated_parsed is not None
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_there_is_one_entry_per_incident_and_maintenance_newest_first(
+    client, outage, slowness, upgrade, path
+):
+    feed = fetch(client, path)
+
+    assert [e.title for e in feed.entries] == ["API upgrade", "Slow queries", "API outage"]
+    assert [e.link for e in feed.entries] == [
+        f"{BASE}/incidents/{upgrade.code}", f"{BASE}/incidents/{slowness.code}",
+        f"{BASE}/incidents/{outage.code}",
+    ]
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_an_entry_holds_every_update_as_html_newest_first(client, outage, path):
+    feed = fetch(client, path)
+
+    [content] = entry_for(feed, outage).content
+    assert content.type == "text/html"
+    html = lxml.html.fragment_fromstring(content.value, create_parent="div")
+    statuses = [s.text for s in html.xpath("//strong") if s.text in ("Investigating", "Identified", "Resolved")]
+    assert statuses == ["Resolved", "Identified", "Investigating"]
+    assert "Rolled back; all good." in html.text_content()
+    assert html.xpath("//em/text()") == ["deploy"]
+    assert "fail" in html.xpath("//strong/text()")
+    # Times are shown in the page's time zone: 10:30 UTC is 12:30 in Berlin in July.
+    assert "Jul 15, 2024 12:30 CEST" in html.text_content()
+
+
+def test_the_rss_item_description_carries_the_updates_too(client, outage):
+    feed = fetch(client, "/history.rss")
+
+    summary = entry_for(feed, outage).summary
+    for body in ("Requests", "A bad", "Rolled back; all good."):
+        assert body in summary
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_a_maintenance_entry_holds_its_schedule_message(client, upgrade, path):
+    feed = fetch(client, path)
+
+    [content] = entry_for(feed, upgrade).content
+    assert "API upgrade is planned." in content.value
+    assert "Scheduled" in content.value
+
+
+# --- ids ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_ids_are_unique_and_stable_across_requests_and_new_updates(client, session, outage, slowness, path):
+    first = fetch(client, path)
+    again = fetch(client, path)
+    an_update(session, slowness, "monitoring", "Indexes rebuilt.", T0 + timedelta(days=1, hours=1))
+    after_update = fetch(client, path)
+
+    ids = [e.id for e in first.entries]
+    assert len(set(ids)) == len(ids) == 2
+    assert [e.id for e in again.entries] == ids
+    assert {e.id for e in after_update.entries} == set(ids)
+    assert entry_for(after_update, slowness).id == entry_for(first, slowness).id
+
+
+def test_the_rss_guid_is_the_incident_permalink(client, outage):
+    response = client.get("/history.rss")
+    document = lxml.etree.fromstring(response.get_data())
+
+    [guid] = document.xpath("//item/guid")
+    assert guid.text == f"{BASE}/incidents/{outage.code}"
+    assert guid.get("isPermaLink") == "true"
+
+
+# --- dates --------------------------------------------------------------------------------------
+
+
+def test_atom_dates_are_when_the_incident_was_opened_and_last_updated(client, outage):
+    feed = fetch(client, "/history.atom")
+
+    entry = entry_for(feed, outage)
+    assert seconds(entry.published_parsed) == stamp(T0)
+    assert seconds(entry.updated_parsed) == stamp(T0 + timedelta(hours=1))
+    assert seconds(feed.feed.updated_parsed) == stamp(T0 + timedelta(hours=1))
+
+
+def test_posting_an_update_moves_the_atom_updated_dates(client, session, outage, slowness):
+    before = fetch(client, "/history.atom")
+    later = T0 + timedelta(days=3)
+
+    an_update(session, outage, "resolved", "A late note: the root cause was a config change.", later)
+    after = fetch(client, "/history.atom")
+
+    assert seconds(entry_for(before, outage).updated_parsed) == stamp(T0 + timedelta(hours=1))
+    assert seconds(entry_for(after, outage).updated_parsed) == stamp(later)
+    assert seconds(entry_for(after, outage).published_parsed) == stamp(T0)
+    assert seconds(entry_for(after, slowness).updated_parsed) == stamp(T0 + timedelta(days=1))
+    assert seconds(after.feed.updated_parsed) == stamp(later)
+    assert "root cause was a config change" in entry_for(after, outage).content[0].value
+
+
+def test_posting_an_update_moves_the_rss_build_date_and_keeps_the_item_date(client, session, outage):
+    before = fetch(client, "/history.rss")
+    later = T0 + timedelta(days=3)
+
+    an_update(session, outage, "resolved", "A late note.", later)
+    after = fetch(client, "/history.rss")
+
+    assert seconds(before.feed.updated_parsed) == stamp(T0 + timedelta(hours=1))
+    assert seconds(after.feed.updated_parsed) == stamp(later)
+    assert seconds(entry_for(after, outage).published_parsed) == stamp(T0)
+
+
+# --- one component --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_a_component_filter_narrows_the_feed_to_that_components_incidents(
+    client, api, database, outage, slowness, upgrade, path
+):
+    on_api = fetch(client, f"{path}?component={api.code}")
+    on_database = fetch(client, f"{path}?component={database.code}")
+
+    assert on_api.bozo == on_database.bozo == 0
+    assert [e.title for e in on_api.entries] == ["API upgrade", "API outage"]
+    assert [e.title for e in on_database.entries] == ["Slow queries"]
+    assert on_api.feed.title == "Acme status: API"
+
+
+def test_a_component_feed_links_to_itself(client, api, outage):
+    feed = fetch(client, f"/history.atom?component={api.code}")
+
+    assert f"{BASE}/history.atom?component={api.code}" in [
+        link.href for link in feed.feed.links if link.rel == "self"
+    ]
+
+
+def test_a_component_without_incidents_has_an_empty_feed(client, session, outage):
+    quiet = a_component(session, "Billing")
+
+    feed = fetch(client, f"/history.atom?component={quiet.code}")
+
+    assert feed.bozo == 0
+    assert feed.entries == []
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_an_unknown_component_is_a_404(client, outage, path):
+    response = client.get(f"{path}?component=nosuchcompon")
+
+    assert response.status_code == 404
+
+
+# --- discovery ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["/", "/history", "/incidents/{code}"])
+def test_the_html_pages_advertise_both_feeds(client, outage, page):
+    response = client.get(page.format(code=outage.code))
+    document = lxml.html.fromstring(response.get_data(as_text=True))
+
+    rss = document.xpath("//head/link[@rel='alternate'][@type='application/rss+xml']/@href")
+    atom = document.xpath("//head/link[@rel='alternate'][@type='application/atom+xml']/@href")
+    assert response.status_code == 200
+    assert [href.removeprefix(BASE) for href in rss] == ["/history.rss"]
+    assert [href.removeprefix(BASE) for href in atom] == ["/history.atom"]
