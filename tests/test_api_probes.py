@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
+from statuspage.api.openapi_probes import PATHS, SCHEMAS
 from statuspage.models import AuditEntry, Probe
 from tests.probe_builders import a_component, api_headers
 
@@ -204,3 +206,45 @@ def test_a_probes_kind_cannot_change(client, page_code, admin, api_component):
                   target="http://a.example/").get_json()["id"]
     response = client.patch(path(page_code, f"/{code}"), headers=admin, json={"probe": {"kind": "tcp"}})
     assert response.status_code == 422 and response.get_json()["error"]["field"] == "kind"
+
+
+# --- the OpenAPI description ---------------------------------------------------------------------------
+
+
+def _validator(name: str):
+    return Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": {"schemas": SCHEMAS}})
+
+
+def test_the_openapi_paths_cover_every_probe_route(app):
+    served = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api_v1_probes.") and not rule.rule.endswith(".json"):
+            path = rule.rule.removeprefix("/api/v1").replace("<page_id>", "{page_id}")
+            path = path.replace("<probe_id>", "{probe_id}")
+            served.setdefault(path, set()).update(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"})
+    documented = {path: set(item) - {"parameters"} for path, item in PATHS.items()}
+    assert documented == served
+
+
+def test_real_responses_match_the_openapi_schemas(client, page_code, admin, api_component, http_target):
+    probe_schema, check_schema = _validator("Probe"), _validator("Check")
+    kinds = [
+        {"kind": "http", "target": http_target.url("/ok"), "headers": {"X-A": "b"}, "expected_status": [200]},
+        {"kind": "tcp", "target": f"127.0.0.1:{http_target.port}"},
+        {"kind": "dns", "target": "localhost", "expect": ["127.0.0.1"]},
+        {"kind": "database", "target": "sqlite:////tmp/nothing-here.db", "password_env": None},
+        {"kind": "heartbeat", "grace_seconds": 10},
+        {"kind": "alertmanager", "matchers": {"team": "web"}},
+    ]
+    for fields in kinds:
+        response = create(client, page_code, admin, name=fields["kind"], component_id=api_component.code,
+                          **fields)
+        assert response.status_code == 201, response.get_json()
+        probe_schema.validate(response.get_json())
+        check = client.post(path(page_code, f"/{response.get_json()['id']}/check"), headers=admin)
+        check_schema.validate(check.get_json())
+    for probe in client.get(path(page_code), headers=admin).get_json():
+        probe_schema.validate(probe)
+    create_schema = _validator("ProbeCreate")
+    for fields in kinds:
+        create_schema.validate({"name": "x", "component_id": "abc", **fields})
