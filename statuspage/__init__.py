@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         admin,
         admin_incidents,
         admin_postmortems,
+        admin_probes,
         admin_subscribers,
         auth,
         embeds,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_incidents.bp)
     app.register_blueprint(admin_postmortems.bp)
+    app.register_blueprint(admin_probes.bp)
     app.register_blueprint(admin_subscribers.bp)
     app.register_blueprint(v2.bp)
     app.register_blueprint(v1.bp)

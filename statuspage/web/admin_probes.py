@@ -1,0 +1,295 @@
+"""The admin's probes: state and recent checks per component, check now, forms, pinning, drafts.
+
+Responders see everything, check now, pin components and publish or
+dismiss drafts; admins also create, change and delete probes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import components as comp
+from ..api.common import current_page
+from ..audit import Actor
+from ..db import utcnow
+from ..errors import DomainError, InvalidInput, NotFound
+from ..models import AutoIncident, ComponentStatus, ProbeKind
+from ..outbound import Policy
+from ..probes import CHECKERS, drafts, service
+from ..probes.chart import response_time_svg
+from ..probes.http import masked_headers
+from .auth import admin_required
+from .session import db_session
+
+bp = Blueprint("admin_probes", __name__, url_prefix="/admin")
+
+COMMON = ("name", "component_id", "target", "interval_seconds", "timeout_seconds", "latency_threshold_ms",
+          "failures_to_outage", "successes_to_recover", "slow_to_degrade", "failure_rate_window",
+          "failure_rate_threshold", "outage_status", "auto_incident")
+CHECKBOXES = ("verify_tls",)
+
+
+def _actor() -> Actor:
+    return Actor.for_user(current_user, "admin")
+
+
+def _lines(field: str, separator: str) -> dict[str, str]:
+    """`Name: value` (or `label=value`) lines of a textarea as a dict."""
+    result: dict[str, str] = {}
+    for number, line in enumerate(request.form.get(field, "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(separator)
+        if not sep or not name.strip():
+            raise InvalidInput(f"Line {number} of {field} must look like name{separator} value.", field)
+        result[name.strip()] = value.strip()
+    return result
+
+
+def _form_values(kind: ProbeKind) -> dict[str, Any]:
+    """The probe fields of the form: common ones, and the options of this kind only."""
+    values: dict[str, Any] = {name: request.form.get(name, "") for name in COMMON if name in request.form}
+    values["paused"] = "paused" in request.form
+    for name in CHECKERS[kind].options:
+        if name == "headers":
+            values[name] = _lines("headers", ":")
+        elif name == "matchers":
+            values[name] = _lines("matchers", "=")
+        elif name in CHECKBOXES:
+            values[name] = name in request.form
+        elif name in request.form:
+            values[name] = request.form[name]
+    if values.get("json_value") == "":
+        values["json_value"] = None
+    return values
+
+
+def _render(template: str, status: int = 200, **context: Any):
+    session = db_session()
+    context.setdefault("form", {})
+    return render_template(template, page=current_page(), components=comp.all_components(session),
+                           kinds=list(ProbeKind), outage_statuses=service.OUTAGE_STATUSES,
+                           auto_incidents=[a.value for a in AutoIncident], checkers=CHECKERS,
+                           base_url=current_app.config["STATUSPAGE"].base_url, **context), status
+
+
+def _failed(template: str, exc: DomainError, **context: Any):
+    db_session().rollback()
+    return _render(template, exc.status_code, error=exc.message, error_field=exc.field, form=request.form,
+                   **context)
+
+
+def _probe_or_404(code: str):
+    try:
+        return service.get_probe(db_session(), code)
+    except NotFound:
+        abort(404, "There is no probe with that id.")
+
+
+def _back(default: str) -> Any:
+    target = request.form.get("back", "")
+    safe = (target.startswith("/admin/") and "//" not in target and "\\" not in target
+            and target.isprintable())
+    return redirect(target if safe else default)
+
+
+# --- the list ----------------------------------------------------------------------------------
+
+
+@bp.get("/probes")
+@login_required
+def probes():
+    session = db_session()
+    all_probes = service.list_probes(session)
+    by_component: dict[int, list] = {}
+    for probe in all_probes:
+        by_component.setdefault(probe.component_id, []).append(probe)
+    rows = [(component, by_component.get(component.id, []))
+            for item in comp.component_tree(session) for component in item.components]
+    return render_template("admin/probes.html", page=current_page(), rows=rows,
+                           checks=service.recent_checks_by_probe(session, [p.id for p in all_probes], 10),
+                           drafts=drafts.open_drafts(session),
+                           base_url=current_app.config["STATUSPAGE"].base_url)
+
+
+# --- create, change, delete ----------------------------------------------------------------------
+
+
+@bp.route("/probes/new", methods=["GET", "POST"])
+@admin_required
+def new_probe():
+    if request.method == "GET":
+        defaults = {"kind": request.args.get("kind", "http"), "component_id": request.args.get("component", ""),
+                    "interval_seconds": "60", "timeout_seconds": "10", "failures_to_outage": "3",
+                    "successes_to_recover": "2", "slow_to_degrade": "3", "failure_rate_window": "10",
+                    "failure_rate_threshold": "0.5", "outage_status": ComponentStatus.MAJOR_OUTAGE.value,
+                    "auto_incident": AutoIncident.DRAFT.value, "verify_tls": "on", "tls_warn_days": "14",
+                    "max_redirects": "5", "grace_seconds": "60", "method": "GET"}
+        return _render("admin/probe_form.html", form=defaults, probe=None)
+    try:
+        kind = service.parse_kind(request.form.get("kind"))
+        probe = service.create_probe(db_session(), _actor(), {"kind": kind.value, **_form_values(kind)}, utcnow())
+    except DomainError as exc:
+        return _failed("admin/probe_form.html", exc, probe=None)
+    db_session().commit()
+    flash(f"Probe {probe.name} created.")
+    return redirect(url_for("admin_probes.probe", code=probe.code))
+
+
+def _edit_form(probe) -> dict[str, Any]:
+    """The form's values for an existing probe."""
+    options = {**CHECKERS[ProbeKind(probe.kind)].options, **(probe.options or {})}
+    form: dict[str, Any] = {
+        "kind": probe.kind.value, "name": probe.name, "component_id": probe.component.code,
+        "target": probe.target or "", "interval_seconds": probe.interval_seconds,
+        "timeout_seconds": f"{probe.timeout_seconds:g}", "latency_threshold_ms": probe.latency_threshold_ms or "",
+        "failures_to_outage": probe.failures_to_outage, "successes_to_recover": probe.successes_to_recover,
+        "slow_to_degrade": probe.slow_to_degrade, "failure_rate_window": probe.failure_rate_window,
+        "failure_rate_threshold": f"{probe.failure_rate_threshold:g}", "outage_status": probe.outage_status.value,
+        "auto_incident": probe.auto_incident.value, "paused": "on" if probe.paused else "",
+    }
+    for name, value in options.items():
+        if name == "headers":
+            form[name] = "\n".join(f"{k}: {v}" for k, v in masked_headers(value or {}).items())
+        elif name == "matchers":
+            form[name] = "\n".join(f"{k}={v}" for k, v in (value or {}).items())
+        elif name in CHECKBOXES:
+            form[name] = "on" if value else ""
+        elif isinstance(value, list):
+            form[name] = ", ".join(map(str, value))
+        elif name != "firing":
+            form[name] = "" if value is None else value
+    return form
+
+
+def _probe_context(probe) -> dict[str, Any]:
+    session = db_session()
+    checks = service.recent_checks(session, probe, 50)
+    return {"probe": probe, "checks": checks, "chart": response_time_svg(session, probe, utcnow()),
+            "push_url": service.push_url(probe, current_app.config["STATUSPAGE"].base_url)}
+
+
+@bp.get("/probes/<code>")
+@login_required
+def probe(code: str):
+    item = _probe_or_404(code)
+    return _render("admin/probe_form.html", form=_edit_form(item), **_probe_context(item))
+
+
+@bp.post("/probes/<code>")
+@admin_required
+def update_probe(code: str):
+    item = _probe_or_404(code)
+    try:
+        service.update_probe(db_session(), _actor(), item, _form_values(ProbeKind(item.kind)), utcnow())
+    except DomainError as exc:
+        return _failed("admin/probe_form.html", exc, **_probe_context(_probe_or_404(code)))
+    db_session().commit()
+    flash("Probe saved.")
+    return redirect(url_for("admin_probes.probe", code=code))
+
+
+@bp.post("/probes/<code>/delete")
+@admin_required
+def delete_probe(code: str):
+    item = _probe_or_404(code)
+    if request.form.get("confirm_name", "").strip() != item.name:
+        flash("Type the probe's exact name to delete it.")
+        return redirect(url_for("admin_probes.probe", code=code))
+    service.delete_probe(db_session(), _actor(), item, utcnow())
+    db_session().commit()
+    flash(f"Probe {item.name} deleted.")
+    return redirect(url_for("admin_probes.probes"))
+
+
+@bp.post("/probes/<code>/token")
+@admin_required
+def new_token(code: str):
+    item = _probe_or_404(code)
+    try:
+        service.new_token(db_session(), _actor(), item)
+    except DomainError as exc:
+        abort(exc.status_code, exc.message)
+    db_session().commit()
+    flash("New URL made; the old one no longer works.")
+    return redirect(url_for("admin_probes.probe", code=code))
+
+
+# --- responders' actions ---------------------------------------------------------------------------
+
+
+@bp.post("/probes/<code>/check")
+@login_required
+def check_now(code: str):
+    session = db_session()
+    item = _probe_or_404(code)
+    name = item.name
+    policy = Policy.from_settings(current_app.config["STATUSPAGE"])
+    try:
+        check = service.check_now(session, _actor(), item, policy=policy, now=utcnow(), commit=session.commit)
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message)
+        return _back(url_for("admin_probes.probe", code=code))
+    session.commit()
+    verdict = "good" if check.ok and not check.slow else "slow" if check.ok else "failed"
+    flash(f"Checked {name}: {verdict} ({check.reason}).")
+    return _back(url_for("admin_probes.probe", code=code))
+
+
+@bp.post("/components/<code>/pin")
+@login_required
+def pin(code: str):
+    session = db_session()
+    try:
+        component = comp.get_component(session, code)
+        service.pin_component(session, _actor(), component, request.form.get("pinned", ""), utcnow())
+    except NotFound:
+        abort(404, "There is no component with that id.")
+    except DomainError as exc:
+        abort(400, exc.message)
+    session.commit()
+    flash(f"{component.name} is {'pinned: probes only record' if component.pinned else 'following its probes'}.")
+    return _back(url_for("admin_probes.probes"))
+
+
+def _draft_or_404(code: str):
+    try:
+        return drafts.get_draft(db_session(), code)
+    except NotFound:
+        abort(404, "There is no draft with that id.")
+
+
+@bp.post("/drafts/<code>/publish")
+@login_required
+def publish_draft(code: str):
+    session = db_session()
+    draft = _draft_or_404(code)
+    try:
+        incident = drafts.publish_draft(session, _actor(), draft, utcnow())
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message)
+        return redirect(url_for("admin_probes.probes"))
+    session.commit()
+    flash("Incident published.")
+    return redirect(url_for("admin_incidents.incident", code=incident.code))
+
+
+@bp.post("/drafts/<code>/dismiss")
+@login_required
+def dismiss_draft(code: str):
+    session = db_session()
+    draft = _draft_or_404(code)
+    try:
+        drafts.dismiss_draft(session, _actor(), draft)
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message)
+        return redirect(url_for("admin_probes.probes"))
+    session.commit()
+    flash("Draft dismissed.")
+    return redirect(url_for("admin_probes.probes"))

@@ -1,0 +1,183 @@
+"""The admin's probes page and forms, by persona: admin, responder, outsider."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from statuspage.models import ComponentStatus, Incident, IncidentDraft, Probe
+from statuspage.probes.rules import apply_check
+from tests.probe_builders import T0, a_component, a_probe, bad, checks_of, sign_in
+
+
+@pytest.fixture
+def api(session):
+    return a_component(session, "Checkout API")
+
+
+def csrf(client, path="/admin/probes") -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert match, path
+    return match.group(1)
+
+
+def post(client, path, data=None, token_from="/admin/probes", **kwargs):
+    return client.post(path, data={"csrf_token": csrf(client, token_from), **(data or {})}, **kwargs)
+
+
+def probes_in_db(session) -> list[Probe]:
+    session.rollback()
+    session.expire_all()
+    return list(session.scalars(select(Probe)))
+
+
+NEW_HTTP = {"kind": "http", "name": "Checkout health", "target": "https://shop.example/health",
+            "interval_seconds": "30", "timeout_seconds": "5", "failures_to_outage": "3",
+            "successes_to_recover": "2", "slow_to_degrade": "3", "failure_rate_window": "10",
+            "failure_rate_threshold": "0.5", "outage_status": "major_outage", "auto_incident": "draft",
+            "method": "GET", "expected_status": "200, 204", "headers": "Authorization: Bearer s3cret",
+            "verify_tls": "on", "tls_warn_days": "14", "max_redirects": "5",
+            # fields of other kinds arrive empty from the one form and are ignored
+            "expect": "", "password_env": "", "grace_seconds": "60", "warning_status": "degraded_performance",
+            "matchers": ""}
+
+
+def test_outsiders_are_sent_to_sign_in(client, api):
+    for path in ("/admin/probes", "/admin/probes/new"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_an_admin_creates_an_http_probe_from_the_form(client, session, api):
+    sign_in(client, session, "admin")
+    response = post(client, "/admin/probes/new", {**NEW_HTTP, "component_id": api.code},
+                    token_from="/admin/probes/new")
+    assert response.status_code == 302
+    [probe] = probes_in_db(session)
+    assert probe.options["expected_status"] == [200, 204]
+    assert probe.options["headers"] == {"Authorization": "Bearer s3cret"}
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Authorization: ********" in page and "s3cret" not in page
+
+
+def test_a_bad_form_re_renders_with_the_message_and_saves_nothing(client, session, api):
+    sign_in(client, session, "admin")
+    for change, message in (({"target": "ftp://x/"}, "http:// or https://"),
+                            ({"interval_seconds": "0"}, "interval_seconds must be"),
+                            ({"headers": "no colon here"}, "Line 1 of headers"),
+                            ({"kind": "gopher"}, "Unknown probe kind")):
+        response = post(client, "/admin/probes/new", {**NEW_HTTP, "component_id": api.code, **change},
+                        token_from="/admin/probes/new")
+        assert response.status_code == 422, change
+        assert message in response.get_data(as_text=True)
+    assert probes_in_db(session) == []
+
+
+def test_an_admin_edits_and_deletes_a_probe(client, session, api):
+    sign_in(client, session, "admin")
+    probe = a_probe(session, api, name="tcp check", kind="tcp", target="db.internal:5432")
+    page = f"/admin/probes/{probe.code}"
+    form = {"kind": "tcp", "name": "db port", "component_id": api.code, "target": "db.internal:6432",
+            "interval_seconds": "60", "timeout_seconds": "3", "failures_to_outage": "2",
+            "successes_to_recover": "2", "slow_to_degrade": "3", "failure_rate_window": "10",
+            "failure_rate_threshold": "0.5", "outage_status": "partial_outage", "auto_incident": "off"}
+    response = post(client, page, form, token_from=page)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    [saved] = probes_in_db(session)
+    assert (saved.name, saved.target, saved.outage_status) == ("db port", "db.internal:6432",
+                                                               ComponentStatus.PARTIAL_OUTAGE)
+    assert post(client, f"{page}/delete", {"confirm_name": "wrong"}, token_from=page).status_code == 302
+    assert len(probes_in_db(session)) == 1
+    post(client, f"{page}/delete", {"confirm_name": "db port"}, token_from=page)
+    assert probes_in_db(session) == []
+
+
+def test_a_responder_sees_probes_and_checks_now_but_cannot_change_them(client, session, api, http_target):
+    probe = a_probe(session, api, name="web", target=http_target.url("/ok"))
+    sign_in(client, session, "responder")
+    listing = client.get("/admin/probes").get_data(as_text=True)
+    assert "web" in listing and "Check now" in listing and "New probe" not in listing
+    response = post(client, f"/admin/probes/{probe.code}/check", {"back": "/admin/probes"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/probes")
+    assert "Checked web: good (ok)." in client.get("/admin/probes").get_data(as_text=True)
+    assert [c.ok for c in checks_of(session, probe)] == [True]
+    assert post(client, "/admin/probes/new", {**NEW_HTTP, "component_id": api.code}).status_code == 403
+    assert post(client, f"/admin/probes/{probe.code}/delete", {"confirm_name": "web"}).status_code == 403
+    assert client.get("/admin/probes/new").status_code == 403
+
+
+def test_check_now_redirects_only_within_the_admin(client, session, api, http_target):
+    probe = a_probe(session, api, name="web", target=http_target.url("/ok"))
+    sign_in(client, session, "responder")
+    for back in ("https://evil.example/", "//evil.example/admin/", "/admin/\\evil"):
+        response = post(client, f"/admin/probes/{probe.code}/check", {"back": back})
+        assert response.headers["Location"].endswith(f"/admin/probes/{probe.code}")
+
+
+def test_a_responder_pins_and_unpins_a_component(client, session, api):
+    probe = a_probe(session, api, failures_to_outage=1, auto_incident="off")
+    sign_in(client, session, "responder")
+    post(client, f"/admin/components/{api.code}/pin", {"pinned": "true"})
+    session.expire_all()
+    apply_check(session, session.get(Probe, probe.id), bad(), T0)
+    session.commit()
+    session.expire_all()
+    assert api.pinned and api.status == ComponentStatus.OPERATIONAL
+    assert "pinned: probes only record" in client.get("/admin/probes").get_data(as_text=True)
+    post(client, f"/admin/components/{api.code}/pin", {"pinned": "false"})
+    session.expire_all()
+    assert not api.pinned and api.status == ComponentStatus.MAJOR_OUTAGE
+
+
+def test_a_draft_is_published_with_one_click_and_starts_at_the_first_failing_check(client, session, api):
+    probe = a_probe(session, api, failures_to_outage=2, auto_incident="draft")
+    for minute in (0, 1):
+        apply_check(session, session.get(Probe, probe.id), bad(), T0.replace(minute=minute))
+        session.commit()
+    sign_in(client, session, "responder")
+    listing = client.get("/admin/probes").get_data(as_text=True)
+    assert "Elevated errors on Checkout API" in listing and "Publish incident" in listing
+    [draft] = session.scalars(select(IncidentDraft)).all()
+    response = post(client, f"/admin/drafts/{draft.code}/publish")
+    assert response.status_code == 302 and "/admin/incidents/" in response.headers["Location"]
+    session.rollback()
+    [incident] = session.scalars(select(Incident)).all()
+    assert incident.started_at == T0 and incident.name == "Elevated errors on Checkout API"
+    again = post(client, f"/admin/drafts/{draft.code}/publish")
+    assert again.status_code == 302
+    assert "already published" in client.get("/admin/probes").get_data(as_text=True)
+
+
+def test_a_draft_can_be_dismissed(client, session, api):
+    probe = a_probe(session, api, failures_to_outage=1, auto_incident="draft")
+    apply_check(session, session.get(Probe, probe.id), bad(), T0)
+    session.commit()
+    sign_in(client, session, "responder")
+    [draft] = session.scalars(select(IncidentDraft)).all()
+    post(client, f"/admin/drafts/{draft.code}/dismiss")
+    session.rollback()
+    assert session.get(IncidentDraft, draft.id).state == "dismissed"
+    assert "Publish incident" not in client.get("/admin/probes").get_data(as_text=True)
+
+
+def test_push_probes_show_their_url_and_unknown_ids_are_404(client, session, api):
+    heartbeat = a_probe(session, api, kind="heartbeat", target=None, name="backup job")
+    sign_in(client, session, "admin")
+    page = client.get(f"/admin/probes/{heartbeat.code}").get_data(as_text=True)
+    assert f"http://status.test/api/heartbeat/{heartbeat.token}" in page
+    for path in ("/admin/probes/nope",):
+        assert client.get(path).status_code == 404
+    assert post(client, "/admin/probes/nope/check").status_code == 404
+    assert post(client, "/admin/drafts/nope/publish").status_code == 404
+    assert post(client, "/admin/components/nope/pin", {"pinned": "true"}).status_code == 404
+    assert post(client, f"/admin/components/{api.code}/pin", {"pinned": "maybe"}).status_code == 400
+
+
+def test_the_probe_page_draws_a_response_time_chart(client, session, api, http_target):
+    probe = a_probe(session, api, name="web", target=http_target.url("/ok"))
+    sign_in(client, session, "admin")
+    post(client, f"/admin/probes/{probe.code}/check", token_from=f"/admin/probes/{probe.code}")
+    page = client.get(f"/admin/probes/{probe.code}").get_data(as_text=True)
+    assert '<svg class="latency-chart"' in page and "Response time of web" in page
