@@ -7,8 +7,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import incidents as inc
+from .. import uptime as uptime_figures
 from ..api.common import current_page
 from ..components import component_tree, get_component, page_indicator
+from ..db import utcnow
 from ..errors import NotFound
 from ..feeds import FEED_SIZE, build_feed
 from ..models import IncidentKind, MaintenanceStatus
@@ -29,8 +31,10 @@ def index():
     tree = component_tree(session)
     statuses = [c.status for item in tree for c in item.components]
     indicator, description = page_indicator(statuses, inc.page_impacts(session))
+    showcased = [c for item in tree for c in item.components if c.showcase]
     return render_template(
         "public/index.html",
+        uptime=uptime_figures.for_components(session, showcased, utcnow()),
         page=current_page(),
         tree=tree,
         indicator=indicator,

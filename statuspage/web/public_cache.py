@@ -18,6 +18,7 @@ from functools import wraps
 from flask import Response, current_app, request
 
 from .. import page as page_module
+from ..db import utcnow
 from .session import db_session
 
 
@@ -92,7 +93,9 @@ def cached_public(view: Callable) -> Callable:
         settings = current_app.config["STATUSPAGE"]
         cache = _cache()
         version = cache.version(_load_version)
-        etag = f"v{version}"
+        # Uptime bars end today (UTC): a new day is a new page even when nothing changed.
+        today = utcnow().date().isoformat()
+        etag = f"v{version}-{today}"
         headers = {
             "Cache-Control": (
                 f"public, max-age={settings.public_max_age}, "
@@ -105,7 +108,7 @@ def cached_public(view: Callable) -> Callable:
             response = Response(status=304, headers=headers)
             response.set_etag(etag)
             return response
-        key = request.full_path
+        key = f"{today} {request.full_path}"
         entry = cache.get(key, version)
         if entry is None:
             result = current_app.make_response(view(*args, **kwargs))

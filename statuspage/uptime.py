@@ -1,0 +1,176 @@
+"""Uptime from the status history: a bar per day for 90 days, and uptime over 30 and 90 days.
+
+Time is weighted by how down each status is (documented in docs/probes.md):
+a major outage counts fully as down, a partial outage as 30% down (part of
+the service still works, as Atlassian Statuspage also counts it), degraded
+performance and maintenance not at all (the service answers; maintenance is
+announced). Counting starts at the component's `start_date` (00:00 UTC) if
+set, else at its creation. Days are UTC days, so the public page's cache is
+also keyed by the UTC date.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from .components import SEVERITY
+from .models import Component, ComponentStatus, Incident, IncidentComponent, IncidentKind, StatusChange
+
+DAYS = 90
+WEIGHTS = {
+    ComponentStatus.OPERATIONAL: 0.0,
+    ComponentStatus.UNDER_MAINTENANCE: 0.0,
+    ComponentStatus.DEGRADED_PERFORMANCE: 0.0,
+    ComponentStatus.PARTIAL_OUTAGE: 0.3,
+    ComponentStatus.MAJOR_OUTAGE: 1.0,
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of time with one status."""
+
+    start: datetime
+    end: datetime
+    status: ComponentStatus
+
+
+@dataclass
+class Day:
+    """One bar: the worst status of a UTC day, its uptime and the incidents that touched it."""
+
+    date: date
+    status: ComponentStatus | None  # None: before counting started
+    uptime: float | None
+    incidents: list[str] = field(default_factory=list)
+
+    @property
+    def uptime_label(self) -> str:
+        return label(self.uptime)
+
+
+@dataclass
+class Uptime:
+    """A component's uptime figures."""
+
+    days: list[Day]
+    uptime_30: float | None
+    uptime_90: float | None
+
+    @property
+    def label_30(self) -> str:
+        return label(self.uptime_30)
+
+    @property
+    def label_90(self) -> str:
+        return label(self.uptime_90)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def segments(component: Component, changes: Sequence[StatusChange], origin: datetime,
+             now: datetime) -> list[Segment]:
+    """The component's statuses from `origin` to `now`, from the changes after `origin` (oldest first).
+
+    The status before the first change is that change's `from_status` (or,
+    for the row that created the component, its first status); with no
+    changes, the current status held throughout.
+    """
+    if not changes:
+        return [Segment(origin, now, component.status)] if origin < now else []
+    first = changes[0]
+    status = first.from_status or first.to_status
+    result, start = [], origin
+    for change in changes:
+        at = min(max(change.at, origin), now)
+        if at > start:
+            result.append(Segment(start, at, status))
+        start, status = max(start, at), change.to_status
+    if now > start:
+        result.append(Segment(start, now, status))
+    return result
+
+
+def downtime(parts: Sequence[Segment], start: datetime, end: datetime) -> tuple[float, float]:
+    """(weighted seconds down, seconds measured) of `parts` within [start, end)."""
+    down = measured = 0.0
+    for part in parts:
+        seconds = (min(part.end, end) - max(part.start, start)).total_seconds()
+        if seconds > 0:
+            measured += seconds
+            down += seconds * WEIGHTS[part.status]
+    return down, measured
+
+
+def percent(down: float, measured: float) -> float | None:
+    return None if measured <= 0 else 100.0 * (1 - down / measured)
+
+
+def origin_of(component: Component) -> datetime:
+    """When counting starts: the start date (00:00 UTC) if given, else the creation time."""
+    return _midnight(component.start_date) if component.start_date else component.created_at
+
+
+def for_components(session: Session, components: Sequence[Component], now: datetime,
+                   days: int = DAYS) -> dict[int, Uptime]:
+    """Uptime of each component over the last `days` UTC days (today included), in two queries."""
+    if not components:
+        return {}
+    first_day = now.astimezone(UTC).date() - timedelta(days=days - 1)
+    window = _midnight(first_day)
+    ids = [c.id for c in components]
+    changes: dict[int, list[StatusChange]] = defaultdict(list)
+    for change in session.scalars(  # one query for every component's history in the window
+        select(StatusChange).where(StatusChange.component_id.in_(ids), StatusChange.at >= window,
+                                   StatusChange.at <= now)
+        .order_by(StatusChange.component_id, StatusChange.at, StatusChange.id)
+    ):
+        changes[change.component_id].append(change)
+    touched: dict[int, list[tuple[datetime, datetime, str]]] = defaultdict(list)
+    for component_id, name, started, resolved in session.execute(
+        select(IncidentComponent.component_id, Incident.name, Incident.started_at, Incident.resolved_at)
+        .join(Incident, Incident.id == IncidentComponent.incident_id)
+        .where(IncidentComponent.component_id.in_(ids), Incident.kind == IncidentKind.INCIDENT,
+               Incident.started_at <= now, or_(Incident.resolved_at.is_(None), Incident.resolved_at >= window))
+        .order_by(Incident.started_at)
+    ):
+        touched[component_id].append((started, resolved or now, name))
+
+    result = {}
+    for component in components:
+        origin = max(origin_of(component), window)
+        parts = segments(component, changes[component.id], origin, now)
+        bars = []
+        for offset in range(days):
+            day = first_day + timedelta(days=offset)
+            start, end = _midnight(day), min(_midnight(day) + timedelta(days=1), now)
+            inside = [p for p in parts if p.start < end and p.end > start]
+            if not inside:
+                bars.append(Day(day, None, None))
+                continue
+            worst = max((p.status for p in inside), key=SEVERITY.__getitem__)
+            names = [name for began, ended, name in touched[component.id] if began < end and ended >= start]
+            bars.append(Day(day, worst, percent(*downtime(parts, start, end)), names))
+        result[component.id] = Uptime(
+            days=bars,
+            uptime_30=percent(*downtime(parts, max(origin, now - timedelta(days=30)), now)),
+            uptime_90=percent(*downtime(parts, origin, now)),
+        )
+    return result
+
+
+def label(value: float | None) -> str:
+    """An uptime percentage as the page shows it: 100%, 99.95%, or "no data"."""
+    if value is None:
+        return "no data"
+    if value >= 100:
+        return "100%"
+    return f"{min(value, 99.99):.2f}%"

@@ -1,0 +1,173 @@
+"""Uptime from the status history: weights, day bars, 30/90-day figures, the public page and its cache."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from statuspage import components as comp
+from statuspage import incidents as inc
+from statuspage import uptime
+from statuspage.db import utcnow
+from statuspage.models import Component, ComponentStatus, StatusChange
+from statuspage.web import public_cache
+from tests.probe_builders import ACTOR
+
+NOW = datetime(2024, 8, 14, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+OPERATIONAL = ComponentStatus.OPERATIONAL
+DEGRADED = ComponentStatus.DEGRADED_PERFORMANCE
+PARTIAL = ComponentStatus.PARTIAL_OUTAGE
+MAJOR = ComponentStatus.MAJOR_OUTAGE
+MAINTENANCE = ComponentStatus.UNDER_MAINTENANCE
+
+
+def created(session, name: str, at: datetime, **fields) -> Component:
+    """A component whose creation (and first history row) happened at `at`."""
+    component = comp.create_component(session, ACTOR, name, **fields)
+    session.flush()
+    component.created_at = at
+    session.scalars(select(StatusChange).where(StatusChange.component_id == component.id)).one().at = at
+    session.commit()
+    return component
+
+
+def change(session, component, status: ComponentStatus, at: datetime) -> None:
+    comp.set_status(session, component, status, ACTOR, at=at)
+    session.commit()
+
+
+def figures(session, component, now=NOW) -> uptime.Uptime:
+    return uptime.for_components(session, [component], now)[component.id]
+
+
+def bar(result: uptime.Uptime, day: date) -> uptime.Day:
+    return next(d for d in result.days if d.date == day)
+
+
+def test_weights_major_counts_fully_partial_30_percent_degraded_and_maintenance_not_at_all():
+    assert uptime.WEIGHTS == {OPERATIONAL: 0.0, MAINTENANCE: 0.0, DEGRADED: 0.0, PARTIAL: 0.3, MAJOR: 1.0}
+
+
+def test_a_day_is_coloured_by_its_worst_status_and_weighted_by_time(session):
+    api = created(session, "API", NOW - 20 * DAY)
+    day = datetime(2024, 8, 10, tzinfo=UTC)
+    change(session, api, DEGRADED, day + 1 * HOUR)
+    change(session, api, PARTIAL, day + 6 * HOUR)   # 2 h partial
+    change(session, api, MAJOR, day + 8 * HOUR)     # 1 h major
+    change(session, api, MAINTENANCE, day + 9 * HOUR)
+    change(session, api, OPERATIONAL, day + 12 * HOUR)
+    result = figures(session, api)
+    august_10 = bar(result, date(2024, 8, 10))
+    assert august_10.status == MAJOR
+    assert august_10.uptime == pytest.approx(100 * (1 - (3600 + 0.3 * 7200) / 86400))
+    assert bar(result, date(2024, 8, 9)).status == OPERATIONAL and bar(result, date(2024, 8, 9)).uptime == 100
+    assert august_10.uptime_label == "93.33%"
+
+
+def test_ninety_bars_end_today_and_days_before_counting_have_no_data(session):
+    api = created(session, "API", NOW - 3 * DAY + 6 * HOUR)
+    result = figures(session, api)
+    assert len(result.days) == 90
+    assert result.days[-1].date == date(2024, 8, 14) and result.days[0].date == date(2024, 5, 17)
+    assert [d.status for d in result.days[-5:]] == [None, OPERATIONAL, OPERATIONAL, OPERATIONAL, OPERATIONAL]
+    assert result.days[0].uptime is None and result.days[0].uptime_label == "no data"
+
+
+def test_30_and_90_day_figures_are_weighted_by_time(session):
+    api = created(session, "API", NOW - 100 * DAY)
+    change(session, api, MAJOR, NOW - 40 * DAY)
+    change(session, api, OPERATIONAL, NOW - 40 * DAY + 9 * HOUR)   # 9 h down, outside the last 30 days
+    change(session, api, PARTIAL, NOW - 2 * DAY)
+    change(session, api, OPERATIONAL, NOW - 2 * DAY + 10 * HOUR)   # 10 h at 30%: 3 h down
+    result = figures(session, api)
+    assert result.uptime_30 == pytest.approx(100 * (1 - 3 * 3600 / (30 * 86400)))
+    ninety = (NOW - datetime(2024, 5, 17, tzinfo=UTC)).total_seconds()
+    assert result.uptime_90 == pytest.approx(100 * (1 - 12 * 3600 / ninety))
+    assert result.label_30 == "99.58%"
+
+
+def test_an_outage_that_began_before_the_window_counts_from_the_windows_start(session):
+    api = created(session, "API", NOW - 200 * DAY)
+    change(session, api, MAJOR, NOW - 95 * DAY)
+    change(session, api, OPERATIONAL, datetime(2024, 5, 18, 6, tzinfo=UTC))
+    result = figures(session, api)
+    assert result.days[0].status == MAJOR and result.days[0].uptime == 0
+    assert result.days[1].status == MAJOR and result.days[1].uptime == pytest.approx(75)
+
+
+def test_a_component_without_changes_in_the_window_keeps_its_status(session):
+    api = created(session, "API", NOW - 200 * DAY)
+    change(session, api, PARTIAL, NOW - 120 * DAY)
+    result = figures(session, api)
+    assert {d.status for d in result.days} == {PARTIAL}
+    assert result.uptime_90 == pytest.approx(70)
+
+
+def test_the_start_date_sets_when_counting_begins(session):
+    later = created(session, "Later", NOW - 30 * DAY, start_date="2024-08-12")
+    assert [d.status for d in figures(session, later).days[-4:]] == [None, OPERATIONAL, OPERATIONAL, OPERATIONAL]
+    backfilled = created(session, "Backfilled", NOW - 2 * DAY, start_date="2024-08-01")
+    result = figures(session, backfilled)
+    assert bar(result, date(2024, 8, 1)).status == OPERATIONAL
+    assert bar(result, date(2024, 7, 31)).status is None
+
+
+def test_a_days_tooltip_lists_the_incidents_that_touched_it(session):
+    api = created(session, "API", NOW - 20 * DAY)
+    inc.open_incident(session, ACTOR, name="Checkout errors", body="", component_codes=[api.code],
+                      started_at=NOW - 3 * DAY, now=NOW - 3 * DAY)
+    session.commit()
+    result = figures(session, api)
+    assert bar(result, date(2024, 8, 11)).incidents == ["Checkout errors"]
+    assert bar(result, date(2024, 8, 14)).incidents == ["Checkout errors"]  # still open
+    assert bar(result, date(2024, 8, 10)).incidents == []
+
+
+def test_all_components_cost_two_queries(session, app):
+    components = [created(session, f"C{i}", NOW - 50 * DAY) for i in range(6)]
+    for component in components:
+        change(session, component, MAJOR, NOW - 5 * DAY)
+    statements = []
+    engine = app.extensions["statuspage.db"].engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        session.expire_all()
+        loaded = session.scalars(select(Component)).all()
+        statements.clear()
+        result = uptime.for_components(session, loaded, NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(result) == 6 and len(statements) == 2
+
+
+# --- the public page -------------------------------------------------------------------------------
+
+
+def test_the_public_page_shows_bars_for_showcased_components_only(client, session):
+    now = utcnow()
+    shown = created(session, "Checkout API", now - 40 * DAY)
+    created(session, "Internal batch", now - 40 * DAY, showcase=False)
+    change(session, shown, MAJOR, now - 2 * DAY)
+    change(session, shown, OPERATIONAL, now - 2 * DAY + HOUR)
+    html = client.get("/").get_data(as_text=True)
+    assert html.count('class="uptime-bars"') == 1
+    assert html.count('<li class="bar ') == 90
+    assert "bar-major_outage" in html
+    outage_day = (now - 2 * DAY).date()
+    assert f"{outage_day.strftime('%b %d, %Y')} · " in html
+    assert "uptime · " in html and "over 30 days" in html
+
+
+def test_the_public_cache_and_etag_turn_over_with_the_utc_date(client, session, monkeypatch):
+    created(session, "API", utcnow() - 5 * DAY)
+    first = client.get("/")
+    assert client.get("/", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    tomorrow = utcnow() + DAY
+    monkeypatch.setattr(public_cache, "utcnow", lambda: tomorrow)
+    second = client.get("/", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200 and second.headers["ETag"] != first.headers["ETag"]
