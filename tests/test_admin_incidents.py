@@ -7,11 +7,9 @@ from zoneinfo import ZoneInfo
 
 import lxml.html
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from statuspage import accounts
 from statuspage import components as comp
 from statuspage import incidents as inc
 from statuspage.audit import Actor
@@ -33,11 +31,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 # A fixed past moment for incidents arranged through the domain.
 T0 = datetime(2024, 7, 15, 10, 30, tzinfo=UTC)
 
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """Sign-in is not under test here; cheap argon2 parameters keep each login fast."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 # --- builders ---------------------------------------------------------------------------------

@@ -10,10 +10,8 @@ import feedparser
 import lxml.etree
 import lxml.html
 import pytest
-from argon2 import PasswordHasher
 from markupsafe import Markup
 
-from statuspage import accounts
 from statuspage.config import Settings
 from statuspage.db import utcnow
 from statuspage.markdown import plain, render
@@ -58,11 +56,6 @@ def settings(settings: Settings) -> Settings:
     """Every request re-reads the page version, so a change shows at once."""
     return dataclasses.replace(settings, version_check_seconds=0)
 
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """Sign-in is not under test here; cheap argon2 parameters keep each login fast."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 # --- the checks -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from ..api.common import current_page
 from ..audit import Actor
 from ..errors import DomainError
 from ..models import AuditEntry
-from .auth import admin_required
+from .auth import admin_required, safe_next
 from .session import db_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -145,7 +145,7 @@ def set_component_status(code: str):
     comp.update_component(session, _actor(), component, status=_form_text("status"))
     session.commit()
     flash(f"{component.name} is now {component.status.value.replace('_', ' ')}.")
-    return redirect(request.form.get("back") or url_for("admin.dashboard"))
+    return redirect(safe_next(request.form.get("back")))
 
 
 @bp.post("/components/<code>/move")
@@ -238,7 +238,15 @@ def delete_group(code: str):
         return render_template("admin/confirm_delete.html", page=current_page(), kind="group",
                                name=group.name, action=request.path,
                                error="Type the exact name to confirm."), 422
-    comp.delete_group(session, _actor(), group)
+    try:
+        comp.delete_group(session, _actor(), group)
+    except DomainError as exc:
+        # E.g. a member's name is taken at the top level, where deletion would move it.
+        session.rollback()
+        return render_template("admin/confirm_delete.html", page=current_page(), kind="group",
+                               name=group.name, action=request.path,
+                               note="Its components stay, moved to the top level.",
+                               error=exc.message), exc.status_code
     session.commit()
     flash(f"Group {group.name} deleted.")
     return redirect(url_for("admin.dashboard"))

@@ -35,9 +35,12 @@ def _email_key() -> str:
     return "login-email:" + request.form.get("email", "").strip().lower()
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only redirect within this site after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    # Browsers read a backslash as a slash and drop tabs and newlines, so "/\\host" and
+    # "/\t/host" would leave the site if a redirect ever passed them through unquoted.
+    if (target and target.startswith("/") and not target.startswith("//")
+            and not urlsplit(target).netloc and "\\" not in target and target.isprintable()):
         return target
     return url_for("admin.dashboard")
 
@@ -55,7 +58,7 @@ def login():
         if user is not None:
             session.commit()
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         error = "Wrong email or password."
     return render_template("auth/login.html", error=error), 401 if error else 200
 

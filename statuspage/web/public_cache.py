@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Response, current_app, request
+from flask import Response, abort, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import page as page_module
 from ..db import utcnow
@@ -52,6 +53,12 @@ class PublicCache:
                 self._version = version
             self._checked_at = now
         return version
+
+    def last_version(self) -> int | None:
+        """The version last read, to keep serving while the database does not answer."""
+        with self._lock:
+            self._checked_at = time.monotonic()
+            return self._version
 
     def get(self, key: str, version: int) -> CachedBody | None:
         with self._lock:
@@ -90,9 +97,16 @@ def cached_public(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapper(*args, **kwargs):
+        g.public_response = True
         settings = current_app.config["STATUSPAGE"]
         cache = _cache()
-        version = cache.version(_load_version)
+        try:
+            version = cache.version(_load_version)
+        except SQLAlchemyError:
+            # The database is down: keep serving what was rendered last; the page must stay up.
+            version = cache.last_version()
+            if version is None:
+                abort(503, "The status page is starting up or cannot reach its database; try again shortly.")
         # Uptime bars end today (UTC): a new day is a new page even when nothing changed.
         today = utcnow().date().isoformat()
         etag = f"v{version}-{today}"
@@ -111,7 +125,10 @@ def cached_public(view: Callable) -> Callable:
         key = f"{today} {request.full_path}"
         entry = cache.get(key, version)
         if entry is None:
-            result = current_app.make_response(view(*args, **kwargs))
+            try:
+                result = current_app.make_response(view(*args, **kwargs))
+            except SQLAlchemyError:
+                abort(503, "The status page cannot reach its database right now; try again shortly.")
             entry = CachedBody(result.get_data(), result.mimetype, result.status_code)
             if result.status_code == 200:
                 cache.put(key, version, entry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -20,9 +21,25 @@ def db_session() -> Session:
     return g.db_session
 
 
+class PublicAwareSessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions that stay out of public responses.
+
+    flask-login touches the session after every request, and Flask then adds
+    `Vary: Cookie`, which stops shared caches (CDNs) from caching the public
+    page. A public response (marked by `cached_public`) never reads nor sets
+    the session, so it leaves it alone.
+    """
+
+    def save_session(self, app, session, response) -> None:
+        if g.get("public_response"):
+            return
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask, db: Database) -> None:
     """Attach the database to the app and close sessions after each request."""
     app.extensions["statuspage.db"] = db
+    app.session_interface = PublicAwareSessionInterface()
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

@@ -1,0 +1,221 @@
+"""The operator's commands: create-user, create-token and demo."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+
+from statuspage.db import Base
+from statuspage.models import ApiToken, AuditEntry, Component, ComponentGroup, Role, User
+
+
+def invoke(runner, *args: str, password: str | None = None):
+    env = {"STATUSPAGE_PASSWORD": password} if password is not None else {}
+    return runner.invoke(args=list(args), env=env)
+
+
+def create_user(runner, email: str = "ops@example.com", role: str = "admin",
+                password: str = "a long enough password"):
+    return invoke(runner, "statuspage", "create-user", email, "--role", role, password=password)
+
+
+def users(session) -> list[User]:
+    session.expire_all()
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+# --- create-user ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["admin", "responder"])
+def test_create_user_takes_the_password_from_the_environment(runner, session, role):
+    result = create_user(runner, "Ops@Example.com", role)
+
+    assert result.exit_code == 0, result.output
+    assert f"Created {role} ops@example.com." in result.output
+    [user] = users(session)
+    assert (user.email, user.role) == ("ops@example.com", Role(role))
+    assert user.password_hash.startswith("$argon2id$")
+    assert PasswordHasher().verify(user.password_hash, "a long enough password")
+
+
+def test_create_user_asks_for_the_password_when_the_environment_has_none(runner, session, monkeypatch):
+    monkeypatch.delenv("STATUSPAGE_PASSWORD", raising=False)
+
+    result = runner.invoke(args=["statuspage", "create-user", "ops@example.com"],
+                           input="a long enough password\na long enough password\n")
+
+    assert result.exit_code == 0, result.output
+    [user] = users(session)
+    assert user.role == Role.RESPONDER
+    assert "a long enough password" not in result.output
+
+
+def test_create_user_refuses_a_short_password(runner, session):
+    result = create_user(runner, password="short")
+
+    assert result.exit_code != 0
+    assert "Password must be at least 10 characters." in result.output
+    assert users(session) == []
+
+
+def test_create_user_refuses_a_duplicate_with_a_clear_message(runner, session):
+    assert create_user(runner, "ops@example.com").exit_code == 0
+
+    result = create_user(runner, "OPS@example.com", "responder")
+
+    assert result.exit_code != 0
+    assert "A user ops@example.com already exists." in result.output
+    assert "Traceback" not in result.output
+    assert [u.role for u in users(session)] == [Role.ADMIN]
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "", "ops@"])
+def test_create_user_refuses_an_invalid_email(runner, session, email):
+    result = create_user(runner, email)
+
+    assert result.exit_code != 0
+    assert "mail" in result.output.lower()
+    assert users(session) == []
+
+
+def test_create_user_refuses_an_unknown_role(runner, session):
+    result = create_user(runner, role="owner")
+
+    assert result.exit_code != 0
+    assert "owner" in result.output
+    assert users(session) == []
+
+
+def test_create_user_leaves_an_audit_row(runner, session):
+    create_user(runner)
+
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "user.create")).one()
+    assert (entry.actor, entry.detail["email"], entry.detail["role"]) == ("cli", "ops@example.com", "admin")
+
+
+# --- create-token -----------------------------------------------------------------------------
+
+
+def new_token(runner, email: str = "ops@example.com", *options: str) -> str:
+    result = invoke(runner, "statuspage", "create-token", email, *options)
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1].split()[-1]
+
+
+def test_create_token_prints_a_token_that_works_against_the_management_api(runner, client, page_code):
+    create_user(runner)
+
+    token = new_token(runner)
+
+    response = client.get(f"/api/v1/pages/{page_code}/components",
+                          headers={"Authorization": f"OAuth {token}"})
+    assert response.status_code == 200
+    assert response.get_json() == []
+    assert client.get(f"/api/v1/pages/{page_code}/components",
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_create_token_prints_the_page_id(runner, page_code):
+    create_user(runner)
+
+    result = invoke(runner, "statuspage", "create-token", "ops@example.com")
+
+    assert f"Page id: {page_code}" in result.output
+
+
+def test_each_token_is_new_and_named(runner, session):
+    create_user(runner)
+
+    first = new_token(runner)
+    second = new_token(runner, "ops@example.com", "--name", "Grafana")
+
+    assert first != second
+    assert sorted(session.scalars(select(ApiToken.name))) == ["API token", "Grafana"]
+
+
+def test_the_token_is_stored_only_as_a_hash(runner, session, app):
+    create_user(runner)
+
+    token = new_token(runner)
+
+    stored = session.scalars(select(ApiToken)).one()
+    assert token not in (stored.token_hash, stored.prefix)
+    assert len(stored.token_hash) == 64
+    with app.extensions["statuspage.db"].engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in connection.execute(table.select()):
+                assert token not in repr(tuple(row)), table.name
+
+
+def test_create_token_for_an_unknown_user_fails_clearly(runner, session):
+    result = invoke(runner, "statuspage", "create-token", "nobody@example.com")
+
+    assert result.exit_code != 0
+    assert "No user nobody@example.com." in result.output
+    assert session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+def test_a_token_of_a_deactivated_user_stops_working(runner, client, session, page_code):
+    create_user(runner)
+    token = new_token(runner)
+    user = users(session)[0]
+    user.active = False
+    session.commit()
+
+    response = client.get(f"/api/v1/pages/{page_code}/components",
+                          headers={"Authorization": f"OAuth {token}"})
+
+    assert response.status_code == 401
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+def demo_state(session) -> tuple[list[tuple[str, str | None]], int]:
+    session.expire_all()
+    rows = session.execute(
+        select(Component.name, ComponentGroup.name)
+        .outerjoin(ComponentGroup, Component.group_id == ComponentGroup.id)
+        .order_by(Component.id)
+    ).all()
+    groups = session.scalar(select(func.count()).select_from(ComponentGroup))
+    return [(name, group) for name, group in rows], groups
+
+
+def test_demo_seeds_a_grouped_web_stack(runner, session):
+    result = invoke(runner, "statuspage", "demo")
+
+    assert result.exit_code == 0, result.output
+    components, groups = demo_state(session)
+    names = [name.lower() for name, _group in components]
+    for wanted in ("website", "api", "authentication", "database cluster", "monitoring and alerting"):
+        assert any(wanted in name for name in names), wanted
+    assert groups >= 2
+    grouped = {name.lower() for name, group in components if group is not None}
+    assert {"website", "authentication", "database cluster"} <= grouped
+
+
+def test_demo_is_idempotent(runner, session):
+    first = invoke(runner, "statuspage", "demo")
+    before = demo_state(session)
+
+    second = invoke(runner, "statuspage", "demo")
+
+    assert first.exit_code == second.exit_code == 0
+    assert demo_state(session) == before
+    assert "(0 components created)" in second.output
+
+
+def test_demo_leaves_existing_components_alone(runner, client, session):
+    invoke(runner, "statuspage", "demo")
+    website = session.scalars(select(Component).where(Component.name == "Website")).one()
+    website.description = "Our own words"
+    session.commit()
+
+    invoke(runner, "statuspage", "demo")
+
+    session.expire_all()
+    assert session.get(Component, website.id).description == "Our own words"
+    assert client.get("/").status_code == 200

@@ -1,0 +1,112 @@
+"""The models and the Alembic migrations describe the same schema, on every backend."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
+
+from statuspage import models  # noqa: F401  (registers every table on Base.metadata)
+from statuspage.cli import alembic_config
+from statuspage.db import Base, make_engine
+from tests.conftest import DATABASES, POSTGRES_URL
+
+HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+TABLES = {table.name for table in Base.metadata.sorted_tables}
+
+
+def differences(connection: Connection) -> list:
+    """What autogenerate would write to make the database match the models."""
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, Base.metadata)
+
+
+def revision_of(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_the_migrated_database_matches_the_models(database_url):
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        assert revision_of(connection) == HEAD
+        assert differences(connection) == []
+    engine.dispose()
+
+
+def test_there_is_one_line_of_migrations():
+    assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1
+
+
+@pytest.fixture(params=DATABASES)
+def scratch_database(request, tmp_path: Path) -> Iterator[Connection]:
+    """An empty database of its own: a temporary SQLite file, or a throwaway PostgreSQL schema.
+
+    The shared, migrated databases other tests use are never touched.
+    """
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+        with engine.connect() as connection:
+            yield connection
+        engine.dispose()
+        return
+    schema = f"migration_test_{secrets.token_hex(4)}"
+    engine = make_engine(POSTGRES_URL)
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        connection.execute(text(f'SET search_path TO "{schema}"'))
+        connection.commit()
+        assert connection.execute(text("SELECT current_schema()")).scalar_one() == schema
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            connection.commit()
+    engine.dispose()
+
+
+def migrate(connection: Connection, action, revision: str) -> None:
+    config = alembic_config(str(connection.engine.url))
+    config.attributes["connection"] = connection
+    action(config, revision)
+    connection.commit()
+
+
+def tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names()) - {"alembic_version"}
+
+
+def test_a_database_migrates_down_to_nothing_and_back_up(scratch_database):
+    connection = scratch_database
+
+    migrate(connection, command.upgrade, "head")
+    assert tables(connection) == TABLES
+    migrate(connection, command.downgrade, "base")
+    assert tables(connection) == set()
+    assert revision_of(connection) is None
+
+    migrate(connection, command.upgrade, "head")
+    assert tables(connection) == TABLES
+    assert revision_of(connection) == HEAD
+    assert differences(connection) == []
+
+
+def test_a_migrated_database_keeps_its_rows_through_a_no_op_upgrade(scratch_database):
+    connection = scratch_database
+    migrate(connection, command.upgrade, "head")
+    connection.execute(text(
+        "INSERT INTO page (code, name, time_zone, version, created_at, updated_at) "
+        "VALUES ('abcdefghijkl', 'Acme', 'Etc/UTC', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    ))
+    connection.commit()
+
+    migrate(connection, command.upgrade, "head")
+
+    assert connection.execute(text("SELECT name FROM page")).scalar_one() == "Acme"
