@@ -177,22 +177,33 @@ def record_failure(
     """Schedule a retry with backoff, or park the delivery as failed."""
     delivery.attempts += 1
     delivery.lease_until = None
+    subscriber = delivery.subscriber
+    if subscriber is not None and delivery.channel == SubscriberMode.WEBHOOK:
+        subscriber.consecutive_failures += 1
+        if subscriber.consecutive_failures >= WEBHOOK_FAILURES_TO_DISABLE and subscriber.quarantined_at is None:
+            quarantine_webhook(session, subscriber, now)
+        # A disabled webhook is not tried again (its other pending deliveries were parked too).
+        permanent = permanent or subscriber.quarantined_at is not None
     delivery.last_error = error[:500]
     if permanent or delivery.attempts >= MAX_ATTEMPTS:
         delivery.status = DeliveryStatus.FAILED
     else:
         delivery.status = DeliveryStatus.RETRYING
         delivery.next_attempt_at = now + backoff(delivery.attempts)
-    subscriber = delivery.subscriber
-    if subscriber is not None and delivery.channel == SubscriberMode.WEBHOOK:
-        subscriber.consecutive_failures += 1
-        if subscriber.consecutive_failures >= WEBHOOK_FAILURES_TO_DISABLE and subscriber.quarantined_at is None:
-            quarantine_webhook(session, subscriber, now)
 
 
 def quarantine_webhook(session: Session, subscriber: Subscriber, now: datetime) -> None:
     """Disable a failing webhook and tell the page owner (and the hook's contact) by email."""
     subscriber.quarantined_at = now
+    # Park what is still pending for it, so a disabled hook is not called again on a retry.
+    session.execute(
+        update(Delivery)
+        .where(Delivery.subscriber_id == subscriber.id, Delivery.channel == SubscriberMode.WEBHOOK,
+               Delivery.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.RETRYING.value]),
+               Delivery.sent_at.is_(None))
+        .values(status=DeliveryStatus.FAILED, lease_until=None, last_error="webhook disabled after repeated failures")
+        .execution_options(synchronize_session="fetch")
+    )
     page = get_page(session)
     text = (f"The webhook {subscriber.endpoint} failed {subscriber.consecutive_failures} deliveries in a row "
             "and has been disabled. Subscribe it again once it answers.")
@@ -201,10 +212,17 @@ def quarantine_webhook(session: Session, subscriber: Subscriber, now: datetime) 
                 now=now)
 
 
-def retry(session: Session, actor: Actor, delivery: Delivery, now: datetime | None = None) -> None:
-    """Send a failed delivery again (the admin's retry button)."""
+def retry(session: Session, actor: Actor, delivery: Delivery, now: datetime | None = None) -> bool:
+    """Send a failed delivery again (the admin's retry button); False when it is not failed.
+
+    A sent row keeps its `sent_at` and could never be claimed again, so requeueing
+    one (a stale page, a double click) would leave it "queued" for ever.
+    """
+    if delivery.status != DeliveryStatus.FAILED:
+        return False
     delivery.status = DeliveryStatus.QUEUED
     delivery.next_attempt_at = now or utcnow()
     delivery.attempts = 0
     delivery.lease_until = None
     audit.record(session, actor, "delivery.retry", "delivery", str(delivery.id), {})
+    return True

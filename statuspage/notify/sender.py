@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import incidents as inc
+from .. import outbound
 from ..api.shapes import incident_json
 from ..components import component_tree, page_indicator
 from ..config import Settings
@@ -162,15 +163,18 @@ class Notifier:
         return Outcome(delivery.id)
 
     def _post_webhook(self, url: str, body: bytes, headers: dict[str, str]) -> None:
-        """POST through the outbound choke point; a non-2xx answer is a (temporary) failure."""
+        """POST through the outbound choke point: 2xx is success, 404/410 permanent, anything else temporary.
+
+        Redirects are not followed (a moved hook must be subscribed again); the
+        address guard's refusals are permanent.
+        """
         if self._post is not None:
             self._post(url, body, headers)
             return
-        from .. import outbound
-
         try:
-            status = outbound.post(url, body, headers, timeout=10.0)
+            response = outbound.http_request("POST", url, policy=outbound.Policy.from_settings(self.settings),
+                                             timeout=10.0, headers=headers, data=body, max_redirects=0)
         except outbound.OutboundError as exc:
-            raise TransportError(str(exc), permanent=getattr(exc, "permanent", False)) from exc
-        if not 200 <= status < 300:
-            raise TransportError(f"HTTP {status}", permanent=status in (404, 410))
+            raise TransportError(exc.message, permanent=exc.permanent) from exc
+        if not 200 <= response.status < 300:
+            raise TransportError(f"HTTP {response.status}", permanent=response.status in (404, 410))

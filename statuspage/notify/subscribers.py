@@ -173,11 +173,11 @@ def recipient_count(session: Session, component_ids: Sequence[int]) -> int:
 
 
 def component_counts(session: Session) -> dict[int, int]:
-    """Confirmed subscribers who chose each component (those on "all" are counted apart)."""
+    """Confirmed, active subscribers who chose each component (those on "all" are counted apart)."""
     rows = session.execute(
         select(Subscription.component_id, func.count())
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .where(Subscriber.confirmed_at.is_not(None))
+        .where(Subscriber.confirmed_at.is_not(None), Subscriber.quarantined_at.is_(None))
         .group_by(Subscription.component_id)
     )
     return {component_id: count for component_id, count in rows}
@@ -243,6 +243,8 @@ def import_csv(session: Session, actor: Actor, text: str, now: datetime | None =
     """Add confirmed email subscribers from CSV (an `email` column, optional `components` by name).
 
     The whole file is checked first; one bad row rejects the import so nothing is half-done.
+    Rows of our own export that are webhooks (an `endpoint`) or say `confirmed` = no are left
+    out: a webhook needs a new secret, and no one is confirmed on their behalf.
     """
     now = now or utcnow()
     reader = csv.DictReader(io.StringIO(text))
@@ -252,7 +254,11 @@ def import_csv(session: Session, actor: Actor, text: str, now: datetime | None =
     rows: list[tuple[str, list[Component]]] = []
     errors: list[str] = []
     seen: set[str] = set()
+    left_out = 0
     for number, row in enumerate(reader, start=2):
+        if (row.get("endpoint") or "").strip() or (row.get("confirmed") or "").strip().lower() == "no":
+            left_out += 1
+            continue
         try:
             email = clean_email(row.get("email"))
         except InvalidInput as exc:
@@ -279,5 +285,5 @@ def import_csv(session: Session, actor: Actor, text: str, now: datetime | None =
         created += 1
     session.flush()
     audit.record(session, actor, "subscriber.import", "subscriber", None,
-                 {"created": created, "skipped": skipped})
-    return {"created": created, "skipped": skipped}
+                 {"created": created, "skipped": skipped, "left_out": left_out})
+    return {"created": created, "skipped": skipped, "left_out": left_out}

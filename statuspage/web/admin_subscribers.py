@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..api.common import current_page
 from ..audit import Actor
@@ -17,7 +18,9 @@ from .session import db_session
 
 bp = Blueprint("admin_subscribers", __name__, url_prefix="/admin")
 PER_PAGE = 50
-CSV_MAX_BYTES = 5 * 1024 * 1024
+# Below the app's MAX_CONTENT_LENGTH (2 MB), so the message below is what people see.
+CSV_MAX_BYTES = 1024 * 1024
+TOO_LARGE = "The file is too large (1 MB at most)."
 
 
 def _actor() -> Actor:
@@ -60,7 +63,7 @@ def subscriber_import():
         return redirect(url_for("admin_subscribers.subscriber_list"))
     raw = upload.read(CSV_MAX_BYTES + 1)
     if len(raw) > CSV_MAX_BYTES:
-        flash("The file is too large (5 MB at most).")
+        flash(TOO_LARGE)
         return redirect(url_for("admin_subscribers.subscriber_list"))
     session = db_session()
     try:
@@ -73,7 +76,15 @@ def subscriber_import():
         flash(exc.message)
         return redirect(url_for("admin_subscribers.subscriber_list"))
     session.commit()
-    flash(f"Imported {result['created']} subscribers ({result['skipped']} already there).")
+    left_out = f"; {result['left_out']} webhooks or unconfirmed left out" if result["left_out"] else ""
+    flash(f"Imported {result['created']} subscribers ({result['skipped']} already there{left_out}).")
+    return redirect(url_for("admin_subscribers.subscriber_list"))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge):
+    """An upload over the app's request limit: say so on the list rather than show an error page."""
+    flash(TOO_LARGE)
     return redirect(url_for("admin_subscribers.subscriber_list"))
 
 
@@ -118,7 +129,9 @@ def delivery_retry(delivery_id: int):
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         abort(404, "There is no such delivery.")
-    outbox.retry(session, _actor(), delivery)
+    if not outbox.retry(session, _actor(), delivery):
+        flash("Only a failed delivery can be retried.")
+        return redirect(url_for("admin_subscribers.deliveries"))
     session.commit()
     flash("Queued again.")
     return redirect(url_for("admin_subscribers.deliveries"))

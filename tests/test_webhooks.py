@@ -1,0 +1,366 @@
+"""Webhook subscribers: signed JSON POSTs to a real receiver on loopback, retries, quarantine, the address guard."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from statuspage import accounts
+from statuspage import components as comp
+from statuspage.audit import Actor
+from statuspage.db import utcnow
+from statuspage.models import Delivery, Subscriber
+from statuspage.notify import outbox, webhooks
+from statuspage.page import get_page
+from tests.conftest import free_port
+
+ACTOR = Actor.system("test")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    """Cheap argon2 parameters for the API token's user."""
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+# --- a real HTTP receiver on loopback ---------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    signature_valid: bool
+    answered: int
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """Keeps every POST, checks its signature like a subscriber would, and answers as told.
+
+    `answers` are the statuses for the next requests, then `default`; a bad
+    signature is answered 401 whatever was planned.
+    """
+
+    url: str
+    secret: str | None = None
+    answers: list[int] = field(default_factory=list)
+    default: int = 200
+    requests: list[Received] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> list[Received]:
+        return [r for r in self.requests if 200 <= r.answered < 300]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        receiver: Receiver = self.server.receiver  # type: ignore[attr-defined]
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        signature = self.headers.get(webhooks.SIGNATURE_HEADER, "")
+        valid = receiver.secret is not None and webhooks.verify(receiver.secret, signature, body, int(time.time()))
+        status = receiver.answers.pop(0) if receiver.answers else receiver.default
+        if not valid:
+            status = 401
+        # Recorded before answering, so the worker's send has returned only once this is visible.
+        receiver.requests.append(Received(self.path, dict(self.headers), body, valid, status))
+        self.send_response(status)
+        if status in (301, 302, 307, 308):
+            self.send_header("Location", "/moved")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.receiver = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hooks/status")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.receiver
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+# --- the app around it ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(mail_app, session):
+    return mail_app.test_client()
+
+
+@pytest.fixture
+def headers(api_token):
+    return api_token("responder")
+
+
+@pytest.fixture
+def website(session):
+    component = comp.create_component(session, ACTOR, "Website")
+    session.commit()
+    return component
+
+
+@pytest.fixture
+def clock():
+    return [utcnow()]
+
+
+@pytest.fixture
+def worker(mail_app, worker_for, clock):
+    return worker_for(mail_app, clock)
+
+
+def subscribe_webhook(client, headers, page_code, url: str, **fields) -> dict:
+    response = client.post(f"/api/v1/pages/{page_code}/subscribers", headers=headers,
+                           json={"subscriber": {"endpoint": url, **fields}})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def hook(client, headers, page_code, receiver) -> dict:
+    """The receiver, subscribed to everything; it knows its secret from the create response."""
+    created = subscribe_webhook(client, headers, page_code, receiver.url, email="hooks@example.org")
+    receiver.secret = created["webhook_secret"]
+    return created
+
+
+def open_incident(client, headers, page_code, **incident) -> str:
+    response = client.post(f"/api/v1/pages/{page_code}/incidents", headers=headers, json={"incident": incident})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def update_incident(client, headers, page_code, code, **incident) -> None:
+    response = client.patch(f"/api/v1/pages/{page_code}/incidents/{code}", headers=headers,
+                            json={"incident": incident})
+    assert response.status_code == 200, response.get_json()
+
+
+def deliveries(session) -> list[Delivery]:
+    session.expire_all()
+    return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+
+def hook_deliveries(session) -> list[Delivery]:
+    return [d for d in deliveries(session) if d.channel.value == "webhook"]
+
+
+# --- delivery ------------------------------------------------------------------------------------
+
+
+def test_each_incident_update_is_posted_as_signed_statuspage_json(
+        client, headers, page_code, website, hook, receiver, worker, session):
+    code = open_incident(client, headers, page_code, name="Checkout fails", status="investigating",
+                         body="We are looking into it.", components={website.code: "major_outage"})
+    worker.run_once()
+    status_now = client.get("/api/v2/status.json").get_json()["status"]
+    incident_now = next(i for i in client.get("/api/v2/incidents.json").get_json()["incidents"] if i["id"] == code)
+    update_incident(client, headers, page_code, code, status="identified", body="A bad deploy.")
+    worker.run_once()
+    update_incident(client, headers, page_code, code, status="resolved", body="Rolled back.",
+                    components={website.code: "operational"})
+    worker.run_once()
+
+    assert [r.answered for r in receiver.requests] == [200, 200, 200]
+    first, second, third = (r.json() for r in receiver.requests)
+    for request in receiver.requests:
+        assert request.signature_valid
+        assert request.path == "/hooks/status"
+        assert request.headers["Content-Type"] == "application/json"
+    assert first["page"] == {"id": page_code, "status_indicator": status_now["indicator"],
+                             "status_description": status_now["description"]}
+    assert first["page"]["status_indicator"] != "none"
+    assert first["incident"] == incident_now
+    assert [u["body"] for u in first["incident"]["incident_updates"]] == ["We are looking into it."]
+    assert second["incident"]["status"] == "identified"
+    assert second["incident"]["incident_updates"][0]["body"] == "A bad deploy."
+    assert third["incident"]["status"] == "resolved"
+    assert len(third["incident"]["incident_updates"]) == 3
+    assert third["page"] == {"id": page_code, "status_indicator": "none",
+                             "status_description": "All Systems Operational"}
+    assert first["meta"]["unsubscribe"].startswith("http://status.test/subscribers/unsubscribe/")
+    assert {d.status.value for d in hook_deliveries(session)} == {"sent"}
+
+
+def test_a_signature_does_not_verify_with_another_secret_a_changed_body_or_an_old_timestamp():
+    body = b'{"page":{}}'
+    now = int(time.time())
+    header = webhooks.sign("s3cret", now, body)
+    assert webhooks.verify("s3cret", header, body, now)
+    assert not webhooks.verify("other", header, body, now)
+    assert not webhooks.verify("s3cret", header, body + b" ", now)
+    assert not webhooks.verify("s3cret", webhooks.sign("s3cret", now - 3600, body), body, now)
+    assert not webhooks.verify("s3cret", "v1=deadbeef", body, now)
+
+
+def test_the_unsubscribe_link_in_the_body_removes_the_webhook(
+        client, headers, page_code, website, hook, receiver, worker, session):
+    code = open_incident(client, headers, page_code, name="Slow", body="x")
+    worker.run_once()
+    link = urlsplit(receiver.requests[0].json()["meta"]["unsubscribe"]).path
+    assert client.post(link).status_code == 200
+    session.expire_all()
+    assert session.scalars(select(Subscriber)).all() == []
+    update_incident(client, headers, page_code, code, status="resolved", body="Fine again.")
+    worker.run_once()
+    assert len(receiver.requests) == 1
+
+
+def test_a_receiver_answering_500_is_retried_with_backoff_and_then_succeeds_exactly_once(
+        client, headers, page_code, website, hook, receiver, worker, clock, session):
+    receiver.answers = [500]
+    open_incident(client, headers, page_code, name="Flaky", body="x")
+    worker.run_once()
+    [delivery] = hook_deliveries(session)
+    assert delivery.status.value == "retrying"
+    assert delivery.last_error == "HTTP 500"
+    assert delivery.next_attempt_at - clock[0] == outbox.backoff(1)
+
+    worker.run_once()
+    clock[0] += outbox.backoff(1) - timedelta(seconds=1)
+    worker.run_once()
+    assert len(receiver.requests) == 1  # not before the backoff is over
+
+    clock[0] += timedelta(seconds=2)
+    worker.run_once()
+    clock[0] += timedelta(hours=2)
+    worker.run_once()
+    assert [r.answered for r in receiver.requests] == [500, 200]
+    assert receiver.requests[0].body == receiver.requests[1].body
+    [delivery] = hook_deliveries(session)
+    assert (delivery.status.value, delivery.attempts) == ("sent", 2)
+    assert session.get(Subscriber, delivery.subscriber_id).consecutive_failures == 0
+
+
+@pytest.mark.parametrize("answer", [404, 410])
+def test_a_receiver_that_is_gone_fails_at_once_without_retrying(
+        client, headers, page_code, website, hook, receiver, worker, clock, session, answer):
+    receiver.default = answer
+    open_incident(client, headers, page_code, name="Gone", body="x")
+    worker.run_once()
+    clock[0] += timedelta(hours=2)
+    worker.run_once()
+    [delivery] = hook_deliveries(session)
+    assert (delivery.status.value, delivery.attempts, delivery.last_error) == ("failed", 1, f"HTTP {answer}")
+    assert len(receiver.requests) == 1
+
+
+def test_a_redirect_is_not_followed_and_counts_as_a_temporary_failure(
+        client, headers, page_code, website, hook, receiver, worker, session):
+    receiver.answers = [307]
+    open_incident(client, headers, page_code, name="Moved", body="x")
+    worker.run_once()
+    assert [r.path for r in receiver.requests] == ["/hooks/status"]
+    [delivery] = hook_deliveries(session)
+    assert delivery.status.value == "retrying"
+    assert "redirect" in delivery.last_error
+
+
+def test_a_receiver_that_refuses_connections_is_retried(client, headers, page_code, website, worker, session):
+    subscribe_webhook(client, headers, page_code, f"http://127.0.0.1:{free_port()}/hook")
+    open_incident(client, headers, page_code, name="Nobody home", body="x")
+    worker.run_once()
+    [delivery] = hook_deliveries(session)
+    assert delivery.status.value == "retrying"
+    assert "refused" in delivery.last_error
+
+
+def test_a_webhook_failing_again_and_again_is_quarantined_and_the_owner_is_emailed(
+        client, headers, page_code, website, hook, receiver, worker, clock, session, smtp_server):
+    sink, _port = smtp_server
+    get_page(session).owner_email = "owner@acme.test"
+    session.commit()
+    receiver.default = 500
+    for number in range(outbox.WEBHOOK_FAILURES_TO_DISABLE):
+        open_incident(client, headers, page_code, name=f"Incident {number}", body="x")
+    worker.run_once()
+
+    assert len(receiver.requests) == outbox.WEBHOOK_FAILURES_TO_DISABLE
+    shown = client.get(f"/api/v1/pages/{page_code}/subscribers/{hook['id']}", headers=headers).get_json()
+    assert shown["state"] == "quarantined"
+    assert shown["quarantined_at"] is not None
+    [notice] = sink.to("owner@acme.test")
+    assert notice["Subject"] == "[Acme] Webhook disabled"
+    assert receiver.url in notice.get_body(("plain",)).get_content()
+    assert len(sink.to("hooks@example.org")) == 1  # the hook's own contact is told too
+
+    clock[0] += timedelta(hours=3)
+    worker.run_once()
+    open_incident(client, headers, page_code, name="After the quarantine", body="x")
+    worker.run_once()
+    assert len(receiver.requests) == outbox.WEBHOOK_FAILURES_TO_DISABLE
+    parked = [(d.status.value, d.attempts, d.last_error) for d in hook_deliveries(session)]
+    assert parked == ([("failed", 1, "webhook disabled after repeated failures")] * (len(parked) - 1)
+                      + [("failed", 1, "HTTP 500")])
+    assert len(parked) == outbox.WEBHOOK_FAILURES_TO_DISABLE
+    assert len(sink.to("owner@acme.test")) == 1
+
+
+def test_a_success_in_between_resets_the_count_of_failures(
+        client, headers, page_code, website, hook, receiver, worker, session):
+    receiver.answers = [500] * (outbox.WEBHOOK_FAILURES_TO_DISABLE - 1) + [200, 500]
+    for number in range(outbox.WEBHOOK_FAILURES_TO_DISABLE + 1):
+        open_incident(client, headers, page_code, name=f"Incident {number}", body="x")
+    worker.run_once()
+    assert len(receiver.requests) == outbox.WEBHOOK_FAILURES_TO_DISABLE + 1
+    session.expire_all()
+    subscriber = session.scalars(select(Subscriber)).one()
+    assert subscriber.quarantined_at is None
+    assert subscriber.consecutive_failures == 1
+
+
+# --- the address guard ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def connections(monkeypatch) -> list:
+    """Every address a socket is opened to, recorded before the real connect."""
+    seen: list = []
+    real = socket.create_connection
+
+    def spy(address, *args, **kwargs):
+        seen.append(address)
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", spy)
+    return seen
+
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/latest/meta-data",
+    "http://[fd00:ec2::254]/latest/meta-data",
+    "http://[::ffff:169.254.169.254]/latest/meta-data",
+    "http://[fe80::1]:8080/hook",
+])
+def test_link_local_and_cloud_metadata_addresses_are_refused_when_sending(
+        client, headers, page_code, website, worker, clock, session, connections, url):
+    subscribe_webhook(client, headers, page_code, url)
+    open_incident(client, headers, page_code, name="Probe the metadata", body="x")
+    worker.run_once()
+    clock[0] += timedelta(hours=2)
+    worker.run_once()
+    [delivery] = hook_deliveries(session)
+    assert (delivery.status.value, delivery.attempts) == ("failed", 1)
+    assert "link-local or cloud-metadata" in delivery.last_error
+    assert [address for address in connections if address[0] != "127.0.0.1"] == []
