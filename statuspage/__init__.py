@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         subscriptions,
         templating,
     )
-    from .web.public_cache import PublicCache
+    from .web.public_cache import FastPath, PublicCache
 
     settings = settings or Settings.from_env()
     app = Flask(
@@ -59,7 +59,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     database = Database()
     database.configure(settings.database_url)
     session.init_app(app, database)
-    app.extensions["statuspage.public_cache"] = PublicCache(settings.version_check_seconds)
+    public_cache = PublicCache(settings.version_check_seconds, settings.public_max_age,
+                               settings.public_stale_while_revalidate)
+    app.extensions["statuspage.public_cache"] = public_cache
+    app.wsgi_app = FastPath(app.wsgi_app, public_cache)
 
     csrf.init_app(app)
     limiter.init_app(app)

@@ -100,6 +100,9 @@ def api_auth(admin_only: bool = False) -> Callable:
             page = current_page()
             if page_id.removesuffix(".json") != page.code:
                 raise ApiError(404, "not_found", f"No page with id {page_id!r}.", "page_id")
+            for name, value in kwargs.items():
+                if isinstance(value, str) and not storable_text(value):
+                    raise ApiError(404, "not_found", f"Nothing has the {name} {value!r}.", name)
             g.api_user = user
             return view(page, *args, **kwargs)
 
@@ -146,18 +149,50 @@ def _parse_form(form) -> dict[str, Any]:
     return result
 
 
+def storable_text(value: str) -> bool:
+    """Whether every database can store this text: no NUL (PostgreSQL refuses it), no lone surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_unstorable_text(data: Any) -> None:
+    """422 for any key or string in a parsed body that `storable_text` refuses (walked without recursion)."""
+    stack: list[tuple[Any, str | None]] = [(data, None)]
+    while stack:
+        value, field = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                stack += [(key, key), (item, key)]
+        elif isinstance(value, list):
+            stack += [(item, field) for item in value]
+        elif isinstance(value, str) and not storable_text(value):
+            message = "Text must not contain NUL characters or unpaired surrogates."
+            raise ApiError(422, "invalid", message, field)
+
+
 def request_body() -> dict[str, Any]:
     """The request body as a dict, from JSON or a form; 4xx when it is neither."""
     mimetype = request.mimetype
     if mimetype == "application/json":
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:  # nested deeper than the parser goes; silent= only covers ValueError
+            data = None
         if data is None:
             raise ApiError(400, "bad_request", "The body is not valid JSON.")
         if not isinstance(data, dict):
             raise ApiError(400, "bad_request", "The body must be a JSON object.")
+        _refuse_unstorable_text(data)
         return data
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return _parse_form(request.form)
+        data = _parse_form(request.form)
+        _refuse_unstorable_text(data)
+        return data
     if not request.get_data():
         return {}
     raise ApiError(415, "unsupported_media_type",

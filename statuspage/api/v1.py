@@ -79,6 +79,9 @@ def _ordered_components():
 def create_component(page):
     require_admin()
     data = wrapped_object(request_body(), "component", COMPONENT_FIELDS)
+    if data.get("group_id") is not None and not isinstance(data["group_id"], str):
+        # comp.create_component looks the group up without checking its type; update_component checks.
+        raise ApiError(422, "invalid", "group_id must be a component group id or null.", "group_id")
     session = db_session()
     component = comp.create_component(
         session, _actor(),

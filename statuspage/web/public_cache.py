@@ -1,13 +1,20 @@
-"""The public render cache: rendered bodies keyed by URL and the page version.
+"""The public render cache: rendered bodies keyed by URL, day and page version.
 
 Each process asks the database for the page version at most once per
 `version_check_seconds`; a hit in between serves from memory without a
 query. Any visible change bumps the version in its own transaction, so
 every gunicorn worker shows it within that interval.
+
+Two doors lead to the same entries. `cached_public` wraps public views
+(rendering on a miss, re-checking the version); `FastPath` wraps the WSGI
+app and answers a hit before Flask runs at all, which is what keeps the
+page fast when everyone refreshes it during an outage. Bodies are kept
+plain and gzipped, so most clients get a small response for free.
 """
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from collections import OrderedDict
@@ -17,25 +24,39 @@ from functools import wraps
 
 from flask import Response, abort, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.http import parse_etags
 
 from .. import page as page_module
 from ..db import utcnow
 from .session import db_session
 
+# Smaller bodies are not worth a gzip header.
+GZIP_MIN_BYTES = 1024
+
 
 @dataclass(frozen=True)
 class CachedBody:
     body: bytes
+    gzipped: bytes | None
     mimetype: str
     status: int
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
 
 
 class PublicCache:
     """A bounded LRU of rendered public responses, valid for one page version."""
 
-    def __init__(self, check_seconds: float, max_entries: int = 1024) -> None:
+    def __init__(self, check_seconds: float, max_age: int = 10, stale_while_revalidate: int = 60,
+                 max_entries: int = 1024) -> None:
         self.check_seconds = check_seconds
         self.max_entries = max_entries
+        self.cache_control = f"public, max-age={max_age}, stale-while-revalidate={stale_while_revalidate}"
         self._lock = threading.Lock()
         self._version: int | None = None
         self._checked_at = 0.0
@@ -53,6 +74,12 @@ class PublicCache:
                 self._version = version
             self._checked_at = now
         return version
+
+    def fresh_version(self) -> int | None:
+        """The version if it was checked within the interval (a hit may be served), else None."""
+        if self._version is not None and time.monotonic() - self._checked_at < self.check_seconds:
+            return self._version
+        return None
 
     def last_version(self) -> int | None:
         """The version last read, to keep serving while the database does not answer."""
@@ -84,6 +111,31 @@ class PublicCache:
             self._version = None
 
 
+def cache_key(path: str, query: str) -> str:
+    """The entry of a URL today: uptime bars end today (UTC), so a new day is a new page."""
+    return f"{utcnow().date().isoformat()} {path}?{query}"
+
+
+def reply(cache: PublicCache, entry: CachedBody, version: int, accept_encoding: str,
+          if_none_match: str | None) -> Reply:
+    """The response for a cached entry: 304 when the client has it, gzip when it accepts it."""
+    use_gzip = entry.gzipped is not None and "gzip" in accept_encoding.lower()
+    etag = f'"v{version}-{utcnow().date().isoformat()}{"-gz" if use_gzip else ""}"'
+    headers = [("Cache-Control", cache.cache_control), ("Access-Control-Allow-Origin", "*"),
+               ("Vary", "Accept-Encoding")]
+    if entry.status == 200:
+        headers.append(("ETag", etag))
+        if if_none_match and parse_etags(if_none_match).contains(etag.strip('"')):
+            return Reply(304, headers, b"")
+    body = entry.gzipped if use_gzip else entry.body
+    if use_gzip:
+        headers.append(("Content-Encoding", "gzip"))
+    content_type = entry.mimetype + ("; charset=utf-8" if entry.mimetype.startswith("text/")
+                                     or entry.mimetype.endswith(("+xml", "javascript")) else "")
+    headers += [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    return Reply(entry.status, headers, body)
+
+
 def _cache() -> PublicCache:
     return current_app.extensions["statuspage.public_cache"]
 
@@ -93,12 +145,11 @@ def _load_version() -> int:
 
 
 def cached_public(view: Callable) -> Callable:
-    """Serve a public view from the render cache, with ETag and Cache-Control."""
+    """Serve a public view from the render cache, rendering and storing it on a miss."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         g.public_response = True
-        settings = current_app.config["STATUSPAGE"]
         cache = _cache()
         try:
             version = cache.version(_load_version)
@@ -107,35 +158,47 @@ def cached_public(view: Callable) -> Callable:
             version = cache.last_version()
             if version is None:
                 abort(503, "The status page is starting up or cannot reach its database; try again shortly.")
-        # Uptime bars end today (UTC): a new day is a new page even when nothing changed.
-        today = utcnow().date().isoformat()
-        etag = f"v{version}-{today}"
-        headers = {
-            "Cache-Control": (
-                f"public, max-age={settings.public_max_age}, "
-                f"stale-while-revalidate={settings.public_stale_while_revalidate}"
-            ),
-            # Public and read-only: widgets on other sites may read it.
-            "Access-Control-Allow-Origin": "*",
-        }
-        if request.if_none_match.contains(etag):
-            response = Response(status=304, headers=headers)
-            response.set_etag(etag)
-            return response
-        key = f"{today} {request.full_path}"
+        key = cache_key(request.path, request.query_string.decode("latin-1"))
         entry = cache.get(key, version)
         if entry is None:
             try:
                 result = current_app.make_response(view(*args, **kwargs))
             except SQLAlchemyError:
                 abort(503, "The status page cannot reach its database right now; try again shortly.")
-            entry = CachedBody(result.get_data(), result.mimetype, result.status_code)
+            body = result.get_data()
+            packed = gzip.compress(body, 6) if len(body) >= GZIP_MIN_BYTES else None
+            entry = CachedBody(body, packed, result.mimetype, result.status_code)
             if result.status_code == 200:
                 cache.put(key, version, entry)
-        response = Response(entry.body, status=entry.status, mimetype=entry.mimetype,
-                            headers=headers)
-        if entry.status == 200:
-            response.set_etag(etag)
+        answer = reply(cache, entry, version, request.headers.get("Accept-Encoding", ""),
+                       request.headers.get("If-None-Match"))
+        response = Response(answer.body, status=answer.status)
+        response.headers.clear()
+        for name, value in answer.headers:
+            response.headers[name] = value
+        response.direct_passthrough = True
         return response
 
     return wrapper
+
+
+class FastPath:
+    """WSGI middleware: answer public cache hits before Flask, sessions or rate limits run."""
+
+    def __init__(self, wsgi_app: Callable, cache: PublicCache) -> None:
+        self.wsgi_app = wsgi_app
+        self.cache = cache
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD")
+        version = self.cache.fresh_version() if method in ("GET", "HEAD") else None
+        if version is not None:
+            key = cache_key(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+            entry = self.cache.get(key, version)
+            if entry is not None:
+                answer = reply(self.cache, entry, version, environ.get("HTTP_ACCEPT_ENCODING", ""),
+                               environ.get("HTTP_IF_NONE_MATCH"))
+                status = "200 OK" if answer.status == 200 else "304 Not Modified"
+                start_response(status, answer.headers)
+                return [b""] if method == "HEAD" else [answer.body]
+        return self.wsgi_app(environ, start_response)
