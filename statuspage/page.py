@@ -36,3 +36,4 @@ def current_version(session: Session) -> int:
     """The version public caches compare against (0 before the page exists)."""
     version = session.scalar(select(Page.version).order_by(Page.id).limit(1))
     return version or 0
+

@@ -21,6 +21,7 @@ from .audit import Actor
 from .config import Settings
 from .demo import seed_components
 from .models import Component, Incident
+from .page import get_page
 from .probes import drafts, rules, service
 from .probes.base import CheckResult
 
@@ -76,8 +77,8 @@ def aug14(session: Session, settings: Settings) -> Incident:
     existing = session.scalars(select(Incident).where(Incident.name == NAME)).first()
     if existing is not None:
         return existing
-    zone = settings.timezone
     seed_components(session, settings)
+    zone = get_page(session).time_zone
     database = _component(session, "Database cluster")
     website, api = _component(session, "Website"), _component(session, "REST API")
 

@@ -74,13 +74,21 @@ def presented_token() -> str | None:
 
 
 def current_page() -> Page:
-    """The page, created from settings on first use."""
+    """The page (once per request), created from settings on first use."""
+    if "page" in g:
+        return g.page
     settings = current_app.config["STATUSPAGE"]
     session = db_session()
     page = ensure_page(session, settings.page_name, settings.timezone)
     if session.new or session.dirty:
         session.commit()
+    g.page = page
     return page
+
+
+def page_zone() -> str:
+    """The time zone times are shown in: the page's own (STATUSPAGE_TIMEZONE when it was created)."""
+    return current_page().time_zone
 
 
 def api_auth(admin_only: bool = False) -> Callable:

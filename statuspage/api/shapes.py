@@ -20,6 +20,37 @@ def page_json(page: Page, base_url: str) -> dict[str, Any]:
     }
 
 
+def page_profile_json(page: Page, base_url: str) -> dict[str, Any]:
+    """The page as the management API shows it: the public fields plus the profile and switches."""
+    tz = page.time_zone
+    return {
+        **page_json(page, base_url),
+        "created_at": iso(page.created_at, tz),
+        "page_description": None,
+        "headline": None,
+        "branding": "basic",
+        "subdomain": None,
+        "domain": base_url.split("://", 1)[-1],
+        "allow_page_subscribers": page.allow_page_subscribers,
+        "allow_incident_subscribers": page.allow_incident_subscribers,
+        "allow_email_subscribers": page.allow_email_subscribers,
+        "allow_sms_subscribers": False,
+        "allow_rss_atom_feeds": page.allow_rss_atom_feeds,
+        "allow_webhook_subscribers": page.allow_webhook_subscribers,
+        "notifications_from_email": page.notifications_from_email,
+        "notifications_email_footer": page.notifications_email_footer,
+        "owner_email": page.owner_email,
+        "activity_score": 0,
+        "twitter_username": None,
+        "viewers_must_be_team_members": False,
+        "ip_restrictions": None,
+        "city": None,
+        "state": None,
+        "country": None,
+        "hidden_from_search": False,
+    }
+
+
 def status_json(indicator: str, description: str) -> dict[str, str]:
     return {"indicator": indicator, "description": description}
 

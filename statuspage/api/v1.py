@@ -9,6 +9,7 @@ from ..accounts import user_for_token
 from ..audit import Actor
 from ..components import UNSET
 from ..extensions import csrf
+from ..profile import update_profile
 from ..web.session import db_session
 from .common import (
     ApiError,
@@ -21,7 +22,7 @@ from .common import (
     require_admin,
     wrapped_object,
 )
-from .shapes import component_json, group_json, page_json
+from .shapes import component_json, group_json, page_profile_json
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -29,6 +30,10 @@ register_error_handlers(bp)
 
 COMPONENT_FIELDS = {"name", "description", "status", "group_id", "showcase",
                     "only_show_if_degraded", "start_date", "position"}
+PAGE_FIELDS = {"name", "url", "time_zone", "allow_page_subscribers", "allow_incident_subscribers",
+               "allow_email_subscribers", "allow_sms_subscribers", "allow_rss_atom_feeds",
+               "allow_webhook_subscribers", "notifications_from_email", "notifications_email_footer",
+               "owner_email"}
 GROUP_FIELDS = {"name", "description", "components", "position"}
 
 
@@ -52,13 +57,24 @@ def list_pages():
     raw = presented_token()
     if not raw or user_for_token(db_session(), raw) is None:
         raise ApiError(401, "unauthorized", "An API key is required: 'Authorization: OAuth <key>'.")
-    return jsonify([page_json(current_page(), current_app.config["STATUSPAGE"].base_url)])
+    return jsonify([page_profile_json(current_page(), current_app.config["STATUSPAGE"].base_url)])
 
 
 @_route("/pages/<page_id>", methods=["GET"])
 @api_auth()
 def get_page(page):
-    return jsonify(page_json(page, current_app.config["STATUSPAGE"].base_url))
+    return jsonify(page_profile_json(page, current_app.config["STATUSPAGE"].base_url))
+
+
+@_route("/pages/<page_id>", methods=["PATCH", "PUT"])
+@api_auth()
+def update_page(page):
+    require_admin()
+    data = wrapped_object(request_body(), "page", PAGE_FIELDS)
+    session = db_session()
+    update_profile(session, _actor(), page, data)
+    session.commit()
+    return jsonify(page_profile_json(page, current_app.config["STATUSPAGE"].base_url))
 
 
 # --- components -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from .. import incidents as inc
 from .. import postmortems as pm
@@ -14,7 +14,7 @@ from ..extensions import csrf
 from ..models import Incident, Postmortem
 from ..timefmt import iso
 from ..web.session import db_session
-from .common import ApiError, api_auth, api_user, object_id, register_error_handlers, request_body, route
+from .common import ApiError, api_auth, api_user, object_id, page_zone, register_error_handlers, request_body, route
 
 bp = Blueprint("api_v1_postmortems", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -26,7 +26,7 @@ def _actor() -> Actor:
 
 
 def _zone() -> str:
-    return current_app.config["STATUSPAGE"].timezone
+    return page_zone()
 
 
 def _incident(code: str) -> Incident:

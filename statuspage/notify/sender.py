@@ -87,7 +87,7 @@ class Notifier:
             base_url=self.settings.base_url, page_name=page.name if page else self.settings.page_name,
             mail_from=(page.notifications_from_email if page and page.notifications_from_email
                        else self.settings.mail_from),
-            secret_key=self.settings.secret_key, time_zone=self.settings.timezone,
+            secret_key=self.settings.secret_key, time_zone=page.time_zone if page else self.settings.timezone,
             footer=page.notifications_email_footer if page else None,
         )
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import incidents as inc
 from .. import postmortems
-from ..api.common import current_page
+from ..api.common import current_page, page_zone
 from ..audit import Actor
 from ..components import all_components
 from ..errors import DomainError, NotFound
@@ -28,7 +28,7 @@ def _actor() -> Actor:
 
 
 def _tz() -> str:
-    return current_app.config["STATUSPAGE"].timezone
+    return page_zone()
 
 
 def _component_statuses() -> dict[str, str]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import incidents as inc
 from .. import postmortems as pm
-from ..api.common import current_page
+from ..api.common import current_page, page_zone
 from ..audit import Actor
 from ..errors import DomainError, NotFound
 from ..timefmt import parse_local, to_local_input
@@ -23,7 +23,7 @@ def _actor() -> Actor:
 
 
 def _zone() -> str:
-    return current_app.config["STATUSPAGE"].timezone
+    return page_zone()
 
 
 def _incident(code: str):

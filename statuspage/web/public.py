@@ -74,6 +74,8 @@ def history():
 def _feed(kind: str):
     session = db_session()
     page = current_page()
+    if not page.allow_rss_atom_feeds:
+        abort(404, "This page does not publish feeds.")
     component = None
     code = request.args.get("component")
     if code:

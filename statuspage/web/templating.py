@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app
+from flask import Flask
 
+from ..api.common import page_zone
 from ..components import INDICATOR_DESCRIPTIONS, STATUS_LABELS
 from ..markdown import render as render_markdown
 from ..models import ComponentStatus
@@ -27,7 +28,7 @@ STATUS_ICONS = {
 
 
 def _page_tz() -> str:
-    return current_app.config["STATUSPAGE"].timezone
+    return page_zone()
 
 
 def status_label(value: str) -> str:
