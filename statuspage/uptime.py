@@ -174,3 +174,49 @@ def label(value: float | None) -> str:
     if value >= 100:
         return "100%"
     return f"{min(value, 99.99):.2f}%"
+
+
+@dataclass
+class RangeUptime:
+    """A component's uptime over a date range, in Statuspage's terms."""
+
+    start: date
+    end: date
+    uptime: float | None
+    major_outage_seconds: int
+    partial_outage_seconds: int
+    warnings: list[str]
+    incidents: list[Incident]
+
+
+def for_range(session: Session, component: Component, start: date, end: date, now: datetime) -> RangeUptime:
+    """Uptime of one component from `start` to `end` (UTC days, both included), weighted as above."""
+    warnings = []
+    begin = _midnight(start)
+    finish = min(_midnight(end) + timedelta(days=1), now)
+    origin = origin_of(component)
+    if begin < origin:
+        warnings.append(f"Counting starts at {origin.date().isoformat()}, when the component began.")
+        begin = origin
+    if finish <= begin:
+        return RangeUptime(start, end, None, 0, 0, warnings + ["No time to measure in this range."], [])
+    before = session.scalars(
+        select(StatusChange).where(StatusChange.component_id == component.id, StatusChange.at < begin)
+        .order_by(StatusChange.at.desc(), StatusChange.id.desc()).limit(1)).first()
+    inside = list(session.scalars(
+        select(StatusChange).where(StatusChange.component_id == component.id, StatusChange.at >= begin,
+                                   StatusChange.at <= finish).order_by(StatusChange.at, StatusChange.id)))
+    parts = segments(component, ([before] if before else []) + inside, begin, finish)
+    seconds: dict[ComponentStatus, float] = defaultdict(float)
+    for part in parts:
+        seconds[part.status] += (min(part.end, finish) - max(part.start, begin)).total_seconds()
+    incidents = list(session.scalars(
+        select(Incident).join(IncidentComponent, IncidentComponent.incident_id == Incident.id)
+        .where(IncidentComponent.component_id == component.id, Incident.started_at < finish,
+               or_(Incident.resolved_at.is_(None), Incident.resolved_at >= begin))
+        .order_by(Incident.started_at)))
+    return RangeUptime(
+        start=start, end=end, uptime=percent(*downtime(parts, begin, finish)),
+        major_outage_seconds=round(seconds[ComponentStatus.MAJOR_OUTAGE]),
+        partial_outage_seconds=round(seconds[ComponentStatus.PARTIAL_OUTAGE]),
+        warnings=warnings, incidents=incidents)

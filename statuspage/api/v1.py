@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from datetime import date, timedelta
+
+from flask import Blueprint, current_app, jsonify, request
 
 from .. import components as comp
+from .. import uptime
 from ..accounts import user_for_token
 from ..audit import Actor
 from ..components import UNSET
+from ..db import utcnow
 from ..extensions import csrf
 from ..profile import update_profile
+from ..timefmt import iso
 from ..web.session import db_session
 from .common import (
     ApiError,
@@ -135,6 +140,45 @@ def update_component(page, component_id):
     )
     session.commit()
     return jsonify(component_json(component, page))
+
+
+@_route("/pages/<page_id>/components/<component_id>/uptime", methods=["GET"])
+@api_auth()
+def component_uptime(page, component_id):
+    component = comp.get_component(db_session(), component_id)
+    today = utcnow().date()
+    start = _query_date("start", component.start_date or (today - timedelta(days=89)))
+    end = _query_date("end", today)
+    if end < start:
+        raise ApiError(400, "bad_request", "end must not be before start.", "end")
+    if (end - start).days > 365:
+        raise ApiError(400, "bad_request", "A range can cover at most one year.", "start")
+    if end > today:
+        raise ApiError(400, "bad_request", "end cannot be in the future.", "end")
+    result = uptime.for_range(db_session(), component, start, end, utcnow())
+    return jsonify({
+        "id": component.code,
+        "name": component.name,
+        "range_start": start.isoformat(),
+        "range_end": end.isoformat(),
+        "uptime_percentage": round(result.uptime, 4) if result.uptime is not None else None,
+        "major_outage": result.major_outage_seconds,
+        "partial_outage": result.partial_outage_seconds,
+        "warnings": result.warnings,
+        "related_events": {"incidents": [
+            {"id": i.code, "name": i.name, "started_at": iso(i.started_at, page.time_zone),
+             "resolved_at": iso(i.resolved_at, page.time_zone)} for i in result.incidents]},
+    })
+
+
+def _query_date(name: str, default: date) -> date:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, "bad_request", f"{name} must be a date like 2024-08-14.", name) from None
 
 
 @_route("/pages/<page_id>/components/<component_id>", methods=["DELETE"])
