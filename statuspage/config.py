@@ -144,6 +144,7 @@ class Settings:
     mail_from: str
     api_rate_limit: str = "600 per minute"
     delivery_batch_size: int = 100
+    smtp_connections: int = 4
     delivery_lease_seconds: int = 60
     extra: dict = field(default_factory=dict)
     # Probes and the worker (defaults here so code building Settings by hand keeps working).
@@ -193,6 +194,7 @@ class Settings:
             ),
             mail_from=env_str("MAIL_FROM", "status@localhost", environ) or "status@localhost",
             api_rate_limit=env_str("API_RATE_LIMIT", "600 per minute", environ) or "600 per minute",
+            smtp_connections=env_int("SMTP_CONNECTIONS", 4, environ, minimum=1, maximum=32),
             delivery_batch_size=env_int("DELIVERY_BATCH_SIZE", 100, environ, minimum=1, maximum=1000),
             delivery_lease_seconds=env_int("DELIVERY_LEASE_SECONDS", 60, environ, minimum=1, maximum=3600),
             probe_allow_link_local=env_bool("PROBE_ALLOW_LINK_LOCAL", False, environ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,6 +44,7 @@ class Notifier:
         self.database = database
         self.settings = settings
         self.clock = clock
+        self._fixed_transport = transport is not None
         self.transport = transport or make_transport(settings)
         self.batch_size = batch_size or settings.delivery_batch_size
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
@@ -109,27 +111,44 @@ class Notifier:
             session.close()
 
     def _send_mail(self, ctx: emails.MailContext, deliveries: list[Delivery], now: datetime) -> list[Outcome]:
+        """Send over `smtp_connections` connections at once, each reused for its share of the batch.
+
+        While one connection waits for the server's reply, another builds and sends, so a fan-out
+        is not paced by round trips. Each share keeps its own transport (a connection is not shared).
+        """
+        rendered: dict[tuple[int, bool], emails.RenderedEvent] = {}
+        for delivery in deliveries:
+            key = (delivery.event_id, delivery.subscriber is not None)
+            if key not in rendered:
+                rendered[key] = emails.render_event(ctx, delivery.event, key[1])
+        mails = [(d.id, emails.build(ctx, d.event, d, now, rendered[(d.event_id, d.subscriber is not None)]))
+                 for d in deliveries]
+        lanes = 1 if self._fixed_transport else max(1, min(self.settings.smtp_connections, len(mails)))
+        if lanes == 1:
+            return self._send_over(self.transport, mails)
+        shares = [mails[lane::lanes] for lane in range(lanes)]
+        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="smtp") as pool:
+            results = pool.map(lambda share: self._send_over(make_transport(self.settings), share), shares)
+            return [outcome for share in results for outcome in share]
+
+    @staticmethod
+    def _send_over(transport: MailTransport, mails: list[tuple[int, emails.OutgoingMail]]) -> list[Outcome]:
+        """Send mails over one transport (one connection), recording each outcome."""
+        try:
+            transport.open()
+        except TransportError as exc:
+            return [Outcome(delivery_id, exc.message, False) for delivery_id, _mail in mails]
         outcomes = []
         try:
-            self.transport.open()
-        except TransportError as exc:
-            return [Outcome(d.id, exc.message, False) for d in deliveries]
-        try:
-            rendered: dict[tuple[int, bool], emails.RenderedEvent] = {}
-            for delivery in deliveries:
-                personal = delivery.subscriber is not None
-                key = (delivery.event_id, personal)
-                if key not in rendered:
-                    rendered[key] = emails.render_event(ctx, delivery.event, personal)
-                mail = emails.build(ctx, delivery.event, delivery, now, rendered[key])
+            for delivery_id, mail in mails:
                 try:
-                    self.transport.send(mail)
+                    transport.send(mail)
                 except TransportError as exc:
-                    outcomes.append(Outcome(delivery.id, exc.message, exc.permanent))
+                    outcomes.append(Outcome(delivery_id, exc.message, exc.permanent))
                 else:
-                    outcomes.append(Outcome(delivery.id, message_id=mail.message_id))
+                    outcomes.append(Outcome(delivery_id, message_id=mail.message_id))
         finally:
-            self.transport.close()
+            transport.close()
         return outcomes
 
     def _send_webhook(self, session, ctx: emails.MailContext, page, delivery: Delivery) -> Outcome:
