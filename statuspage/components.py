@@ -506,6 +506,8 @@ def update_component(
     if new_status is not None and new_status != component.status:
         changed["status"] = {"from": component.status.value, "to": new_status.value}
         set_status(session, component, new_status, actor, cause=cause)
+    if not changed:
+        return component  # nothing to record, and no reason to turn over the public cache
     component.updated_at = utcnow()
     audit.record(session, actor, "component.update", "component", component.code, changed)
     bump_version(session)

@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ..accounts import user_for_token
@@ -44,6 +45,12 @@ def register_error_handlers(blueprint: Blueprint) -> None:
     def _domain_error(exc: DomainError):
         db_session().rollback()
         return error_response(exc.status_code, exc.code, exc.message, exc.field)
+
+    @blueprint.errorhandler(IntegrityError)
+    def _integrity_error(_exc: IntegrityError):
+        # Two requests raced past the same uniqueness check; the database kept one.
+        db_session().rollback()
+        return error_response(409, "conflict", "This conflicts with data saved a moment ago; reload and retry.")
 
     @blueprint.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

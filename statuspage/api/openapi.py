@@ -22,7 +22,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from ..models import DESCRIPTION_MAX, NAME_MAX, ComponentStatus
-from . import openapi_probes
+from . import openapi_incidents, openapi_probes, openapi_subscribers
 
 bp = Blueprint("openapi", __name__)
 
@@ -228,21 +228,67 @@ class Section:
 
 # --- pages -------------------------------------------------------------------------------------
 
+PAGE_SWITCHES = ("allow_page_subscribers", "allow_incident_subscribers", "allow_email_subscribers",
+                 "allow_rss_atom_feeds", "allow_webhook_subscribers")
+ALWAYS_NULL: Schema = {"type": "null", "description": "Always null: Statuspage's field for something we do not offer."}
+NULLABLE_TEXT: Schema = {"type": ["string", "null"]}
+
 PAGE = response_of(obj({
     "id": ID,
     "name": {"type": "string"},
     "url": {"type": "string", "description": "The public page's address."},
-    "time_zone": {"type": "string", "description": "IANA time zone name, e.g. `Europe/Berlin`."},
+    "time_zone": {"type": "string", "description": "IANA time zone name, e.g. `Europe/Berlin`; times are shown "
+                                                   "in it."},
     "updated_at": TIMESTAMP,
+    "created_at": TIMESTAMP,
+    "page_description": ALWAYS_NULL,
+    "headline": ALWAYS_NULL,
+    "branding": {"type": "string", "const": "basic"},
+    "subdomain": ALWAYS_NULL,
+    "domain": {"type": "string", "description": "The host (and path) of `STATUSPAGE_BASE_URL`."},
+    **{name: {"type": "boolean"} for name in PAGE_SWITCHES},
+    "allow_sms_subscribers": {"type": "boolean", "const": False, "description": "SMS is not offered."},
+    "notifications_from_email": {**NULLABLE_TEXT, "description": "The sender of notification mail, if set."},
+    "notifications_email_footer": NULLABLE_TEXT,
+    "owner_email": NULLABLE_TEXT,
+    "activity_score": {"type": "integer", "const": 0},
+    "twitter_username": ALWAYS_NULL,
+    "viewers_must_be_team_members": {"type": "boolean", "const": False},
+    "ip_restrictions": ALWAYS_NULL,
+    "city": ALWAYS_NULL,
+    "state": ALWAYS_NULL,
+    "country": ALWAYS_NULL,
+    "hidden_from_search": {"type": "boolean", "const": False},
 }))
+
+OPTIONAL_EMAIL: Schema = {"type": ["string", "null"], "format": "email", "description": "Null or empty for none."}
+PAGE_FIELDS: dict[str, Schema] = {
+    "name": NAME,
+    "url": {"type": ["string", "null"], "maxLength": NAME_MAX, "pattern": "^(https?://|$)",
+            "description": "The public page's address, http(s); null or empty to use `STATUSPAGE_BASE_URL`."},
+    "time_zone": {"type": "string", "minLength": 1, "maxLength": 64,
+                  "description": "An IANA time zone name, e.g. `Europe/Berlin`."},
+    **{name: {"type": "boolean"} for name in PAGE_SWITCHES},
+    "allow_sms_subscribers": {"type": "boolean", "const": False, "description": "SMS is not offered: true is 422."},
+    "notifications_from_email": {**OPTIONAL_EMAIL, "description": "The sender of notification mail; null or "
+                                                                  "empty for `STATUSPAGE_MAIL_FROM`."},
+    "notifications_email_footer": {"type": ["string", "null"], "maxLength": 2000},
+    "owner_email": OPTIONAL_EMAIL,
+}
 
 
 def pages_section() -> Section:
     tag = "Pages"
+    update = {
+        "tag": tag, "errors": (400, 401, 403, 404, 413, 415, 422, 429), "ok": (200, "The page after the change.",
+                                                                             ref("Page")),
+        "body": wrapped_body("page", ref("PageUpdate"),
+                             example={"page": {"name": "Acme Cloud", "time_zone": "America/New_York"}}),
+    }
     return Section(
         tag=tag,
-        description="The one status page this installation serves.",
-        schemas={"Page": PAGE},
+        description="The one status page this installation serves: its profile and subscriber switches.",
+        schemas={"Page": PAGE, "PageUpdate": obj(PAGE_FIELDS)},
         paths={
             "/pages": {
                 "get": operation("listPages", "List pages", tag=tag, errors=(401, 429),
@@ -253,6 +299,11 @@ def pages_section() -> Section:
                 "parameters": [PAGE_ID],
                 "get": operation("getPage", "Get the page profile", tag=tag, errors=READ_ERRORS,
                                  ok=(200, "The page.", ref("Page"))),
+                "patch": operation("updatePage", "Update the page profile", **update,
+                                   description="Admins only. Every field is checked before any is written. "
+                                               "A new time zone applies to every time shown from then on."),
+                "put": operation("replacePage", "Update the page profile (same as PATCH)", **update,
+                                 description="Statuspage's PUT: fields left out keep their value, as with PATCH."),
             },
         },
     )
@@ -293,6 +344,45 @@ COMPONENT = response_of(obj({
 }))
 
 
+UPTIME = response_of(obj({
+    "id": ID,
+    "name": {"type": "string"},
+    "range_start": {"type": "string", "format": "date"},
+    "range_end": {"type": "string", "format": "date"},
+    "uptime_percentage": {"type": ["number", "null"], "minimum": 0, "maximum": 100,
+                          "description": "Weighted as on the public page (a partial outage counts less than a "
+                                         "major one); null when the range holds no time to measure."},
+    "major_outage": {"type": "integer", "minimum": 0, "description": "Seconds in major outage."},
+    "partial_outage": {"type": "integer", "minimum": 0, "description": "Seconds in partial outage."},
+    "warnings": {"type": "array", "items": {"type": "string"},
+                 "description": "Why the figure covers less than asked, e.g. the component began later."},
+    "related_events": response_of(obj({
+        "incidents": {"type": "array", "description": "Incidents and maintenance that touched it in the range.",
+                      "items": response_of(obj({"id": ID, "name": {"type": "string"}, "started_at": TIMESTAMP,
+                                                "resolved_at": nullable(TIMESTAMP)}))},
+    })),
+}))
+
+
+def uptime_path(tag: str) -> dict[str, Schema]:
+    day = {"type": "string", "format": "date"}
+    return {"/pages/{page_id}/components/{component_id}/uptime": {
+        "parameters": [PAGE_ID, path_parameter("component_id", "The component's id.")],
+        "get": {
+            **operation("getComponentUptime", "Get a component's uptime", tag=tag, errors=(400, *READ_ERRORS),
+                        ok=(200, "The component's uptime over the range (UTC days, both included).",
+                            ref("ComponentUptime")),
+                        description="400 when a date is malformed, `end` is before `start` or in the future, "
+                                    "or the range is longer than a year."),
+            "parameters": [
+                {"name": "start", "in": "query", "schema": day,
+                 "description": "The first day (YYYY-MM-DD); default the component's start date, else 89 days ago."},
+                {"name": "end", "in": "query", "schema": day, "description": "The last day; default today (UTC)."},
+            ],
+        },
+    }}
+
+
 def components_section() -> Section:
     tag = "Components"
     return Section(
@@ -303,8 +393,9 @@ def components_section() -> Section:
             "Component": COMPONENT,
             "ComponentCreate": obj(COMPONENT_FIELDS, required=["name"]),
             "ComponentUpdate": obj(COMPONENT_FIELDS),
+            "ComponentUptime": UPTIME,
         },
-        paths=resource_paths(
+        paths={**resource_paths(
             collection="/pages/{page_id}/components",
             item_parameter="component_id",
             tag=tag,
@@ -323,7 +414,7 @@ def components_section() -> Section:
                           "A status change is kept in the component's history and the audit log.",
                 "delete": "Admins only. The component's history goes with it; the audit log keeps a record.",
             },
-        ),
+        ), **uptime_path(tag)},
     )
 
 
@@ -394,8 +485,29 @@ def probes_section() -> Section:
                    paths=openapi_probes.PATHS, schemas=openapi_probes.SCHEMAS)
 
 
+# --- incidents, templates, postmortems, subscribers (in openapi_incidents.py, openapi_subscribers.py) ---
+
+
+def incidents_section() -> Section:
+    return Section(*openapi_incidents.INCIDENTS)
+
+
+def incident_templates_section() -> Section:
+    return Section(*openapi_incidents.TEMPLATES)
+
+
+def postmortems_section() -> Section:
+    return Section(*openapi_incidents.POSTMORTEMS)
+
+
+def subscribers_section() -> Section:
+    return Section(tag=openapi_subscribers.TAG, description=openapi_subscribers.TAG_DESCRIPTION,
+                   paths=openapi_subscribers.PATHS, schemas=openapi_subscribers.SCHEMAS)
+
+
 SECTIONS: tuple[Callable[[], Section], ...] = (
     pages_section, components_section, component_groups_section, probes_section,
+    incidents_section, incident_templates_section, postmortems_section, subscribers_section,
 )
 
 # --- the document ------------------------------------------------------------------------------

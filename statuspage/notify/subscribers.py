@@ -224,18 +224,23 @@ def _filtered(query: Select, q: str, state: str, mode: str | None) -> Select:
 CSV_FIELDS = ["email", "endpoint", "confirmed", "components", "created_at"]
 
 
+def _cell(value: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP's CSV injection advice)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def export_csv(session: Session) -> str:
     """Every subscriber as CSV (components by name, `;`-separated; empty means all)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
     for subscriber in search(session, limit=10_000_000):
-        writer.writerow([
+        writer.writerow([_cell(value) for value in (
             subscriber.email or "", subscriber.endpoint or "",
             "yes" if subscriber.confirmed_at else "no",
             ";".join(c.name for c in subscriber.components),
             subscriber.created_at.isoformat(),
-        ])
+        )])
     return out.getvalue()
 
 
@@ -259,8 +264,11 @@ def import_csv(session: Session, actor: Actor, text: str, now: datetime | None =
         if (row.get("endpoint") or "").strip() or (row.get("confirmed") or "").strip().lower() == "no":
             left_out += 1
             continue
+        raw = row.get("email") or ""
+        if raw[:1] == "'" and raw[1:2] in ("=", "+", "-", "@"):
+            raw = raw[1:]  # written so by our own export
         try:
-            email = clean_email(row.get("email"))
+            email = clean_email(raw)
         except InvalidInput as exc:
             errors.append(f"line {number}: {exc.message}")
             continue

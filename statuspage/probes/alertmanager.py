@@ -25,13 +25,13 @@ from ..components import worst_status
 from ..errors import InvalidInput
 from ..models import Component, ComponentStatus, Probe, ProbeKind, ProbeState
 from .base import Checker, CheckResult, ProbeSpec, failed, passed
-from .fields import parse_text
 
 SEVERITIES = ("critical", "warning", "info", "none")
 WARNING_STATUSES = (ComponentStatus.DEGRADED_PERFORMANCE.value, ComponentStatus.PARTIAL_OUTAGE.value)
 MAX_ALERTS = 1000
 MAX_FIRING = 5000
 _FRACTION = re.compile(r"\.(\d+)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def parse_payload(session: Session, probe: Probe, payload: Any) -> list[Alert]:
         if not isinstance(fingerprint, str) or not fingerprint:
             fingerprint = hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16]
         parsed.append(Alert(
-            key=fingerprint[:64], name=parse_text(labels.get("alertname", "alert"), "alertname", 200),
+            key=fingerprint[:64], name=_CONTROL.sub(" ", labels.get("alertname") or "alert").strip()[:200],
             firing=status == "firing", severity=severity, component=component,
             starts_at=_parse_time(raw.get("startsAt"), f"{where}.startsAt"),
         ))

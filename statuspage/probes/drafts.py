@@ -31,6 +31,7 @@ from ..models import (
     IncidentStatus,
     Probe,
 )
+from ..models.base import NAME_MAX
 
 OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
 SYSTEM = Actor.system("probe", "probes")
@@ -38,7 +39,9 @@ OPEN, PUBLISHED, DISMISSED = "open", "published", "dismissed"
 
 
 def title(component: Component) -> str:
-    return f"Elevated errors on {component.name}"
+    """The proposed incident's name, cut to fit a name (components may have long names)."""
+    name = f"Elevated errors on {component.name}"
+    return name if len(name) <= NAME_MAX else name[:NAME_MAX - 1] + "…"
 
 
 def _body(component: Component, started: datetime) -> str:

@@ -39,6 +39,7 @@ from .service import LEASE_MARGIN
 
 log = logging.getLogger("statuspage.probes")
 ROLLUP_IDLE = timedelta(minutes=10)
+BATCH_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,9 @@ class ProbeRunner:
         """If a probe falls due within `wait_seconds`, sleep until then, rather than the loop's idle second.
 
         Without this a probe that falls due while the loop idles waits up to
-        `idle_seconds`; with it, start delays stay a few milliseconds.
+        `idle_seconds`. The sleep runs `BATCH_SECONDS` past the due time so
+        that one pass of the loop starts the few probes due together: fewer
+        passes, much less CPU, starts still within a tenth of a second.
         """
         now = self.clock()
         with self.database.transaction() as session:
@@ -216,7 +219,7 @@ class ProbeRunner:
         if gap > self.wait_seconds:
             return False
         if gap > 0:
-            time.sleep(gap)
+            time.sleep(gap + BATCH_SECONDS)
         return True
 
     def _start_due(self) -> int:
@@ -249,14 +252,19 @@ class ProbeRunner:
         return len(done)
 
     def _write(self, claim: Claim, result: CheckResult) -> None:
+        """Write one result, retrying database hiccups; a result that cannot be written is logged, and
+        never stops the others."""
         for attempt in range(3):
             try:
                 with self.database.transaction() as session:
                     write_result(session, claim, result)
                 return
             except (OperationalError, DBAPIError):  # lock timeout, deadlock, failover: try again
-                if attempt == 2:
-                    log.exception("probe %s: could not write its check; the next one runs on schedule",
-                                  claim.spec.code)
-                    return
-                time.sleep(0.1 * (attempt + 1))
+                if attempt < 2:
+                    time.sleep(0.1 * (attempt + 1))
+                    continue
+            except Exception:  # noqa: BLE001  (a bug must cost one check, not the worker)
+                pass
+            log.exception("probe %s: could not write its check; the next one runs on schedule",
+                          claim.spec.code)
+            return

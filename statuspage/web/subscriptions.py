@@ -10,6 +10,7 @@ one-click (no session, no token but the link's).
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy.exc import IntegrityError
 
 from ..api.common import current_page
 from ..components import all_components
@@ -65,10 +66,13 @@ def subscribe():
     session = db_session()
     try:
         subscribers.subscribe_email(session, request.form.get("email"), request.form.getlist("component_ids"))
+        session.commit()
     except DomainError as exc:
         session.rollback()
         return _render("public/subscribe.html", 422, form=request.form, error=exc.message)
-    session.commit()
+    except IntegrityError:
+        # The same address was signed up a moment ago by another request: answer as always.
+        session.rollback()
     return _render("public/subscribed.html")
 
 

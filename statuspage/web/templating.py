@@ -8,6 +8,7 @@ from flask import Flask
 
 from ..api.common import page_zone
 from ..components import INDICATOR_DESCRIPTIONS, STATUS_LABELS
+from ..markdown import plain as plain_markdown
 from ..markdown import render as render_markdown
 from ..models import ComponentStatus
 from ..postmortems import SECTIONS
@@ -52,6 +53,7 @@ def init_app(app: Flask) -> None:
         utc=lambda value: utc_label(value) if value else "",
         isotime=lambda value: iso(value) if value else "",
         markdown=render_markdown,
+        plaintext=plain_markdown,
         linetime=lambda value: localtime(datetime.fromisoformat(value), "%H:%M %Z"),
         words=lambda value: str(value).replace("_", " ").capitalize(),
     )
