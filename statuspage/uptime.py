@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -149,16 +150,23 @@ def for_components(session: Session, components: Sequence[Component], now: datet
         origin = max(origin_of(component), window)
         parts = segments(component, changes[component.id], origin, now)
         bars = []
+        first = 0  # the segments are in time order and follow each other: skip those that ended
         for offset in range(days):
             day = first_day + timedelta(days=offset)
             start, end = _midnight(day), min(_midnight(day) + timedelta(days=1), now)
-            inside = [p for p in parts if p.start < end and p.end > start]
+            while first < len(parts) and parts[first].end <= start:
+                first += 1
+            inside = []
+            for part in islice(parts, first, None):
+                if part.start >= end:
+                    break
+                inside.append(part)
             if not inside:
                 bars.append(Day(day, None, None))
                 continue
             worst = max((p.status for p in inside), key=SEVERITY.__getitem__)
             names = [name for began, ended, name in touched[component.id] if began < end and ended >= start]
-            bars.append(Day(day, worst, percent(*downtime(parts, start, end)), names))
+            bars.append(Day(day, worst, percent(*downtime(inside, start, end)), names))
         result[component.id] = Uptime(
             days=bars,
             uptime_30=percent(*downtime(parts, max(origin, now - timedelta(days=30)), now)),
