@@ -529,10 +529,22 @@ def delete_incident(session: Session, actor: Actor, incident: Incident) -> None:
     bump_version(session)
 
 
-def page_impacts(session: Session) -> list[str]:
-    """Impacts that raise the page indicator: open incidents and maintenance in progress."""
-    impacts = [i.impact.value for i in unresolved_incidents(session)]
-    if maintenances(session, ACTIVE_MAINTENANCE):
+def page_impacts(
+    session: Session,
+    unresolved: Sequence[Incident] | None = None,
+    active: Sequence[Incident] | None = None,
+) -> list[str]:
+    """Impacts that raise the page indicator: open incidents and maintenance in progress.
+
+    A caller that has loaded `unresolved_incidents` and the active `maintenances`
+    already passes them, so they are not read twice.
+    """
+    if unresolved is None:
+        unresolved = unresolved_incidents(session)
+    if active is None:
+        active = maintenances(session, ACTIVE_MAINTENANCE)
+    impacts = [i.impact.value for i in unresolved]
+    if active:
         impacts.append("maintenance")
     return impacts
 

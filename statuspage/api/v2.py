@@ -32,12 +32,19 @@ class PublicState:
         self.page = current_page()
         self.base_url = current_app.config["STATUSPAGE"].base_url
         self._tree = None
+        self._unresolved = None
 
     @property
     def tree(self):
         if self._tree is None:
             self._tree = component_tree(self.session)
         return self._tree
+
+    @property
+    def unresolved(self):
+        if self._unresolved is None:
+            self._unresolved = inc.unresolved_incidents(self.session)
+        return self._unresolved
 
     def incidents(self, items) -> list[dict[str, Any]]:
         return [incident_json(i, self.page, self.base_url) for i in items]
@@ -46,14 +53,14 @@ class PublicState:
         return page_json(self.page, self.base_url)
 
     def status(self) -> dict[str, str]:
-        return overall_status(self.tree, inc.page_impacts(self.session))
+        return overall_status(self.tree, inc.page_impacts(self.session, self.unresolved))
 
 
 PARTS: dict[str, Callable[[PublicState], Any]] = {
     "page": PublicState.page_json,
     "components": lambda s: tree_json(s.tree, s.page),
     "status": PublicState.status,
-    "unresolved": lambda s: s.incidents(inc.unresolved_incidents(s.session)),
+    "unresolved": lambda s: s.incidents(s.unresolved),
     "recent_incidents": lambda s: s.incidents(inc.recent(s.session, IncidentKind.INCIDENT, 50)),
     "summary_maintenances": lambda s: s.incidents(inc.maintenances(s.session, SUMMARY_MAINTENANCE)),
     "recent_maintenances": lambda s: s.incidents(inc.recent(s.session, IncidentKind.MAINTENANCE, 50)),

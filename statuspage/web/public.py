@@ -30,7 +30,9 @@ def index():
     session = db_session()
     tree = component_tree(session)
     statuses = [c.status for item in tree for c in item.components]
-    indicator, description = page_indicator(statuses, inc.page_impacts(session))
+    unresolved = inc.unresolved_incidents(session)
+    active = inc.maintenances(session, inc.ACTIVE_MAINTENANCE)
+    indicator, description = page_indicator(statuses, inc.page_impacts(session, unresolved, active))
     showcased = [c for item in tree for c in item.components if c.showcase]
     return render_template(
         "public/index.html",
@@ -39,8 +41,8 @@ def index():
         tree=tree,
         indicator=indicator,
         description=description,
-        unresolved=inc.unresolved_incidents(session),
-        active=inc.maintenances(session, inc.ACTIVE_MAINTENANCE),
+        unresolved=unresolved,
+        active=active,
         upcoming=inc.maintenances(session, (MaintenanceStatus.SCHEDULED,)),
         recent=[i for i in inc.recent(session, IncidentKind.INCIDENT, 5) if i.status not in inc.UNRESOLVED],
         base_url=_base_url(),
