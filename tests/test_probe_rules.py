@@ -241,3 +241,10 @@ def test_off_opens_nothing_and_degradation_alone_opens_nothing(session, api):
     feed_for(session, a_component(session, "Web"), slow_to_degrade=1, auto_incident="publish")(slow())
     assert session.scalars(select(IncidentDraft)).all() == []
     assert inc.unresolved_incidents(session) == []
+
+
+def test_a_component_with_a_long_name_still_gets_an_incident_that_fits(session):
+    long = a_component(session, "X" * 250)
+    feed_for(session, long, failures_to_outage=1, auto_incident="publish")(bad())
+    [incident] = inc.unresolved_incidents(session)
+    assert len(incident.name) == 255 and incident.name.endswith("…")
