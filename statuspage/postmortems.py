@@ -21,6 +21,7 @@ from .components import SEVERITY, STATUS_LABELS, UNSET, clean_name
 from .db import utcnow
 from .errors import InvalidInput, NotFound
 from .incidents import BODY_MAX, IncidentStatus
+from .markdown import plain
 from .models import (
     ActionItem,
     ActionStatus,
@@ -196,7 +197,7 @@ def recorded_events(session: Session, incident: Incident, zone: str) -> tuple[li
                             f"{STATUS_LABELS[change.to_status]}."))
     updates = sorted(incident.updates, key=lambda u: (u.display_at, u.id or 0))
     for number, update in enumerate(updates):
-        first_line = (update.body.strip().splitlines() or [""])[0][:300]
+        first_line = (plain(update.body).splitlines() or [""])[0][:300]
         label = update.status.replace("_", " ").capitalize()
         prefix = "Incident opened, " if number == 0 else ""
         events.append(Event(f"update:{update.code}", update.display_at, f"{prefix}{label}: {first_line}".rstrip(": ")))

@@ -12,9 +12,10 @@ state "published", which is how recovery finds it to post "monitoring".
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from .. import audit
 from .. import incidents as inc
@@ -32,6 +33,7 @@ from ..models import (
     Probe,
 )
 from ..models.base import NAME_MAX
+from ..page import get_page
 
 OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
 SYSTEM = Actor.system("probe", "probes")
@@ -45,8 +47,10 @@ def title(component: Component) -> str:
 
 
 def _body(component: Component, started: datetime) -> str:
+    page = get_page(object_session(component))
+    local = started.astimezone(ZoneInfo(page.time_zone if page else "Etc/UTC"))
     return (f"We are investigating elevated errors on {component.name}. Our monitoring has seen failing "
-            f"checks since {started:%H:%M} UTC on {started:%b %d}.")
+            f"checks since {local:%H:%M %Z} on {local:%b %d}.")
 
 
 def open_incident_for(session: Session, component: Component) -> Incident | None:

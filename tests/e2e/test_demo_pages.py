@@ -1,0 +1,45 @@
+"""The demo a newcomer sees after `make run` renders in a real browser (and gives the README its pictures)."""
+
+from __future__ import annotations
+
+from conftest import screenshot
+
+from statuspage import components
+from statuspage.audit import Actor
+from tests.conftest import PASSWORD
+
+
+def test_the_replayed_outage_reads_well_on_desktop_and_phone(browser, page, live_server, runner, session, make_user):
+    result = runner.invoke(args=["statuspage", "demo", "--scenario", "aug14"])
+    assert result.exit_code == 0, result.output
+    code = result.output.split("/incidents/")[1].split()[0]
+    database = components.get_component(session, session.scalars(
+        components.select(components.Component.code).where(components.Component.name == "Cache")).one())
+    components.update_component(session, Actor.system("test"), database, status="degraded_performance")
+    session.commit()
+
+    page.goto(live_server + "/")
+    assert page.locator("h1").inner_text() == "Minor Service Outage"
+    screenshot(page, "demo-public-page")
+
+    page.goto(f"{live_server}/incidents/{code}")
+    assert "We apologize for the inconvenience" in page.content()
+    assert page.locator("#postmortem-title").is_visible()
+    screenshot(page, "demo-incident-postmortem")
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    tab = phone.new_page()
+    tab.goto(live_server + "/")
+    width = tab.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+    screenshot(tab, "demo-public-page-phone")
+    phone.close()
+
+    make_user("admin@example.com", "admin")
+    page.goto(live_server + "/login")
+    page.fill("input[name=email]", "admin@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server}/admin/incidents/{code}/postmortem")
+    assert "Time to detect" in page.content()
+    screenshot(page, "demo-admin-postmortem")
