@@ -181,7 +181,8 @@ def test_listing_pages_needs_a_key(client):
 
 def test_a_responder_reads_the_page_profile(responder, page_code):
     page = responder.get().get_json()
-    assert set(page) == {"id", "name", "url", "time_zone", "updated_at"}
+    assert {"id", "name", "url", "time_zone", "updated_at", "allow_email_subscribers",
+            "notifications_from_email"} <= set(page)
     assert (page["id"], page["url"]) == (page_code, "http://status.test")
 
 

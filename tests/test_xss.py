@@ -74,6 +74,9 @@ def assert_no_executable_markup(tree: lxml.html.HtmlElement, where: str) -> None
         if tag == "script":
             assert element.get("src") in OWN_SCRIPTS and not (element.text or "").strip(), (
                 f"{where}: a script element: {lxml.html.tostring(element)!r}")
+        elif tag == "svg":
+            # Our uptime bars are an SVG; any other <svg> came from input.
+            assert element.get("class") == "uptime-bars", f"{where}: a <svg> element"
         else:
             assert tag not in FORBIDDEN_TAGS, f"{where}: a <{tag}> element"
         for name, value in element.attrib.items():
