@@ -7,6 +7,7 @@ every test then starts from empty tables.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import re
@@ -277,14 +278,23 @@ def worker_for(smtp_settings: Settings):
     return make
 
 
-@pytest.fixture
-def live_server(app: Flask, session: Session):
-    """The app served over real HTTP on 127.0.0.1 (threaded werkzeug); yields its origin."""
+@contextlib.contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """Serve an app over real HTTP on 127.0.0.1 (threaded werkzeug) while in the block; gives its origin."""
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture
+def live_server(app: Flask, session: Session):
+    """The app served over real HTTP; yields its origin."""
+    with serving(app) as origin:
+        yield origin

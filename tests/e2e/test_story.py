@@ -8,14 +8,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import socket
-import threading
 import time
 from datetime import timedelta
 
 import pytest
 from conftest import screenshot
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from statuspage import components, create_app
 from statuspage.accounts import create_user
@@ -23,6 +21,7 @@ from statuspage.audit import Actor
 from statuspage.db import utcnow
 from statuspage.models import Check
 from statuspage.probes import service
+from tests.conftest import serving
 
 ACTOR = Actor.system("test")
 PASSWORD = "correct horse battery"
@@ -39,12 +38,8 @@ def story_app(smtp_settings):
 @pytest.fixture
 def story_server(story_app):
     """The app over real HTTP; yields its origin."""
-    server = make_server("127.0.0.1", 0, story_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(story_app) as origin:
+        yield origin
 
 
 def closed_port() -> int:
