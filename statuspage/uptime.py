@@ -112,6 +112,7 @@ def downtime(parts: Sequence[Segment], start: datetime, end: datetime) -> tuple[
 
 
 def percent(down: float, measured: float) -> float | None:
+    """Uptime in percent, or None when nothing was measured."""
     return None if measured <= 0 else 100.0 * (1 - down / measured)
 
 

@@ -89,6 +89,7 @@ def probe_json(probe: Probe, page: Page, base_url: str) -> dict[str, Any]:
 
 
 def check_json(check: Check, page: Page) -> dict[str, Any]:
+    """A check as the API shows it."""
     return {"id": check.id, "at": iso(check.at, page.time_zone), "ok": check.ok, "slow": check.slow,
             "latency_ms": None if check.latency_ms is None else round(check.latency_ms, 2),
             "reason": check.reason}

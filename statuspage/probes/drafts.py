@@ -65,6 +65,7 @@ def open_incident_for(session: Session, component: Component) -> Incident | None
 
 
 def open_draft_for(session: Session, component: Component) -> IncidentDraft | None:
+    """The draft waiting for a responder for this component, if any."""
     return session.scalars(select(IncidentDraft).where(IncidentDraft.component_id == component.id,
                                                        IncidentDraft.state == OPEN).limit(1)).first()
 
@@ -131,6 +132,7 @@ def open_drafts(session: Session) -> list[IncidentDraft]:
 
 
 def get_draft(session: Session, code: str) -> IncidentDraft:
+    """The draft with this public id, or NotFound."""
     draft = session.scalars(select(IncidentDraft).where(IncidentDraft.code == code)).first()
     if draft is None:
         raise NotFound(f"No incident draft with id {code!r}.", "draft_id")

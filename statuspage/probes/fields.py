@@ -97,4 +97,5 @@ def split_host_port(value: Any, field: str = "target") -> tuple[str, int]:
 
 
 def join_host_port(host: str, port: int) -> str:
+    """`host:port`, with brackets around an IPv6 address."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -13,6 +13,7 @@ DEFAULT_GRACE = 60
 
 
 def grace(options: dict[str, Any]) -> int:
+    """Seconds of silence tolerated after each period."""
     return int(options.get("grace_seconds", DEFAULT_GRACE))
 
 

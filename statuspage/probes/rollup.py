@@ -23,10 +23,12 @@ HOUR, DAY = "hour", "day"
 
 
 def day_start(when: datetime) -> datetime:
+    """00:00 UTC of the day `when` falls in."""
     return when.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def hour_start(when: datetime) -> datetime:
+    """The start of the UTC hour `when` falls in."""
     return when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
@@ -51,6 +53,7 @@ class Figures:
 
     @classmethod
     def of(cls, checks: Sequence) -> Figures:
+        """The figures of some checks (rows with ok, slow and latency_ms)."""
         latencies = sorted(c.latency_ms for c in checks if c.latency_ms is not None)
         return cls(count=len(checks), failures=sum(1 for c in checks if not c.ok),
                    slow=sum(1 for c in checks if c.slow), p50=percentile(latencies, 50),

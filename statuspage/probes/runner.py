@@ -146,6 +146,7 @@ class ProbeRunner:
 
     @property
     def in_flight(self) -> int:
+        """How many checks are running now."""
         return len(self._inflight)
 
     # --- steps -----------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ FIELDS = COMMON_FIELDS | OPTION_FIELDS
 
 
 def parse_kind(value: Any) -> ProbeKind:
+    """A probe kind from its name; InvalidInput listing the kinds otherwise."""
     try:
         return ProbeKind(value)
     except ValueError:
