@@ -55,6 +55,7 @@ class Target:
     label: str
     server: Gunicorn
     path: str
+    goal: bool = True  # False for a control measured beside the baseline, not held to the goal
     runs: list[WrkResult] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)
 
@@ -67,22 +68,33 @@ class Target:
         return [run.requests_per_second for run in self.runs]
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=4, help="seconds per measured run (default 4)")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
-    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per target (default 3)")
-    parser.add_argument("--renders", type=int, default=50, help="cache-miss renders per path (default 50)")
+def load_options(description: str | None = None, **defaults) -> argparse.ArgumentParser:
+    """The load and render options shared by the page benchmarks; `defaults` replace the defaults."""
+    parser = argparse.ArgumentParser(description=description or __doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=4, help="seconds per measured run (default %(default)s)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default %(default)s)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default %(default)s)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default %(default)s)")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per target (default %(default)s)")
+    parser.add_argument("--renders", type=int, default=50,
+                        help="cache-miss renders per path (default %(default)s)")
     parser.add_argument("--gzip", action="store_true",
                         help="send Accept-Encoding: gzip with every request, as browsers and CDNs do")
-    parser.add_argument("--check", action="store_true", help="exit 1 when the 90%% goal is not met")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")
+    parser.set_defaults(**defaults)
+    return parser
+
+
+def parse_args(argv: list[str] | None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """Parse and bound the options of `parser` (by default this benchmark's)."""
+    parser = parser or load_options()
     args = parser.parse_args(argv)
     if not (0 < args.duration <= 60 and 0 < args.warmup <= 60 and 1 <= args.rounds <= 20):
         parser.error("keep it bounded: duration and warmup in 1..60 s, rounds in 1..20")
     if args.connections < args.threads or args.threads < 1:
         parser.error("need at least one thread and no fewer connections than threads")
+    if not 1 <= args.renders <= 1000:
+        parser.error("keep it bounded: renders in 1..1000")
     return args
 
 
@@ -129,8 +141,13 @@ def seed(database_url: str) -> None:
         database.engine.dispose()
 
 
-def render_times(env: dict[str, str], renders: int) -> dict[str, dict[str, float]]:
-    """Per-request milliseconds in-process: cache misses, and hits for comparison."""
+def render_times(env: dict[str, str], renders: int,
+                 paths: tuple[str, ...] = ("/", "/api/v2/summary.json")) -> dict[str, dict[str, float]]:
+    """Per-request milliseconds in-process: a cache miss and a hit of each path, and the baseline.
+
+    Wall time is what the goal is about; this process's CPU time is reported
+    beside it because, unlike wall time, it hardly grows with other load on the machine.
+    """
     from baseline_app import app as baseline
 
     from statuspage import create_app
@@ -140,30 +157,30 @@ def render_times(env: dict[str, str], renders: int) -> dict[str, dict[str, float
     cache = app.extensions["statuspage.public_cache"]
     client = app.test_client()
 
-    def timed(get, path: str, clear: bool) -> list[float]:
+    def timed(get, path: str, clear: bool) -> tuple[list[float], list[float]]:
         for _ in range(5):  # compile templates, warm the engine's pool
             get(path)
-        samples = []
+        wall, cpu = [], []
         for _ in range(renders):
             if clear:
                 cache.clear()
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             response = get(path)
-            samples.append((time.perf_counter() - start) * 1000)
+            wall.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
             if response.status_code != 200:
                 raise RuntimeError(f"{path}: {response.status_code} in-process")
-        return samples
+        return wall, cpu
 
     results = {}
     for label, get, path, clear in (
-        ("miss /", client.get, "/", True),
-        ("miss /api/v2/summary.json", client.get, "/api/v2/summary.json", True),
-        ("hit /", client.get, "/", False),
-        ("hit /api/v2/summary.json", client.get, "/api/v2/summary.json", False),
+        *((f"miss {path}", client.get, path, True) for path in paths),
+        *((f"hit {path}", client.get, path, False) for path in paths),
         ("baseline /", baseline.test_client().get, "/", False),
     ):
-        samples = timed(get, path, clear)
-        results[label] = {"p50": percentile(samples, 0.5), "p95": percentile(samples, 0.95)}
+        wall, cpu = timed(get, path, clear)
+        results[label] = {"p50": percentile(wall, 0.5), "p95": percentile(wall, 0.95),
+                          "cpu p50": percentile(cpu, 0.5), "cpu p95": percentile(cpu, 0.95)}
     return results
 
 
@@ -238,7 +255,7 @@ def report(targets: list[Target], renders: dict[str, dict[str, float]],
             # Paired: ours over the baseline of the same round, then the median.
             paired = median([ours / base for ours, base in zip(target.rps, baseline.rps, strict=True)])
             ratio_cells = f"{ratio:7.1%} {paired:7.1%}"
-            met = met and ratio >= GOAL
+            met = met and (ratio >= GOAL or not target.goal)
         print(f"  {target.label:<26} {median(target.rps):7.0f} {min(target.rps):7.0f} "
               f"{max(target.rps):7.0f} {ratio_cells} {cpu} {cpu_ratio:>9} {size:10.0f}")
     print("  ratio = median req/s over the baseline's; paired = median of the per-round ratios;\n"
@@ -248,9 +265,11 @@ def report(targets: list[Target], renders: dict[str, dict[str, float]],
     print(f"  goal: each cached target >= {GOAL:.0%} of baseline req/s -> {'MET' if met else 'NOT MET'}")
     print(f"\nIn-process time per request, Flask test client ({args.renders} requests each; "
           "miss = render cache cleared first)")
-    print(f"  {'request':<28} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"  {'request':<28} {'p50 ms':>8} {'p95 ms':>8} {'cpu p50':>8} {'cpu p95':>8}")
     for label, figures in renders.items():
-        print(f"  {label:<28} {figures['p50']:8.2f} {figures['p95']:8.2f}")
+        print(f"  {label:<28} {figures['p50']:8.2f} {figures['p95']:8.2f} {figures['cpu p50']:8.2f} "
+              f"{figures['cpu p95']:8.2f}")
+    print("  p50/p95 = wall time; cpu = this process's CPU time for the request, steadier under load")
     return met
 
 
