@@ -135,22 +135,35 @@ def expand(session: Session, event: OutboxEvent, now: datetime, recipients_query
 
 
 def claim_deliveries(session: Session, now: datetime, limit: int, lease: timedelta = LEASE) -> list[int]:
-    """Lease up to `limit` due deliveries, one compare-and-set each; returns the ids won."""
+    """Lease up to `limit` due deliveries, one compare-and-set each; returns the ids won.
+
+    Without SKIP LOCKED (SQLite) two workers see the same candidates and the slower one loses
+    them all; it then looks again past the rows it tried, rather than idling while work is due.
+    """
     due = (Delivery.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.RETRYING.value]),
            Delivery.next_attempt_at <= now,
            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
            Delivery.sent_at.is_(None))
-    candidates = select(Delivery.id).where(*due).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    won = []
-    for delivery_id in session.scalars(candidates).all():
-        claimed = session.execute(
-            update(Delivery).where(Delivery.id == delivery_id, *due).values(lease_until=now + lease)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount == 1:
-            won.append(delivery_id)
+    won: list[int] = []
+    tried: list[int] = []
+    for _round in range(3):
+        candidates = select(Delivery.id).where(*due).order_by(Delivery.next_attempt_at, Delivery.id)
+        if tried:
+            candidates = candidates.where(Delivery.id.not_in(tried))
+        candidates = candidates.limit(limit)
+        if session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = session.scalars(candidates).all()
+        for delivery_id in ids:
+            claimed = session.execute(
+                update(Delivery).where(Delivery.id == delivery_id, *due).values(lease_until=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount == 1:
+                won.append(delivery_id)
+        tried += ids
+        if won or not ids:
+            break
     return won
 
 
