@@ -44,7 +44,8 @@ def index():
         unresolved=unresolved,
         active=active,
         upcoming=inc.maintenances(session, (MaintenanceStatus.SCHEDULED,)),
-        recent=[i for i in inc.recent(session, IncidentKind.INCIDENT, 5) if i.status not in inc.UNRESOLVED],
+        recent=[i for i in inc.recent(session, IncidentKind.INCIDENT, 5 + len(unresolved))
+                if i.status not in inc.UNRESOLVED][:5],
         base_url=_base_url(),
     )
 
