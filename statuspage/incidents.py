@@ -9,7 +9,7 @@ page version.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -39,6 +39,10 @@ BODY_MAX = 25_000
 CLOCK_SKEW = timedelta(minutes=2)
 MAINTENANCE_MAX_WINDOW = timedelta(days=30)
 MAINTENANCE_MAX_AHEAD = timedelta(days=366)
+# Times outside these years are typing errors; before 1970 some zones' offsets have seconds (local mean
+# time), which ISO 8601 output cannot show, and near year 1 or 9999 shifting to a zone overflows.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 UNRESOLVED = (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING)
 ACTIVE_MAINTENANCE = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
@@ -103,6 +107,8 @@ def parse_time(value: Any, field: str) -> datetime:
         raise InvalidInput(f"{field} must be an ISO 8601 time like 2024-08-14T14:30:00Z.", field)
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(f"{field} needs a time zone (e.g. Z or +02:00).", field)
+    if not EARLIEST <= value < LATEST:
+        raise InvalidInput(f"{field} must be between 1970 and 2999.", field)
     return value
 
 

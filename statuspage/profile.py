@@ -35,7 +35,7 @@ def update_profile(session: Session, actor: Actor, page: Page, changes: dict[str
         elif key == "time_zone":
             try:
                 ZoneInfo(str(value))
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" (a folder), too long
                 raise InvalidInput(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin).", key) from None
             clean[key] = str(value)
         elif key in PROFILE_SWITCHES:

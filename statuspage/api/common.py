@@ -241,6 +241,18 @@ def object_id(value: str) -> str:
     return value.removesuffix(".json")
 
 
+def query_text(name: str) -> str:
+    """A free-text query parameter (a search); 400 when it holds what no database can search for."""
+    value = request.args.get(name, "")
+    if not storable_text(value):
+        raise ApiError(400, "bad_request", f"{name} must not contain NUL characters.", name)
+    return value
+
+
+# The last page a list call may ask for: beyond it the offset would overflow the databases' integers.
+PAGE_MAX = 100_000
+
+
 def parse_paging(default_limit: int = 100, max_limit: int = 100) -> tuple[int, int]:
     """`limit` and `page` query parameters, validated."""
     try:
@@ -248,6 +260,6 @@ def parse_paging(default_limit: int = 100, max_limit: int = 100) -> tuple[int, i
         page = int(request.args.get("page", 1))
     except ValueError:
         raise ApiError(400, "bad_request", "limit and page must be whole numbers.") from None
-    if not 1 <= limit <= max_limit or page < 1:
-        raise ApiError(400, "bad_request", f"limit must be 1 to {max_limit} and page at least 1.")
+    if not 1 <= limit <= max_limit or not 1 <= page <= PAGE_MAX:
+        raise ApiError(400, "bad_request", f"limit must be 1 to {max_limit} and page 1 to {PAGE_MAX:,}.")
     return limit, page

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of the management API (v1), served at /api/v1/openapi.json.
 
-Written by hand from small pieces so that it says what `v1.py` does, no more:
+Written by hand from small pieces so that it says what the v1 views do, no more:
 each feature is a `Section` (its tag, its schemas, its path items) and
 `SECTIONS` lists them. To document a new endpoint:
 
@@ -8,6 +8,10 @@ each feature is a `Section` (its tag, its schemas, its path items) and
 2. build its path items with `operation(...)` (or `resource_paths(...)` for the
    usual list/create + get/update/delete pair), paths relative to `/api/v1`;
 3. return them in a `Section` from a function and append that function to `SECTIONS`.
+
+Larger features keep their paths and schemas in a module of their own, included
+here as sections: openapi_probes.py, openapi_incidents.py (incidents, templates,
+postmortems) and openapi_subscribers.py, the last two built with openapi_blocks.py.
 
 `tests/test_openapi.py` fails until every v1 route is documented and every
 documented path is served, and checks real responses against these schemas.

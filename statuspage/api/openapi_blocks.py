@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import NAME_MAX
+from .common import PAGE_MAX
 
 Schema = dict[str, Any]
 
@@ -118,7 +119,8 @@ def paging(max_limit: int, default_limit: int = 100) -> list[Schema]:
     return [
         query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": max_limit, "default": default_limit},
                         f"How many per page, 1 to {max_limit}."),
-        query_parameter("page", {"type": "integer", "minimum": 1, "default": 1}, "Which page, from 1."),
+        query_parameter("page", {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": 1},
+                        "Which page, from 1."),
     ]
 
 

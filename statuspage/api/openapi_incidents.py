@@ -53,8 +53,9 @@ TEMPLATE_ID = path_parameter("template_id", "The template's id.")
 
 MESSAGE: Schema = {"type": ["string", "null"], "maxLength": BODY_MAX,
                    "description": f"Markdown, trimmed; at most {BODY_MAX:,} characters."}
+TIME_NOTE = "ISO 8601 with an offset, in the years 1970 to 2999"
 PAST_TIME: Schema = {"type": ["string", "null"], "format": "date-time",
-                     "description": "ISO 8601 with an offset; not in the future (up to "
+                     "description": f"{TIME_NOTE}; not in the future (up to "
                                     f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes of clock skew are taken "
                                     "as now). Null or empty means now."}
 BOOLEAN: Schema = {"type": "boolean"}
@@ -149,7 +150,7 @@ INCIDENT_FIELDS: dict[str, Schema] = {
     "display_at": {**PAST_TIME, "description": "On update: the time readers see for the new update. "
                                                + PAST_TIME["description"]},
     "scheduled_for": {"type": "string", "format": "date-time",
-                      "description": "Maintenance, on create: the window's start, at most "
+                      "description": f"Maintenance, on create: the window's start ({TIME_NOTE}), at most "
                                      f"{MAINTENANCE_MAX_AHEAD.days} days ahead."},
     "scheduled_until": {"type": "string", "format": "date-time",
                         "description": "Maintenance, on create: the window's end; after its start and now, "
@@ -168,10 +169,10 @@ INCIDENT_FIELDS: dict[str, Schema] = {
 }
 
 UPDATE_EDIT = request_object({
-    "body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX, "pattern": r"\S",
-             "description": "The corrected Markdown; not blank."},
-    "display_at": {"type": "string", "format": "date-time", "description": "The corrected time readers see; "
-                                                                          "not in the future."},
+    "body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX,
+             "description": "The corrected Markdown; not blank (422)."},
+    "display_at": {"type": "string", "format": "date-time",
+                   "description": f"The corrected time readers see ({TIME_NOTE}); not in the future."},
     "deliver_notifications": BOOLEAN,
     "wants_twitter_update": IGNORED,
 })
@@ -287,7 +288,7 @@ TEMPLATE_FIELDS = request_object({
     "name": {**NAME, "description": "Unique (ignoring case) among templates. " + NAME["description"]},
     "title": {"type": ["string", "null"], "maxLength": NAME["maxLength"],
               "description": "The incident name to suggest; not blank if given."},
-    "body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX, "pattern": r"\S"},
+    "body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX, "description": "Markdown; not blank (422)."},
     "update_status": {"type": "string", "enum": INCIDENT_STATUSES, "description": "Default investigating."},
     **{name: IGNORED for name in ("group_id", "should_tweet", "should_send_notifications", "component_ids")},
 }, required=("name", "body"))

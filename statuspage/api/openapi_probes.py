@@ -14,6 +14,7 @@ from typing import Any
 
 from ..models import AutoIncident, ComponentStatus, ProbeKind
 from ..probes.http import METHODS
+from .common import PAGE_MAX
 
 Schema = dict[str, Any]
 
@@ -231,7 +232,8 @@ PATHS: dict[str, Schema] = {
             parameters=[
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500,
                                                             "default": 50}},
-                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX,
+                                                           "default": 1}},
             ]),
     },
     "/pages/{page_id}/probes/{probe_id}/check": {

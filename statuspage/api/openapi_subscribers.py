@@ -102,7 +102,8 @@ BULK = request_object({
 }, required=("subscribers",))
 
 FILTERS = [
-    query_parameter("q", {"type": "string"}, "Only those whose email or endpoint contains this (any case)."),
+    query_parameter("q", {"type": "string"}, "Only those whose email or endpoint contains this (any case); "
+                                             "400 if it holds NUL."),
     query_parameter("state", {"type": "string", "enum": STATES, "default": "active"}, "Which state."),
     query_parameter("type", {"type": "string", "enum": [*MODES, ""]}, "Only this mode; empty for every mode."),
 ]
@@ -130,7 +131,7 @@ PATHS: dict[str, Schema] = {
     },
     "/pages/{page_id}/subscribers/count": {
         "parameters": [PAGE_ID],
-        "get": operation("countSubscribers", "Count subscribers", tag=TAG, errors=(401, 404, 422, 429),
+        "get": operation("countSubscribers", "Count subscribers", tag=TAG, errors=(400, 401, 404, 422, 429),
                          parameters=FILTERS,
                          ok=(200, "How many match.", response_object({"count": {"type": "integer", "minimum": 0}}))),
     },

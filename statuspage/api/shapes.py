@@ -145,6 +145,11 @@ def update_json(update: IncidentUpdate, incident: Incident, page: Page) -> dict[
     }
 
 
+def managed_update_json(update: IncidentUpdate, incident: Incident, page: Page) -> dict[str, Any]:
+    """An update as the management API shows it: the public one plus Statuspage's Twitter fields."""
+    return {**update_json(update, incident, page), "twitter_updated_at": None, "wants_twitter_update": False}
+
+
 def incident_json(incident: Incident, page: Page, base_url: str) -> dict[str, Any]:
     """An incident or maintenance as public v2 shows it."""
     tz = page.time_zone
@@ -173,8 +178,7 @@ def managed_incident_json(incident: Incident, page: Page, base_url: str) -> dict
     """The management API's incident: the public one plus what managers set."""
     tz = page.time_zone
     body = incident_json(incident, page, base_url)
-    for update in body["incident_updates"]:
-        update.update({"twitter_updated_at": None, "wants_twitter_update": False})
+    body["incident_updates"] = [managed_update_json(u, incident, page) for u in incident.updates]
     body.update({
         "impact_override": incident.impact_override.value if incident.impact_override else None,
         "metadata": {},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select
 
 from .. import incidents as inc
@@ -19,13 +19,14 @@ from .common import (
     api_user,
     object_id,
     parse_paging,
+    query_text,
     register_error_handlers,
     request_body,
     require_admin,
     route,
     wrapped_object,
 )
-from .shapes import managed_incident_json, template_json, update_json
+from .shapes import managed_incident_json, managed_update_json, template_json
 
 bp = Blueprint("api_v1_incidents", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -72,7 +73,7 @@ def _auto_transition(data: dict[str, Any]) -> Any:
 
 def _is_maintenance(data: dict[str, Any]) -> bool:
     status = data.get("status")
-    return "scheduled_for" in data or status in {s.value for s in MaintenanceStatus}
+    return "scheduled_for" in data or (isinstance(status, str) and status in {s.value for s in MaintenanceStatus})
 
 
 @route(bp, "/pages/<page_id>/incidents", methods=["GET"])
@@ -80,7 +81,7 @@ def _is_maintenance(data: dict[str, Any]) -> bool:
 def list_incidents(page):
     limit, number = parse_paging()
     query = select(Incident).order_by(Incident.started_at.desc(), Incident.id.desc())
-    q = request.args.get("q", "").strip()
+    q = query_text("q").strip()
     if q:
         query = query.where(func.lower(Incident.name).contains(q.lower()))
     codes = db_session().scalars(query.with_only_columns(Incident.code).limit(limit)
@@ -199,7 +200,7 @@ def edit_update(page, incident_id, update_id):
                     deliver_notifications=data.get("deliver_notifications", UNSET))
     session.commit()
     refreshed = session.get(IncidentUpdate, update.id)
-    return jsonify(update_json(refreshed, incident, page))
+    return jsonify(managed_update_json(refreshed, incident, page))
 
 
 # --- templates ----------------------------------------------------------------------------------

@@ -89,7 +89,10 @@ def put_postmortem(page, incident_id):
     session = db_session()
     incident = _incident(incident_id)
     postmortem = _started(incident)
-    sections = dict(data.get("sections") or {})
+    sections = data.get("sections") or {}
+    if not isinstance(sections, dict):
+        raise ApiError(422, "invalid", "sections must map section names to Markdown.", "sections")
+    sections = dict(sections)
     if "body_draft" in data:
         sections = {**pm.sections_from_markdown(data["body_draft"]), **sections}
     pm.edit(session, _actor(), incident, postmortem, _zone(), sections=sections,

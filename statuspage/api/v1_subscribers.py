@@ -15,6 +15,7 @@ from .common import (
     api_user,
     object_id,
     parse_paging,
+    query_text,
     register_error_handlers,
     request_body,
     route,
@@ -36,7 +37,7 @@ def _actor() -> Actor:
 
 
 def _filters() -> tuple[str, str, str | None]:
-    return request.args.get("q", ""), request.args.get("state", "active"), request.args.get("type") or None
+    return query_text("q"), request.args.get("state", "active"), request.args.get("type") or None
 
 
 @route(bp, "/pages/<page_id>/subscribers", methods=["GET"])

@@ -30,7 +30,10 @@ def clean_endpoint(value: Any, field: str = "endpoint") -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("A webhook URL is required.", field)
     value = value.strip()
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise InvalidInput("The webhook URL is not a valid URL.", field) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("The webhook URL must start with http:// or https:// and name a host.", field)
     if len(value) > ENDPOINT_MAX:
