@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -308,7 +308,7 @@ def start(session: Session, actor: Actor, incident: Incident, zone: str) -> Post
 
 
 def _auto_line(event: Event) -> dict[str, Any]:
-    return {"key": event.key, "at": event.at.isoformat(), "text": event.text, "source": "auto", "removed": False}
+    return {"key": event.key, "at": event.at.astimezone(UTC).isoformat(), "text": event.text, "source": "auto", "removed": False}
 
 
 def regenerate_timeline(session: Session, actor: Actor, incident: Incident, postmortem: Postmortem, zone: str) -> None:
@@ -349,7 +349,8 @@ def parse_timeline(lines: Any, postmortem: Postmortem, incident: Incident, zone:
         if not isinstance(text, str) or not text.strip() or len(text) > TIMELINE_LINE_MAX:
             raise InvalidInput(f"Timeline line {number} needs a text of at most {TIMELINE_LINE_MAX} characters.",
                                "timeline")
-        at = line_time(line.get("at"), number, incident, zone)
+        # Stored in UTC so that lines sort by time whatever offset they were typed with.
+        at = line_time(line.get("at"), number, incident, zone).astimezone(UTC)
         removed = bool(line.get("removed", False))
         previous = known.get(str(line.get("key", "")))
         if previous is not None and previous["source"] == "auto":
