@@ -308,7 +308,8 @@ def start(session: Session, actor: Actor, incident: Incident, zone: str) -> Post
 
 
 def _auto_line(event: Event) -> dict[str, Any]:
-    return {"key": event.key, "at": event.at.astimezone(UTC).isoformat(), "text": event.text, "source": "auto", "removed": False}
+    return {"key": event.key, "at": event.at.astimezone(UTC).isoformat(), "text": event.text, "source": "auto",
+            "removed": False}
 
 
 def regenerate_timeline(session: Session, actor: Actor, incident: Incident, postmortem: Postmortem, zone: str) -> None:
