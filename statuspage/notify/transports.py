@@ -11,6 +11,7 @@ import smtplib
 import ssl
 import sys
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from ..config import Settings
@@ -26,16 +27,17 @@ class TransportError(Exception):
         self.permanent = permanent
 
 
-class MailTransport:
+class MailTransport(ABC):
     """Send messages; `open`/`close` bracket a batch."""
 
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: B027  (optional: most transports need no connection)
         """Prepare for a batch (connect)."""
 
+    @abstractmethod
     def send(self, mail: OutgoingMail) -> None:
-        raise NotImplementedError
+        """Hand one message over; raises TransportError when it was not accepted."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional, as open)
         """Finish a batch (disconnect)."""
 
 

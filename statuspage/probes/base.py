@@ -7,6 +7,7 @@ gets a `CheckResult` back; only the worker loop writes to the database.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -67,7 +68,7 @@ def passed(spec: ProbeSpec, latency_ms: float | None, reason: str = "ok", **deta
     return CheckResult(ok=True, slow=slow, latency_ms=latency_ms, reason=reason[:500], detail=detail)
 
 
-class Checker:
+class Checker(ABC):
     """One probe kind: validates its target and options, and runs one check.
 
     `run` never raises for a failing target: every failure is a CheckResult
@@ -85,15 +86,15 @@ class Checker:
         self.policy = policy
 
     @classmethod
+    @abstractmethod
     def clean_target(cls, value: Any) -> str | None:
         """The target in its stored form; raises InvalidInput when malformed."""
-        raise NotImplementedError
 
     @classmethod
     def clean_options(cls, values: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
         """The kind's options after applying `values` to `current`; raises InvalidInput."""
         return dict(current)
 
+    @abstractmethod
     def run(self, probe: ProbeSpec, now: datetime) -> CheckResult:
         """Run one check now."""
-        raise NotImplementedError
