@@ -8,6 +8,7 @@ reach a page, a feed or an email.
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -24,8 +25,10 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}, "ol": {"start"}}
 
 
+@lru_cache(maxsize=4096)
 def render(text: str | None) -> Markup:
-    """Safe HTML for a Markdown message."""
+    """Safe HTML for a Markdown message (memoized: a resolved update's text never changes, and the
+    feeds and history render hundreds of them on every cache miss)."""
     html = _md.render(text or "")
     clean = nh3.clean(
         html,
