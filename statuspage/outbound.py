@@ -35,6 +35,10 @@ IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
 METADATA = (ipaddress.ip_address("fd00:ec2::254"),)
 SHARED = ipaddress.ip_network("100.64.0.0/10")
+# NAT64 prefixes (RFC 6052 well-known, RFC 8215 local use) and IPv4-compatible ::a.b.c.d: the last 32 bits
+# are an IPv4 address that a gateway may connect to.
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+COMPATIBLE = ipaddress.ip_network("::/96")
 # A probe with verify_tls off is a responder's explicit choice, recorded on the probe; no warning per check.
 warnings.filterwarnings("ignore", category=InsecureRequestWarning)
 REDIRECT_CODES = {301, 302, 303, 307, 308}
@@ -78,14 +82,29 @@ class Policy:
 
 
 def _unwrap(ip: IP) -> IP:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+    """The IPv4 address an IPv6 address carries (mapped, NAT64, 6to4, IPv4-compatible), else `ip`.
+
+    A NAT64 gateway turns 64:ff9b::a9fe:a9fe into 169.254.169.254, so the
+    guard must judge the IPv4 address inside, not the IPv6 wrapper.
+    """
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return ip
+    if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in net for net in NAT64) or (ip in COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip
 
 
 def refusal(ip: IP, policy: Policy) -> str | None:
     """Why connecting to `ip` is not allowed, or None when it is."""
+    wrapped = ip
     ip = _unwrap(ip)
+    if ip is not wrapped:
+        reason = refusal(ip, policy)
+        return f"{wrapped} carries {reason}" if reason else None
     if ip.is_multicast or (isinstance(ip, ipaddress.IPv4Address) and ip == ipaddress.IPv4Address(
             "255.255.255.255")):
         return f"{ip} is not a unicast address"
@@ -111,6 +130,13 @@ def _literal_ip(host: str) -> IP | None:
         return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
     except ValueError:
         return None
+
+
+def literal_refusal(host: str, policy: Policy) -> str | None:
+    """Why `host` is refused when it is an IP address the policy forbids; None for names (judged when
+    resolved, at every connect) and allowed addresses."""
+    literal = _literal_ip(host)
+    return refusal(literal, policy) if literal is not None else None
 
 
 def resolve(host: str, timeout: float, port: int | None = None) -> list[str]:
@@ -485,6 +511,10 @@ def tcp_connect(host: str, port: int, *, policy: Policy, timeout: float) -> floa
 
 # --- databases -----------------------------------------------------------------------------------
 
+# The only URL parameters a network database probe may carry: none of them can change where it connects.
+DATABASE_QUERY_KEYS = frozenset({"sslmode", "sslrootcert", "application_name", "connect_timeout"})
+DATABASE_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
+NO_PASSFILE = "/dev/null/no-password-file"
 _DB_REASONS = (
     (("too many connections", "too many clients", "remaining connection slots", "connection limit"),
      "too many connections: the server's connection limit is reached"),
@@ -492,7 +522,9 @@ _DB_REASONS = (
     (("statement timeout",), "the query timed out"),
     (("timeout expired", "timed out"), "timed out"),
     (("password authentication failed", "authentication failed", "access denied"), "authentication failed"),
+    (("no password supplied",), "the server asks for a password: set password_env"),
     (("unable to open database file",), "cannot open the database file"),
+    (("file is not a database", "database disk image is malformed"), "the file is not a SQLite database"),
     (("database is locked",), "the database is locked"),
 )
 
@@ -509,11 +541,16 @@ def _database_reason(exc: Exception, timeout: float) -> str:
 
 
 def database_ping(url: Any, password: str | None, *, policy: Policy, timeout: float) -> tuple[float, float]:
-    """Open a fresh connection and run SELECT 1; returns (connect ms, query ms).
+    """Open a fresh connection and run one query; returns (connect ms, query ms).
 
-    SQLite files open read-only (a probe must never create or change one);
-    PostgreSQL connects to the guarded address itself (`hostaddr`), with
-    connect and statement timeouts.
+    SQLite files open read-only (a probe must never create or change one),
+    and the query reads the schema, so a file that is not a database fails.
+    A network database is reached only at the guarded address: the host,
+    address and port are forced through the driver's arguments, so no URL
+    parameter (`?host=`, `?hostaddr=`, `?service=`) can send the connection
+    elsewhere; only DATABASE_QUERY_KEYS may appear, and a URL without a
+    host is judged as loopback. PostgreSQL gets connect and statement
+    timeouts.
     """
     from pathlib import Path
 
@@ -523,18 +560,32 @@ def database_ping(url: Any, password: str | None, *, policy: Policy, timeout: fl
 
     backend = url.get_backend_name()
     connect_args: dict[str, Any] = {}
+    query = "SELECT 1"
     if backend == "sqlite":
         path = url.database or ""
         if not path or path == ":memory:" or not Path(path).is_file():
             raise OutboundError(f"the database file {path or '(none)'} does not exist")
         url = url.set(database=f"file:{path}", query={"mode": "ro", "uri": "true"})
         connect_args = {"timeout": timeout}
-    elif url.host:
-        default_ports = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
-        addresses = guarded_addresses(url.host, url.port or default_ports.get(backend), policy, timeout)
+        query = "SELECT count(*) FROM sqlite_master"
+    else:
+        unknown = sorted(set(url.query) - DATABASE_QUERY_KEYS)
+        if unknown:
+            raise OutboundError(f"refused: the URL parameter {unknown[0]!r} is not allowed", permanent=True)
+        host = url.host or "127.0.0.1"  # no host means a local socket: judged (and reached) as loopback
+        port = url.port or DATABASE_PORTS.get(backend)
+        if port is None:
+            raise OutboundError(f"the database URL needs a port for {backend}", permanent=True)
+        address = guarded_addresses(host, port, policy, timeout)[0]
         if backend == "postgresql":
-            connect_args = {"hostaddr": addresses[0], "connect_timeout": max(2, int(timeout + 0.999)),
+            # The password is only ever the probe's own: never the worker's PGPASSWORD or ~/.pgpass
+            # (a path that cannot exist turns the password file off without a warning).
+            connect_args = {"host": host, "hostaddr": address, "port": port, "password": password or "",
+                            "passfile": NO_PASSFILE,
+                            "connect_timeout": max(2, int(timeout + 0.999)),
                             "options": f"-c statement_timeout={int(timeout * 1000)}"}
+        else:
+            url = url.set(host=address, port=port)
     if password is not None:
         url = url.set(password=password)
     try:
@@ -545,7 +596,7 @@ def database_ping(url: Any, password: str | None, *, policy: Policy, timeout: fl
         started = time.perf_counter()
         with engine.connect() as connection:
             connected = time.perf_counter()
-            connection.execute(text("SELECT 1")).scalar_one()
+            connection.execute(text(query)).scalar_one()
             queried = time.perf_counter()
     except (SQLAlchemyError, OSError) as exc:
         raise OutboundError(_database_reason(exc, timeout)) from None

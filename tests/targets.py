@@ -241,3 +241,88 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# --- a fake PostgreSQL server ----------------------------------------------------------------------
+
+SSL_REQUEST, GSSENC_REQUEST = 80877103, 80877104
+
+
+class FakePostgres:
+    """A real TCP server that speaks just enough of PostgreSQL's protocol to refuse a password.
+
+    It declines TLS and GSS encryption ('N'), asks for a cleartext password
+    (AuthenticationCleartextPassword: 'R', code 3), records the startup
+    parameters and the password it is sent, and answers ErrorResponse with
+    SQLSTATE 28P01 (invalid_password), as a real server does for a wrong
+    password. So a test sees exactly what a probe sends, whatever the
+    local server's own authentication rules are.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.startups: list[dict[str, str]] = []
+        self.passwords: list[str] = []
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def url(self, user: str = "app", database: str = "app") -> str:
+        return f"postgresql+psycopg://{user}@127.0.0.1:{self.port}/{database}"
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read(conn: socket.socket, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = conn.recv(size - len(data))
+            if not chunk:
+                raise ConnectionError("the client hung up")
+            data += chunk
+        return data
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        with conn:
+            try:
+                while True:  # SSLRequest / GSSENCRequest come first: decline, then the real startup follows
+                    length, code = struct.unpack("!II", self._read(conn, 8))
+                    body = self._read(conn, length - 8)
+                    if code not in (SSL_REQUEST, GSSENC_REQUEST):
+                        break
+                    conn.sendall(b"N")
+                parts = body.rstrip(b"\0").split(b"\0")
+                self.startups.append({k.decode(): v.decode() for k, v in zip(parts[::2], parts[1::2], strict=False)})
+                conn.sendall(b"R" + struct.pack("!II", 8, 3))
+                kind, length = struct.unpack("!cI", self._read(conn, 5))
+                payload = self._read(conn, length - 4)
+                if kind == b"p":
+                    self.passwords.append(payload.rstrip(b"\0").decode())
+                user = self.startups[-1].get("user", "")
+                fields = (b"SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user \""
+                          + user.encode() + b"\"\0\0")
+                conn.sendall(b"E" + struct.pack("!I", 4 + len(fields)) + fields)
+            except (ConnectionError, OSError, struct.error):
+                pass
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(1)
+        self.sock.close()
+
+
+@pytest.fixture
+def fake_postgres() -> Iterator[FakePostgres]:
+    """A fake PostgreSQL server that asks for a password and refuses it (see FakePostgres)."""
+    server = FakePostgres()
+    yield server
+    server.stop()

@@ -75,6 +75,22 @@ def test_a_bad_form_re_renders_with_the_message_and_saves_nothing(client, sessio
     assert probes_in_db(session) == []
 
 
+def test_a_metadata_address_as_target_is_refused_by_the_form(client, session, api):
+    sign_in(client, session, "admin")
+    response = post(client, "/admin/probes/new", {**NEW_HTTP, "component_id": api.code,
+                                                  "target": "http://169.254.169.254/latest/meta-data/"},
+                    token_from="/admin/probes/new")
+    assert response.status_code == 422
+    assert "link-local or cloud-metadata address" in response.get_data(as_text=True)
+    assert probes_in_db(session) == []
+    probe = a_probe(session, api, name="web", target="http://a.example/")
+    page = f"/admin/probes/{probe.code}"
+    response = post(client, page, {**NEW_HTTP, "component_id": api.code, "target": "http://[fe80::1]/"},
+                    token_from=page)
+    assert response.status_code == 422
+    assert [p.target for p in probes_in_db(session)] == ["http://a.example/"]
+
+
 def test_an_admin_edits_and_deletes_a_probe(client, session, api):
     sign_in(client, session, "admin")
     probe = a_probe(session, api, name="tcp check", kind="tcp", target="db.internal:5432")

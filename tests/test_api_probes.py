@@ -186,6 +186,28 @@ def test_every_bad_input_is_a_clear_4xx_naming_its_field_and_nothing_is_saved(cl
     assert probe_count(session) == 0
 
 
+@pytest.mark.parametrize("probe", [
+    {"kind": "http", "target": "http://169.254.169.254/latest/meta-data/"},
+    {"kind": "http", "target": "http://[fd00:ec2::254]/"},
+    {"kind": "http", "target": "http://[64:ff9b::a9fe:a9fe]/"},
+    {"kind": "tcp", "target": "169.254.169.254:80"},
+    {"kind": "database", "target": "postgresql+psycopg://app@169.254.169.254/app"},
+])
+def test_a_metadata_address_as_target_is_refused_when_the_probe_is_saved(client, page_code, admin, api_component,
+                                                                         session, probe):
+    response = create(client, page_code, admin, name="x", component_id=api_component.code, **probe)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["field"] == "target" and "link-local or cloud-metadata" in error["message"]
+    assert probe_count(session) == 0
+    code = create(client, page_code, admin, name="x", component_id=api_component.code, kind=probe["kind"],
+                  target={"http": "http://a.example/", "tcp": "a.example:80",
+                          "database": "postgresql+psycopg://app@a.example/app"}[probe["kind"]]).get_json()["id"]
+    changed = client.patch(path(page_code, f"/{code}"), headers=admin, json={"probe": {"target": probe["target"]}})
+    assert changed.status_code == 422 and changed.get_json()["error"]["field"] == "target"
+    assert client.get(path(page_code, f"/{code}"), headers=admin).get_json()["target"] != probe["target"]
+
+
 def test_a_malformed_body_is_refused(client, page_code, admin, session):
     for body in ({}, {"probe": "http"}, {"probe": []}, {"probes": {"name": "x"}}):
         assert client.post(path(page_code), headers=admin, json=body).status_code == 422, body

@@ -120,6 +120,10 @@ def test_a_name_that_does_not_resolve_fails_with_the_lookup(fake_dns):
     "http://[fe80::1]/",
     "http://[fd00:ec2::254]/",
     "http://[::ffff:169.254.169.254]/",
+    "http://[64:ff9b::a9fe:a9fe]/",  # NAT64: a gateway would connect to 169.254.169.254
+    "http://[64:ff9b:1::a9fe:a9fe]/",
+    "http://[2002:a9fe:a9fe::1]/",  # 6to4
+    "http://[::a9fe:a9fe]/",  # IPv4-compatible
 ])
 def test_link_local_and_metadata_addresses_are_refused(url):
     error = fails("refused", "GET", url)
@@ -159,6 +163,14 @@ def test_private_networks_are_allowed_by_default_and_can_be_denied(http_target):
     for address in ("10.1.2.3", "192.168.1.1", "172.16.0.1", "100.64.0.1", "::1", "fc00::1"):
         assert outbound.refusal(outbound.ipaddress.ip_address(address), Policy(deny_private=True))
         assert outbound.refusal(outbound.ipaddress.ip_address(address), POLICY) is None
+
+
+def test_a_nat64_address_is_judged_by_the_ipv4_address_inside():
+    denying = Policy(deny_private=True)
+    assert outbound.refusal(outbound.ipaddress.ip_address("64:ff9b::7f00:1"), denying)  # 127.0.0.1
+    assert outbound.refusal(outbound.ipaddress.ip_address("64:ff9b::808:808"), denying) is None  # 8.8.8.8
+    assert outbound.refusal(outbound.ipaddress.ip_address("64:ff9b::a9fe:a9fe"),
+                            Policy(allow_link_local=True)) is None
 
 
 def test_multicast_is_never_a_target():

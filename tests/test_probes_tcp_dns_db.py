@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from statuspage.db import make_engine
+from statuspage.errors import InvalidInput
 from statuspage.models import ProbeKind
 from statuspage.outbound import Policy
 from statuspage.probes import CHECKERS, run_check
@@ -100,6 +101,87 @@ def test_a_refused_database_connection_is_a_failure():
     assert not result.ok and result.reason == "connection refused"
 
 
+def test_a_file_that_is_not_a_sqlite_database_fails(tmp_path):
+    path = tmp_path / "passwd"
+    path.write_text("root:x:0:0:root:/root:/bin/bash\n" * 20)
+    result = run(ProbeKind.DATABASE, f"sqlite:///{path}")
+    assert not result.ok and result.reason == "the file is not a SQLite database"
+    assert path.read_text().startswith("root:x:0:0")  # opened read-only, left as it was
+
+
+# --- database: what the probe sends (a fake PostgreSQL server) ------------------------------------
+
+
+def test_the_password_comes_from_the_environment_variable_and_a_refusal_is_an_authentication_failure(
+        fake_postgres, monkeypatch):
+    monkeypatch.setenv("PROBE_PASSWORD_TEST", "s3cret-from-env")
+    result = run(ProbeKind.DATABASE, fake_postgres.url(user="app", database="orders"),
+                 password_env="PROBE_PASSWORD_TEST")
+    assert not result.ok and result.reason == "authentication failed"
+    assert fake_postgres.passwords == ["s3cret-from-env"]
+    assert fake_postgres.startups[0]["user"] == "app" and fake_postgres.startups[0]["database"] == "orders"
+
+
+def test_without_password_env_the_workers_own_postgres_password_is_never_sent(fake_postgres, monkeypatch, tmp_path):
+    monkeypatch.setenv("PGPASSWORD", "the-workers-own-password")
+    passfile = tmp_path / "pgpass"
+    passfile.write_text("*:*:*:*:the-workers-pgpass-password\n")
+    passfile.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
+    result = run(ProbeKind.DATABASE, fake_postgres.url())
+    assert not result.ok and result.reason == "the server asks for a password: set password_env"
+    assert fake_postgres.startups and fake_postgres.passwords == []
+
+
+# --- database: the address guard ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", [
+    "postgresql+psycopg://app@/app?host=169.254.169.254",
+    "postgresql+psycopg://app@db.internal/app?hostaddr=169.254.169.254",
+    "postgresql+psycopg://app@db.internal/app?service=other",
+    "postgresql+psycopg://app@db.internal/app?options=-c%20x%3Dy",
+])
+def test_url_parameters_that_could_change_where_a_database_probe_connects_are_refused(target):
+    with pytest.raises(InvalidInput, match="is not allowed") as caught:
+        CHECKERS[ProbeKind.DATABASE].clean_target(target)
+    assert caught.value.field == "target"
+
+
+def test_a_database_probe_needs_a_host_and_a_sqlite_one_takes_no_parameters(tmp_path):
+    with pytest.raises(InvalidInput, match="needs a host"):
+        CHECKERS[ProbeKind.DATABASE].clean_target("postgresql+psycopg://app@/app")
+    with pytest.raises(InvalidInput, match="no \\?parameters"):
+        CHECKERS[ProbeKind.DATABASE].clean_target(f"sqlite:///{tmp_path / 'a.db'}?mode=rwc")
+    assert CHECKERS[ProbeKind.DATABASE].clean_target("postgresql+psycopg://app@db.internal/app?sslmode=require")
+
+
+def stored(target: str) -> ProbeSpec:
+    """A spec whose target skipped today's validation, as a row saved by an older version would."""
+    return ProbeSpec(id=1, code="p1", name="p", kind=ProbeKind.DATABASE, target=target, options={},
+                     interval_seconds=30, timeout_seconds=2, latency_threshold_ms=None, created_at=T0,
+                     last_ping_at=None)
+
+
+def test_a_stored_url_with_a_host_parameter_is_refused_at_check_time_too(fake_postgres):
+    target = f"postgresql+psycopg://app@/app?host=127.0.0.1&port={fake_postgres.port}"
+    result = run_check(stored(target), T0, POLICY)
+    assert not result.ok and result.reason == "refused: the URL parameter 'host' is not allowed"
+    assert fake_postgres.startups == []
+
+
+def test_a_database_url_without_a_host_is_judged_as_loopback():
+    result = run_check(stored("postgresql+psycopg://app@/app"), T0, Policy(deny_private=True))
+    assert not result.ok
+    assert result.reason == "refused: 127.0.0.1 is a private address (STATUSPAGE_PROBE_DENY_PRIVATE is set)"
+
+
+def test_a_database_probe_connects_only_to_the_guarded_address(fake_postgres):
+    result = run_check(stored(fake_postgres.url()), T0, Policy(deny_private=True))
+    assert result.reason.startswith("refused: 127.0.0.1 is a private address")
+    assert fake_postgres.startups == []
+
+
 # --- database: PostgreSQL ------------------------------------------------------------------------------
 
 postgres_only = pytest.mark.skipif(not POSTGRES_URL, reason="set STATUSPAGE_TEST_POSTGRES_URL")
@@ -127,16 +209,6 @@ def test_postgresql_select_1_with_the_password_from_the_environment(pg_role):
     result = run(ProbeKind.DATABASE, url, password_env="PROBE_PASSWORD_TEST")
     assert result.ok, result.reason
     assert result.detail["connect_ms"] > 0 and result.detail["query_ms"] > 0
-
-
-@postgres_only
-def test_postgresql_with_a_wrong_password_fails_authentication(pg_role, monkeypatch):
-    _name, url = pg_role
-    monkeypatch.setenv("PROBE_PASSWORD_TEST", "wrong")
-    result = run(ProbeKind.DATABASE, url, password_env="PROBE_PASSWORD_TEST")
-    if result.ok:
-        pytest.skip("this server trusts local connections without a password")
-    assert result.reason == "authentication failed"
 
 
 @postgres_only

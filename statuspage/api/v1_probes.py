@@ -39,6 +39,10 @@ def _actor() -> Actor:
     return Actor.for_user(api_user(), "api")
 
 
+def _policy() -> Policy:
+    return Policy.from_settings(current_app.config["STATUSPAGE"])
+
+
 def _base_url() -> str:
     return current_app.config["STATUSPAGE"].base_url
 
@@ -111,7 +115,7 @@ def create_probe(page):
     require_admin()
     data = wrapped_object(request_body(), "probe", service.FIELDS)
     session = db_session()
-    probe = service.create_probe(session, _actor(), data, utcnow())
+    probe = service.create_probe(session, _actor(), data, utcnow(), _policy())
     session.commit()
     return jsonify(probe_json(probe, page, _base_url())), 201
 
@@ -128,7 +132,7 @@ def update_probe(page, probe_id):
     require_admin()
     data = wrapped_object(request_body(), "probe", service.FIELDS)
     session = db_session()
-    probe = service.update_probe(session, _actor(), _probe(probe_id), data, utcnow())
+    probe = service.update_probe(session, _actor(), _probe(probe_id), data, utcnow(), _policy())
     session.commit()
     return jsonify(probe_json(probe, page, _base_url()))
 

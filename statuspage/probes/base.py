@@ -95,6 +95,11 @@ class Checker(ABC):
         """The kind's options after applying `values` to `current`; raises InvalidInput."""
         return dict(current)
 
+    @classmethod
+    def connects_to(cls, target: str | None) -> str | None:
+        """The host a check of this (cleaned) target connects to, for the address guard; None if none."""
+        return None
+
     @abstractmethod
     def run(self, probe: ProbeSpec, now: datetime) -> CheckResult:
         """Run one check now."""

@@ -1,4 +1,4 @@
-"""Database probes: connect with a fresh connection and run SELECT 1, timing both.
+"""Database probes: connect with a fresh connection and run one query, timing both.
 
 The URL is stored without its password; the password comes from an
 environment variable of the worker whose name the probe keeps
@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from ..errors import InvalidInput
 from ..models import ProbeKind
-from ..outbound import OutboundError, database_ping
+from ..outbound import DATABASE_QUERY_KEYS, OutboundError, database_ping
 from .base import Checker, CheckResult, ProbeSpec, failed, passed
 from .fields import clean_host, parse_text
 
@@ -43,17 +43,29 @@ def parse_url(value: Any) -> URL:
     except (NoSuchModuleError, ImportError):
         raise InvalidInput(f"No driver for {url.drivername!r} is installed here; "
                            "use postgresql+psycopg:// or sqlite:///.", "target") from None
-    if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"):
-        raise InvalidInput("A SQLite probe needs the path of a database file.", "target")
-    if url.host:
-        clean_host(url.host)
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise InvalidInput("A SQLite probe needs the path of a database file.", "target")
+        if url.query:
+            raise InvalidInput("A SQLite target takes no ?parameters: the probe always opens the file "
+                               "read-only.", "target")
+        return url
+    unknown = sorted(set(url.query) - DATABASE_QUERY_KEYS)
+    if unknown:
+        raise InvalidInput(f"The URL parameter {unknown[0]!r} is not allowed (the host and port go in the URL "
+                           f"itself); allowed: {', '.join(sorted(DATABASE_QUERY_KEYS))}.", "target")
+    if not url.host:
+        raise InvalidInput("target needs a host, like postgresql+psycopg://app@db.internal:5432/app "
+                           "(the probe connects over TCP, not a local socket).", "target")
+    clean_host(url.host)
     if url.port is not None and not 1 <= url.port <= 65535:
         raise InvalidInput("The port in target must be a number from 1 to 65535.", "target")
     return url
 
 
 class DatabaseChecker(Checker):
-    """SELECT 1 over a fresh connection; refused or exhausted connections are failures."""
+    """SELECT 1 (on SQLite: a read of its schema) over a fresh connection; refused or exhausted
+    connections are failures."""
 
     kind = ProbeKind.DATABASE
     options = {"password_env": None}
@@ -61,6 +73,13 @@ class DatabaseChecker(Checker):
     @classmethod
     def clean_target(cls, value: Any) -> str:
         return parse_url(value).render_as_string(hide_password=False)
+
+    @classmethod
+    def connects_to(cls, target: str | None) -> str | None:
+        if not target:
+            return None
+        url = make_url(target)
+        return None if url.get_backend_name() == "sqlite" else url.host or "127.0.0.1"
 
     @classmethod
     def clean_options(cls, values: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:

@@ -115,6 +115,10 @@ class HttpChecker(Checker):
         return url
 
     @classmethod
+    def connects_to(cls, target: str | None) -> str | None:
+        return urlsplit(target).hostname if target else None
+
+    @classmethod
     def clean_options(cls, values: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
         options = {**cls.options, **current}
         if "method" in values:

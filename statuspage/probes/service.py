@@ -21,7 +21,7 @@ from ..audit import Actor
 from ..components import clean_name, get_component, parse_bool
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import AutoIncident, Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState
-from ..outbound import Policy
+from ..outbound import Policy, literal_refusal
 from . import CHECKERS, run_check
 from .alertmanager import firing_after, parse_payload, probe_state, status_for
 from .base import CheckResult, ProbeSpec, passed
@@ -113,7 +113,8 @@ def _check_fields_apply(values: dict[str, Any], kind: ProbeKind) -> None:
             raise InvalidInput(f"{field} does not apply to {kind.value} probes.", field)
 
 
-def _target(values: dict[str, Any], kind: ProbeKind) -> str | None:
+def _target(values: dict[str, Any], kind: ProbeKind, policy: Policy) -> str | None:
+    """The cleaned target; an IP address the guard refuses is refused now, not only at every check."""
     checker = CHECKERS[kind]
     if not checker.needs_target:
         if values.get("target") not in (None, ""):
@@ -121,7 +122,12 @@ def _target(values: dict[str, Any], kind: ProbeKind) -> str | None:
         return None
     if values.get("target") in (None, ""):
         raise InvalidInput("target is required for this kind of probe.", "target")
-    return checker.clean_target(values["target"])
+    target = checker.clean_target(values["target"])
+    host = checker.connects_to(target)
+    reason = literal_refusal(host, policy) if host else None
+    if reason:
+        raise InvalidInput(f"This target is refused: {reason}.", "target")
+    return target
 
 
 def _own_options(values: dict[str, Any], kind: ProbeKind) -> dict[str, Any]:
@@ -191,8 +197,13 @@ def _first_run(kind: ProbeKind, interval: int, options: dict[str, Any], now: dat
     return now + timedelta(seconds=random.uniform(0, min(interval, 60)))
 
 
-def create_probe(session: Session, actor: Actor, values: dict[str, Any], now: datetime) -> Probe:
-    """Create a probe from API or form values; nothing is written unless all are valid."""
+def create_probe(session: Session, actor: Actor, values: dict[str, Any], now: datetime,
+                 policy: Policy | None = None) -> Probe:
+    """Create a probe from API or form values; nothing is written unless all are valid.
+
+    `policy` is the operator's address guard (the default one when None): a
+    target that is a refused IP address is refused here.
+    """
     kind = parse_kind(values.get("kind"))
     _check_fields_apply(values, kind)
     if "name" not in values:
@@ -200,7 +211,7 @@ def create_probe(session: Session, actor: Actor, values: dict[str, Any], now: da
     if not isinstance(values.get("component_id"), str) or not values["component_id"]:
         raise InvalidInput("component_id is required.", "component_id")
     component = get_component(session, values["component_id"])
-    target = _target(values, kind)
+    target = _target(values, kind, policy or Policy())
     defaults = Probe(interval_seconds=60, timeout_seconds=10.0)
     settings = _settings(values, kind, defaults)
     options = CHECKERS[kind].clean_options(_own_options(values, kind), {})
@@ -241,8 +252,9 @@ def _holds_down(probe: Probe) -> bool:
     return probe.verdict != ComponentStatus.OPERATIONAL or bool((probe.options or {}).get("firing"))
 
 
-def update_probe(session: Session, actor: Actor, probe: Probe, values: dict[str, Any], now: datetime) -> Probe:
-    """Change any of a probe's settings; all are validated before any is written."""
+def update_probe(session: Session, actor: Actor, probe: Probe, values: dict[str, Any], now: datetime,
+                 policy: Policy | None = None) -> Probe:
+    """Change any of a probe's settings; all are validated before any is written (see create_probe)."""
     kind = ProbeKind(probe.kind)
     if "kind" in values and parse_kind(values["kind"]) != kind:
         raise InvalidInput("A probe's kind cannot change; create a new probe instead.", "kind")
@@ -252,7 +264,7 @@ def update_probe(session: Session, actor: Actor, probe: Probe, values: dict[str,
         if not isinstance(values["component_id"], str) or not values["component_id"]:
             raise InvalidInput("component_id must be a component id.", "component_id")
         component = get_component(session, values["component_id"])
-    target = _target(values, kind) if "target" in values else probe.target
+    target = _target(values, kind, policy or Policy()) if "target" in values else probe.target
     settings = _settings(values, kind, probe)
     options = CHECKERS[kind].clean_options(_own_options(values, kind), dict(probe.options or {}))
 

@@ -20,6 +20,10 @@ class TcpChecker(Checker):
     def clean_target(cls, value: Any) -> str:
         return join_host_port(*split_host_port(value))
 
+    @classmethod
+    def connects_to(cls, target: str | None) -> str | None:
+        return split_host_port(target)[0] if target else None
+
     def run(self, probe: ProbeSpec, now: datetime) -> CheckResult:
         host, port = split_host_port(probe.target)
         try:

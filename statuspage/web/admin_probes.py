@@ -36,6 +36,10 @@ def _actor() -> Actor:
     return Actor.for_user(current_user, "admin")
 
 
+def _policy() -> Policy:
+    return Policy.from_settings(current_app.config["STATUSPAGE"])
+
+
 def _lines(field: str, separator: str) -> dict[str, str]:
     """`Name: value` (or `label=value`) lines of a textarea as a dict."""
     result: dict[str, str] = {}
@@ -131,7 +135,8 @@ def new_probe():
         return _render("admin/probe_form.html", form=defaults, probe=None)
     try:
         kind = service.parse_kind(request.form.get("kind"))
-        probe = service.create_probe(db_session(), _actor(), {"kind": kind.value, **_form_values(kind)}, utcnow())
+        probe = service.create_probe(db_session(), _actor(), {"kind": kind.value, **_form_values(kind)}, utcnow(),
+                                     _policy())
     except DomainError as exc:
         return _failed("admin/probe_form.html", exc, probe=None)
     db_session().commit()
@@ -184,7 +189,7 @@ def probe(code: str):
 def update_probe(code: str):
     item = _probe_or_404(code)
     try:
-        service.update_probe(db_session(), _actor(), item, _form_values(ProbeKind(item.kind)), utcnow())
+        service.update_probe(db_session(), _actor(), item, _form_values(ProbeKind(item.kind)), utcnow(), _policy())
     except DomainError as exc:
         return _failed("admin/probe_form.html", exc, **_probe_context(_probe_or_404(code)))
     db_session().commit()
