@@ -163,6 +163,28 @@ def test_an_alert_that_starts_an_outage_can_publish_an_incident_from_its_start(c
     assert incident.started_at.isoformat() == "2024-08-14T11:58:03.123456+00:00"
 
 
+@pytest.mark.parametrize("stop", ["pause", "delete"])
+def test_pausing_or_deleting_an_alertmanager_probe_releases_every_component_its_alerts_hold_down(
+        client, session, component, am, stop):
+    web = a_component(session, "Web")
+    db = a_component(session, "Database")
+    post(client, am, webhook(alert(component="Web"), {**alert(component="Database", severity="warning"),
+                                                       "fingerprint": "db-warning"}))
+    session.expire_all()
+    assert (web.status, db.status) == (ComponentStatus.MAJOR_OUTAGE, ComponentStatus.DEGRADED_PERFORMANCE)
+    assert component.status == ComponentStatus.OPERATIONAL  # the probe's own component is not named
+    when = T0 + timedelta(minutes=5)
+    if stop == "pause":
+        service.update_probe(session, ACTOR, am, {"paused": True}, when)
+    else:
+        service.delete_probe(session, ACTOR, am, when)
+    session.commit()
+    session.expire_all()
+    assert (web.status, db.status) == (ComponentStatus.OPERATIONAL, ComponentStatus.OPERATIONAL)
+    cause = f"probe {am.code} {'paused' if stop == 'pause' else 'deleted'}"
+    assert changes_of(session, web)[-1].cause == cause and changes_of(session, db)[-1].cause == cause
+
+
 INVALID = [
     ({"version": "3", "alerts": [alert()]}, "version"),
     ({"version": "4"}, "alerts"),

@@ -240,16 +240,22 @@ def _reset(probe: Probe) -> None:
     probe.first_failure_at = None
 
 
-def _release(session: Session, probe: Probe, component: Component, was_down: bool, why: str,
-             now: datetime) -> None:
-    """After a probe stops counting for a component, let the component follow its other probes."""
-    if was_down:
+def _release(session: Session, code: str, components: list[Component], why: str, now: datetime) -> None:
+    """After a probe stops counting for components it held down, let each follow its other probes."""
+    if components:
         session.flush()
-        follow_probes(session, component, at=now, cause=f"probe {probe.code} {why}")
+    for component in components:
+        follow_probes(session, component, at=now, cause=f"probe {code} {why}")
 
 
-def _holds_down(probe: Probe) -> bool:
-    return probe.verdict != ComponentStatus.OPERATIONAL or bool((probe.options or {}).get("firing"))
+def _held_down(session: Session, probe: Probe) -> list[Component]:
+    """The components this probe holds down: its own when its verdict is not operational, and every
+    component an alert it has firing names (alerts may name any component)."""
+    ids = {probe.component_id} if probe.verdict != ComponentStatus.OPERATIONAL else set()
+    ids |= {a["component_id"] for a in ((probe.options or {}).get("firing") or {}).values()}
+    if not ids:
+        return []
+    return list(session.scalars(select(Component).where(Component.id.in_(ids)).order_by(Component.id)))
 
 
 def update_probe(session: Session, actor: Actor, probe: Probe, values: dict[str, Any], now: datetime,
@@ -268,7 +274,7 @@ def update_probe(session: Session, actor: Actor, probe: Probe, values: dict[str,
     settings = _settings(values, kind, probe)
     options = CHECKERS[kind].clean_options(_own_options(values, kind), dict(probe.options or {}))
 
-    old_component, was_down = probe.component, _holds_down(probe)
+    held = _held_down(session, probe)
     moved = component.id != probe.component_id
     pausing = settings.get("paused") is True and not probe.paused
     resuming = settings.get("paused") is False and probe.paused
@@ -284,18 +290,16 @@ def update_probe(session: Session, actor: Actor, probe: Probe, values: dict[str,
     audit.record(session, actor, "probe.update", "probe", probe.code,
                  {k: (v.value if hasattr(v, "value") else v) for k, v in settings.items()})
     if moved or pausing:
-        _release(session, probe, old_component, was_down, "moved" if moved else "paused", now)
+        _release(session, probe.code, held, "moved" if moved else "paused", now)
     return probe
 
 
 def delete_probe(session: Session, actor: Actor, probe: Probe, now: datetime) -> None:
     """Delete a probe and its checks; its component then follows its other probes."""
-    component, was_down, code = probe.component, _holds_down(probe), probe.code
+    held, code = _held_down(session, probe), probe.code
     audit.record(session, actor, "probe.delete", "probe", code, {"name": probe.name})
     session.delete(probe)
-    session.flush()
-    if was_down:
-        follow_probes(session, component, at=now, cause=f"probe {code} deleted")
+    _release(session, code, held, "deleted", now)
 
 
 def new_token(session: Session, actor: Actor, probe: Probe) -> Probe:
