@@ -89,6 +89,16 @@ def test_a_failure_rate_over_the_window_is_an_outage_without_n_in_a_row(session,
     assert feed(bad()) == MAJOR
 
 
+def test_an_outage_from_the_failure_rate_starts_at_the_earliest_failure_of_the_window(session, api):
+    feed = feed_for(session, api, failures_to_outage=5, failure_rate_window=7, failure_rate_threshold=0.5,
+                    slow_to_degrade=10, auto_incident="draft")
+    assert feed(good(), good(), good()) == OPERATIONAL  # 12:00-12:02, before the window
+    assert feed(bad(), good(), bad(), good(), bad(), good()) == OPERATIONAL  # from 12:03, every other fails
+    assert feed(bad()) == MAJOR  # 12:09: 4 of the last 7 failed
+    [draft] = drafts.open_drafts(session)
+    assert draft.started_at == T0 + minutes(3)
+
+
 def test_the_failure_rate_needs_a_full_window(session, api):
     feed = feed_for(session, api, failures_to_outage=5, failure_rate_window=6, failure_rate_threshold=0.5,
                     slow_to_degrade=10)

@@ -84,12 +84,17 @@ def _recent_oks(session: Session, probe: Probe, limit: int) -> list[bool]:
     ))
 
 
-def failure_rate_tripped(session: Session, probe: Probe) -> bool:
-    """Whether the last K checks are full and failed at least at the threshold rate."""
-    oks = _recent_oks(session, probe, probe.failure_rate_window)
-    if len(oks) < probe.failure_rate_window:
-        return False
-    return oks.count(False) / len(oks) >= probe.failure_rate_threshold
+def failure_rate_tripped(session: Session, probe: Probe) -> datetime | None:
+    """When the last K checks are full and failed at least at the threshold rate: the time of the earliest
+    failed check among them (where the trouble started); otherwise None."""
+    window = session.execute(
+        select(Check.ok, Check.at).where(Check.probe_id == probe.id)
+        .order_by(Check.at.desc(), Check.id.desc()).limit(probe.failure_rate_window)
+    ).all()
+    failures = [row.at for row in window if not row.ok]
+    if len(window) < probe.failure_rate_window or len(failures) / len(window) < probe.failure_rate_threshold:
+        return None
+    return min(failures)
 
 
 def apply_check(session: Session, probe: Probe, result: CheckResult, at: datetime) -> Check:
@@ -98,7 +103,8 @@ def apply_check(session: Session, probe: Probe, result: CheckResult, at: datetim
     if probe.kind == ProbeKind.ALERTMANAGER:
         return check  # alerts set their verdicts themselves (see probes.alertmanager)
     count(probe, result, at)
-    rate = not result.ok and failure_rate_tripped(session, probe)
+    rate_since = failure_rate_tripped(session, probe) if not result.ok else None
+    rate = rate_since is not None
     all_ok = False
     if result.ok and result.slow and probe.verdict in OUTAGES:
         oks = _recent_oks(session, probe, probe.successes_to_recover)
@@ -106,6 +112,10 @@ def apply_check(session: Session, probe: Probe, result: CheckResult, at: datetim
     verdict = next_verdict(probe, result, rate, all_ok)
     if verdict == ComponentStatus.OPERATIONAL and result.ok and not result.slow:
         probe.first_failure_at = None
+    if rate_since is not None and verdict in OUTAGES and probe.verdict not in OUTAGES:
+        # Good checks between the failures cleared the streak's start; the outage began with the
+        # earliest failure of the window that tripped the rate.
+        probe.first_failure_at = min(rate_since, probe.first_failure_at or rate_since)
     if verdict != probe.verdict:
         probe.verdict = verdict
         follow_probes(session, probe.component, at=at, cause=f"probe {probe.code}, check {check.id}",
