@@ -7,9 +7,10 @@ import re
 import pytest
 from sqlalchemy import select
 
+from statuspage.db import utcnow
 from statuspage.models import ComponentStatus, Incident, IncidentDraft, Probe
 from statuspage.probes.rules import apply_check
-from tests.probe_builders import T0, a_component, a_probe, bad, checks_of, sign_in
+from tests.probe_builders import T0, a_component, a_probe, bad, checks_of, good, sign_in
 
 
 @pytest.fixture
@@ -164,6 +165,18 @@ def test_a_draft_is_published_with_one_click_and_starts_at_the_first_failing_che
     again = post(client, f"/admin/drafts/{draft.code}/publish")
     assert again.status_code == 302
     assert "already published" in client.get("/admin/probes").get_data(as_text=True)
+
+
+def test_a_draft_whose_component_recovered_is_shown_as_recovered_without_a_publish_button(client, session, api):
+    probe = a_probe(session, api, failures_to_outage=1, successes_to_recover=1, auto_incident="draft")
+    apply_check(session, probe, bad(), utcnow())
+    session.commit()
+    apply_check(session, probe, good(), utcnow())
+    session.commit()
+    sign_in(client, session, "responder")
+    page = client.get("/admin/probes").get_data(as_text=True)
+    assert "Proposed, then recovered" in page and "Elevated errors on Checkout API" in page
+    assert "Publish incident" not in page
 
 
 def test_a_draft_can_be_dismissed(client, session, api):

@@ -206,8 +206,9 @@ def test_a_draft_proposes_an_incident_started_at_the_first_failing_check(session
     assert draft.name == "Elevated errors on API" and draft.status == MAJOR
     assert draft.started_at == T0 + minutes(1)
     assert session.scalars(select(Incident)).all() == []
-    feed(good(), good(), bad(), bad(), bad())
-    assert len(drafts.open_drafts(session)) == 1
+    assert feed(slow(), slow()) == DEGRADED  # not recovered: the draft still waits
+    assert feed(bad(), bad(), bad()) == MAJOR
+    assert drafts.open_drafts(session) == [draft]  # no second draft for the same trouble
 
     incident = drafts.publish_draft(session, ACTOR, draft, T0 + minutes(20))
     session.commit()
@@ -236,6 +237,34 @@ def test_publish_opens_the_incident_at_once_and_posts_monitoring_on_recovery(ses
     assert [u.status for u in incident.updates] == ["monitoring", "investigating"]
     assert "passing" in incident.updates[0].body
     assert incident.status == "monitoring"  # a human resolves it
+
+
+def test_publish_posts_monitoring_when_recovery_passes_through_degraded_performance(session, api):
+    feed = feed_for(session, api, failures_to_outage=2, successes_to_recover=2, auto_incident="publish")
+    feed(bad(), bad())
+    assert feed(slow(), slow()) == DEGRADED  # up again but slow: the outage steps down
+    [incident] = inc.unresolved_incidents(session)
+    assert [u.status for u in inc.get_incident(session, incident.code).updates] == ["investigating"]
+    assert feed(good(), good()) == OPERATIONAL
+    incident = inc.get_incident(session, incident.code)
+    assert [u.status for u in incident.updates] == ["monitoring", "investigating"]
+    assert incident.status == "monitoring"
+
+
+def test_a_draft_still_waiting_when_the_component_recovers_is_set_aside_as_recovered(session, api):
+    feed = feed_for(session, api, failures_to_outage=1, successes_to_recover=2, auto_incident="draft")
+    feed(bad())
+    [draft] = drafts.open_drafts(session)
+    feed(good(), good())
+    session.expire_all()
+    assert drafts.open_drafts(session) == [] and draft.state == "recovered"
+    assert drafts.recovered_drafts(session, T0 + minutes(10)) == [draft]
+    assert drafts.recovered_drafts(session, T0 + minutes(60 * 25)) == []  # the admin lists them for a day
+    with pytest.raises(Conflict, match="already recovered"):
+        drafts.publish_draft(session, ACTOR, draft, T0 + minutes(10))
+    assert inc.unresolved_incidents(session) == []
+    feed(bad())  # a new outage proposes a new incident
+    assert [d.state for d in drafts.open_drafts(session)] == ["open"]
 
 
 def test_no_second_incident_while_one_is_open_for_the_component(session, api):

@@ -7,11 +7,14 @@ once). Either way the incident's `started_at` is the first failing check,
 and no second draft or incident is opened while one is open for the
 component. Every auto-opened incident is remembered as a draft row in
 state "published", which is how recovery finds it to post "monitoring".
+When the component is operational again, a draft still waiting is set
+aside as "recovered" (no one should publish an outage that is over), and
+the admin lists it as such.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -37,7 +40,9 @@ from ..page import get_page
 
 OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
 SYSTEM = Actor.system("probe", "probes")
-OPEN, PUBLISHED, DISMISSED = "open", "published", "dismissed"
+OPEN, PUBLISHED, DISMISSED, RECOVERED = "open", "published", "dismissed", "recovered"
+# How long the admin keeps listing drafts whose component recovered before anyone published them.
+RECOVERED_SHOWN = timedelta(days=1)
 
 
 def title(component: Component) -> str:
@@ -79,10 +84,11 @@ def after_status_change(
     probe: Probe | None,
     at: datetime,
 ) -> None:
-    """Open a draft or incident when probes start an outage; say "monitoring" when they end it."""
+    """Open a draft or incident when probes start an outage; follow up when the component is operational
+    again, whether it recovers at once or by way of degraded performance."""
     if after in OUTAGES and before not in OUTAGES and probe is not None:
         _auto_open(session, component, after, probe, at)
-    elif after == ComponentStatus.OPERATIONAL and before in OUTAGES:
+    elif after == ComponentStatus.OPERATIONAL and before != ComponentStatus.OPERATIONAL:
         _follow_up(session, component, at)
 
 
@@ -107,7 +113,11 @@ def _auto_open(session: Session, component: Component, status: ComponentStatus, 
 
 
 def _follow_up(session: Session, component: Component, at: datetime) -> None:
-    """Post "monitoring" on the probe-opened incidents of this component still being investigated."""
+    """Set aside the drafts still waiting, and post "monitoring" on the probe-opened incidents of this
+    component still being investigated."""
+    for draft in session.scalars(select(IncidentDraft).where(IncidentDraft.component_id == component.id,
+                                                             IncidentDraft.state == OPEN)):
+        draft.state = RECOVERED
     codes = session.scalars(
         select(Incident.code).join(IncidentDraft, IncidentDraft.incident_id == Incident.id)
         .where(IncidentDraft.component_id == component.id, IncidentDraft.state == PUBLISHED,
@@ -128,6 +138,15 @@ def open_drafts(session: Session) -> list[IncidentDraft]:
     return list(session.scalars(
         select(IncidentDraft).options(selectinload(IncidentDraft.component))
         .where(IncidentDraft.state == OPEN).order_by(IncidentDraft.created_at.desc(), IncidentDraft.id.desc())
+    ))
+
+
+def recovered_drafts(session: Session, now: datetime) -> list[IncidentDraft]:
+    """Drafts of the last day whose component recovered before anyone published them, newest first."""
+    return list(session.scalars(
+        select(IncidentDraft).options(selectinload(IncidentDraft.component))
+        .where(IncidentDraft.state == RECOVERED, IncidentDraft.created_at >= now - RECOVERED_SHOWN)
+        .order_by(IncidentDraft.created_at.desc(), IncidentDraft.id.desc()).limit(20)
     ))
 
 

@@ -115,7 +115,7 @@ def probes():
             for item in comp.component_tree(session) for component in item.components]
     return render_template("admin/probes.html", page=current_page(), rows=rows,
                            checks=service.recent_checks_by_probe(session, [p.id for p in all_probes], 10),
-                           drafts=drafts.open_drafts(session),
+                           drafts=drafts.open_drafts(session), recovered=drafts.recovered_drafts(session, utcnow()),
                            base_url=current_app.config["STATUSPAGE"].base_url)
 
 
