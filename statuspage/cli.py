@@ -155,7 +155,7 @@ def worker_command(once: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     worker = Worker(_database(), settings=_settings())
     if once:
-        done = worker.run_once()
+        done = worker.run_pass()
         worker.close()
         click.echo(f"Worker pass done ({done} units of work).")
     else:

@@ -95,6 +95,27 @@ class Worker:
                 break
         return done
 
+    def run_pass(self) -> int:
+        """Do everything due at the start of the pass and write every check it started (`worker --once`).
+
+        `run_once` stops when no step has work this moment, which with all
+        threads busy on slow targets leaves due probes unstarted; a pass
+        runs it again until nothing due by its start remains and nothing is
+        in flight. Probes falling due during the pass wait for the next one,
+        so a pass always ends.
+        """
+        self.probes.due_by = self.clock()
+        done = 0
+        try:
+            while not self.stopping.is_set():
+                did = self.run_once()
+                done += did
+                if did == 0 and not self.probes.in_flight:
+                    break
+        finally:
+            self.probes.due_by = None
+        return done
+
     def run_forever(self) -> None:
         """Loop until stopped by a signal."""
         self._install_signal_handlers()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 import time
 from datetime import timedelta
@@ -133,6 +134,33 @@ def test_the_pool_is_bounded_and_the_rest_wait_their_turn(make_worker, session, 
     worker.run_once()
     worker.probes.finish()
     assert all(len(checks_of(session, p)) == 1 for p in probes)
+
+
+def test_worker_once_runs_every_due_probe_when_more_are_due_than_threads(app, runner, session, component,
+                                                                        http_target):
+    probes = [a_probe(session, component, name=f"p{i}", target=http_target.url("/slow/400")) for i in range(6)]
+    app.config["STATUSPAGE"] = dataclasses.replace(app.config["STATUSPAGE"], worker_threads=2)
+    started = time.monotonic()
+    result = runner.invoke(args=["statuspage", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert [len(checks_of(session, p)) for p in probes] == [1] * 6
+    assert all(c.ok for p in probes for c in checks_of(session, p))
+    assert http_target.count("/slow/400") == 6
+    assert time.monotonic() - started >= 1.2  # three rounds of two: the pool stayed bounded
+
+
+def test_a_single_pass_ends_although_probes_fall_due_again_during_it(db, settings, session, component,
+                                                                     http_target):
+    probe = a_probe(session, component, target=http_target.url("/ok"), interval_seconds=10)
+    ticks = itertools.count()
+    # Every reading of this clock is 15 s later, so the probe is due again at every step of the pass.
+    worker = Worker(db, clock=lambda: T0 + timedelta(seconds=15 * next(ticks)), idle_seconds=0.01,
+                    settings=settings)
+    try:
+        worker.run_pass()
+    finally:
+        worker.close()
+    assert len(checks_of(session, probe)) == 1
 
 
 def test_stopping_the_worker_finishes_the_checks_in_flight(make_worker, session, component, http_target):

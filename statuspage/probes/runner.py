@@ -52,10 +52,12 @@ class Claim:
     lease_until: datetime
 
 
-def _due(session: Session, kinds: tuple[ProbeKind, ...], now: datetime, limit: int):
+def _due(session: Session, kinds: tuple[ProbeKind, ...], now: datetime, limit: int,
+         due_by: datetime | None = None):
     query = (
         select(Probe)
-        .where(Probe.kind.in_([k.value for k in kinds]), Probe.paused.is_(False), Probe.next_run_at <= now,
+        .where(Probe.kind.in_([k.value for k in kinds]), Probe.paused.is_(False),
+               Probe.next_run_at <= (now if due_by is None else min(due_by, now)),
                or_(Probe.lease_until.is_(None), Probe.lease_until < now))
         .order_by(Probe.next_run_at, Probe.id)
         .limit(limit)
@@ -72,9 +74,10 @@ def _next_slot(probe: Probe, now: datetime) -> datetime:
     return following if following > now else now + step
 
 
-def due_candidates(session: Session, now: datetime, limit: int) -> list[Probe]:
-    """Step 1: scheduled probes that are due with a free lease (skipping rows locked on PostgreSQL)."""
-    return _due(session, SCHEDULED_KINDS, now, limit)
+def due_candidates(session: Session, now: datetime, limit: int, due_by: datetime | None = None) -> list[Probe]:
+    """Step 1: scheduled probes that are due (by `due_by` if given) with a free lease (skipping rows locked
+    on PostgreSQL)."""
+    return _due(session, SCHEDULED_KINDS, now, limit, due_by)
 
 
 def claim(session: Session, probe: Probe, now: datetime) -> Claim | None:
@@ -93,9 +96,9 @@ def claim(session: Session, probe: Probe, now: datetime) -> Claim | None:
     return Claim(ProbeSpec.of(probe), scheduled_at=seen, started_at=now, lease_until=lease)
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[Claim]:
+def claim_due(session: Session, now: datetime, limit: int, due_by: datetime | None = None) -> list[Claim]:
     """Claim up to `limit` due probes (see the module docstring)."""
-    claims = [claim(session, probe, now) for probe in due_candidates(session, now, limit)]
+    claims = [claim(session, probe, now) for probe in due_candidates(session, now, limit, due_by)]
     return [c for c in claims if c is not None]
 
 
@@ -143,6 +146,8 @@ class ProbeRunner:
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: dict[Future, Claim] = {}
         self._rollup_idle_until: datetime | None = None
+        # During a single pass (`worker --once`), only probes due by the pass's start are run.
+        self.due_by: datetime | None = None
 
     @property
     def in_flight(self) -> int:
@@ -163,7 +168,7 @@ class ProbeRunner:
             if self._inflight:
                 wait(list(self._inflight), timeout=self.wait_seconds, return_when=FIRST_COMPLETED)
                 wrote = self._write_finished()
-            elif self._sleep_until_next_due():
+            elif self.due_by is None and self._sleep_until_next_due():
                 started = self._start_due()
         return bool(wrote or started)
 
@@ -230,7 +235,7 @@ class ProbeRunner:
         now = self.clock()
         try:
             with self.database.transaction() as session:
-                claims = claim_due(session, now, free)
+                claims = claim_due(session, now, free, self.due_by)
         except OperationalError:  # SQLite busy under a concurrent writer: claim on the next pass
             log.warning("could not claim probes this pass; retrying", exc_info=True)
             return 0
