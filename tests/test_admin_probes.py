@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from statuspage.db import utcnow
 from statuspage.models import ComponentStatus, Incident, IncidentDraft, Probe
+from statuspage.probes import service
 from statuspage.probes.rules import apply_check
 from tests.probe_builders import T0, a_component, a_probe, bad, checks_of, good, sign_in
 
@@ -123,6 +124,18 @@ def test_a_responder_sees_probes_and_checks_now_but_cannot_change_them(client, s
     assert post(client, "/admin/probes/new", {**NEW_HTTP, "component_id": api.code}).status_code == 403
     assert post(client, f"/admin/probes/{probe.code}/delete", {"confirm_name": "web"}).status_code == 403
     assert client.get("/admin/probes/new").status_code == 403
+
+
+def test_check_now_of_a_hanging_target_flashes_the_timeout_instead_of_hanging_the_page(
+        client, session, api, http_target, monkeypatch):
+    monkeypatch.setattr(service, "CHECK_NOW_SECONDS", 1.0)
+    probe = a_probe(session, api, name="hangs", target=http_target.url("/hang"), interval_seconds=60,
+                    timeout_seconds=60)
+    sign_in(client, session, "responder")
+    response = post(client, f"/admin/probes/{probe.code}/check", {"back": "/admin/probes"})
+    assert response.status_code == 302
+    assert "Checked hangs: failed (timed out after 1 s" in client.get("/admin/probes").get_data(as_text=True)
+    assert probes_in_db(session)[0].lease_until is None
 
 
 def test_check_now_redirects_only_within_the_admin(client, session, api, http_target):

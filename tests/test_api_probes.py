@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
 from statuspage.api.openapi_probes import PATHS, SCHEMAS
 from statuspage.models import AuditEntry, Probe
+from statuspage.probes import service
 from tests.probe_builders import a_component, api_headers
 
 
@@ -118,6 +121,25 @@ def test_check_now_runs_a_check_and_lists_it_newest_first(client, page_code, adm
     assert [c["id"] for c in checks] == [second["id"], first.get_json()["id"]]
     assert set(checks[0]) == {"id", "at", "ok", "slow", "latency_ms", "reason"}
     assert client.get(path(page_code, f"/{code}"), headers=admin).get_json()["state"] == "down"
+
+
+def test_check_now_of_a_hanging_target_answers_in_time_with_a_timed_out_check_and_frees_the_probe(
+        client, page_code, admin, api_component, http_target, session, monkeypatch):
+    monkeypatch.setattr(service, "CHECK_NOW_SECONDS", 1.0)  # 10 s in production, under gunicorn's 30 s
+    code = create(client, page_code, admin, name="hangs", kind="http", component_id=api_component.code,
+                  target=http_target.url("/hang"), interval_seconds=60, timeout_seconds=60).get_json()["id"]
+    started = time.monotonic()
+    response = client.post(path(page_code, f"/{code}/check"), headers=admin)
+    assert time.monotonic() - started < 5
+    assert response.status_code == 201
+    check = response.get_json()
+    assert check["ok"] is False
+    assert check["reason"] == ("timed out after 1 s (check now waits at most 1 s; "
+                               "the worker waits the probe's 60 s)")
+    session.rollback()
+    assert session.scalars(select(Probe.lease_until).where(Probe.code == code)).one() is None
+    again = client.post(path(page_code, f"/{code}/check"), headers=admin)  # not 409: the lease is free
+    assert again.status_code == 201 and again.get_json()["id"] != check["id"]
 
 
 def test_responders_read_and_check_but_only_admins_change(client, page_code, admin, session, api_component,

@@ -242,7 +242,8 @@ PATHS: dict[str, Schema] = {
             "checkProbeNow", "Check now", (201, "The check, applied through the same rules as the worker's.",
                                            _ref("Check")),
             ("401:Unauthorized", "404:NotFound", "409:Conflict"),
-            description="Runs one check at once (responders may). 409 while the worker is running this "
-                        "probe's check."),
+            description="Runs one check at once (responders may), waiting at most 10 s (or the probe's "
+                        "timeout_seconds if shorter): a target that takes longer is a failed check whose "
+                        "reason says it timed out. 409 while the worker is running this probe's check."),
     },
 }

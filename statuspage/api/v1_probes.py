@@ -161,7 +161,7 @@ def list_checks(page, probe_id):
 @api_auth()
 def check_now(page, probe_id):
     session = db_session()
-    policy = Policy.from_settings(current_app.config["STATUSPAGE"])
-    check = service.check_now(session, _actor(), _probe(probe_id), policy=policy, now=utcnow(), commit=session.commit)
+    check = service.check_now(session, _actor(), _probe(probe_id), policy=_policy(), now=utcnow(),
+                              commit=session.commit)
     session.commit()
     return jsonify(check_json(check, page)), 201

@@ -7,6 +7,7 @@ raises InvalidInput naming its field.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import secrets
 from collections.abc import Callable, Iterable
@@ -34,6 +35,8 @@ HEARTBEAT_INTERVAL_LIMITS = (10, 31 * 86_400)
 TIMEOUT_LIMITS = (0.5, 60.0)
 # A lease outlives the check's own timeout by this much, for writing the result.
 LEASE_MARGIN = timedelta(seconds=30)
+# "Check now" runs in a web request: its deadline stays well under the request timeout (gunicorn: 30 s).
+CHECK_NOW_SECONDS = 10.0
 OUTAGE_STATUSES = (ComponentStatus.PARTIAL_OUTAGE.value, ComponentStatus.MAJOR_OUTAGE.value)
 PUSH_PATHS = {ProbeKind.HEARTBEAT: "/api/heartbeat/", ProbeKind.ALERTMANAGER: "/api/integrations/alertmanager/"}
 COMMON_FIELDS = {
@@ -350,11 +353,16 @@ def check_now(
 ) -> Check:
     """Run one check at once and apply it through the worker's rules; returns the check.
 
+    It runs inside a web request, so its deadline is at most
+    CHECK_NOW_SECONDS, well under the request's own timeout: a target that
+    hangs longer is a failed check that says so.
+
     1. Take the probe's lease (compare-and-set, as the worker does), so a
        check the worker is running is not run twice: Conflict if taken.
     2. Commit through the caller's `commit`, so no lock is held during the
        network call; run the check.
-    3. Apply the result and give the lease back.
+    3. Give the lease back and commit, whatever happened, so no later
+       failure can keep it; then apply the result.
     """
     kind = ProbeKind(probe.kind)
     audit.record(session, actor, "probe.check_now", "probe", probe.code, {})
@@ -363,18 +371,28 @@ def check_now(
         if kind == ProbeKind.HEARTBEAT and not result.ok:
             probe.next_run_at = now + timedelta(seconds=probe.interval_seconds)
         return apply_check(session, probe, result, now)
-    lease = now + timedelta(seconds=probe.timeout_seconds) + LEASE_MARGIN
+    spec, probe_id = ProbeSpec.of(probe), probe.id
+    limit, configured = CHECK_NOW_SECONDS, spec.timeout_seconds
+    capped = configured > limit
+    if capped:
+        spec = dataclasses.replace(spec, timeout_seconds=limit)
+    lease = now + timedelta(seconds=spec.timeout_seconds) + LEASE_MARGIN
     taken = session.execute(
         update(Probe).where(Probe.id == probe.id, or_(Probe.lease_until.is_(None), Probe.lease_until < now))
         .values(lease_until=lease).execution_options(synchronize_session=False)
     ).rowcount
     if taken != 1:
         raise Conflict("A check of this probe is running right now; try again in a few seconds.", "probe_id")
-    spec, probe_id = ProbeSpec.of(probe), probe.id
     commit()
-    result = run_check(spec, now, policy)
-    session.execute(update(Probe).where(Probe.id == probe_id, Probe.lease_until == lease)
-                    .values(lease_until=None).execution_options(synchronize_session=False))
+    try:
+        result = run_check(spec, now, policy)
+    finally:
+        session.execute(update(Probe).where(Probe.id == probe_id, Probe.lease_until == lease)
+                        .values(lease_until=None).execution_options(synchronize_session=False))
+        commit()
+    if capped and not result.ok and "timed out" in result.reason:
+        result.reason = (f"{result.reason} (check now waits at most {limit:g} s; "
+                         f"the worker waits the probe's {configured:g} s)")[:500]
     fresh = session.get(Probe, probe_id, populate_existing=True)
     if fresh is None:
         raise NotFound("The probe was deleted while it was being checked.", "probe_id")

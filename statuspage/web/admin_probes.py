@@ -232,9 +232,8 @@ def check_now(code: str):
     session = db_session()
     item = _probe_or_404(code)
     name = item.name
-    policy = Policy.from_settings(current_app.config["STATUSPAGE"])
     try:
-        check = service.check_now(session, _actor(), item, policy=policy, now=utcnow(), commit=session.commit)
+        check = service.check_now(session, _actor(), item, policy=_policy(), now=utcnow(), commit=session.commit)
     except DomainError as exc:
         session.rollback()
         flash(exc.message)
