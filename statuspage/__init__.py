@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
 
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None) -> Flask:
                                settings.public_stale_while_revalidate)
     app.extensions["statuspage.public_cache"] = public_cache
     app.wsgi_app = FastPath(app.wsgi_app, public_cache)
+    if settings.trusted_proxies:  # the client's address and scheme as the proxies in front saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
 
     csrf.init_app(app)
     limiter.init_app(app)

@@ -25,14 +25,19 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
 def clean_email(value: object, field: str = "email") -> str:
-    """A syntactically valid address, lower-cased (no DNS lookup)."""
+    """A syntactically valid ASCII address, lower-cased, its domain in IDNA form (no DNS lookup).
+
+    Every SMTP server takes `user@xn--bcher-kva.de`; `user@bücher.de` or `jörg@...` need
+    SMTPUTF8, which few relays offer and smtplib cannot fall back from, so non-ASCII
+    before the @ is refused here rather than failing at every send.
+    """
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("Email address is required.", field)
     try:
-        result = validate_email(value.strip(), check_deliverability=False)
+        result = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise InvalidInput(f"Invalid email address: {exc}", field) from None
-    return result.normalized.lower()
+    return str(result.ascii_email).lower()
 
 
 def create_user(session: Session, email: str, password: str, role: str, actor: Actor) -> User:

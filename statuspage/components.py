@@ -19,6 +19,7 @@ from .audit import Actor
 from .db import utcnow
 from .errors import Conflict, InvalidInput, NotFound
 from .models import DESCRIPTION_MAX, NAME_MAX, Component, ComponentGroup, ComponentStatus, StatusChange
+from .notify import component_updates
 from .page import bump_version
 
 UNSET: Any = object()
@@ -254,6 +255,7 @@ def set_status(
     component.status = status
     component.updated_at = when
     session.add(change)
+    component_updates.queued(session, change)  # webhooks' component_update, in this transaction
     bump_version(session)
     return change
 

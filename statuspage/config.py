@@ -146,6 +146,10 @@ class Settings:
     delivery_batch_size: int = 100
     smtp_connections: int = 4
     delivery_lease_seconds: int = 60
+    # Changes of one component within this window reach webhooks as one component_update.
+    component_update_hold_seconds: int = 30
+    # Reverse proxies in front of the web nodes whose X-Forwarded-For/-Proto to trust (0: none).
+    trusted_proxies: int = 0
     extra: dict = field(default_factory=dict)
     # Probes and the worker (defaults here so code building Settings by hand keeps working).
     probe_allow_link_local: bool = False
@@ -197,6 +201,9 @@ class Settings:
             smtp_connections=env_int("SMTP_CONNECTIONS", 4, environ, minimum=1, maximum=32),
             delivery_batch_size=env_int("DELIVERY_BATCH_SIZE", 100, environ, minimum=1, maximum=1000),
             delivery_lease_seconds=env_int("DELIVERY_LEASE_SECONDS", 60, environ, minimum=1, maximum=3600),
+            component_update_hold_seconds=env_int("COMPONENT_UPDATE_HOLD_SECONDS", 30, environ, minimum=0,
+                                                  maximum=3600),
+            trusted_proxies=env_int("TRUSTED_PROXIES", 0, environ, minimum=0, maximum=10),
             probe_allow_link_local=env_bool("PROBE_ALLOW_LINK_LOCAL", False, environ),
             probe_deny_private=env_bool("PROBE_DENY_PRIVATE", False, environ),
             probe_max_bytes=env_int("PROBE_MAX_BYTES", 1_048_576, environ, minimum=1024,

@@ -60,7 +60,7 @@ def subscribe_and_confirm(client, worker, sink, email, component_ids=()):
     assert response.status_code == 200
     worker.run_once()
     [confirmation] = sink.to(email)
-    assert client.get(link(confirmation, "confirm")).status_code == 200
+    assert client.post(link(confirmation, "confirm")).status_code == 200
     return confirmation
 
 
@@ -101,8 +101,7 @@ def test_a_subscriber_confirms_receives_every_update_threaded_and_unsubscribes_i
         assert message["List-Id"] == "Acme status <status.acme.test>"
         assert message["Date"]
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        assert "<http://status.test/subscribers/unsubscribe/" in message["List-Unsubscribe"]
-        assert "mailto:status@acme.test" in message["List-Unsubscribe"]
+        assert re.fullmatch(r"<http://status\.test/subscribers/unsubscribe/\S+>", message["List-Unsubscribe"])
     assert "<strong>investigating</strong>" in first.get_body(("html",)).get_content()
     assert "We are investigating." in first.get_body(("plain",)).get_content()
     assert "Database cluster: Major outage" in first.get_body(("plain",)).get_content()

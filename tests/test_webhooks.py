@@ -19,7 +19,7 @@ from statuspage import accounts
 from statuspage import components as comp
 from statuspage.audit import Actor
 from statuspage.db import utcnow
-from statuspage.models import Delivery, Subscriber
+from statuspage.models import Delivery, Subscriber, SubscriberMode
 from statuspage.notify import outbox, webhooks
 from statuspage.page import get_page
 from tests.conftest import free_port
@@ -347,15 +347,97 @@ def connections(monkeypatch) -> list:
     return seen
 
 
-@pytest.mark.parametrize("url", [
+METADATA_URLS = [
     "http://169.254.169.254/latest/meta-data",
     "http://[fd00:ec2::254]/latest/meta-data",
     "http://[::ffff:169.254.169.254]/latest/meta-data",
     "http://[fe80::1]:8080/hook",
+]
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """Names that resolve where a test says (only these names; the rest go to the system's resolver)."""
+    names: dict[str, str] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in names:
+            family = socket.AF_INET6 if ":" in names[host] else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, 6, "", (names[host], port or 0))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names
+
+
+def subscribers_now(session) -> list[Subscriber]:
+    session.expire_all()
+    return list(session.scalars(select(Subscriber)))
+
+
+@pytest.mark.parametrize("url, message", [
+    *[(url, "link-local or cloud-metadata") for url in METADATA_URLS],
+    ("http://169.254.169.254/latest", "link-local or cloud-metadata"),
+    ("http://[fe80::1]/x", "link-local or cloud-metadata"),
+    ("http://x y/", "spaces"),
+    ("http://hooks.example.org:99999/", "port"),
+    ("http://hooks.example.org:0/", "port"),
+    ("http://[::1/", "not a valid URL"),
+    ("ftp://hooks.example.org/", "http:// or https://"),
+    ("http:///no-host", "name a host"),
+    ("http://bad_host!.example/", "not a valid host name"),
+    ("http://hooks.example.org/\r\nX: y", "control characters"),
 ])
+def test_a_webhook_url_that_could_never_be_called_is_refused_at_registration(
+        client, headers, page_code, session, url, message):
+    response = client.post(f"/api/v1/pages/{page_code}/subscribers", headers=headers,
+                           json={"subscriber": {"endpoint": url}})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["field"] == "endpoint"
+    assert message in error["message"]
+    assert subscribers_now(session) == []
+
+
+def test_a_name_that_resolves_to_a_metadata_address_is_refused_at_registration(
+        client, headers, page_code, session, fake_dns):
+    fake_dns["metadata.hooks.test"] = "169.254.169.254"
+    response = client.post(f"/api/v1/pages/{page_code}/subscribers", headers=headers,
+                           json={"subscriber": {"endpoint": "http://metadata.hooks.test/latest"}})
+    assert response.status_code == 422
+    assert "metadata.hooks.test resolves to 169.254.169.254" in response.get_json()["error"]["message"]
+    assert subscribers_now(session) == []
+
+
+def test_a_name_that_does_not_resolve_yet_is_taken_and_judged_again_when_sending(
+        client, headers, page_code, website, worker, session, connections, fake_dns):
+    subscribe_webhook(client, headers, page_code, "http://later.hooks.test/hook")
+    fake_dns["later.hooks.test"] = "169.254.169.254"  # a name that turns to the metadata service
+    open_incident(client, headers, page_code, name="Rebinding", body="x")
+    worker.run_once()
+    [delivery] = hook_deliveries(session)
+    assert (delivery.status.value, delivery.attempts) == ("failed", 1)
+    assert "later.hooks.test resolves to 169.254.169.254" in delivery.last_error
+    assert [address for address in connections if address[0] != "127.0.0.1"] == []
+
+
+def test_an_operator_who_allows_link_local_addresses_can_register_one(
+        mail_app, client, headers, page_code, session):
+    import dataclasses
+
+    settings = mail_app.config["STATUSPAGE"]
+    mail_app.config["STATUSPAGE"] = dataclasses.replace(settings, probe_allow_link_local=True)
+    created = subscribe_webhook(client, headers, page_code, "http://169.254.10.20/hook")
+    assert created["endpoint"] == "http://169.254.10.20/hook"
+
+
+@pytest.mark.parametrize("url", METADATA_URLS)
 def test_link_local_and_cloud_metadata_addresses_are_refused_when_sending(
         client, headers, page_code, website, worker, clock, session, connections, url):
-    subscribe_webhook(client, headers, page_code, url)
+    # Saved before registration checked addresses: the guard at send time still holds.
+    session.add(Subscriber(mode=SubscriberMode.WEBHOOK, endpoint=url, webhook_secret="s" * 64, confirmed_at=utcnow()))
+    session.commit()
     open_incident(client, headers, page_code, name="Probe the metadata", body="x")
     worker.run_once()
     clock[0] += timedelta(hours=2)

@@ -21,7 +21,6 @@ from .openapi_blocks import (
     Schema,
     array_of,
     body,
-    const,
     operation,
     paging,
     path_parameter,
@@ -57,7 +56,8 @@ PROPERTIES: dict[str, Schema] = {
                    "description": "The ids of the components chosen; empty means every component."},
     "page_access_user_id": NULL,
     "created_at": TIMESTAMP,
-    "skip_confirmation_notification": const(False),
+    "skip_confirmation_notification": {"type": "boolean",
+                                       "description": "As asked when it was created (true only in that answer)."},
     "confirmed_at": NULLABLE_TIMESTAMP,
     "state": {"type": "string", "enum": STATES[:3]},
 }

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
+from .. import outbound
 from ..audit import Actor
 from ..errors import DomainError
 from ..extensions import csrf
@@ -64,13 +65,14 @@ def create_subscriber(page):
         raise ApiError(422, "invalid", "SMS subscribers are not supported; use email or a webhook endpoint.",
                        "phone_number")
     session = db_session()
+    skip = subscribers.clean_flag(data.get("skip_confirmation_notification", False), "skip_confirmation_notification")
     subscriber = subscribers.create(
         session, _actor(), email=data.get("email"), endpoint=data.get("endpoint"),
-        component_codes=data.get("component_ids"),
-        skip_confirmation=data.get("skip_confirmation_notification", False),
+        component_codes=data.get("component_ids"), skip_confirmation=skip,
+        policy=outbound.Policy.from_settings(current_app.config["STATUSPAGE"]),
     )
     session.commit()
-    body = subscriber_json(subscriber, page)
+    body = subscriber_json(subscriber, page) | {"skip_confirmation_notification": skip}
     if subscriber.webhook_secret:
         body["webhook_secret"] = subscriber.webhook_secret  # shown once, to sign-check deliveries
     return jsonify(body), 201

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import charset
@@ -13,6 +14,7 @@ from email.utils import format_datetime, formataddr
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import ROOT
@@ -53,18 +55,25 @@ _UTF8_QP = charset.Charset("utf-8")
 _UTF8_QP.body_encoding = charset.QP
 
 
+# Any CR or LF except the CRLF of a fold (followed by a space or tab).
+_BREAK = re.compile(r"\r\n(?![ \t])|\r(?!\n)|(?<!\r)\n")
+
+
 class _WirePolicy(Compat32):
-    """compat32 with CRLF line ends that writes ASCII headers as they are.
+    """compat32 with CRLF line ends that writes ASCII headers as they are, and never a line break of a value's own.
 
     The stdlib re-parses and refolds every header through `email.header.Header`, which was the
     largest cost of a large fan-out. An ASCII value whose lines fit the 998-character limit needs
     no encoding; non-ASCII values (subject, names) are encoded once per event by `_encoded`.
+    A CR or LF that is not a fold (CRLF then a space or tab) would start a header or the body
+    of its own (header injection), so it becomes a space whatever the value came from.
     """
 
     def _fold(self, name: str, value, sanitize: bool) -> str:
-        if isinstance(value, str) and value.isascii() and all(
-                len(line) < 990 for line in value.split(self.linesep)):
-            return f"{name}: {value}{self.linesep}"
+        if isinstance(value, str):
+            value = _BREAK.sub(" ", value)
+            if value.isascii() and all(len(line) < 990 for line in value.split(self.linesep)):
+                return f"{name}: {value}{self.linesep}"
         return super()._fold(name, value, sanitize)
 
 
@@ -74,7 +83,22 @@ _WIRE = _WirePolicy(linesep="\r\n")
 
 def _encoded(value: str) -> str:
     """A header value as RFC 2047 ASCII (folded with CRLF), for headers shared by a whole event."""
+    value = " ".join(value.splitlines())
     return value if value.isascii() else Header(value, "utf-8").encode(linesep="\r\n")
+
+
+def ascii_address(address: str) -> str:
+    """The address as SMTP without SMTPUTF8 takes it (IDNA domain); ValueError when it cannot be.
+
+    Sign-up stores this form already; rows saved before it did are converted here, or fail
+    with a reason instead of an exception in the middle of a batch.
+    """
+    if address.isascii() and not any(c in address for c in "\r\n"):
+        return address
+    try:
+        return str(validate_email(address, check_deliverability=False, allow_smtputf8=False).ascii_email)
+    except EmailNotValidError as exc:
+        raise ValueError(f"cannot send to {address!r} without SMTPUTF8: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -98,18 +122,18 @@ class RenderedEvent:
     list_id: str = ""
 
 
-def _links(ctx: MailContext, subscriber: Subscriber | None) -> dict[str, str]:
+def _links(ctx: MailContext, subscriber: Subscriber | None, event: OutboxEvent) -> dict[str, str]:
     if subscriber is None:
         return {}
 
-    def make(purpose: str) -> str:
-        return tokens.make(ctx.secret_key, purpose, subscriber.code, subscriber.token_nonce)
+    def make(purpose: str, components: list[str] | None = None) -> str:
+        return tokens.make(ctx.secret_key, purpose, subscriber.code, subscriber.token_nonce, components)
 
+    choice = event.payload.get("components") if event.kind == "confirmation" else None
     return {
-        "confirm": f"{ctx.base_url}/subscribers/confirm/{make('confirm')}",
+        "confirm": f"{ctx.base_url}/subscribers/confirm/{make('confirm', choice)}",
         "manage": f"{ctx.base_url}/subscribers/manage/{make('manage')}",
         "unsubscribe": f"{ctx.base_url}/subscribers/unsubscribe/{make('unsubscribe')}",
-        "unsubscribe_token": make("unsubscribe"),
     }
 
 
@@ -121,7 +145,8 @@ def thread_id(ctx: MailContext, incident_code: str, subscriber_code: str) -> str
 def _subject(ctx: MailContext, event: OutboxEvent) -> str:
     payload = event.payload
     if event.kind == "confirmation":
-        return f"[{ctx.page_name}] Confirm your subscription"
+        what = "webhook" if payload.get("endpoint") else "subscription"
+        return f"[{ctx.page_name}] Confirm your {what}"
     if event.kind == "manage_link":
         return f"[{ctx.page_name}] Manage your subscription"
     if event.kind == "owner_notice":
@@ -158,7 +183,8 @@ def build(
 ) -> OutgoingMail:
     """The email of one delivery (pass `rendered` to reuse an event's bodies across a batch)."""
     subscriber = delivery.subscriber
-    links = _links(ctx, subscriber)
+    links = _links(ctx, subscriber, event)
+    recipient = ascii_address(delivery.address)
     rendered = rendered or render_event(ctx, event, subscriber is not None)
     text, html = rendered.text, rendered.html
     for name, marker in MARKERS.items():
@@ -168,7 +194,7 @@ def build(
     message = MIMEMultipart("alternative")
     message["Subject"] = rendered.subject
     message["From"] = rendered.sender
-    message["To"] = delivery.address
+    message["To"] = recipient
     message["Date"] = format_datetime(now)
     message["Auto-Submitted"] = "auto-generated"
     message["List-Id"] = rendered.list_id
@@ -183,11 +209,9 @@ def build(
             message["References"] = root
     message["Message-ID"] = message_id
     if links and event.kind != "confirmation":
-        message["List-Unsubscribe"] = (
-            f"<{links['unsubscribe']}>, "
-            f"<mailto:{ctx.mail_from}?subject=unsubscribe%20{links['unsubscribe_token']}>"
-        )
+        # RFC 8058 one-click needs only the https URL; no mailbox reads a mailto, so none is offered.
+        message["List-Unsubscribe"] = f"<{links['unsubscribe']}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.attach(MIMEText(text, "plain", _UTF8_QP))
     message.attach(MIMEText(html, "html", _UTF8_QP))
-    return OutgoingMail(ctx.mail_from, delivery.address, message.as_bytes(policy=_WIRE), message_id)
+    return OutgoingMail(ctx.mail_from, recipient, message.as_bytes(policy=_WIRE), message_id)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..audit import Actor
 from ..db import utcnow
+from ..errors import InvalidInput
 from ..models import (
     Delivery,
     DeliveryStatus,
@@ -40,8 +41,11 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 # A webhook that failed this many deliveries in a row is disabled and its owner told.
 WEBHOOK_FAILURES_TO_DISABLE = 10
-# Kinds addressed to one subscriber whatever their confirmation state.
+# Kinds addressed to one subscriber whatever their confirmation state, always by email
+# (a webhook's confirmation goes to its contact address).
 PERSONAL_KINDS = {"confirmation", "manage_link"}
+# Kinds only webhooks receive: email subscribers hear about incidents, not every component flap.
+WEBHOOK_KINDS = {"component_update"}
 
 
 def enqueue(
@@ -85,11 +89,17 @@ def incident_event(
 # --- expansion ---------------------------------------------------------------------------------------
 
 
-def claim_event(session: Session, now: datetime) -> OutboxEvent | None:
-    """Lease the oldest unexpanded event (compare-and-set), or None."""
+def claim_event(session: Session, now: datetime, hold: timedelta = timedelta(0)) -> OutboxEvent | None:
+    """Lease the oldest unexpanded event (compare-and-set), or None.
+
+    A component_update waits `hold` after it was queued, so that later changes of the same
+    component can be merged into it (notify.component_updates) instead of flooding receivers.
+    """
+    ripe = or_(OutboxEvent.kind.not_in(WEBHOOK_KINDS), OutboxEvent.created_at <= now - hold)
     candidates = select(OutboxEvent.id).where(
         OutboxEvent.expanded_at.is_(None),
         or_(OutboxEvent.lease_until.is_(None), OutboxEvent.lease_until < now),
+        ripe,
     ).order_by(OutboxEvent.id).limit(5)
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
@@ -110,12 +120,14 @@ def expand(session: Session, event: OutboxEvent, now: datetime, recipients_query
     """Insert one delivery per recipient of the event and mark it expanded; returns the count."""
     if event.kind in PERSONAL_KINDS:
         subscribers = session.scalars(select(Subscriber).where(Subscriber.code == event.payload["subscriber"]))
-        rows = [(s.id, s.mode, s.email) for s in subscribers if s.email]
+        rows = [(s.id, SubscriberMode.EMAIL, s.email) for s in subscribers if s.email]
     elif event.kind == "owner_notice":
         rows = [(None, SubscriberMode.EMAIL, event.payload["to"])]
     else:
         query = recipients_query(event.component_ids).with_only_columns(
             Subscriber.id, Subscriber.mode, Subscriber.email, Subscriber.endpoint)
+        if event.kind in WEBHOOK_KINDS:
+            query = query.where(Subscriber.mode == SubscriberMode.WEBHOOK)
         rows = [(sid, mode, endpoint if mode == SubscriberMode.WEBHOOK else email)
                 for sid, mode, email, endpoint in session.execute(query)]
     values = [
@@ -225,17 +237,24 @@ def quarantine_webhook(session: Session, subscriber: Subscriber, now: datetime) 
                 now=now)
 
 
-def retry(session: Session, actor: Actor, delivery: Delivery, now: datetime | None = None) -> bool:
-    """Send a failed delivery again (the admin's retry button); False when it is not failed.
+def retry(session: Session, actor: Actor, delivery: Delivery, now: datetime | None = None) -> None:
+    """Send a failed delivery again (the admin's retry button); InvalidInput says why it cannot be.
 
     A sent row keeps its `sent_at` and could never be claimed again, so requeueing
-    one (a stale page, a double click) would leave it "queued" for ever.
+    one (a stale page, a double click) would leave it "queued" for ever. A disabled
+    webhook is not called again until it is subscribed anew, and a removed
+    subscriber's message has no one to go to.
     """
     if delivery.status != DeliveryStatus.FAILED:
-        return False
+        raise InvalidInput("Only a failed delivery can be retried.", "delivery")
+    subscriber = delivery.subscriber
+    if subscriber is None and delivery.event.kind != "owner_notice":
+        raise InvalidInput("The subscriber was removed; there is no one to send this to.", "delivery")
+    if subscriber is not None and delivery.channel == SubscriberMode.WEBHOOK and subscriber.quarantined_at:
+        raise InvalidInput("This webhook is disabled after repeated failures; it is not called again "
+                           "until it is subscribed anew.", "delivery")
     delivery.status = DeliveryStatus.QUEUED
     delivery.next_attempt_at = now or utcnow()
     delivery.attempts = 0
     delivery.lease_until = None
     audit.record(session, actor, "delivery.retry", "delivery", str(delivery.id), {})
-    return True

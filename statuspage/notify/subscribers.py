@@ -4,41 +4,94 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from .. import audit
+from .. import audit, outbound
 from ..accounts import clean_email
 from ..audit import Actor
 from ..db import utcnow
 from ..errors import Conflict, InvalidInput, NotFound
 from ..incidents import parse_component_codes
-from ..models import Component, Subscriber, SubscriberMode, Subscription
+from ..models import Component, Delivery, DeliveryStatus, Subscriber, SubscriberMode, Subscription
 from . import outbox
 
 ENDPOINT_MAX = 2000
 
 
-def clean_endpoint(value: Any, field: str = "endpoint") -> str:
-    """An http(s) URL for webhook deliveries (the address guard runs again when sending)."""
+# How long registration waits for DNS before taking a name as it is (it is judged again at every send).
+RESOLVE_TIMEOUT = 2.0
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def _clean_host(host: str, field: str) -> str:
+    """A literal IP address or a DNS name (IDNA allowed); InvalidInput otherwise."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return host
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        ascii_host = ""
+    if not ascii_host or len(ascii_host) > 253 or not all(_LABEL.fullmatch(x) for x in ascii_host.split(".")):
+        raise InvalidInput(f"The webhook URL's host {host!r} is not a valid host name.", field)
+    return ascii_host
+
+
+def clean_endpoint(value: Any, field: str = "endpoint", policy: outbound.Policy | None = None) -> str:
+    """An http(s) URL for webhook deliveries that the outbound address guard allows.
+
+    A literal address the guard refuses (link-local, cloud metadata, or private when the
+    operator denies those) is refused at once; a name is resolved once and refused if it
+    points there. A name that does not resolve now is taken as it is: the guard runs again
+    on the address of every send, so it can never reach what the policy forbids.
+    """
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("A webhook URL is required.", field)
     value = value.strip()
-    try:
-        parts = urlsplit(value)
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        raise InvalidInput("The webhook URL is not a valid URL.", field) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("The webhook URL must start with http:// or https:// and name a host.", field)
     if len(value) > ENDPOINT_MAX:
         raise InvalidInput(f"The webhook URL must be at most {ENDPOINT_MAX} characters.", field)
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidInput("The webhook URL must not contain spaces or control characters.", field)
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:  # e.g. an unclosed IPv6 bracket, a port out of range
+        raise InvalidInput("The webhook URL is not a valid URL (is the port between 1 and 65535?).", field) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("The webhook URL must start with http:// or https:// and name a host.", field)
+    if port == 0:
+        raise InvalidInput("The webhook URL's port must be between 1 and 65535.", field)
+    host = _clean_host(parts.hostname, field)
+    try:
+        outbound.guarded_addresses(host, port or (443 if parts.scheme == "https" else 80),
+                                   policy or outbound.Policy(), RESOLVE_TIMEOUT)
+    except outbound.OutboundError as exc:
+        if exc.permanent:
+            reason = exc.message.removeprefix("refused: ").split(" (an operator", 1)[0]
+            raise InvalidInput(f"The webhook URL is not allowed: {reason}.", field) from None
     return value
+
+
+def clean_flag(value: Any, field: str) -> bool:
+    """A JSON boolean, or "true"/"false"/"1"/"0"/1/0; anything else is refused rather than read as false."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise InvalidInput(f"{field} must be true or false.", field)
 
 
 def get(session: Session, code: str) -> Subscriber:
@@ -62,6 +115,14 @@ def _set_components(subscriber: Subscriber, chosen: Sequence[Component]) -> None
     subscriber.all_components = not chosen
 
 
+def _ask_to_confirm(session: Session, subscriber: Subscriber, chosen: Sequence[Component], now: datetime) -> None:
+    """Queue a confirmation whose link carries this sign-up's component choice (applied when clicked)."""
+    payload: dict[str, Any] = {"subscriber": subscriber.code, "components": [c.code for c in chosen]}
+    if subscriber.mode == SubscriberMode.WEBHOOK:
+        payload["endpoint"] = subscriber.endpoint
+    outbox.enqueue(session, "confirmation", payload, [], now=now)
+
+
 def subscribe_email(
     session: Session, email: Any, component_codes: Any = None, now: datetime | None = None
 ) -> Subscriber:
@@ -69,7 +130,9 @@ def subscribe_email(
 
     The caller shows the same answer either way, so the form never reveals
     whether an address was subscribed; a confirmed subscriber's choices
-    change only through their own manage link.
+    change only through their own manage link, and an unconfirmed one's only
+    through the confirmation link of the sign-up that made the choice (so
+    someone else re-submitting the address changes nothing until clicked).
     """
     now = now or utcnow()
     email = clean_email(email)
@@ -80,10 +143,45 @@ def subscribe_email(
         return subscriber
     if subscriber is None:
         subscriber = Subscriber(mode=SubscriberMode.EMAIL, email=email, created_at=now)
+        _set_components(subscriber, chosen)
         session.add(subscriber)
+        session.flush()
+    _ask_to_confirm(session, subscriber, chosen, now)
+    return subscriber
+
+
+def subscribe_webhook(
+    session: Session, endpoint: Any, email: Any, component_codes: Any = None,
+    policy: outbound.Policy | None = None, now: datetime | None = None,
+) -> Subscriber | None:
+    """The public form's webhook sign-up: double opt-in through the contact address.
+
+    Nothing is POSTed until the contact clicks the emailed link, which also shows
+    the signing secret. A URL already registered sends nothing unless the same
+    contact asks again (a reminder to confirm, or a link to manage), so no one
+    can obtain the secret of someone else's hook; the caller answers the same
+    either way.
+    """
+    now = now or utcnow()
+    url = clean_endpoint(endpoint, "endpoint", policy)
+    contact = clean_email(email)
+    chosen = parse_component_codes(session, component_codes, "component_ids")
+    existing = session.scalars(select(Subscriber).where(Subscriber.mode == SubscriberMode.WEBHOOK,
+                                                        Subscriber.endpoint == url)).first()
+    if existing is not None:
+        if existing.email != contact:
+            return None
+        if existing.confirmed_at is not None:
+            outbox.enqueue(session, "manage_link", {"subscriber": existing.code}, [], now=now)
+        else:
+            _ask_to_confirm(session, existing, chosen, now)
+        return existing
+    subscriber = Subscriber(mode=SubscriberMode.WEBHOOK, endpoint=url, email=contact,
+                            webhook_secret=secrets.token_hex(32), created_at=now)
     _set_components(subscriber, chosen)
+    session.add(subscriber)
     session.flush()
-    outbox.enqueue(session, "confirmation", {"subscriber": subscriber.code}, [], now=now)
+    _ask_to_confirm(session, subscriber, chosen, now)
     return subscriber
 
 
@@ -95,15 +193,20 @@ def create(
     endpoint: Any = None,
     component_codes: Any = None,
     skip_confirmation: Any = False,
+    policy: outbound.Policy | None = None,
     now: datetime | None = None,
 ) -> Subscriber:
-    """Add a subscriber for a responder or the API; email subscribers confirm unless skipped."""
+    """Add a subscriber for a responder or the API; email subscribers confirm unless skipped.
+
+    `policy` is the operator's outbound policy that webhook URLs are checked against.
+    """
     now = now or utcnow()
+    skip = clean_flag(skip_confirmation, "skip_confirmation_notification")
     chosen = parse_component_codes(session, component_codes, "component_ids")
     if component_codes is not None and isinstance(component_codes, list) and not component_codes:
         raise InvalidInput("component_ids, if given, must name at least one component.", "component_ids")
     if endpoint not in (None, ""):
-        url = clean_endpoint(endpoint)
+        url = clean_endpoint(endpoint, "endpoint", policy)
         contact = clean_email(email) if email not in (None, "") else None
         clash = session.scalar(select(Subscriber.id).where(Subscriber.mode == SubscriberMode.WEBHOOK,
                                                            Subscriber.endpoint == url))
@@ -115,23 +218,33 @@ def create(
         address = clean_email(email)
         if by_email(session, address) is not None:
             raise Conflict(f"{address} is already subscribed.", "email")
-        skip = skip_confirmation is True or str(skip_confirmation).lower() in {"true", "1", "on"}
         subscriber = Subscriber(mode=SubscriberMode.EMAIL, email=address, created_at=now,
                                 confirmed_at=now if skip else None)
     session.add(subscriber)
     _set_components(subscriber, chosen)
     session.flush()
     if subscriber.confirmed_at is None:
-        outbox.enqueue(session, "confirmation", {"subscriber": subscriber.code}, [], now=now)
+        _ask_to_confirm(session, subscriber, chosen, now)
     audit.record(session, actor, "subscriber.create", "subscriber", subscriber.code,
                  {"mode": subscriber.mode.value})
     return subscriber
 
 
-def confirm(session: Session, subscriber: Subscriber, now: datetime | None = None) -> bool:
-    """Confirm an address; False when it already was (clicking twice is fine)."""
+def confirm(
+    session: Session, subscriber: Subscriber, components: Sequence[str] | None = None, now: datetime | None = None
+) -> bool:
+    """Confirm a subscriber, applying the component choice its link carries; False when already confirmed.
+
+    Clicking twice is fine and changes nothing (a confirmed subscriber changes components
+    through the manage link). Components removed since the sign-up are skipped; if none of
+    the chosen ones is left, the choice stored at sign-up stays.
+    """
     if subscriber.confirmed_at is not None:
         return False
+    if components is not None:
+        chosen = list(session.scalars(select(Component).where(Component.code.in_(list(components)))))
+        if chosen or not components:
+            _set_components(subscriber, chosen)
     subscriber.confirmed_at = now or utcnow()
     return True
 
@@ -142,7 +255,17 @@ def set_components(session: Session, subscriber: Subscriber, component_codes: An
 
 
 def remove(session: Session, subscriber: Subscriber, actor: Actor | None = None) -> None:
-    """Delete a subscriber; every link sent to them stops working."""
+    """Delete a subscriber; every link sent to them stops working and nothing pending is sent.
+
+    Their delivery rows stay (without the subscriber), so past counts of sent messages hold.
+    """
+    session.execute(
+        update(Delivery)
+        .where(Delivery.subscriber_id == subscriber.id,
+               Delivery.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.RETRYING.value]))
+        .values(status=DeliveryStatus.FAILED, lease_until=None, last_error="subscriber removed")
+        .execution_options(synchronize_session=False)
+    )
     if actor is not None:
         audit.record(session, actor, "subscriber.delete", "subscriber", subscriber.code,
                      {"mode": subscriber.mode.value})
@@ -153,7 +276,7 @@ def resend_confirmation(session: Session, subscriber: Subscriber, now: datetime 
     """Queue the confirmation again for an unconfirmed email subscriber."""
     if subscriber.confirmed_at is not None or subscriber.mode != SubscriberMode.EMAIL:
         return False
-    outbox.enqueue(session, "confirmation", {"subscriber": subscriber.code}, [], now=now or utcnow())
+    _ask_to_confirm(session, subscriber, subscriber.components, now or utcnow())
     return True
 
 
@@ -173,6 +296,16 @@ def recipient_count(session: Session, component_ids: Sequence[int]) -> int:
     """How many subscribers an update about these components would reach."""
     subquery = recipients(component_ids).with_only_columns(Subscriber.id).subquery()
     return session.scalar(select(func.count()).select_from(subquery)) or 0
+
+
+def reach(session: Session, component_codes: Sequence[str] = (), also: Sequence[Component] = ()) -> int:
+    """How many confirmed subscribers a notification about these components (codes, plus `also`,
+    e.g. an incident's current ones) would reach; none named means everyone confirmed."""
+    ids = {c.id for c in also}
+    codes = [code for code in component_codes if isinstance(code, str)]
+    if codes:
+        ids |= set(session.scalars(select(Component.id).where(Component.code.in_(codes))))
+    return recipient_count(session, sorted(ids))
 
 
 def component_counts(session: Session) -> dict[int, int]:

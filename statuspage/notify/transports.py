@@ -106,6 +106,12 @@ class SmtpTransport(MailTransport):
                 self._drop()
             text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
             raise _smtp_error(exc.smtp_code, text) from exc
+        except (UnicodeError, smtplib.SMTPNotSupportedError) as exc:
+            # An address that needs SMTPUTF8: no retry helps. The server may be mid-transaction
+            # (MAIL FROM accepted, RCPT never sent), so the next message starts on a new connection.
+            self._drop()
+            raise TransportError(f"the address needs SMTPUTF8, which is not supported: {exc}",
+                                 permanent=True) from exc
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
             raise TransportError(f"connection lost: {exc}") from exc

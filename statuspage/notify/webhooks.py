@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import datetime
 from typing import Any
+
+from ..timefmt import iso
 
 SIGNATURE_HEADER = "X-Statuspage-Signature"
 
@@ -28,15 +31,39 @@ def verify(secret: str, header: str, body: bytes, now: int, tolerance: int = 300
     return hmac.compare_digest(sign(secret, timestamp, body), header)
 
 
+def component_update(event_payload: dict[str, Any], time_zone: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Statuspage's `component_update` and `component` objects of a component event, as it was queued."""
+    at = datetime.fromisoformat(event_payload["at"])
+    created = datetime.fromisoformat(event_payload["component_created_at"])
+    update = {
+        "created_at": iso(at, time_zone),
+        "new_status": event_payload["new_status"],
+        "old_status": event_payload["old_status"],
+        "id": event_payload["id"],
+        "component_id": event_payload["component"],
+    }
+    component = {
+        "created_at": iso(created, time_zone),
+        "id": event_payload["component"],
+        "name": event_payload["name"],
+        "status": event_payload["new_status"],
+    }
+    return update, component
+
+
 def payload(event_kind: str, event_payload: dict[str, Any], page: dict[str, Any],
-            incident: dict[str, Any] | None, unsubscribe_url: str) -> bytes:
-    """The JSON body: `meta`, `page` and `incident` as Statuspage's incident webhooks carry them."""
+            incident: dict[str, Any] | None, unsubscribe_url: str,
+            component: tuple[dict[str, Any], dict[str, Any]] | None = None) -> bytes:
+    """The JSON body: `meta` and `page`, then `incident`, or `component_update` and `component`
+    (pass `component`, from `component_update()`), as Statuspage's webhooks carry them."""
     body: dict[str, Any] = {
         "meta": {"unsubscribe": unsubscribe_url},
         "page": page,
         "event": event_kind,
     }
-    if incident is not None:
+    if component is not None:
+        body["component_update"], body["component"] = component
+    elif incident is not None:
         body["incident"] = incident
     else:
         body["update"] = event_payload

@@ -54,7 +54,10 @@ def _render_form(template: str, status: int = 200, **context: Any):
     return render_template(template, page=current_page(), components=all_components(session),
                            templates=inc.list_templates(session),
                            subscriber_counts=subscribers.component_counts(session),
-                           all_subscribers=subscribers.recipient_count(session, []), **context), status
+                           all_subscribers=subscribers.recipient_count(session, []),
+                           reach=subscribers.reach(session, [*_component_statuses(), *request.form.getlist(
+                               "component_ids")], getattr(context.get("incident"), "components", ())),
+                           **context), status
 
 
 def _form_failed(template: str, exc: DomainError, **context: Any):

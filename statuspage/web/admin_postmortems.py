@@ -12,6 +12,7 @@ from .. import postmortems as pm
 from ..api.common import current_page, page_zone
 from ..audit import Actor
 from ..errors import DomainError, NotFound
+from ..notify import subscribers
 from ..timefmt import parse_local, to_local_input
 from .session import db_session
 
@@ -41,6 +42,7 @@ def _editor(incident, postmortem, status: int = 200, error: str | None = None):
         "admin/postmortem.html", page=current_page(), incident=incident, postmortem=postmortem,
         sections=pm.SECTIONS, lines=lines, figures=pm.figures(session, incident, _zone()),
         items=pm.items_for(session, incident), error=error, today=date.today(),
+        reach=subscribers.reach(session, (), incident.components),
     ), status
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -45,6 +45,14 @@ def subscriber_list():
     return render_template("admin/subscribers.html", page=current_page(), subscribers=found, total=total,
                            q=q, state=state, number=number, pages=max(1, -(-total // PER_PAGE)),
                            components=components, counts=counts, active=everything)
+
+
+@bp.get("/subscribers/reach")
+@login_required
+def reach():
+    """How many confirmed subscribers a notification about `components` (comma-separated ids) reaches."""
+    codes = [code for code in request.args.get("components", "").split(",") if code]
+    return jsonify({"count": subscribers.reach(db_session(), codes[:500])})
 
 
 @bp.get("/subscribers.csv")
@@ -129,8 +137,11 @@ def delivery_retry(delivery_id: int):
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         abort(404, "There is no such delivery.")
-    if not outbox.retry(session, _actor(), delivery):
-        flash("Only a failed delivery can be retried.")
+    try:
+        outbox.retry(session, _actor(), delivery)
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message)
         return redirect(url_for("admin_subscribers.deliveries"))
     session.commit()
     flash("Queued again.")

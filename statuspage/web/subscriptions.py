@@ -1,10 +1,12 @@
-"""Public subscription pages: sign up (double opt-in), confirm, manage, and one-click unsubscribe.
+"""Public subscription pages: sign up by email or webhook (double opt-in), confirm, manage, and one-click unsubscribe.
 
-The sign-up form carries no CSRF token so the public page stays one cached
-body for everyone; it only ever sends a confirmation to the address given,
-and is rate-limited per IP and per address so it cannot mail-bomb anyone.
-Links in emails are signed tokens; the unsubscribe POST is RFC 8058's
-one-click (no session, no token but the link's).
+The sign-up forms carry no CSRF token so the public page stays one cached
+body for everyone; they only ever send a confirmation to the address given,
+and are rate-limited per IP and per (normalized) address so they cannot
+mail-bomb anyone. Links in emails are signed tokens. Opening a confirmation
+link only shows a button: mail scanners that follow every link must not
+confirm on their own, so confirming is a POST. The unsubscribe POST is
+RFC 8058's one-click (no session, no token but the link's).
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy.exc import IntegrityError
 
+from .. import outbound
+from ..accounts import clean_email
 from ..api.common import current_page
 from ..components import all_components
 from ..errors import DomainError
 from ..extensions import csrf, limiter
-from ..models import Subscriber
+from ..models import Subscriber, SubscriberMode
 from ..notify import subscribers, tokens
 from .session import db_session
 
@@ -24,11 +28,26 @@ bp = Blueprint("subscriptions", __name__)
 
 
 def _address_key() -> str:
-    return "subscribe:" + request.form.get("email", "").strip().lower()
+    """The per-address limit counts an address however it is spelled (case, Unicode or IDNA domain)."""
+    raw = request.form.get("email", "")
+    try:
+        address = clean_email(raw)
+    except DomainError:
+        address = raw.strip().lower()
+    return "subscribe:" + address
+
+
+# Shared by both forms, so the webhook form is no second allowance of mail per IP or per address.
+_per_ip = limiter.shared_limit("10 per hour", scope="subscribe-ip")
+_per_address = limiter.shared_limit("3 per hour", scope="subscribe-address", key_func=_address_key)
+
+
+def _settings():
+    return current_app.config["STATUSPAGE"]
 
 
 def _secret() -> str:
-    return current_app.config["STATUSPAGE"].secret_key
+    return _settings().secret_key
 
 
 def _render(template: str, status: int = 200, **context):
@@ -37,17 +56,16 @@ def _render(template: str, status: int = 200, **context):
                            **context), status
 
 
-def _from_token(purpose: str, token: str) -> Subscriber | None:
-    """The subscriber a valid link names; None when it was removed; 400 when the link is broken."""
+def _from_token(purpose: str, token: str) -> tuple[Subscriber | None, tokens.Link]:
+    """The subscriber a valid link names (None when it was removed) and the link; 400 when it is broken."""
     found = tokens.read(_secret(), purpose, token)
     if found is None:
         abort(400, "This link is broken or incomplete. Copy the whole link from the email.")
-    code, nonce = found
     try:
-        subscriber = subscribers.get(db_session(), code)
+        subscriber = subscribers.get(db_session(), found.code)
     except DomainError:
-        return None
-    return subscriber if subscriber.token_nonce == nonce else None
+        return None, found
+    return (subscriber if subscriber.token_nonce == found.nonce else None), found
 
 
 @bp.get("/subscribe")
@@ -57,8 +75,8 @@ def subscribe_form():
 
 @bp.post("/subscribe")
 @csrf.exempt
-@limiter.limit("10 per hour")
-@limiter.limit("3 per hour", key_func=_address_key)
+@_per_ip
+@_per_address
 def subscribe():
     page = current_page()
     if not page.allow_email_subscribers:
@@ -76,20 +94,59 @@ def subscribe():
     return _render("public/subscribed.html")
 
 
+@bp.post("/subscribe/webhook")
+@csrf.exempt
+@_per_ip
+@_per_address
+def subscribe_webhook():
+    page = current_page()
+    if not page.allow_webhook_subscribers:
+        abort(404, "This page does not take webhook subscribers.")
+    session = db_session()
+    try:
+        subscribers.subscribe_webhook(session, request.form.get("endpoint"), request.form.get("email"),
+                                      request.form.getlist("component_ids"),
+                                      outbound.Policy.from_settings(_settings()))
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        return _render("public/subscribe.html", 422, form={}, webhook_form=request.form, webhook_error=exc.message)
+    except IntegrityError:
+        session.rollback()
+    return _render("public/subscribed.html", webhook=True)
+
+
 @bp.get("/subscribers/confirm/<token>")
-def confirm(token: str):
-    subscriber = _from_token("confirm", token)
+def confirm_form(token: str):
+    subscriber, _link = _from_token("confirm", token)
     if subscriber is None:
         return _render("public/subscription_gone.html")
-    first_time = subscribers.confirm(db_session(), subscriber)
+    if subscriber.confirmed_at is not None:
+        return _confirmed(subscriber, first_time=False)
+    return _render("public/confirm.html", subscriber=subscriber, token=token)
+
+
+@bp.post("/subscribers/confirm/<token>")
+@csrf.exempt
+def confirm(token: str):
+    subscriber, link = _from_token("confirm", token)
+    if subscriber is None:
+        return _render("public/subscription_gone.html")
+    first_time = subscribers.confirm(db_session(), subscriber, link.components)
     db_session().commit()
+    return _confirmed(subscriber, first_time, show_secret=True)
+
+
+def _confirmed(subscriber: Subscriber, first_time: bool, show_secret: bool = False):
     manage = tokens.make(_secret(), "manage", subscriber.code, subscriber.token_nonce)
-    return _render("public/confirmed.html", first_time=first_time, manage_token=manage)
+    secret = subscriber.webhook_secret if show_secret and subscriber.mode == SubscriberMode.WEBHOOK else None
+    return _render("public/confirmed.html", subscriber=subscriber, first_time=first_time, manage_token=manage,
+                   webhook_secret=secret)
 
 
 @bp.route("/subscribers/manage/<token>", methods=["GET", "POST"])
 def manage(token: str):
-    subscriber = _from_token("manage", token)
+    subscriber, _link = _from_token("manage", token)
     if subscriber is None:
         return _render("public/subscription_gone.html")
     unsubscribe = tokens.make(_secret(), "unsubscribe", subscriber.code, subscriber.token_nonce)
@@ -109,7 +166,7 @@ def manage(token: str):
 @bp.route("/subscribers/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token: str):
-    subscriber = _from_token("unsubscribe", token)
+    subscriber, _link = _from_token("unsubscribe", token)
     if request.method == "GET":
         if subscriber is None:
             return _render("public/subscription_gone.html")
