@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from statuspage.db import Database
 from statuspage.models import Check, CheckRollup, Probe
-from statuspage.probes.rollup import roll_up_one
+from statuspage.probes.rollup import day_start, roll_up_one
 from statuspage.probes.runner import claim, claim_due, due_candidates
 from statuspage.worker import Worker
 from tests.conftest import POSTGRES_URL
@@ -249,6 +249,44 @@ def test_old_checks_roll_up_into_hours_and_days_and_recent_ones_stay(db, session
     assert (hours[0].count, hours[0].failures, hours[0].latency_max) == (60, 6, 69.0)
     with db.transaction() as tx:
         assert not roll_up_one(tx, T0, raw_days=7)
+
+
+def test_two_workers_rolling_up_at_once_count_every_check_once(database_url, session, component):
+    probe = a_probe(session, component)
+    first = day_start(T0 - timedelta(days=10))
+    add_checks(session, probe, first, 30)
+    add_checks(session, probe, first + timedelta(days=1), 20)
+    databases = [Database(), Database()]
+    for database in databases:
+        database.configure(database_url)
+    outcome: dict[str, object] = {}
+
+    def second_worker() -> None:
+        try:
+            with databases[1].transaction() as tx:
+                outcome["rolled"] = roll_up_one(tx, T0)
+        except Exception as exc:  # noqa: BLE001  (the test reports it below)
+            outcome["error"] = exc
+
+    with databases[0].transaction() as tx:
+        assert roll_up_one(tx, T0)  # the first day, not yet committed
+        other = threading.Thread(target=second_worker)
+        other.start()
+        # PostgreSQL: the second worker skips the claimed probe; SQLite: it waits for the write lock.
+        other.join(0.5)
+    other.join(10)
+    with databases[1].transaction() as tx:
+        while roll_up_one(tx, T0):
+            pass
+    for database in databases:
+        database.engine.dispose()
+
+    assert "error" not in outcome, outcome
+    session.expire_all()
+    days = {r.start: r.count for r in session.scalars(select(CheckRollup).where(CheckRollup.period == "day"))}
+    assert days == {first: 30, first + timedelta(days=1): 20}
+    hours = session.scalars(select(func.sum(CheckRollup.count)).where(CheckRollup.period == "hour")).one()
+    assert hours == 50 and checks_of(session, probe) == []
 
 
 def test_rollups_older_than_the_retention_are_pruned(db, session, component):

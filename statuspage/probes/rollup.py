@@ -4,6 +4,15 @@ Raw checks are kept `raw_days` (default 7); then each (probe, day) is
 rolled into 24 hour rows and one day row (count, failures, slow, latency
 p50/p95/max) and its raw checks deleted, in one transaction. Rollups are
 kept `keep_days` (default 400).
+
+Any number of workers do this at once without counting a check twice:
+1. Find a probe with checks older than the cutoff (no lock yet: cheap).
+2. Claim that probe for this transaction: on PostgreSQL a transaction-
+   scoped advisory lock, tried without waiting (taken: move on to the next
+   probe); on SQLite a write to the probe's row, which takes the
+   database's one write lock before anything else is read.
+3. Read the oldest check again, now that no other worker can change it,
+   and roll up that day.
 """
 
 from __future__ import annotations
@@ -14,12 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Check, CheckRollup, Probe
 
 HOUR, DAY = "hour", "day"
+# The first key of our PostgreSQL advisory locks for rollups (the second is the probe id).
+ROLLUP_LOCK = 7_301_001
 
 
 def day_start(when: datetime) -> datetime:
@@ -98,19 +109,39 @@ def roll_up_day(session: Session, probe_id: int, day: datetime) -> int:
     return len(checks)
 
 
+def claim_probe(session: Session, probe_id: int) -> bool:
+    """Step 2: take this probe's rollup for the rest of the transaction; False if another worker has it."""
+    if session.get_bind().dialect.name == "postgresql":
+        return bool(session.scalar(select(func.pg_try_advisory_xact_lock(ROLLUP_LOCK, probe_id))))
+    # SQLite has one writer at a time: writing first makes us it (waiting our turn), so what we read next
+    # is what the previous writer committed, and no one else writes until we commit.
+    session.execute(update(Probe).where(Probe.id == probe_id).values(paused=Probe.paused)
+                    .execution_options(synchronize_session=False))
+    return True
+
+
+def _oldest(session: Session, probe_id: int) -> datetime | None:
+    return session.scalar(select(func.min(Check.at)).where(Check.probe_id == probe_id))
+
+
 def roll_up_one(session: Session, now: datetime, raw_days: int = 7, keep_days: int = 400) -> bool:
     """Do one unit of upkeep: roll up one probe-day of old checks, or prune one probe's old rollups.
 
     Each probe's oldest check is found through the (probe_id, at) index,
     so a pass costs one small query per probe when there is nothing to do.
+    Safe with several workers (see the module docstring).
     """
     cutoff = day_start(now - timedelta(days=raw_days))
     keep_from = day_start(now - timedelta(days=keep_days))
     for probe_id in list(session.scalars(select(Probe.id).order_by(Probe.id))):
-        oldest = session.scalar(select(func.min(Check.at)).where(Check.probe_id == probe_id))
+        oldest = _oldest(session, probe_id)
         if oldest is not None and oldest < cutoff:
-            roll_up_day(session, probe_id, day_start(oldest))
-            return True
+            if not claim_probe(session, probe_id):
+                continue  # another worker is rolling this probe up right now
+            oldest = _oldest(session, probe_id)
+            if oldest is not None and oldest < cutoff:
+                roll_up_day(session, probe_id, day_start(oldest))
+                return True
         pruned = session.execute(delete(CheckRollup).where(CheckRollup.probe_id == probe_id,
                                                            CheckRollup.start < keep_from)).rowcount
         if pruned:
