@@ -214,4 +214,4 @@ def build(
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.attach(MIMEText(text, "plain", _UTF8_QP))
     message.attach(MIMEText(html, "html", _UTF8_QP))
-    return OutgoingMail(ctx.mail_from, recipient, message.as_bytes(policy=_WIRE), message_id)
+    return OutgoingMail(ascii_address(ctx.mail_from), recipient, message.as_bytes(policy=_WIRE), message_id)
