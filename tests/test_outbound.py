@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import time
 
 import pytest
@@ -197,6 +198,19 @@ def test_a_certificate_from_the_operators_ca_bundle_is_trusted_and_its_expiry_kn
     response = http_request("GET", https_target("soon").url("/ok"), policy=policy, timeout=2)
     assert response.status == 200
     assert "notAfter" in response.peer_cert
+
+
+@pytest.mark.parametrize("name", ["valid", "soon", "expired", "self"])
+def test_the_expiry_read_from_a_certificate_matches_what_ssl_decodes(tls_certs, name):
+    der = ssl.PEM_cert_to_DER_cert(tls_certs[name].read_text())
+    decoded = ssl._ssl._test_decode_cert(str(tls_certs[name]))  # CPython's own decoder, for comparison
+    assert ssl.cert_time_to_seconds(outbound.certificate_not_after(der)) == ssl.cert_time_to_seconds(
+        decoded["notAfter"])
+
+
+def test_an_unreadable_certificate_has_no_expiry():
+    for der in (b"", b"garbage", b"\x30\x82\xff\xff", b"\x30\x03\x02\x01\x01"):
+        assert outbound.certificate_not_after(der) is None
 
 
 # --- TCP and DNS -----------------------------------------------------------------------------------------

@@ -146,3 +146,13 @@ def test_a_certificate_close_to_expiry_is_a_warning_on_a_good_check(https_target
     assert result.detail["tls_warning"] is True
     quiet = check(https_target("valid").url("/ok"), policy=trusting, tls_warn_days=14)
     assert quiet.reason == "ok" and 59 < quiet.detail["tls_days_left"] <= 60
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_with_verification_off_an_expiring_certificate_still_warns(https_target):
+    # Not trusted (no CA bundle) and not verified: the expiry is still read from the certificate.
+    result = check(https_target("soon").url("/ok"), verify_tls=False, tls_warn_days=14)
+    assert result.ok and result.reason == "TLS certificate expires in 5 days"
+    assert result.detail["tls_warning"] is True and 4 < result.detail["tls_days_left"] <= 5
+    self_signed = check(https_target("self").url("/ok"), verify_tls=False, tls_warn_days=14)
+    assert self_signed.reason == "ok" and 29 < self_signed.detail["tls_days_left"] <= 30
