@@ -19,9 +19,11 @@ from statuspage import accounts
 from statuspage import components as comp
 from statuspage.audit import Actor
 from statuspage.db import utcnow
-from statuspage.models import Delivery, Subscriber, SubscriberMode
+from statuspage.errors import InvalidInput
+from statuspage.models import Delivery, OutboxEvent, StatusChange, Subscriber, SubscriberMode
 from statuspage.notify import outbox, webhooks
 from statuspage.page import get_page
+from statuspage.timefmt import iso
 from tests.conftest import free_port
 
 ACTOR = Actor.system("test")
@@ -446,3 +448,206 @@ def test_link_local_and_cloud_metadata_addresses_are_refused_when_sending(
     assert (delivery.status.value, delivery.attempts) == ("failed", 1)
     assert "link-local or cloud-metadata" in delivery.last_error
     assert [address for address in connections if address[0] != "127.0.0.1"] == []
+
+
+# --- component_update ------------------------------------------------------------------------------
+
+
+HOLD = timedelta(seconds=31)  # just past STATUSPAGE_COMPONENT_UPDATE_HOLD_SECONDS (30)
+
+
+def set_component_status(client, headers, page_code, code: str, status: str) -> None:
+    response = client.patch(f"/api/v1/pages/{page_code}/components/{code}", headers=headers,
+                            json={"component": {"status": status}})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_component_status_change_is_posted_to_webhooks_as_a_statuspage_component_update(
+        client, headers, page_code, website, hook, receiver, worker, clock, session, smtp_server):
+    sink, _port = smtp_server
+    from statuspage.notify import subscribers
+
+    subscribers.create(session, ACTOR, email="reader@example.org", skip_confirmation=True)
+    session.commit()
+    set_component_status(client, headers, page_code, website.code, "major_outage")
+    worker.run_once()
+    assert receiver.requests == []  # held a moment, in case the component flaps
+
+    clock[0] += HOLD
+    worker.run_once()
+    [request] = receiver.requests
+    assert request.signature_valid and request.answered == 200
+    body = request.json()
+    status_now = client.get("/api/v2/status.json").get_json()["status"]
+    component_now = next(c for c in client.get("/api/v2/components.json").get_json()["components"]
+                         if c["id"] == website.code)
+    assert set(body) == {"meta", "page", "event", "component_update", "component"}
+    assert body["event"] == "component_update"
+    assert body["page"] == {"id": page_code, "status_indicator": status_now["indicator"],
+                            "status_description": status_now["description"]}
+    update = body["component_update"]
+    assert set(update) == {"created_at", "new_status", "old_status", "id", "component_id"}
+    assert (update["old_status"], update["new_status"], update["component_id"]) == (
+        "operational", "major_outage", website.code)
+    change = session.scalars(select(StatusChange).where(StatusChange.component_id == website.id,
+                                                        StatusChange.to_status == "major_outage")).one()
+    assert update["created_at"] == iso(change.at, "Europe/Berlin")
+    assert body["component"] == {"created_at": component_now["created_at"], "id": website.code,
+                                 "name": "Website", "status": "major_outage"}
+    assert body["meta"]["unsubscribe"].startswith("http://status.test/subscribers/unsubscribe/")
+    assert sink.to("reader@example.org") == []  # email subscribers hear about incidents, not flaps
+
+
+def test_a_flap_within_the_hold_sends_nothing_and_changes_are_merged(
+        client, headers, page_code, website, hook, receiver, worker, clock, session):
+    set_component_status(client, headers, page_code, website.code, "major_outage")
+    set_component_status(client, headers, page_code, website.code, "operational")
+    clock[0] += HOLD
+    worker.run_once()
+    assert receiver.requests == []
+
+    set_component_status(client, headers, page_code, website.code, "major_outage")
+    set_component_status(client, headers, page_code, website.code, "partial_outage")
+    set_component_status(client, headers, page_code, website.code, "degraded_performance")
+    clock[0] += HOLD
+    worker.run_once()
+    [request] = receiver.requests
+    update = request.json()["component_update"]
+    assert (update["old_status"], update["new_status"]) == ("operational", "degraded_performance")
+
+    set_component_status(client, headers, page_code, website.code, "operational")
+    clock[0] += HOLD
+    worker.run_once()
+    assert [(r.json()["component_update"]["old_status"], r.json()["component_update"]["new_status"])
+            for r in receiver.requests[1:]] == [("degraded_performance", "operational")]
+
+
+def test_only_webhooks_following_the_component_hear_about_it(
+        client, headers, page_code, website, receiver, worker, clock, session):
+    api = comp.create_component(session, ACTOR, "API")
+    session.commit()
+    created = subscribe_webhook(client, headers, page_code, receiver.url, component_ids=[api.code])
+    receiver.secret = created["webhook_secret"]
+    set_component_status(client, headers, page_code, website.code, "major_outage")
+    set_component_status(client, headers, page_code, api.code, "partial_outage")
+    clock[0] += HOLD
+    worker.run_once()
+    assert [r.json()["component"]["name"] for r in receiver.requests] == ["API"]
+
+
+def test_without_webhooks_a_status_change_writes_no_event(client, headers, page_code, website, session):
+    set_component_status(client, headers, page_code, website.code, "major_outage")
+    session.expire_all()
+    assert session.scalars(select(OutboxEvent).where(OutboxEvent.kind == "component_update")).all() == []
+
+
+def test_a_probe_taking_a_component_down_is_posted_too(
+        client, headers, page_code, website, hook, receiver, worker, clock, session):
+    # The probe path goes through the same components.set_status; one change, one component_update.
+    comp.set_status(session, website, comp.ComponentStatus.MAJOR_OUTAGE, Actor.system("probe"))
+    session.commit()
+    clock[0] += HOLD
+    worker.run_once()
+    [request] = receiver.requests
+    assert request.json()["component_update"]["new_status"] == "major_outage"
+
+
+# --- the public form's webhook sign-up -------------------------------------------------------------------
+
+
+def public_hook(client, url: str, email: str = "hooks@example.org", **extra):
+    return client.post("/subscribe/webhook", data={"endpoint": url, "email": email, **extra})
+
+
+def confirmation_link(message) -> str:
+    import re
+
+    text = message.get_body(("plain",)).get_content()
+    return re.search(r"http://status\.test(/subscribers/confirm/\S+)", text).group(1)
+
+
+def test_the_public_page_offers_a_webhook_that_starts_after_its_contact_confirms(
+        client, page_code, headers, website, receiver, worker, clock, session, smtp_server):
+    import re
+
+    sink, _port = smtp_server
+    assert 'action="/subscribe/webhook"' in client.get("/").get_data(as_text=True)
+    response = public_hook(client, receiver.url)
+    assert response.status_code == 200
+    assert "Check your inbox" in response.get_data(as_text=True)
+
+    open_incident(client, headers, page_code, name="Before confirming", body="x")
+    worker.run_once()
+    assert receiver.requests == []  # nothing is POSTed before the contact confirms
+    [mail] = sink.to("hooks@example.org")
+    assert mail["Subject"] == "[Acme] Confirm your webhook"
+    assert receiver.url in mail.get_body(("plain",)).get_content()
+
+    confirm = confirmation_link(mail)
+    assert "Confirm your webhook" in client.get(confirm).get_data(as_text=True)
+    page = client.post(confirm).get_data(as_text=True)
+    receiver.secret = re.search(r'<code class="secret">([0-9a-f]{64})</code>', page).group(1)
+    assert "You are subscribed" in page
+
+    open_incident(client, headers, page_code, name="After confirming", body="x")
+    worker.run_once()
+    [request] = receiver.requests
+    assert request.signature_valid
+    assert request.json()["incident"]["name"] == "After confirming"
+
+
+@pytest.mark.parametrize("url, message", [
+    ("http://169.254.169.254/latest", "link-local or cloud-metadata"),
+    ("http://[fe80::1]/x", "link-local or cloud-metadata"),
+    ("http://x y/", "spaces"),
+    ("http://hooks.example.org:99999/", "port"),
+    ("javascript:alert(1)", "http:// or https://"),
+])
+def test_the_public_form_refuses_a_webhook_url_that_could_never_be_called(client, website, session, url, message):
+    response = public_hook(client, url)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert 'role="alert"' in text and message in text
+    assert '<details class="webhook-signup" open>' in text
+    assert subscribers_now(session) == []
+
+
+def test_the_public_form_never_hands_out_the_secret_of_someone_elses_webhook(
+        client, website, receiver, worker, session, smtp_server):
+    sink, _port = smtp_server
+    public_hook(client, receiver.url, "owner@example.org")
+    again = public_hook(client, receiver.url, "attacker@example.org")
+    assert again.status_code == 200  # the same answer as always
+    worker.run_once()
+    assert sink.to("attacker@example.org") == []
+    [subscriber] = subscribers_now(session)
+    assert subscriber.email == "owner@example.org"
+    public_hook(client, receiver.url, "Owner@Example.org")  # the owner may ask again
+    worker.run_once()
+    assert [m["Subject"] for m in sink.to("owner@example.org")] == ["[Acme] Confirm your webhook"] * 2
+
+
+def test_the_public_webhook_form_is_off_when_the_page_takes_no_webhooks(client, website, session):
+    get_page(session).allow_webhook_subscribers = False
+    session.commit()
+    assert 'action="/subscribe/webhook"' not in client.get("/subscribe").get_data(as_text=True)
+    assert public_hook(client, "http://127.0.0.1:9/hook").status_code == 404
+    assert subscribers_now(session) == []
+
+
+# --- retries ---------------------------------------------------------------------------------------------
+
+
+def test_a_disabled_webhook_cannot_be_retried(
+        client, headers, page_code, website, hook, receiver, worker, session):
+    receiver.default = 500
+    for number in range(outbox.WEBHOOK_FAILURES_TO_DISABLE):
+        open_incident(client, headers, page_code, name=f"Incident {number}", body="x")
+    worker.run_once()
+    failed = hook_deliveries(session)[0]
+    assert failed.status.value == "failed"
+    with pytest.raises(InvalidInput, match="disabled"):
+        outbox.retry(session, ACTOR, failed)
+    session.rollback()
+    worker.run_once()
+    assert len(receiver.requests) == outbox.WEBHOOK_FAILURES_TO_DISABLE
