@@ -64,6 +64,19 @@ def test_an_admin_creates_an_http_probe_from_the_form(client, session, api):
     assert "Authorization: ********" in page and "s3cret" not in page
 
 
+def test_an_admin_shows_a_probes_response_times_to_customers_with_a_checkbox(client, session, api):
+    sign_in(client, session, "admin")
+    response = post(client, "/admin/probes/new", {**NEW_HTTP, "component_id": api.code, "public_chart": "on"},
+                    token_from="/admin/probes/new")
+    [probe] = probes_in_db(session)
+    assert probe.options["public_chart"] is True
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert re.search(r'name="public_chart" checked', page)
+    form = {**NEW_HTTP, "component_id": api.code}  # the box left unchecked
+    post(client, f"/admin/probes/{probe.code}", form, token_from=f"/admin/probes/{probe.code}")
+    assert probes_in_db(session)[0].options["public_chart"] is False
+
+
 def test_a_bad_form_re_renders_with_the_message_and_saves_nothing(client, session, api):
     sign_in(client, session, "admin")
     for change, message in (({"target": "ftp://x/"}, "http:// or https://"),

@@ -12,8 +12,10 @@ from statuspage import incidents as inc
 from statuspage import uptime
 from statuspage.db import utcnow
 from statuspage.models import Component, ComponentStatus, StatusChange
+from statuspage.page import get_page
+from statuspage.probes.rules import apply_check
 from statuspage.web import public_cache
-from tests.probe_builders import ACTOR
+from tests.probe_builders import ACTOR, a_probe, api_headers, good
 
 NOW = datetime(2024, 8, 14, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -171,3 +173,51 @@ def test_the_public_cache_and_etag_turn_over_with_the_utc_date(client, session, 
     monkeypatch.setattr(public_cache, "utcnow", lambda: tomorrow)
     second = client.get("/", headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200 and second.headers["ETag"] != first.headers["ETag"]
+
+
+# --- response times on the public page (opt-in per probe) -------------------------------------------------
+
+
+def checked(session, component, name: str, **fields):
+    """An HTTP probe of `component` with an hour of good checks, 20-80 ms, ending now."""
+    probe = a_probe(session, component, name=name, **fields)
+    now = utcnow()
+    for minute in range(60, 0, -5):
+        apply_check(session, probe, good(20 + minute), now - timedelta(minutes=minute))
+    session.commit()
+    return probe
+
+
+def test_a_response_time_chart_is_public_only_for_components_whose_probe_opts_in(client, session):
+    shown = created(session, "Checkout API", utcnow() - 5 * DAY)
+    hidden = created(session, "Search", utcnow() - 5 * DAY)
+    checked(session, shown, "checkout-internal-health", public_chart=True)
+    checked(session, hidden, "search-internal-health")
+    html = client.get("/").get_data(as_text=True)
+    assert html.count('class="latency-chart"') == 1
+    assert 'aria-label="Response time of Checkout API over the last 24 hours' in html
+    assert "internal-health" not in html  # probe names are for responders
+
+
+def test_opting_in_through_the_api_shows_the_chart_at_once_and_opting_out_hides_it(client, session):
+    component = created(session, "Checkout API", utcnow() - 5 * DAY)
+    probe = checked(session, component, "health")
+    headers = api_headers(session, "admin")
+    client.application.extensions["statuspage.public_cache"].check_seconds = 0  # see each version at once
+    assert 'class="latency-chart"' not in client.get("/").get_data(as_text=True)  # now cached
+    page_code = get_page(session).code
+    url = f"/api/v1/pages/{page_code}/probes/{probe.code}"
+    response = client.patch(url, headers=headers, json={"probe": {"public_chart": True}})
+    assert response.status_code == 200 and response.get_json()["public_chart"] is True
+    assert 'class="latency-chart"' in client.get("/").get_data(as_text=True)
+    client.patch(url, headers=headers, json={"probe": {"public_chart": False}})
+    assert 'class="latency-chart"' not in client.get("/").get_data(as_text=True)
+
+
+def test_push_probes_have_no_response_times_to_show(client, session):
+    component = created(session, "Backups", utcnow() - 5 * DAY)
+    page_code = get_page(session).code
+    response = client.post(f"/api/v1/pages/{page_code}/probes", headers=api_headers(session, "admin"),
+                           json={"probe": {"name": "nightly", "kind": "heartbeat", "component_id": component.code,
+                                           "interval_seconds": 86400, "public_chart": True}})
+    assert response.status_code == 422 and response.get_json()["error"]["field"] == "public_chart"

@@ -78,6 +78,9 @@ FIELDS: dict[str, Schema] = {
                       "description": "What an outage these checks start opens: nothing, a draft for a "
                                      "responder to publish (default), or an incident at once."},
     "paused": {"type": "boolean", "description": "A paused probe neither runs nor counts."},
+    "public_chart": {"type": "boolean",
+                     "description": "Show this probe's response times (last 24 hours) under its component on "
+                                    "the public page. Not for heartbeat and alertmanager probes. Default false."},
     "expected_status": {"type": ["array", "null"], "maxItems": 50,
                         "items": {"type": "integer", "minimum": 100, "maximum": 599},
                         "description": "http: the status codes that are good; null means any 2xx."},

@@ -70,6 +70,7 @@ def probe_json(probe: Probe, page: Page, base_url: str) -> dict[str, Any]:
         "outage_status": probe.outage_status.value,
         "auto_incident": probe.auto_incident.value,
         "paused": probe.paused,
+        "public_chart": bool(options.get("public_chart")),
         "state": probe.state.value,
         "verdict": probe.verdict.value,
         "last_check_at": iso(probe.last_check_at, tz),

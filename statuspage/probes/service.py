@@ -23,6 +23,7 @@ from ..components import clean_name, get_component, parse_bool
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import AutoIncident, Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState
 from ..outbound import Policy, literal_refusal
+from ..page import bump_version
 from . import CHECKERS, run_check
 from .alertmanager import firing_after, parse_payload, probe_state, status_for
 from .base import CheckResult, ProbeSpec, passed
@@ -45,7 +46,10 @@ COMMON_FIELDS = {
     "failure_rate_threshold", "outage_status", "auto_incident", "paused",
 }
 OPTION_FIELDS = {name for checker in CHECKERS.values() for name in checker.options}
-FIELDS = COMMON_FIELDS | OPTION_FIELDS
+# Options of every kind the worker runs, kept in Probe.options beside the kind's own: `public_chart` shows
+# the probe's response times to customers on the public page.
+SHARED_OPTIONS = {"public_chart"}
+FIELDS = COMMON_FIELDS | OPTION_FIELDS | SHARED_OPTIONS
 
 
 # --- input rules ---------------------------------------------------------------------------------
@@ -137,6 +141,18 @@ def _own_options(values: dict[str, Any], kind: ProbeKind) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k in CHECKERS[kind].options}
 
 
+def _options(values: dict[str, Any], kind: ProbeKind, current: dict[str, Any]) -> dict[str, Any]:
+    """The probe's options after `values`: the kind's own, then the shared ones."""
+    options = CHECKERS[kind].clean_options(_own_options(values, kind), current)
+    if "public_chart" in values:
+        shown = parse_bool(values["public_chart"], "public_chart")
+        if shown and CHECKERS[kind].pushed:
+            raise InvalidInput(f"{kind.value} probes are called, not timed: they have no response times "
+                               "to chart.", "public_chart")
+        options["public_chart"] = shown
+    return options
+
+
 # --- lookups -------------------------------------------------------------------------------------
 
 
@@ -217,7 +233,7 @@ def create_probe(session: Session, actor: Actor, values: dict[str, Any], now: da
     target = _target(values, kind, policy or Policy())
     defaults = Probe(interval_seconds=60, timeout_seconds=10.0)
     settings = _settings(values, kind, defaults)
-    options = CHECKERS[kind].clean_options(_own_options(values, kind), {})
+    options = _options(values, kind, {})
     probe = Probe(component=component, component_id=component.id, kind=kind, target=target, options=options,
                   interval_seconds=60, timeout_seconds=10.0, latency_threshold_ms=None, failures_to_outage=3,
                   successes_to_recover=2, slow_to_degrade=3, failure_rate_window=10,
@@ -231,9 +247,16 @@ def create_probe(session: Session, actor: Actor, values: dict[str, Any], now: da
     probe.next_run_at = _first_run(kind, probe.interval_seconds, options, now)
     session.add(probe)
     session.flush()
+    if _charted(probe):
+        bump_version(session)  # the public page shows its chart
     audit.record(session, actor, "probe.create", "probe", probe.code,
                  {"name": probe.name, "kind": kind.value, "component": component.code})
     return probe
+
+
+def _charted(probe: Probe) -> bool:
+    """Whether the public page shows this probe's response times (so changing it changes the page)."""
+    return bool((probe.options or {}).get("public_chart"))
 
 
 def _reset(probe: Probe) -> None:
@@ -275,9 +298,9 @@ def update_probe(session: Session, actor: Actor, probe: Probe, values: dict[str,
         component = get_component(session, values["component_id"])
     target = _target(values, kind, policy or Policy()) if "target" in values else probe.target
     settings = _settings(values, kind, probe)
-    options = CHECKERS[kind].clean_options(_own_options(values, kind), dict(probe.options or {}))
+    options = _options(values, kind, dict(probe.options or {}))
 
-    held = _held_down(session, probe)
+    held, charted = _held_down(session, probe), _charted(probe)
     moved = component.id != probe.component_id
     pausing = settings.get("paused") is True and not probe.paused
     resuming = settings.get("paused") is False and probe.paused
@@ -292,6 +315,8 @@ def update_probe(session: Session, actor: Actor, probe: Probe, values: dict[str,
         probe.next_run_at = min(probe.next_run_at, now + timedelta(seconds=probe.interval_seconds))
     audit.record(session, actor, "probe.update", "probe", probe.code,
                  {k: (v.value if hasattr(v, "value") else v) for k, v in settings.items()})
+    if charted or _charted(probe):
+        bump_version(session)  # the public chart appears, moves, goes or changes its name
     if moved or pausing:
         _release(session, probe.code, held, "moved" if moved else "paused", now)
     return probe
@@ -301,6 +326,8 @@ def delete_probe(session: Session, actor: Actor, probe: Probe, now: datetime) ->
     """Delete a probe and its checks; its component then follows its other probes."""
     held, code = _held_down(session, probe), probe.code
     audit.record(session, actor, "probe.delete", "probe", code, {"name": probe.name})
+    if _charted(probe):
+        bump_version(session)
     session.delete(probe)
     _release(session, code, held, "deleted", now)
 

@@ -30,6 +30,7 @@ COMMON = ("name", "component_id", "target", "interval_seconds", "timeout_seconds
           "failures_to_outage", "successes_to_recover", "slow_to_degrade", "failure_rate_window",
           "failure_rate_threshold", "outage_status", "auto_incident")
 CHECKBOXES = ("verify_tls",)
+SHARED_CHECKBOXES = ("public_chart",)
 
 
 def _actor() -> Actor:
@@ -57,6 +58,8 @@ def _form_values(kind: ProbeKind) -> dict[str, Any]:
     """The probe fields of the form: common ones, and the options of this kind only."""
     values: dict[str, Any] = {name: request.form.get(name, "") for name in COMMON if name in request.form}
     values["paused"] = "paused" in request.form
+    for name in SHARED_CHECKBOXES:
+        values[name] = name in request.form
     for name in CHECKERS[kind].options:
         if name == "headers":
             values[name] = _lines("headers", ":")
@@ -155,6 +158,7 @@ def _edit_form(probe) -> dict[str, Any]:
         "slow_to_degrade": probe.slow_to_degrade, "failure_rate_window": probe.failure_rate_window,
         "failure_rate_threshold": f"{probe.failure_rate_threshold:g}", "outage_status": probe.outage_status.value,
         "auto_incident": probe.auto_incident.value, "paused": "on" if probe.paused else "",
+        "public_chart": "on" if (probe.options or {}).get("public_chart") else "",
     }
     for name, value in options.items():
         if name == "headers":
@@ -165,7 +169,7 @@ def _edit_form(probe) -> dict[str, Any]:
             form[name] = "on" if value else ""
         elif isinstance(value, list):
             form[name] = ", ".join(map(str, value))
-        elif name != "firing":
+        elif name not in ("firing", *SHARED_CHECKBOXES):
             form[name] = "" if value is None else value
     return form
 

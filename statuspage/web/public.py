@@ -14,6 +14,7 @@ from ..db import utcnow
 from ..errors import NotFound
 from ..feeds import FEED_SIZE, build_feed
 from ..models import IncidentKind, MaintenanceStatus
+from ..probes.chart import public_charts
 from .public_cache import cached_public
 from .session import db_session
 
@@ -37,6 +38,7 @@ def index():
     return render_template(
         "public/index.html",
         uptime=uptime_figures.for_components(session, showcased, utcnow()),
+        charts=public_charts(session, [c for item in tree for c in item.components], utcnow()),
         page=current_page(),
         tree=tree,
         indicator=indicator,
