@@ -199,6 +199,7 @@ class _Call:
     expired: bool = False
     done: bool = False
     peer_cert: dict | None = None
+    peer_cert_der: bytes | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def remaining(self) -> float:
@@ -304,57 +305,6 @@ class _GuardedHTTPConnection(HTTPConnection):
         return _open_socket(_current_call(), self._dns_host, self.port, self.timeout)
 
 
-def _der_item(data: bytes, at: int) -> tuple[int, int, int]:
-    """One DER element at `at`: (tag, start of its value, end of its value)."""
-    tag, length = data[at], data[at + 1]
-    at += 2
-    if length & 0x80:
-        size = length & 0x7F
-        if not 1 <= size <= 4:
-            raise ValueError("unsupported DER length")
-        length = int.from_bytes(data[at:at + size], "big")
-        at += size
-    if at + length > len(data):
-        raise ValueError("truncated DER")
-    return tag, at, at + length
-
-
-def certificate_not_after(der: bytes) -> str | None:
-    """The notAfter of a DER X.509 certificate, formatted as `ssl.getpeercert()` gives it; None if unreadable.
-
-    Python's ssl module only decodes certificates it has verified, and a
-    probe with verify_tls off should still warn before its certificate
-    expires; the validity is a fixed place in the certificate, so reading it
-    needs no extra dependency: Certificate → tbsCertificate → [version],
-    serialNumber, signature, issuer, validity → notAfter.
-    """
-    try:
-        _tag, start, _end = _der_item(der, 0)  # Certificate
-        tag, at, end = _der_item(der, start)  # tbsCertificate
-        if tag != 0x30:
-            return None
-        fields = []
-        while at < end and len(fields) < 5:
-            tag, value, at = _der_item(der, at)
-            if tag != 0xA0:  # the optional [0] version
-                fields.append((tag, value, at))
-        if len(fields) < 4 or fields[3][0] != 0x30:
-            return None
-        _serial, _signature, _issuer, (_tag, start, stop) = fields[:4]
-        _tag, value, after = _der_item(der, start)  # notBefore
-        tag, value, after = _der_item(der, after)  # notAfter
-        text = der[value:after].decode("ascii")
-        if tag == 0x17:  # UTCTime YYMMDDHHMMSSZ
-            year = int(text[:2])
-            text = f"{1900 + year if year >= 50 else 2000 + year}{text[2:]}"
-        elif tag != 0x18:  # GeneralizedTime YYYYMMDDHHMMSSZ
-            return None
-        expires = time.strptime(text[:14], "%Y%m%d%H%M%S")
-    except (IndexError, ValueError, UnicodeDecodeError):
-        return None
-    return time.strftime("%b %d %H:%M:%S %Y GMT", expires)
-
-
 class _GuardedHTTPSConnection(HTTPSConnection):
     def _new_conn(self) -> socket.socket:
         return _open_socket(_current_call(), self._dns_host, self.port, self.timeout)
@@ -363,12 +313,11 @@ class _GuardedHTTPSConnection(HTTPSConnection):
         super().connect()
         if not isinstance(self.sock, ssl.SSLSocket):
             return
+        call = _current_call()
         if self.is_verified:
-            _current_call().peer_cert = self.sock.getpeercert()
-            return
-        # Not verified (verify_tls off): still read the expiry, so the warning before it lapses stays.
-        not_after = certificate_not_after(self.sock.getpeercert(binary_form=True) or b"")
-        _current_call().peer_cert = {"notAfter": not_after} if not_after else None
+            call.peer_cert = self.sock.getpeercert()
+        else:  # ssl decodes only verified certificates; the caller may still read the raw one's expiry
+            call.peer_cert_der = self.sock.getpeercert(binary_form=True)
 
 
 class _GuardedHTTPPool(HTTPConnectionPool):
@@ -399,8 +348,9 @@ class HttpResponse:
     redirects: list[str]
     elapsed_ms: float
     # The final hop's certificate as `ssl.getpeercert()` gives it when TLS was verified; when it was not,
-    # only its notAfter.
+    # the certificate itself (DER), as ssl decodes only verified ones.
     peer_cert: dict | None = None
+    peer_cert_der: bytes | None = None
 
 
 _TLS_REASON = re.compile(r"certificate verify failed: ([^(]+?)\s*\(")
@@ -527,6 +477,7 @@ def http_request(
                 redirects=redirects,
                 elapsed_ms=(time.perf_counter() - started) * 1000,
                 peer_cert=call.peer_cert,
+                peer_cert_der=call.peer_cert_der,
             )
     except Exception as exc:  # every failure becomes one clear reason
         raise _failure(exc, call, timeout) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from statuspage.models import ProbeKind
 from statuspage.outbound import Policy
 from statuspage.probes import CHECKERS, run_check
 from statuspage.probes.base import ProbeSpec
-from statuspage.probes.http import HttpChecker
+from statuspage.probes.http import HttpChecker, certificate_not_after
 from tests.probe_builders import T0
 
 POLICY = Policy()
@@ -156,3 +157,16 @@ def test_with_verification_off_an_expiring_certificate_still_warns(https_target)
     assert result.detail["tls_warning"] is True and 4 < result.detail["tls_days_left"] <= 5
     self_signed = check(https_target("self").url("/ok"), verify_tls=False, tls_warn_days=14)
     assert self_signed.reason == "ok" and 29 < self_signed.detail["tls_days_left"] <= 30
+
+
+@pytest.mark.parametrize("name", ["valid", "soon", "expired", "self"])
+def test_the_expiry_read_from_a_certificate_matches_what_ssl_decodes(tls_certs, name):
+    der = ssl.PEM_cert_to_DER_cert(tls_certs[name].read_text())
+    decoded = ssl._ssl._test_decode_cert(str(tls_certs[name]))  # CPython's own decoder, for comparison
+    assert ssl.cert_time_to_seconds(certificate_not_after(der)) == ssl.cert_time_to_seconds(
+        decoded["notAfter"])
+
+
+def test_an_unreadable_certificate_has_no_expiry():
+    for der in (b"", b"garbage", b"\x30\x82\xff\xff", b"\x30\x03\x02\x01\x01"):
+        assert certificate_not_after(der) is None

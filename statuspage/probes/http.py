@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import ssl
+import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -74,6 +75,57 @@ def _walk(document: Any, path: str) -> Any:
         else:
             return _MISSING
     return node
+
+
+def _der_item(data: bytes, at: int) -> tuple[int, int, int]:
+    """One DER element at `at`: (tag, start of its value, end of its value)."""
+    tag, length = data[at], data[at + 1]
+    at += 2
+    if length & 0x80:
+        size = length & 0x7F
+        if not 1 <= size <= 4:
+            raise ValueError("unsupported DER length")
+        length = int.from_bytes(data[at:at + size], "big")
+        at += size
+    if at + length > len(data):
+        raise ValueError("truncated DER")
+    return tag, at, at + length
+
+
+def certificate_not_after(der: bytes) -> str | None:
+    """The notAfter of a DER X.509 certificate, formatted as `ssl.getpeercert()` gives it; None if unreadable.
+
+    Python's ssl module only decodes certificates it has verified, and a
+    probe with verify_tls off should still warn before its certificate
+    expires; the validity sits at a fixed place in the certificate, so
+    reading it needs no extra dependency: Certificate → tbsCertificate → [version],
+    serialNumber, signature, issuer, validity → notAfter.
+    """
+    try:
+        _tag, start, _end = _der_item(der, 0)  # Certificate
+        tag, at, end = _der_item(der, start)  # tbsCertificate
+        if tag != 0x30:
+            return None
+        fields = []
+        while at < end and len(fields) < 5:
+            tag, value, at = _der_item(der, at)
+            if tag != 0xA0:  # the optional [0] version
+                fields.append((tag, value, at))
+        if len(fields) < 4 or fields[3][0] != 0x30:
+            return None
+        _serial, _signature, _issuer, (_tag, start, stop) = fields[:4]
+        _tag, value, after = _der_item(der, start)  # notBefore
+        tag, value, after = _der_item(der, after)  # notAfter
+        text = der[value:after].decode("ascii")
+        if tag == 0x17:  # UTCTime YYMMDDHHMMSSZ
+            year = int(text[:2])
+            text = f"{1900 + year if year >= 50 else 2000 + year}{text[2:]}"
+        elif tag != 0x18:  # GeneralizedTime YYYYMMDDHHMMSSZ
+            return None
+        expires = time.strptime(text[:14], "%Y%m%d%H%M%S")
+    except (IndexError, ValueError, UnicodeDecodeError):
+        return None
+    return time.strftime("%b %d %H:%M:%S %Y GMT", expires)
 
 
 def _cert_days_left(cert: dict | None, now: datetime) -> float | None:
@@ -170,7 +222,11 @@ class HttpChecker(Checker):
         if body_problem:
             return failed(body_problem, latency, **detail)
         notes = []
-        days_left = _cert_days_left(response.peer_cert, now)
+        cert = response.peer_cert
+        if cert is None and response.peer_cert_der:  # verify_tls off: read the expiry ourselves
+            not_after = certificate_not_after(response.peer_cert_der)
+            cert = {"notAfter": not_after} if not_after else None
+        days_left = _cert_days_left(cert, now)
         if days_left is not None:
             detail["tls_days_left"] = round(days_left, 1)
             if days_left < int(options["tls_warn_days"]):
