@@ -49,10 +49,13 @@ class LeaseKeeper:
     A batch of 100 over 4 connections with a 30 s SMTP timeout can outlast a 60 s lease.
     Protocol:
     1. The claim set `lease_until = claimed_at + lease` on every row of the batch.
-    2. Every third of the lease (in real time), one compare-and-set UPDATE moves the rows not
-       finished yet from the value we hold to `clock() + lease`; a row no longer holding our
-       value was taken over after our lease ran out, and is left to its new owner.
+    2. Every third of the lease (in real time), one compare-and-set UPDATE moves the batch's rows
+       from the value we hold to `clock() + lease`; a row no longer holding our value was taken
+       over after our lease ran out, and is left to its new owner. Rows already handed to the
+       server are renewed too: until their outcome is written they look due to everyone else.
     3. Senders ask `owns(id)` before each message and skip the rows taken over.
+    4. The keeper stops when the batch is sent; the outcomes are written at once, well within
+       the two thirds of the lease left.
     """
 
     def __init__(self, database: Database, clock: Callable[[], datetime], lease: timedelta,
@@ -61,7 +64,7 @@ class LeaseKeeper:
         self.clock = clock
         self.lease = lease
         self.held_until = held_until
-        self.pending = set(ids)
+        self.ids = list(ids)
         self.lost: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -74,11 +77,6 @@ class LeaseKeeper:
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
         self._thread.join()
-
-    def finished(self, delivery_id: int) -> None:
-        """A row's message was handed over (or failed): its lease needs no renewal."""
-        with self._lock:
-            self.pending.discard(delivery_id)
 
     def owns(self, delivery_id: int) -> bool:
         with self._lock:
@@ -93,9 +91,9 @@ class LeaseKeeper:
                 log.exception("renewing the lease of a batch failed")
 
     def renew(self) -> None:
-        """Extend the lease of the unfinished rows still ours (compare-and-set on the value we hold)."""
+        """Extend the lease of the batch's rows still ours (compare-and-set on the value we hold)."""
         with self._lock:
-            ids = sorted(self.pending - self.lost)
+            ids = sorted(set(self.ids) - self.lost)
         until = self.clock() + self.lease
         if not ids or until <= self.held_until:
             return
@@ -155,7 +153,8 @@ class Notifier:
                 select(Delivery).where(Delivery.id.in_(ids)).options(selectinload(Delivery.subscriber)))}
             for outcome in outcomes:
                 delivery = deliveries.get(outcome.delivery_id)
-                if delivery is None or outcome.lost or delivery.sent_at is not None:
+                # Only rows still ours: not taken over, not parked meanwhile (subscriber removed).
+                if delivery is None or outcome.lost or delivery.lease_until != keeper.held_until:
                     continue
                 if outcome.error is None:
                     outbox.record_sent(session, delivery, self.clock(), outcome.message_id)
@@ -200,7 +199,6 @@ class Notifier:
                 except Exception as exc:
                     log.exception("delivery %s: building or posting the webhook failed", delivery.id)
                     outcomes.append(Outcome(delivery.id, _describe(exc), permanent=True))
-                keeper.finished(delivery.id)
             return outcomes
         finally:
             session.close()
@@ -241,8 +239,6 @@ class Notifier:
         is not paced by round trips. Each share keeps its own transport (a connection is not shared).
         """
         mails, outcomes = self._build_all(ctx, deliveries, now)
-        for outcome in outcomes:
-            keeper.finished(outcome.delivery_id)
         if not mails:
             return outcomes
         lanes = 1 if self._fixed_transport else max(1, min(self.settings.smtp_connections, len(mails)))
@@ -279,7 +275,6 @@ class Notifier:
                     transport.close()
                 else:
                     outcomes.append(Outcome(delivery_id, message_id=mail.message_id))
-                keeper.finished(delivery_id)
         finally:
             transport.close()
         return outcomes
