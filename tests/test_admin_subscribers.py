@@ -373,3 +373,49 @@ def test_an_outsider_cannot_retry_a_delivery(client, session, troubled_sends):
     assert post_form(client, f"/admin/deliveries/{failed.id}/retry", {}).status_code == 302
     see_committed(session)
     assert session.get(Delivery, failed.id).status.value == "failed"
+
+
+# --- how many a notification reaches, before publishing ----------------------------------------------
+
+
+def reached(response) -> int:
+    """The count next to "Notify subscribers"."""
+    [note] = parse(response).xpath("//small[@class='reach']/span[@data-reach]")
+    return int(note.text_content())
+
+
+def test_the_publish_forms_say_how_many_confirmed_subscribers_a_notification_reaches(
+        client, session, login_as, population, stack):
+    login_as("responder")
+    # Active: ana (database, website), anatol (database), everything, hook (all); bo is unconfirmed, broken disabled.
+    assert reached(client.get("/admin/incidents/new")) == 4
+    assert reached(client.get("/admin/maintenance/new")) == 4
+
+    website_only = inc.open_incident(session, ACTOR, name="Website slow", body="x",
+                                     component_statuses={stack["website"].code: "degraded_performance"})
+    session.commit()
+    assert reached(client.get(f"/admin/incidents/{website_only.code}")) == 3
+
+    # Without JavaScript the count follows the components chosen when the form comes back.
+    refused = post_form(client, "/admin/incidents/new", {
+        "name": "", "body": "x", "status": "investigating", f"component-{stack['website'].code}": "major_outage"},
+        token_from="/admin/incidents/new")
+    assert refused.status_code == 422
+    assert reached(refused) == 3
+
+    inc.post_update(session, ACTOR, website_only, status="resolved", body="Fixed.")
+    session.commit()
+    assert reached(client.get(f"/admin/incidents/{website_only.code}/postmortem")) == 3
+
+
+def test_the_count_is_recounted_for_the_components_chosen(client, session, login_as, population, stack):
+    login_as("responder")
+    reach = "/admin/subscribers/reach?components="
+    assert client.get(reach).get_json() == {"count": 4}
+    assert client.get(reach + stack["website"].code).get_json() == {"count": 3}
+    assert client.get(reach + stack["database"].code).get_json() == {"count": 4}
+    assert client.get(reach + f"{stack['website'].code},{stack['database'].code}").get_json() == {"count": 4}
+
+
+def test_an_outsider_cannot_count_subscribers(client, session, population):
+    assert client.get("/admin/subscribers/reach").status_code == 302
