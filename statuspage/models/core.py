@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, utcnow
@@ -88,6 +88,18 @@ class Component(Base):
         passive_deletes=True,
         order_by="StatusChange.at",
     )
+
+
+# One name per scope, whatever its case: groups among groups, components within their
+# group (or the top level, group 0). Expression indexes work on SQLite and PostgreSQL,
+# so two concurrent requests cannot both store a name (the loser gets a 409).
+Index("uq_component_group_name", func.lower(ComponentGroup.name), unique=True)
+Index(
+    "uq_component_scope_name",
+    func.coalesce(Component.group_id, 0),
+    func.lower(Component.name),
+    unique=True,
+)
 
 
 class StatusChange(Base):
