@@ -419,3 +419,32 @@ def test_the_count_is_recounted_for_the_components_chosen(client, session, login
 
 def test_an_outsider_cannot_count_subscribers(client, session, population):
     assert client.get("/admin/subscribers/reach").status_code == 302
+
+
+# --- removing a subscriber ------------------------------------------------------------------------------
+
+
+def test_removing_a_subscriber_keeps_what_was_sent_and_sends_nothing_more(
+        client, session, login_as, troubled_sends):
+    sink, worker, clock = troubled_sends
+    login_as("admin")
+    publish(session, "Checkout fails")
+    worker.run_once()
+    assert event_rows(client)[0][2:] == ["0", "1", "1", "1"]
+    retrying = session.scalars(select(Subscriber).where(Subscriber.email == "y@example.org")).one()
+    sent = session.scalars(select(Subscriber).where(Subscriber.email == "ok@example.org")).one()
+    for subscriber in (retrying, sent):
+        post_form(client, f"/admin/subscribers/{subscriber.code}/delete", {}, token_from="/admin/subscribers")
+
+    # The counts of the past stay; y's pending retry is parked, never sent.
+    assert event_rows(client)[0][2:] == ["0", "1", "0", "2"]
+    del sink.refuse_rcpt["y@example.org"]
+    clock[0] += timedelta(hours=2)
+    worker.run_once()
+    assert [m["To"] for m in sink.messages] == ["ok@example.org"]
+    see_committed(session)
+    parked = session.scalars(select(Delivery).where(Delivery.address == "y@example.org")).one()
+    assert (parked.status.value, parked.last_error, parked.subscriber_id) == ("failed", "subscriber removed", None)
+    response = post_form(client, f"/admin/deliveries/{parked.id}/retry", {}, follow_redirects=True,
+                         token_from="/admin/deliveries")
+    assert flashes(response) == ["The subscriber was removed; there is no one to send this to."]

@@ -651,3 +651,21 @@ def test_a_disabled_webhook_cannot_be_retried(
     session.rollback()
     worker.run_once()
     assert len(receiver.requests) == outbox.WEBHOOK_FAILURES_TO_DISABLE
+
+
+# --- uniqueness -------------------------------------------------------------------------------------------
+
+
+def test_several_webhooks_may_share_one_contact_address(client, headers, page_code, session):
+    first = subscribe_webhook(client, headers, page_code, "http://127.0.0.1:9/one", email="hooks@example.org")
+    second = subscribe_webhook(client, headers, page_code, "http://127.0.0.1:9/two", email="hooks@example.org")
+    assert first["id"] != second["id"]
+    same_url = client.post(f"/api/v1/pages/{page_code}/subscribers", headers=headers,
+                           json={"subscriber": {"endpoint": "http://127.0.0.1:9/one", "email": "other@example.org"}})
+    assert same_url.status_code == 409
+    assert same_url.get_json()["error"]["field"] == "endpoint"
+    # An email subscriber with the contact's address is someone else again.
+    assert client.post(f"/api/v1/pages/{page_code}/subscribers", headers=headers,
+                       json={"subscriber": {"email": "hooks@example.org"}}).status_code == 201
+    assert client.post(f"/api/v1/pages/{page_code}/subscribers", headers=headers,
+                       json={"subscriber": {"email": "hooks@example.org"}}).status_code == 409

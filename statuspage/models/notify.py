@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, utcnow
@@ -43,7 +43,12 @@ class Subscriber(Base):
     """Someone who hears about incidents by email or webhook."""
 
     __tablename__ = "subscriber"
-    __table_args__ = (UniqueConstraint("mode", "email", name="uq_subscriber_mode_email"),)
+    __table_args__ = (
+        # One email subscriber per address (subscribers.by_email); a webhook's contact address may
+        # serve several hooks, so webhooks are left out.
+        Index("uq_subscriber_email", "email", unique=True, sqlite_where=text("mode = 'email'"),
+              postgresql_where=text("mode = 'email'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True, default=new_code)
@@ -104,7 +109,10 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("outbox_event.id", ondelete="CASCADE"))
-    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"))
+    # Kept when the subscriber is removed (SET NULL), so the counts of what was sent hold.
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="SET NULL", name="fk_delivery_subscriber_id")
+    )
     channel: Mapped[SubscriberMode] = mapped_column(StrEnumType(SubscriberMode))
     # "<event>:<subscriber or address>:<channel>": one delivery per event, recipient and channel.
     key: Mapped[str] = mapped_column(String(255), unique=True)
