@@ -54,13 +54,22 @@ INDICATOR_RANK = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical
 # --- input rules shared by the admin and the API -------------------------------------------
 
 
+# C0 controls and DEL: a name is one line, and it reaches email headers and feeds.
+_CONTROL_CHARACTERS = frozenset(chr(code) for code in (*range(0x20), 0x7F))
+
+
 def clean_name(value: Any, field: str = "name") -> str:
-    """A trimmed, non-empty name of at most 255 characters."""
+    """A trimmed, non-empty, single-line name of at most 255 characters without control characters."""
+    label = field.replace("_", " ").capitalize()
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("Name is required.", field)
+        raise InvalidInput(f"{label} is required.", field)
     value = value.strip()
     if len(value) > NAME_MAX:
-        raise InvalidInput(f"Name must be at most {NAME_MAX} characters.", field)
+        raise InvalidInput(f"{label} must be at most {NAME_MAX} characters.", field)
+    if not _CONTROL_CHARACTERS.isdisjoint(value):
+        raise InvalidInput(
+            f"{label} must be one line without control characters (line breaks, tabs, NUL).", field
+        )
     return value
 
 
@@ -302,16 +311,21 @@ def create_group(
     return group
 
 
-def _set_group_members(session: Session, group: ComponentGroup, codes: Sequence[str]) -> None:
+def _set_group_members(session: Session, group: ComponentGroup, codes: Sequence[str]) -> bool:
+    """Make exactly these components the group's members; whether any moved."""
     if not isinstance(codes, list | tuple) or not all(isinstance(c, str) for c in codes):
         raise InvalidInput("components must be a list of component ids.", "components")
     wanted = [get_component(session, code) for code in dict.fromkeys(codes)]
+    moved = False
     for component in list(group.components):
         if component not in wanted:
             _move_component(session, component, None)
+            moved = True
     for component in wanted:
         if component.group_id != group.id:
             _move_component(session, component, group)
+            moved = True
+    return moved
 
 
 def update_group(
@@ -323,20 +337,24 @@ def update_group(
     position: Any = UNSET,
     component_codes: Any = UNSET,
 ) -> ComponentGroup:
-    """Rename, describe, reorder or change the members of a group."""
+    """Rename, describe, reorder or change the members of a group; a no-op records nothing."""
     changed: dict[str, Any] = {}
     if name is not UNSET:
         name = clean_name(name)
-        _check_unique_group_name(session, name, exclude_id=group.id)
-        group.name = changed["name"] = name
+        if name != group.name:
+            if name.lower() != group.name.lower():
+                _check_unique_group_name(session, name, exclude_id=group.id)
+            group.name = changed["name"] = name
     if description is not UNSET:
-        group.description = changed["description"] = clean_description(description)
-    if component_codes is not UNSET:
-        _set_group_members(session, group, component_codes)
+        description = clean_description(description)
+        if description != group.description:
+            group.description = changed["description"] = description
+    if component_codes is not UNSET and _set_group_members(session, group, component_codes):
         changed["components"] = list(component_codes)
-    if position is not UNSET:
-        _place(session, group, parse_position(position))
+    if position is not UNSET and _place(session, group, parse_position(position)):
         changed["position"] = group.position
+    if not changed:
+        return group  # nothing to record, and no reason to turn over the public cache
     group.updated_at = utcnow()
     audit.record(session, actor, "group.update", "component_group", group.code, changed)
     bump_version(session)
@@ -397,21 +415,26 @@ def _siblings(session: Session, item: Component | ComponentGroup) -> list[Compon
     return [entry.group or entry.components[0] for entry in component_tree(session)]
 
 
-def _place(session: Session, item: Component | ComponentGroup, position: int) -> None:
-    """Move `item` to 1-based `position` among its siblings and renumber them."""
-    siblings = [s for s in _siblings(session, item) if s is not item]
+def _place(session: Session, item: Component | ComponentGroup, position: int) -> bool:
+    """Move `item` to 1-based `position` among its siblings and renumber them; whether it moved."""
+    current = _siblings(session, item)
+    siblings = [s for s in current if s is not item]
     index = min(max(position, 1), len(siblings) + 1) - 1
     siblings.insert(index, item)
+    if siblings == current:
+        return False  # already there: the page looks the same, so nothing to write
     for number, sibling in enumerate(siblings, start=1):
         sibling.position = number
     session.flush()
+    return True
 
 
 def move(session: Session, actor: Actor, item: Component | ComponentGroup, offset: int) -> None:
-    """Move an item up (-1) or down (+1) among its siblings."""
+    """Move an item up (-1) or down (+1) among its siblings; at either end nothing happens."""
     siblings = _siblings(session, item)
     index = siblings.index(item) + 1
-    _place(session, item, index + offset)
+    if not _place(session, item, index + offset):
+        return
     if isinstance(item, Component):
         action, kind = "component.move", "component"
     else:
@@ -487,23 +510,26 @@ def update_component(
     new_start = parse_start_date(start_date) if start_date is not UNSET else UNSET
     new_description = clean_description(description) if description is not UNSET else UNSET
     new_position = parse_position(position) if position is not UNSET else None
-    _check_unique_component_name(session, new_name, new_group, exclude_id=component.id)
+    # Only a new name or a new group can clash: a status change on a twin made before the
+    # unique index existed must still go through during an incident.
+    if new_name.lower() != component.name.lower() or new_group is not component.group:
+        _check_unique_component_name(session, new_name, new_group, exclude_id=component.id)
 
     if new_name != component.name:
         component.name = changed["name"] = new_name
-    if new_description is not UNSET:
+    if new_description is not UNSET and new_description != component.description:
         component.description = changed["description"] = new_description
     if new_group is not component.group:
         _move_component(session, component, new_group)
         changed["group_id"] = new_group.code if new_group else None
     for key, value in flags.items():
-        setattr(component, key, value)
-        changed[key] = value
-    if new_start is not UNSET:
+        if getattr(component, key) != value:
+            setattr(component, key, value)
+            changed[key] = value
+    if new_start is not UNSET and new_start != component.start_date:
         component.start_date = new_start
         changed["start_date"] = new_start.isoformat() if new_start else None
-    if new_position is not None:
-        _place(session, component, new_position)
+    if new_position is not None and _place(session, component, new_position):
         changed["position"] = component.position
     if new_status is not None and new_status != component.status:
         changed["status"] = {"from": component.status.value, "to": new_status.value}

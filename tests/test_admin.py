@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -12,7 +17,7 @@ from statuspage import components as comp
 from statuspage.audit import Actor
 from statuspage.models import AuditEntry, Component, ComponentGroup, ComponentStatus, StatusChange
 from statuspage.page import current_version
-from tests.conftest import post_form
+from tests.conftest import csrf_token, post_form
 
 ACTOR = Actor.system("test")
 
@@ -75,20 +80,20 @@ def backend(session) -> ComponentGroup:
     return a_group(session, "Backend")
 
 
-def admin_only_requests(component: Component, group: ComponentGroup) -> list[tuple[str, str, dict]]:
-    """(method, path, form) of every action only an admin may take."""
+def structure_requests(component: Component, group: ComponentGroup) -> list[tuple[str, str, dict]]:
+    """(method, path, form) of every change to the component tree (any signed-in user may), in order."""
     return [
         ("POST", "/admin/components", {"name": "Mail"}),
         ("POST", f"/admin/components/{component.code}", {"name": "Renamed"}),
         ("POST", f"/admin/components/{component.code}/move", {"direction": "up"}),
         ("GET", f"/admin/components/{component.code}/delete", {}),
-        ("POST", f"/admin/components/{component.code}/delete", {"confirm_name": component.name}),
+        ("POST", f"/admin/components/{component.code}/delete", {"confirm_name": "Renamed"}),
         ("POST", "/admin/groups", {"name": "Frontend"}),
         ("GET", f"/admin/groups/{group.code}", {}),
         ("POST", f"/admin/groups/{group.code}", {"name": "Renamed group"}),
         ("POST", f"/admin/groups/{group.code}/move", {"direction": "up"}),
         ("GET", f"/admin/groups/{group.code}/delete", {}),
-        ("POST", f"/admin/groups/{group.code}/delete", {"confirm_name": group.name}),
+        ("POST", f"/admin/groups/{group.code}/delete", {"confirm_name": "Renamed group"}),
     ]
 
 
@@ -111,7 +116,7 @@ def test_an_outsider_is_sent_to_sign_in(client, website, path):
 
 def test_an_outsider_cannot_change_anything(client, session, website, backend):
     before = snapshot(session)
-    requests = admin_only_requests(website, backend)
+    requests = structure_requests(website, backend)
     requests.append(("POST", f"/admin/components/{website.code}/status", {"status": "major_outage"}))
 
     for method, path, form in requests:
@@ -122,25 +127,53 @@ def test_an_outsider_cannot_change_anything(client, session, website, backend):
     assert snapshot(session) == before
 
 
-def test_a_responder_gets_403_for_every_admin_only_action(client, session, login_as, website, backend):
-    login_as("responder")
-    before = snapshot(session)
+@pytest.mark.parametrize("role", ["admin", "responder"])
+def test_every_signed_in_user_may_change_the_component_tree(client, session, login_as, website, backend,
+                                                            role):
+    login_as(role)
 
-    for method, path, form in admin_only_requests(website, backend):
-        assert send(client, method, path, form).status_code == 403, (method, path)
+    for method, path, form in structure_requests(website, backend):
+        response = send(client, method, path, form)
+        assert response.status_code in (200, 302), (method, path, response.status_code)
 
-    assert snapshot(session) == before
+    session.expire_all()
+    assert session.scalars(select(ComponentGroup.name)).all() == ["Frontend"]
+    assert session.scalars(select(Component.name)).all() == ["Mail"]
 
 
-def test_a_responder_sees_the_dashboard_without_admin_forms(client, login_as, website):
+def test_a_responder_manages_groups_and_components_from_the_admin(client, session, login_as, backend):
+    user = login_as("responder")
+
+    post_form(client, "/admin/groups", {"name": "Frontend", "description": "What customers see"})
+    frontend = session.scalars(select(ComponentGroup).where(ComponentGroup.name == "Frontend")).one()
+    post_form(client, "/admin/components", {"name": "Website", "group_id": frontend.code})
+    post_form(client, "/admin/components", {"name": "API", "group_id": frontend.code})
+    website = session.scalars(select(Component).where(Component.name == "Website")).one()
+    post_form(client, f"/admin/components/{website.code}",
+              {"name": "Web site", "description": "www", "group_id": backend.code, "showcase": "on"})
+    post_form(client, f"/admin/groups/{frontend.code}/move", {"direction": "up"})
+    response = post_form(client, f"/admin/components/{website.code}/delete", {"confirm_name": "Web site"})
+
+    assert response.status_code == 302
+    session.expire_all()
+    assert [item.group.name for item in comp.component_tree(session)] == ["Frontend", "Backend"]
+    assert names_in_order(session) == ["API"]
+    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.user_id == user.id)
+                              .order_by(AuditEntry.id)).all()
+    assert actions == ["group.create", "component.create", "component.create", "component.update",
+                       "group.move", "component.delete"]
+
+
+def test_a_responder_sees_the_forms_to_manage_the_tree(client, login_as, website, backend):
     login_as("responder")
 
     html = client.get("/admin/").get_data(as_text=True)
 
-    assert "Website" in html
-    assert "Create component" not in html
-    assert f"/admin/components/{website.code}/move" not in html
+    assert "Create component" in html and "Create group" in html
+    assert f"/admin/components/{website.code}/move" in html
+    assert f"/admin/groups/{backend.code}" in html
     assert f"/admin/components/{website.code}/status" in html
+    assert "Delete…" in client.get(f"/admin/components/{website.code}").get_data(as_text=True)
 
 
 def test_a_responder_may_set_a_status(client, session, login_as, website):
@@ -473,3 +506,41 @@ def test_a_post_with_a_forged_csrf_token_is_refused(client, session, login_as):
 
     assert response.status_code == 400
     assert count(session, Component) == 0
+
+
+# --- two browsers create one name at once -------------------------------------------------------
+
+
+def test_simultaneous_forms_with_one_new_name_make_one_component_and_tell_the_others(
+        client, session, login_as, live_server):
+    login_as("responder")
+    token = csrf_token(client, "/admin/")
+    cookie = f"session={client.get_cookie('session').value}"
+    barrier = threading.Barrier(8)
+
+    def submit(_index: int) -> tuple[int, str]:
+        form = urllib.parse.urlencode({"csrf_token": token, "name": "Race 0"}).encode()
+        request = urllib.request.Request(f"{live_server}/admin/components", data=form, method="POST",
+                                         headers={"Cookie": cookie, "Referer": f"{live_server}/admin/"})
+        barrier.wait()
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(request, timeout=60) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(submit, range(8)))
+
+    assert sorted(status for status, _html in answers) == [302] + [409] * 7, [a[0] for a in answers]
+    assert all("Race 0" in html and ("already exists" in html or "saved a moment ago" in html)
+               for status, html in answers if status == 409)
+    assert names_in_order(session) == ["Race 0"]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Keep the 302 a successful form answers, to count it."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -707,38 +712,50 @@ def test_a_responder_may_change_a_components_status(responder, session):
     assert stored(session, component).status == ComponentStatus.PARTIAL_OUTAGE
 
 
-@pytest.mark.parametrize(
-    "change", [{"name": "Renamed"}, {"description": "x"}, {"status": "major_outage", "name": "Renamed"}]
-)
-def test_a_responder_may_change_nothing_but_the_status(responder, session, change):
-    component = a_component(session, "API")
-    assert_error(
-        responder.patch(f"components/{component.code}", json={"component": change}), 403, "forbidden"
-    )
-    assert (stored(session, component).name, component.status) == ("API", ComponentStatus.OPERATIONAL)
+def test_a_responder_creates_renames_describes_reorders_moves_and_deletes_components(responder, session):
+    backend = a_group(session, "Backend")
+    a_component(session, "Website")
+    created = responder.post("components", json={"component": {"name": "API", "status": "degraded_performance"}})
+    assert created.status_code == 201
+    code = created.get_json()["id"]
+
+    changed = responder.patch(f"components/{code}", json={"component": {
+        "name": "Public API", "description": "REST", "position": 1}})
+    assert (changed.status_code, changed.get_json()["position"]) == (200, 1)
+    moved = responder.patch(f"components/{code}", json={"component": {"group_id": backend.code}})
+    assert moved.get_json()["group_id"] == backend.code
+    stored_component = fresh(session).scalars(select(Component).where(Component.code == code)).one()
+    assert (stored_component.name, stored_component.description) == ("Public API", "REST")
+
+    assert responder.delete(f"components/{code}").status_code == 200
+    assert [c.name for c in fresh(session).scalars(select(Component))] == ["Website"]
+    actions = fresh(session).scalars(
+        select(AuditEntry.action).join(User, AuditEntry.user_id == User.id)
+        .where(User.email == "api-responder@example.com").order_by(AuditEntry.id)
+    ).all()
+    assert actions == ["component.create", "component.update", "component.update", "component.delete"]
 
 
-def test_a_responder_may_not_create_or_delete_components(responder, session):
-    component = a_component(session, "API")
-    assert_error(responder.post("components", json={"component": {"name": "Web"}}), 403, "forbidden")
-    assert_error(responder.delete(f"components/{component.code}"), 403, "forbidden")
-    assert [c.name for c in fresh(session).scalars(select(Component))] == ["API"]
+def test_a_responder_creates_changes_and_deletes_groups(responder, session):
+    api = a_component(session, "API")
+    created = responder.post("component-groups", json={"component_group": {"name": "Web", "components": [api.code]}})
+    assert created.status_code == 201
+    code = created.get_json()["id"]
+
+    changed = responder.patch(f"component-groups/{code}", json={"component_group": {"name": "Frontend"}},)
+    assert changed.get_json()["name"] == "Frontend"
+    assert responder.delete(f"component-groups/{code}").status_code == 200
+    assert fresh(session).scalars(select(ComponentGroup)).all() == []
+    assert stored(session, api).group_id is None
 
 
-def test_a_responder_may_not_create_change_or_delete_groups(responder, session):
-    group = a_group(session, "Backend")
-    assert_error(
-        responder.post("component-groups", json={"component_group": {"name": "Web"}}), 403, "forbidden"
-    )
-    assert_error(
-        responder.patch(f"component-groups/{group.code}", json={"component_group": {"name": "X"}}), 403
-    )
-    assert_error(responder.delete(f"component-groups/{group.code}"), 403, "forbidden")
-    assert [g.name for g in fresh(session).scalars(select(ComponentGroup))] == ["Backend"]
+def test_a_responder_may_not_change_the_page_profile(responder, page_code):
+    assert_error(responder.patch(json={"page": {"name": "Taken over"}}), 403, "forbidden")
+    assert responder.get().get_json()["name"] == "Acme"
 
 
-def test_a_responder_is_refused_before_the_body_is_read(responder):
-    assert_error(responder.post("components", data="{not json", content_type="application/json"), 403)
+def test_a_responder_is_refused_the_page_profile_before_the_body_is_read(responder):
+    assert_error(responder.patch(data="{not json", content_type="application/json"), 403)
 
 
 # --- form-encoded bodies -----------------------------------------------------------------------
@@ -809,3 +826,71 @@ def test_it_rejects_unknown_fields_in_a_form(admin, session):
         "colour",
     )
     assert count(session, Component) == 0
+
+
+# --- names stay unique when requests race ------------------------------------------------------
+
+
+def post_at_once(url: str, headers: dict[str, str], bodies: list[dict]) -> list[tuple[int, dict]]:
+    """POST every body over real HTTP from its own thread, released together; (status, JSON) of each."""
+    barrier = threading.Barrier(len(bodies))
+
+    def post(body: dict) -> tuple[int, dict]:
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                         headers={**headers, "Content-Type": "application/json"})
+        barrier.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(post, bodies))
+
+
+@pytest.mark.parametrize("names", [["Race 0"] * 8, ["Race 0", "RACE 0", "race 0", "Race 0 "] * 2])
+def test_eight_simultaneous_creations_of_one_name_make_one_component(live_server, api_token, page_code,
+                                                                      session, names):
+    url = f"{live_server}/api/v1/pages/{page_code}/components"
+
+    answers = post_at_once(url, api_token("responder"), [{"component": {"name": n}} for n in names])
+
+    statuses = sorted(status for status, _body in answers)
+    assert statuses == [201] + [409] * 7, answers
+    assert all(body["error"]["code"] == "conflict" for status, body in answers if status == 409)
+    assert fresh(session).scalars(select(func.lower(Component.name))).all() == ["race 0"]
+
+
+def test_eight_simultaneous_creations_of_one_name_in_a_group_make_one_component(live_server, api_token,
+                                                                                 page_code, session):
+    group = a_group(session, "Backend")
+    a_component(session, "Race 0")  # the same name at the top level is another scope
+    url = f"{live_server}/api/v1/pages/{page_code}/components"
+
+    answers = post_at_once(url, api_token("admin"),
+                           [{"component": {"name": "Race 0", "group_id": group.code}}] * 8)
+
+    assert sorted(status for status, _body in answers) == [201] + [409] * 7, answers
+    assert len(fresh(session).scalars(select(Component).where(Component.group_id == group.id)).all()) == 1
+
+
+def test_eight_simultaneous_creations_of_one_group_make_one_group(live_server, api_token, page_code, session):
+    url = f"{live_server}/api/v1/pages/{page_code}/component-groups"
+
+    answers = post_at_once(url, api_token("admin"), [{"component_group": {"name": "Backend"}}] * 8)
+
+    assert sorted(status for status, _body in answers) == [201] + [409] * 7, answers
+    assert fresh(session).scalars(select(ComponentGroup.name)).all() == ["Backend"]
+
+
+def test_the_winner_of_a_race_still_takes_a_status_change(live_server, api_token, page_code, admin,
+                                                          session):
+    url = f"{live_server}/api/v1/pages/{page_code}/components"
+    answers = post_at_once(url, api_token("responder"), [{"component": {"name": "Race 0"}}] * 4)
+    winner = next(body for status, body in answers if status == 201)
+
+    response = admin.patch(f"components/{winner['id']}", json={"component": {"status": "major_outage"}})
+
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "major_outage"

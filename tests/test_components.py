@@ -447,6 +447,7 @@ def test_every_change_writes_an_audit_row_and_bumps_the_page_version(session, ch
     group = a_group(session, "Backend")
     a_component(session, "API", group)
     component = a_component(session, "Website", group)
+    a_component(session, "Blog")  # below the group, so the group can move down
     entries, version = count(session, AuditEntry), current_version(session)
 
     CHANGES[change](session, component, group)
@@ -585,3 +586,111 @@ def test_a_refused_create_leaves_no_component_history_or_audit(session):
 
     after = (count(session, Component), count(session, StatusChange), count(session, AuditEntry))
     assert after == before
+
+
+# --- names are one line ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["DB down\r\nX-Injected: yes", "DB\ndown", "DB\rdown", "DB\tdown",
+                                  "DB\x00down", "DB\x1bdown", "DB\x7fdown"])
+def test_it_refuses_a_name_with_a_line_break_or_control_character(session, name):
+    with pytest.raises(InvalidInput) as error:
+        comp.create_component(session, ACTOR, name)
+    assert error.value.field == "name"
+    assert "control characters" in error.value.message
+    session.rollback()
+
+    with pytest.raises(InvalidInput):
+        comp.create_group(session, ACTOR, name)
+    session.rollback()
+    website = a_component(session, "Website")
+    with pytest.raises(InvalidInput):
+        comp.update_component(session, ACTOR, website, name=name)
+    session.rollback()
+    assert [c.name for c in session.scalars(select(Component))] == ["Website"]
+
+
+def test_a_clean_name_names_the_field_at_fault():
+    with pytest.raises(InvalidInput) as error:
+        comp.clean_name("Elevated errors\r\nBcc: all@example.com", "title")
+    assert (error.value.field, error.value.message.split()[0]) == ("title", "Title")
+
+
+def test_a_name_keeps_its_inner_spaces_and_any_script():
+    assert comp.clean_name("  Zahlungen – API (EU) 支付  ") == "Zahlungen – API (EU) 支付"
+
+
+# --- a save that changes nothing records nothing -------------------------------------------------
+
+
+def quiet(session: Session) -> tuple[int, int]:
+    """(audit rows, page version): what a real change moves."""
+    session.expire_all()
+    return count(session, AuditEntry), current_version(session)
+
+
+def test_re_saving_a_component_unchanged_writes_no_audit_row_and_keeps_the_version(session):
+    group = a_group(session, "Backend")
+    component = a_component(session, "API", group, description="REST", showcase=False,
+                            only_show_if_degraded=True, start_date="2024-08-14")
+    before = quiet(session)
+
+    comp.update_component(session, ACTOR, component, name=" API ", description="REST", group_code=group.code,
+                          showcase=False, only_show_if_degraded=True, start_date="2024-08-14",
+                          status="operational", position=1)
+    session.commit()
+
+    assert quiet(session) == before
+
+
+def test_re_saving_a_group_unchanged_writes_no_audit_row_and_keeps_the_version(session):
+    group = comp.create_group(session, ACTOR, "Backend", "Servers")
+    member = a_component(session, "API")
+    comp.update_group(session, ACTOR, group, component_codes=[member.code])
+    session.commit()
+    before = quiet(session)
+
+    comp.update_group(session, ACTOR, group, name="Backend", description="Servers", position=1,
+                      component_codes=[member.code])
+    session.commit()
+
+    assert quiet(session) == before
+
+
+def test_moving_past_either_end_writes_no_audit_row_and_keeps_the_version(session):
+    group = a_group(session, "Backend")
+    first, last = a_component(session, "API", group), a_component(session, "Database", group)
+    before = quiet(session)
+
+    comp.move(session, ACTOR, first, -1)
+    comp.move(session, ACTOR, last, +1)
+    comp.move(session, ACTOR, group, -1)
+    session.commit()
+
+    assert quiet(session) == before
+
+
+def test_a_change_of_one_flag_records_only_that_flag(session):
+    component = a_component(session, "API")
+
+    comp.update_component(session, ACTOR, component, name="API", showcase=False, only_show_if_degraded=False)
+    session.commit()
+
+    entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert {k: v for k, v in entry.detail.items() if k != "source"} == {"showcase": False}
+
+
+# --- the database keeps names unique when two requests race ---------------------------------------
+
+
+def test_a_status_change_does_not_check_the_name_again(session, monkeypatch):
+    component = a_component(session, "API")
+
+    def no_check(*_args, **_kwargs):
+        raise AssertionError("the name was checked for a status-only change")
+
+    monkeypatch.setattr(comp, "_check_unique_component_name", no_check)
+    comp.update_component(session, ACTOR, component, name="API", status="major_outage")
+    session.commit()
+
+    assert component.status == MAJOR

@@ -421,7 +421,7 @@ def test_bad_inputs_get_a_documented_4xx(client, admin, page_code, fuzz_targets,
 ERROR_CASES = {
     400: ("post", COMPONENTS, {"data": "{not json", "content_type": "application/json"}, "admin"),
     401: ("get", COMPONENTS, {}, None),
-    403: ("post", COMPONENTS, {"json": {"component": {"name": "API"}}}, "responder"),
+    403: ("patch", "/pages/{page_id}", {"json": {"page": {"name": "Taken over"}}}, "responder"),
     404: ("get", COMPONENT, {}, "admin"),
     409: ("post", COMPONENTS, {"json": {"component": {"name": "Existing"}}}, "admin"),
     413: (

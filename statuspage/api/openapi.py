@@ -412,11 +412,11 @@ def components_section() -> Section:
                                      example={"component": {"status": "partial_outage"}}),
             notes={
                 "list": "Grouped components follow their group's position; each group's in its own order.",
-                "create": "Admins only. A new component goes last in its group (or on the page) "
+                "create": "A new component goes last in its group (or on the page) "
                           "unless `position` says otherwise; its first status is kept in its history.",
-                "update": "A responder's key may change `status` only; anything else needs an admin. "
+                "update": "Any key (admin or responder) may change any field. "
                           "A status change is kept in the component's history and the audit log.",
-                "delete": "Admins only. The component's history goes with it; the audit log keeps a record.",
+                "delete": "The component's history goes with it; the audit log keeps a record.",
             },
         ), **uptime_path(tag)},
     )
@@ -473,9 +473,9 @@ def component_groups_section() -> Section:
             update_body=wrapped_body("component_group", ref("ComponentGroupUpdate"), GROUP_BESIDE,
                                      example={"component_group": {"name": "Core services"}}),
             notes={
-                "create": "Admins only. The group goes last on the page; listed components move into it.",
-                "update": "Admins only.",
-                "delete": "Admins only. Its components stay, moved to the top level.",
+                "create": "The group goes last on the page; listed components move into it.",
+                "update": "Any key (admin or responder) may change any field.",
+                "delete": "Its components stay, moved to the top level.",
             },
         ),
     )
@@ -522,7 +522,8 @@ The management API of this status page: a drop-in subset of Atlassian Statuspage
 **Authentication.** Send an API key (`flask --app app statuspage create-token EMAIL`) as
 `Authorization: OAuth <key>` (`Bearer <key>` works too) or as the `api_key` query parameter.
 If both are sent they must agree. Admin keys may do everything; responder keys may read and
-make a responder's changes (for components: `status` only), and get 403 for anything else.
+make a responder's changes (components and groups included: create, change, reorder, delete),
+and get 403 for what stays an admin's (the page profile, probes, deleting incidents).
 
 **Bodies.** Requests wrap the object: `{"component": {...}}`. Send JSON (`application/json`)
 or a form (`application/x-www-form-urlencoded`) with bracketed keys: `component[name]=API`,

@@ -1,4 +1,8 @@
-"""The management API v1: Statuspage's subset for components and groups."""
+"""The management API v1: Statuspage's subset for components and groups.
+
+Any user's key manages components and groups (responders run the page during an
+incident); changing the page profile needs an admin's key.
+"""
 
 from __future__ import annotations
 
@@ -98,7 +102,6 @@ def _ordered_components():
 @_route("/pages/<page_id>/components", methods=["POST"])
 @api_auth()
 def create_component(page):
-    require_admin()
     data = wrapped_object(request_body(), "component", COMPONENT_FIELDS)
     if data.get("group_id") is not None and not isinstance(data["group_id"], str):
         # comp.create_component looks the group up without checking its type; update_component checks.
@@ -130,8 +133,6 @@ def get_component(page, component_id):
 @api_auth()
 def update_component(page, component_id):
     data = wrapped_object(request_body(), "component", COMPONENT_FIELDS)
-    if set(data) - {"status"}:
-        require_admin()
     session = db_session()
     component = comp.get_component(session, component_id)
     comp.update_component(
@@ -184,7 +185,6 @@ def _query_date(name: str, default: date) -> date:
 @_route("/pages/<page_id>/components/<component_id>", methods=["DELETE"])
 @api_auth()
 def delete_component(page, component_id):
-    require_admin()
     session = db_session()
     component = comp.get_component(session, component_id)
     body = component_json(component, page)
@@ -216,7 +216,6 @@ def _group_fields(body: dict) -> dict:
 @_route("/pages/<page_id>/component-groups", methods=["POST"])
 @api_auth()
 def create_group(page):
-    require_admin()
     data = _group_fields(request_body())
     session = db_session()
     group = comp.create_group(session, _actor(), name=data.get("name"),
@@ -238,7 +237,6 @@ def get_group(page, group_id):
 @_route("/pages/<page_id>/component-groups/<group_id>", methods=["PATCH", "PUT"])
 @api_auth()
 def update_group(page, group_id):
-    require_admin()
     data = _group_fields(request_body())
     session = db_session()
     group = comp.get_group(session, group_id, "id")
@@ -257,7 +255,6 @@ def update_group(page, group_id):
 @_route("/pages/<page_id>/component-groups/<group_id>", methods=["DELETE"])
 @api_auth()
 def delete_group(page, group_id):
-    require_admin()
     session = db_session()
     group = comp.get_group(session, group_id, "id")
     body = group_json(group, page)

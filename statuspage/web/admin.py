@@ -1,5 +1,8 @@
 """The responders' admin: components, groups, statuses and the audit log.
 
+Any signed-in responder manages the component tree (the issue's responder does);
+users, tokens and the page profile stay with admins elsewhere.
+
 Views parse the form, call one domain function, commit, and redirect; a
 DomainError re-renders the form with its message and nothing saved.
 """
@@ -12,13 +15,14 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import components as comp
 from ..api.common import current_page
 from ..audit import Actor
-from ..errors import DomainError
+from ..errors import Conflict, DomainError
 from ..models import AuditEntry
-from .auth import admin_required, safe_next
+from .auth import safe_next
 from .session import db_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -33,15 +37,22 @@ def _form_text(name: str) -> str:
 
 
 def domain_form(template: str) -> Callable:
-    """Run a form view; on DomainError roll back and re-render `template` with the message."""
+    """Run a form view; on DomainError roll back and re-render `template` with the message.
+
+    An IntegrityError is two requests racing past the same uniqueness check (a name
+    created twice at once): the database kept the first, this one is told to reload.
+    """
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
             try:
                 return view(*args, **kwargs)
-            except DomainError as exc:
+            except (DomainError, IntegrityError) as exc:
                 db_session().rollback()
+                if isinstance(exc, IntegrityError):
+                    exc = Conflict("This conflicts with a change saved a moment ago "
+                                   "(the name is taken now); reload and retry.", "name")
                 context = _template_context(template, kwargs)
                 return render_template(template, error=exc.message, error_field=exc.field,
                                        form=request.form, **context), exc.status_code
@@ -83,7 +94,7 @@ def dashboard():
 
 
 @bp.post("/components")
-@admin_required
+@login_required
 @domain_form("admin/dashboard.html")
 def create_component():
     session = db_session()
@@ -117,7 +128,7 @@ def _component_or_404(code: str):
 
 
 @bp.post("/components/<code>")
-@admin_required
+@login_required
 @domain_form("admin/component.html")
 def update_component(code: str):
     session = db_session()
@@ -149,7 +160,7 @@ def set_component_status(code: str):
 
 
 @bp.post("/components/<code>/move")
-@admin_required
+@login_required
 def move_component(code: str):
     session = db_session()
     comp.move(session, _actor(), _component_or_404(code), -1 if _form_text("direction") == "up" else 1)
@@ -158,7 +169,7 @@ def move_component(code: str):
 
 
 @bp.route("/components/<code>/delete", methods=["GET", "POST"])
-@admin_required
+@login_required
 def delete_component(code: str):
     session = db_session()
     component = _component_or_404(code)
@@ -186,7 +197,7 @@ def _group_or_404(code: str):
 
 
 @bp.post("/groups")
-@admin_required
+@login_required
 @domain_form("admin/dashboard.html")
 def create_group():
     session = db_session()
@@ -197,14 +208,14 @@ def create_group():
 
 
 @bp.get("/groups/<code>")
-@admin_required
+@login_required
 def edit_group(code: str):
     return render_template("admin/group.html", page=current_page(), group=_group_or_404(code),
                            groups=comp.all_groups(db_session()), form={})
 
 
 @bp.post("/groups/<code>")
-@admin_required
+@login_required
 @domain_form("admin/group.html")
 def update_group(code: str):
     session = db_session()
@@ -217,7 +228,7 @@ def update_group(code: str):
 
 
 @bp.post("/groups/<code>/move")
-@admin_required
+@login_required
 def move_group(code: str):
     session = db_session()
     comp.move(session, _actor(), _group_or_404(code), -1 if _form_text("direction") == "up" else 1)
@@ -226,7 +237,7 @@ def move_group(code: str):
 
 
 @bp.route("/groups/<code>/delete", methods=["GET", "POST"])
-@admin_required
+@login_required
 def delete_group(code: str):
     session = db_session()
     group = _group_or_404(code)
@@ -240,14 +251,16 @@ def delete_group(code: str):
                                error="Type the exact name to confirm."), 422
     try:
         comp.delete_group(session, _actor(), group)
-    except DomainError as exc:
+        session.commit()
+    except (DomainError, IntegrityError) as exc:
         # E.g. a member's name is taken at the top level, where deletion would move it.
         session.rollback()
+        error = exc if isinstance(exc, DomainError) else Conflict(
+            "A component of this group has a name taken at the top level a moment ago.", "name")
         return render_template("admin/confirm_delete.html", page=current_page(), kind="group",
                                name=group.name, action=request.path,
                                note="Its components stay, moved to the top level.",
-                               error=exc.message), exc.status_code
-    session.commit()
+                               error=error.message), error.status_code
     flash(f"Group {group.name} deleted.")
     return redirect(url_for("admin.dashboard"))
 
