@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError
 
 from . import ROOT, accounts, demo, importer, incidents, scenarios, static_export
 from .audit import Actor
@@ -145,6 +146,12 @@ def import_statuspage_command(source: Path) -> None:
             counts = importer.run(session, Actor.system("cli", "import-statuspage"), source)
     except DomainError as exc:
         _fail(exc)
+    except IntegrityError as exc:
+        # A clash the import's own checks missed (e.g. a concurrent edit): nothing was saved.
+        detail = str(exc.orig).splitlines()[0] if exc.orig else "a duplicate or missing reference"
+        raise click.ClickException(
+            f"Nothing imported: the export clashes with data on this page ({detail})."
+        ) from None
     click.echo("Imported: " + ", ".join(f"{value} {key}" for key, value in counts.items()) + ".")
 
 
