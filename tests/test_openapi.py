@@ -368,7 +368,7 @@ SUBSCRIBERS = "/pages/{page_id}/subscribers"
 SUBSCRIBER = SUBSCRIBERS + "/{subscriber_id}"
 
 
-def test_subscriber_responses_fit_the_document(client, admin, page_code, session):
+def test_subscriber_responses_fit_the_document(client, admin, api_token, page_code, session):
     component = make_component(session, "API")
     base = f"/api/v1/pages/{page_code}/subscribers"
     email = assert_documented(
@@ -391,9 +391,18 @@ def test_subscriber_responses_fit_the_document(client, admin, page_code, session
     bulk = {"json": {"subscribers": [email["id"], hook["id"]]}, "headers": admin}
     assert assert_documented(client.post(f"{base}/resend_confirmation", **bulk), "post",
                              SUBSCRIBERS + "/resend_confirmation") == {"resent": 1}
+    assert_documented(client.get(f"{base}/histogram_by_state", headers=admin), "get",
+                      SUBSCRIBERS + "/histogram_by_state")
+    assert assert_documented(client.get(f"{base}/unsubscribed?page=0", headers=admin), "get",
+                             SUBSCRIBERS + "/unsubscribed") == []
+    assert assert_documented(client.post(f"{base}/reactivate", headers=admin, json={"subscribers": "all"}), "post",
+                             SUBSCRIBERS + "/reactivate") == {"reactivated": 0}
     assert_documented(client.delete(one, headers=admin), "delete", SUBSCRIBER)
     assert assert_documented(client.post(f"{base}/unsubscribe", headers=admin, json={"subscribers": "all"}), "post",
                              SUBSCRIBERS + "/unsubscribe") == {"unsubscribed": 1}
+    responder = client.post(f"{base}/unsubscribe", headers=api_token("responder"), json={"subscribers": "all"})
+    assert_documented(responder, "post", SUBSCRIBERS + "/unsubscribe")
+    assert responder.status_code == 403
 
 
 # Inputs that once answered 500 (found by schemathesis or by reading), each with the 4xx it must get.

@@ -65,7 +65,14 @@ class Api:
 
 @pytest.fixture
 def api(client, api_token, page_code) -> Api:
+    """A responder's key: adds subscribers, reads, resends; cannot remove or opt anyone in."""
     return Api(client, api_token("responder"), f"/api/v1/pages/{page_code}/subscribers")
+
+
+@pytest.fixture
+def admin_api(client, api_token, page_code) -> Api:
+    """An admin's key: may also remove subscribers and skip their confirmation."""
+    return Api(client, api_token("admin"), f"/api/v1/pages/{page_code}/subscribers")
 
 
 @pytest.fixture
@@ -120,10 +127,10 @@ def test_creating_an_email_subscriber_answers_201_in_statuspages_shape_and_mails
 
 
 def test_skip_confirmation_notification_opts_in_at_once_without_a_confirmation_mail(
-        api, stack, page_code, mail_app, worker_for, smtp_server):
+        admin_api, api, stack, page_code, mail_app, worker_for, smtp_server):
     sink, _port = smtp_server
-    body = api.created(email="bo@example.org", skip_confirmation_notification=True)
-    assert body["state"] == "active"
+    body = admin_api.created(email="bo@example.org", skip_confirmation_notification=True)
+    assert body["state"] == "active" and body["skip_confirmation_notification"] is True
     assert body["confirmed_at"] is not None
     worker = worker_for(mail_app)
     worker.run_once()
@@ -158,10 +165,10 @@ def test_a_form_encoded_create_works_like_json(api, stack):
 
 
 @pytest.fixture
-def population(api, session) -> dict[str, str]:
+def population(admin_api, api, session) -> dict[str, str]:
     """One subscriber in each state: active and unconfirmed email, an active and a quarantined webhook."""
     codes = {
-        "active": api.created(email="active@example.org", skip_confirmation_notification=True)["id"],
+        "active": admin_api.created(email="active@example.org", skip_confirmation_notification=True)["id"],
         "unconfirmed": api.created(email="pending@example.org")["id"],
         "hook": api.created(endpoint="https://hooks.example.org/a")["id"],
         "quarantined": api.created(endpoint="https://broken.example.net/b")["id"],
@@ -189,30 +196,55 @@ def test_the_list_filters_by_text_and_type(api, population):
     assert api.ids("?q=nobody&state=all") == []
 
 
-def test_the_list_pages_without_overlap_and_answers_the_json_suffix(api, population):
-    first = api.ids("?state=all&limit=3&page=1")
-    second = api.ids("?state=all&limit=3&page=2")
+def test_the_list_pages_from_0_as_statuspage_does_without_overlap(api, population):
+    first = api.ids("?state=all&limit=3&page=0")
+    second = api.ids("?state=all&limit=3&page=1")
     assert len(first) == 3
     assert len(second) == 1
     assert set(first + second) == set(population.values())
-    assert api.ids("?state=all&limit=3&page=3") == []
+    assert api.ids("?state=all&limit=3") == first
+    assert api.ids("?state=all&limit=3&page=2") == []
     assert set(api.ids(".json?state=all")) == set(population.values())
 
 
-def test_the_count_follows_the_same_filters(api, population):
-    assert api("GET", "/count").get_json() == {"count": 2}
-    assert api("GET", "/count?state=all").get_json() == {"count": 4}
-    assert api("GET", "/count?state=all&type=webhook").get_json() == {"count": 2}
-    assert api("GET", "/count?state=unconfirmed&q=pending").get_json() == {"count": 1}
+NONE_BY_TYPE = {"email": 0, "sms": 0, "webhook": 0, "slack": 0, "teams": 0, "integration_partner": 0}
+
+
+def test_the_count_is_by_type_as_statuspage_answers_and_follows_the_filters(api, population):
+    assert api("GET", "/count").get_json() == NONE_BY_TYPE | {"email": 1, "webhook": 1}
+    assert api("GET", "/count?state=all").get_json() == NONE_BY_TYPE | {"email": 2, "webhook": 2}
+    assert api("GET", "/count?state=all&type=webhook").get_json() == NONE_BY_TYPE | {"webhook": 2}
+    assert api("GET", "/count?state=unconfirmed&q=pending").get_json() == NONE_BY_TYPE | {"email": 1}
+    assert api("GET", "/count.json?type=sms").get_json() == NONE_BY_TYPE
+
+
+def test_the_histogram_counts_each_type_by_state(api, population):
+    histogram = api("GET", "/histogram_by_state").get_json()
+    assert set(histogram) == set(NONE_BY_TYPE)
+    assert histogram["email"] == {"active": 1, "unconfirmed": 1, "quarantined": 0, "total": 2}
+    assert histogram["webhook"] == {"active": 1, "unconfirmed": 0, "quarantined": 1, "total": 2}
+    assert histogram["sms"] == {"active": 0, "unconfirmed": 0, "quarantined": 0, "total": 0}
+
+
+def test_the_unsubscribed_list_is_empty_because_unsubscribing_removes_the_subscriber(admin_api, population):
+    assert admin_api("DELETE", f"/{population['active']}").status_code == 200
+    response = admin_api("GET", "/unsubscribed?page=0&per_page=50")
+    assert response.status_code == 200 and response.get_json() == []
+    assert admin_api("GET", "/unsubscribed?per_page=0").status_code == 400
+
+
+@pytest.mark.parametrize("kind", ["sms", "slack", "teams", "integration_partner"])
+def test_types_we_do_not_offer_list_no_one(api, population, kind):
+    assert api.ids(f"?type={kind}&state=all") == []
 
 
 @pytest.mark.parametrize("query, status, field", [
     ("?state=gone", 422, "state"),
-    ("?type=sms", 422, "type"),
+    ("?type=fax", 422, "type"),
     ("?limit=0", 400, None),
     ("?limit=1001", 400, None),
     ("?limit=ten", 400, None),
-    ("?page=0", 400, None),
+    ("?page=-1", 400, None),
 ])
 def test_bad_filters_are_refused_with_the_error_shape(api, population, query, status, field):
     response = api("GET", query)
@@ -221,9 +253,9 @@ def test_bad_filters_are_refused_with_the_error_shape(api, population, query, st
     assert response.get_json()["message"]
 
 
-def test_an_unknown_subscriber_is_404(api):
+def test_an_unknown_subscriber_is_404(admin_api):
     for method in ("GET", "PATCH", "DELETE"):
-        response = api(method, "/nosuchsub000", json={"component_ids": []})
+        response = admin_api(method, "/nosuchsub000", json={"component_ids": []})
         assert response.status_code == 404, method
         assert response.get_json()["error"]["code"] == "not_found"
 
@@ -252,29 +284,36 @@ def test_patch_refuses_unknown_components_and_fields_and_changes_nothing(api, st
     assert subscriber.email == "d@example.org"
 
 
-def test_delete_removes_the_subscriber_and_answers_what_it_was(api, session):
+def test_delete_removes_the_subscriber_and_answers_what_it_was(admin_api, api, session):
     code = api.created(email="e@example.org")["id"]
-    response = api("DELETE", f"/{code}")
+    response = admin_api("DELETE", f"/{code}")
     assert response.status_code == 200
     assert response.get_json()["email"] == "e@example.org"
     assert api("GET", f"/{code}").status_code == 404
     assert rows(session, Subscriber) == 0
 
 
-def test_bulk_unsubscribe_removes_the_listed_ids_only(api, population):
-    response = api("POST", "/unsubscribe",
-                   json={"subscribers": [population["active"], population["unconfirmed"], population["active"]]})
-    assert response.status_code == 202
+def test_bulk_unsubscribe_removes_the_listed_ids_only(admin_api, population):
+    response = admin_api("POST", "/unsubscribe",
+                         json={"subscribers": [population["active"], population["unconfirmed"], population["active"]]})
+    assert response.status_code == 201
     assert response.get_json() == {"unsubscribed": 2}
-    assert set(api.ids("?state=all")) == {population["hook"], population["quarantined"]}
+    assert set(admin_api.ids("?state=all")) == {population["hook"], population["quarantined"]}
 
 
-def test_bulk_unsubscribe_of_all_can_be_narrowed_by_type(api, population):
-    response = api("POST", "/unsubscribe", json={"subscribers": "all", "type": "webhook"})
-    assert response.get_json() == {"unsubscribed": 2}
-    assert set(api.ids("?state=all")) == {population["active"], population["unconfirmed"]}
-    assert api("POST", "/unsubscribe", json={"subscribers": "all"}).get_json() == {"unsubscribed": 2}
-    assert api.ids("?state=all") == []
+def test_bulk_unsubscribe_of_all_takes_active_ones_unless_a_state_is_given(admin_api, population):
+    response = admin_api("POST", "/unsubscribe", json={"subscribers": "all", "type": "webhook"})
+    assert response.get_json() == {"unsubscribed": 1}
+    assert set(admin_api.ids("?state=all")) == {population["active"], population["unconfirmed"],
+                                                 population["quarantined"]}
+    assert admin_api("POST", "/unsubscribe", json={"subscribers": "all", "type": "sms"}).get_json() == {
+        "unsubscribed": 0}
+    assert admin_api("POST", "/unsubscribe", json={"subscribers": "all"}).get_json() == {"unsubscribed": 1}
+    assert set(admin_api.ids("?state=all")) == {population["unconfirmed"], population["quarantined"]}
+    everyone = admin_api("POST", "/unsubscribe", data={"subscribers": "all", "state": "all",
+                                                       "skip_unsubscription_notification": "true"})
+    assert everyone.status_code == 201 and everyone.get_json() == {"unsubscribed": 2}
+    assert admin_api.ids("?state=all") == []
 
 
 @pytest.mark.parametrize("body, status", [
@@ -284,12 +323,67 @@ def test_bulk_unsubscribe_of_all_can_be_narrowed_by_type(api, population):
     ({"subscribers": [7]}, 422),
     ({}, 422),
     ({"subscribers": "all", "purge": True}, 422),
+    ({"subscribers": "all", "state": "gone"}, 422),
+    ({"subscribers": "all", "type": "fax"}, 422),
+    ({"subscribers": "all", "skip_unsubscription_notification": "maybe"}, 422),
 ])
-def test_a_bad_bulk_unsubscribe_removes_no_one(api, population, body, status):
+def test_a_bad_bulk_unsubscribe_removes_no_one(admin_api, population, body, status):
     body = json.loads(json.dumps(body).replace("KNOWN", population["active"]))
-    response = api("POST", "/unsubscribe", json=body)
+    response = admin_api("POST", "/unsubscribe", json=body)
     assert response.status_code == status
+    assert set(admin_api.ids("?state=all")) == set(population.values())
+
+
+# --- what a responder's key may not do ---------------------------------------------------------------
+
+
+def test_a_responder_cannot_unsubscribe_everyone(api, population):
+    response = api("POST", "/unsubscribe", json={"subscribers": "all", "state": "all"})
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "forbidden"
     assert set(api.ids("?state=all")) == set(population.values())
+
+
+def test_a_responder_cannot_delete_a_subscriber(api, population):
+    assert api("DELETE", f"/{population['active']}").status_code == 403
+    assert set(api.ids("?state=all")) == set(population.values())
+
+
+def test_a_responder_cannot_opt_someone_in_without_confirmation(api, session):
+    response = api.create(email="victim@example.org", skip_confirmation_notification=True)
+    assert response.status_code == 403
+    assert rows(session, Subscriber) == 0
+    assert rows(session, OutboxEvent) == 0
+    assert api.created(email="victim@example.org")["state"] == "unconfirmed"
+
+
+def test_the_answer_says_whether_the_confirmation_was_skipped(admin_api, api):
+    assert admin_api.created(email="yes@example.org", skip_confirmation_notification="true")[
+        "skip_confirmation_notification"] is True
+    assert admin_api.created(email="no@example.org", skip_confirmation_notification=False)[
+        "skip_confirmation_notification"] is False
+    assert api.created(email="plain@example.org")["skip_confirmation_notification"] is False
+
+
+# --- quarantined webhooks back ----------------------------------------------------------------------
+
+
+def test_reactivate_lifts_the_quarantine_of_the_listed_or_all_quarantined(api, population, session):
+    response = api("POST", "/reactivate", json={"subscribers": [population["quarantined"], population["hook"]]})
+    assert response.status_code == 201 and response.get_json() == {"reactivated": 1}
+    assert stored(session, population["quarantined"]).quarantined_at is None
+    assert api("GET", f"/{population['quarantined']}").get_json()["state"] == "active"
+    stored(session, population["hook"]).quarantined_at = utcnow()
+    session.commit()
+    assert api("POST", "/reactivate", json={"subscribers": "all", "type": "webhook"}).get_json() == {
+        "reactivated": 1}
+    assert api("GET", "/count").get_json()["webhook"] == 2
+
+
+def test_a_bad_reactivate_changes_nothing(api, population, session):
+    for body in ({"subscribers": "all", "state": "all"}, {"subscribers": ["nosuchsub000"]}, {}):
+        assert api("POST", "/reactivate", json=body).status_code in (404, 422)
+    assert stored(session, population["quarantined"]).quarantined_at is not None
 
 
 # --- confirmations again ---------------------------------------------------------------------------
@@ -319,7 +413,7 @@ def test_bulk_resend_reaches_only_the_unconfirmed(api, population, mail_app, wor
     worker.run_once()
     before = len(sink.messages)
     response = api("POST", "/resend_confirmation", json={"subscribers": "all"})
-    assert response.status_code == 202
+    assert response.status_code == 201
     assert response.get_json() == {"resent": 1}
     worker.run_once()
     assert [m["To"] for m in sink.messages[before:]] == ["pending@example.org"]
@@ -355,9 +449,9 @@ def test_bad_input_is_refused_and_nothing_is_saved(api, stack, session, subscrib
     assert rows(session, OutboxEvent) == 0
 
 
-def test_a_duplicate_email_is_a_conflict_and_nothing_more_is_queued(api, session):
-    api.created(email="g@example.org")
-    response = api.create(email="G@EXAMPLE.ORG", skip_confirmation_notification=True)
+def test_a_duplicate_email_is_a_conflict_and_nothing_more_is_queued(admin_api, session):
+    admin_api.created(email="g@example.org")
+    response = admin_api.create(email="G@EXAMPLE.ORG", skip_confirmation_notification=True)
     assert response.status_code == 409
     assert response.get_json()["error"]["field"] == "email"
     assert rows(session, Subscriber) == 1

@@ -253,13 +253,16 @@ def query_text(name: str) -> str:
 PAGE_MAX = 100_000
 
 
-def parse_paging(default_limit: int = 100, max_limit: int = 100) -> tuple[int, int]:
-    """`limit` and `page` query parameters, validated."""
+def parse_paging(default_limit: int = 100, max_limit: int = 100, first: int = 1,
+                 limit_name: str = "limit") -> tuple[int, int]:
+    """`limit` and `page` query parameters, validated; `first` is the number of the first page
+    (Statuspage counts incidents from 1 but subscribers from 0)."""
     try:
-        limit = int(request.args.get("limit", default_limit))
-        page = int(request.args.get("page", 1))
+        limit = int(request.args.get(limit_name, default_limit))
+        page = int(request.args.get("page", first))
     except ValueError:
-        raise ApiError(400, "bad_request", "limit and page must be whole numbers.") from None
-    if not 1 <= limit <= max_limit or not 1 <= page <= PAGE_MAX:
-        raise ApiError(400, "bad_request", f"limit must be 1 to {max_limit} and page 1 to {PAGE_MAX:,}.")
+        raise ApiError(400, "bad_request", f"{limit_name} and page must be whole numbers.") from None
+    last = PAGE_MAX - 1 + first
+    if not 1 <= limit <= max_limit or not first <= page <= last:
+        raise ApiError(400, "bad_request", f"{limit_name} must be 1 to {max_limit} and page {first} to {last:,}.")
     return limit, page

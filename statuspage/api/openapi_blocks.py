@@ -114,13 +114,15 @@ def query_parameter(name: str, schema: Schema, description: str) -> Schema:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
-def paging(max_limit: int, default_limit: int = 100) -> list[Schema]:
-    """`limit` and `page`; values out of range answer 400."""
+def paging(max_limit: int, default_limit: int = 100, first: int = 1, limit_name: str = "limit") -> list[Schema]:
+    """`limit` and `page` (numbered from `first`); values out of range answer 400."""
     return [
-        query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": max_limit, "default": default_limit},
+        query_parameter(limit_name,
+                        {"type": "integer", "minimum": 1, "maximum": max_limit, "default": default_limit},
                         f"How many per page, 1 to {max_limit}."),
-        query_parameter("page", {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": 1},
-                        "Which page, from 1."),
+        query_parameter("page", {"type": "integer", "minimum": first, "maximum": PAGE_MAX - 1 + first,
+                                 "default": first},
+                        f"Which page, from {first}" + (": page n skips n times the limit." if first == 0 else ".")),
     ]
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, jsonify, request
 
 from .. import outbound
 from ..audit import Actor
 from ..errors import DomainError
 from ..extensions import csrf
+from ..models import SubscriberMode
 from ..notify import subscribers
 from ..web.session import db_session
 from .common import (
@@ -19,6 +22,7 @@ from .common import (
     query_text,
     register_error_handlers,
     request_body,
+    require_admin,
     route,
     wrapped_object,
 )
@@ -31,30 +35,80 @@ register_error_handlers(bp)
 CREATE_FIELDS = {"email", "endpoint", "component_ids", "skip_confirmation_notification", "phone_country",
                  "phone_number", "page_access_user"}
 BULK_FIELDS = {"subscribers", "type", "state", "skip_unsubscription_notification"}
+# Statuspage's subscriber types. We keep email and webhook subscribers only, so a filter on any
+# other type finds no one (an empty list, counts of 0) rather than an error.
+TYPES = ("email", "sms", "webhook", "slack", "teams", "integration_partner")
+MODES = tuple(m.value for m in SubscriberMode)
+STATES = ("active", "unconfirmed", "quarantined")
 
 
 def _actor() -> Actor:
     return Actor.for_user(api_user(), "api")
 
 
-def _filters() -> tuple[str, str, str | None]:
-    return query_text("q"), request.args.get("state", "active"), request.args.get("type") or None
+def _type(value: Any) -> tuple[str | None, bool]:
+    """(our mode or None for every mode, whether anyone can match) for Statuspage's `type`."""
+    if value in (None, ""):
+        return None, True
+    if value not in TYPES:
+        raise ApiError(422, "invalid", f"type must be one of: {', '.join(TYPES)}.", "type")
+    return (value, True) if value in MODES else (None, False)
+
+
+def _state(value: Any, default: str) -> str:
+    state = default if value in (None, "") else value
+    if state not in (*STATES, "all"):
+        raise ApiError(422, "invalid", "state must be active, unconfirmed, quarantined or all.", "state")
+    return state
+
+
+def _filters() -> tuple[str, str, str | None, bool]:
+    """q, state (default active, as Statuspage), mode, and whether the type can match anyone."""
+    mode, offered = _type(request.args.get("type"))
+    return query_text("q"), _state(request.args.get("state"), "active"), mode, offered
 
 
 @route(bp, "/pages/<page_id>/subscribers", methods=["GET"])
 @api_auth()
 def list_subscribers(page):
-    limit, number = parse_paging(default_limit=100, max_limit=1000)
-    q, state, mode = _filters()
-    found = subscribers.search(db_session(), q, state, mode, limit, (number - 1) * limit)
+    # Statuspage numbers these pages from 0: page=n skips n * limit subscribers.
+    limit, number = parse_paging(default_limit=100, max_limit=1000, first=0)
+    q, state, mode, offered = _filters()
+    if not offered:
+        return jsonify([])
+    found = subscribers.search(db_session(), q, state, mode, limit, number * limit)
     return jsonify([subscriber_json(s, page) for s in found])
 
 
 @route(bp, "/pages/<page_id>/subscribers/count", methods=["GET"])
 @api_auth()
 def count_subscribers(page):
-    q, state, mode = _filters()
-    return jsonify({"count": subscribers.count(db_session(), q, state, mode)})
+    q, state, mode, offered = _filters()
+    counts = dict.fromkeys(TYPES, 0)
+    if offered:
+        for each in [mode] if mode else MODES:
+            counts[each] = subscribers.count(db_session(), q, state, each)
+    return jsonify(counts)
+
+
+@route(bp, "/pages/<page_id>/subscribers/histogram_by_state", methods=["GET"])
+@api_auth()
+def histogram_by_state(page):
+    session = db_session()
+    histogram = {kind: {**dict.fromkeys(STATES, 0), "total": 0} for kind in TYPES}
+    for mode in MODES:
+        for state in (*STATES, "all"):
+            histogram[mode]["total" if state == "all" else state] = subscribers.count(session, "", state, mode)
+    return jsonify(histogram)
+
+
+@route(bp, "/pages/<page_id>/subscribers/unsubscribed", methods=["GET"])
+@api_auth()
+def list_unsubscribed(page):
+    parse_paging(default_limit=100, max_limit=100, first=0, limit_name="per_page")
+    # Unsubscribing removes a subscriber with their address (nothing is kept to list), so this
+    # list is always empty; Statuspage's clients still get the shape they expect.
+    return jsonify([])
 
 
 @route(bp, "/pages/<page_id>/subscribers", methods=["POST"])
@@ -66,13 +120,17 @@ def create_subscriber(page):
                        "phone_number")
     session = db_session()
     skip = subscribers.clean_flag(data.get("skip_confirmation_notification", False), "skip_confirmation_notification")
+    if skip:
+        require_admin()  # opting someone in without their consent is an admin's call
     subscriber = subscribers.create(
         session, _actor(), email=data.get("email"), endpoint=data.get("endpoint"),
         component_codes=data.get("component_ids"), skip_confirmation=skip,
         policy=outbound.Policy.from_settings(current_app.config["STATUSPAGE"]),
     )
     session.commit()
-    body = subscriber_json(subscriber, page) | {"skip_confirmation_notification": skip}
+    # What was applied: an email subscriber opted in without the confirmation mail.
+    applied = skip and subscriber.mode == SubscriberMode.EMAIL and subscriber.confirmed_at is not None
+    body = subscriber_json(subscriber, page) | {"skip_confirmation_notification": applied}
     if subscriber.webhook_secret:
         body["webhook_secret"] = subscriber.webhook_secret  # shown once, to sign-check deliveries
     return jsonify(body), 201
@@ -103,8 +161,10 @@ def update_subscriber(page, subscriber_id):
 
 
 @route(bp, "/pages/<page_id>/subscribers/<subscriber_id>", methods=["DELETE"])
-@api_auth()
+@api_auth(admin_only=True)
 def delete_subscriber(page, subscriber_id):
+    subscribers.clean_flag(request.args.get("skip_unsubscription_notification", False),
+                           "skip_unsubscription_notification")  # we send no such mail either way
     session = db_session()
     subscriber = _one(subscriber_id)
     body = subscriber_json(subscriber, page)
@@ -123,12 +183,14 @@ def resend_one(page, subscriber_id):
     return jsonify({}), 201
 
 
-def _bulk_targets(data: dict) -> list:
+def _bulk_targets(data: dict, default_state: str) -> list:
     """The subscribers a bulk call names: a list of ids, or "all" narrowed by type and state."""
     chosen = data.get("subscribers")
     session = db_session()
+    mode, offered = _type(data.get("type"))
+    state = _state(data.get("state"), default_state)
     if chosen == "all":
-        return subscribers.search(session, "", data.get("state", "all"), data.get("type"), limit=10_000_000)
+        return subscribers.search(session, "", state, mode, limit=10_000_000) if offered else []
     if not isinstance(chosen, list) or not chosen or not all(isinstance(c, str) for c in chosen):
         raise ApiError(422, "invalid", 'subscribers must be a list of subscriber ids or "all".', "subscribers")
     try:
@@ -137,30 +199,43 @@ def _bulk_targets(data: dict) -> list:
         raise ApiError(404, "not_found", exc.message, "subscribers") from None
 
 
-def _bulk_body() -> dict:
+def _bulk_body(allowed: set[str] = BULK_FIELDS) -> dict:
     body = request_body()
-    unknown = sorted(set(body) - BULK_FIELDS)
+    unknown = sorted(set(body) - allowed)
     if unknown:
         raise ApiError(422, "invalid", f"Unknown field(s): {', '.join(unknown)}.", unknown[0])
+    if "skip_unsubscription_notification" in body:  # we send no such mail either way
+        subscribers.clean_flag(body["skip_unsubscription_notification"], "skip_unsubscription_notification")
     return body
 
 
 @route(bp, "/pages/<page_id>/subscribers/unsubscribe", methods=["POST"])
-@api_auth()
+@api_auth(admin_only=True)
 def bulk_unsubscribe(page):
-    targets = _bulk_targets(_bulk_body())
+    targets = _bulk_targets(_bulk_body(), default_state="active")
     session = db_session()
     for subscriber in targets:
         subscribers.remove(session, subscriber, _actor())
     session.commit()
-    return jsonify({"unsubscribed": len(targets)}), 202
+    return jsonify({"unsubscribed": len(targets)}), 201
 
 
 @route(bp, "/pages/<page_id>/subscribers/resend_confirmation", methods=["POST"])
 @api_auth()
 def bulk_resend(page):
-    targets = _bulk_targets(_bulk_body())
+    targets = _bulk_targets(_bulk_body(), default_state="unconfirmed")
     session = db_session()
     sent = sum(subscribers.resend_confirmation(session, s) for s in targets)
     session.commit()
-    return jsonify({"resent": sent}), 202
+    return jsonify({"resent": sent}), 201
+
+
+@route(bp, "/pages/<page_id>/subscribers/reactivate", methods=["POST"])
+@api_auth()
+def bulk_reactivate(page):
+    targets = _bulk_targets(_bulk_body({"subscribers", "type"}), default_state="quarantined")
+    session = db_session()
+    actor = _actor()
+    reactivated = sum(subscribers.reactivate(session, s, actor) for s in targets)
+    session.commit()
+    return jsonify({"reactivated": reactivated}), 201

@@ -280,6 +280,17 @@ def resend_confirmation(session: Session, subscriber: Subscriber, now: datetime 
     return True
 
 
+def reactivate(session: Session, subscriber: Subscriber, actor: Actor) -> bool:
+    """Lift a quarantine (Statuspage's reactivate): deliveries start again from the next event."""
+    if subscriber.quarantined_at is None:
+        return False
+    subscriber.quarantined_at = None
+    subscriber.consecutive_failures = 0
+    audit.record(session, actor, "subscriber.reactivate", "subscriber", subscriber.code,
+                 {"mode": subscriber.mode.value})
+    return True
+
+
 # --- who receives an event ------------------------------------------------------------------------
 
 
