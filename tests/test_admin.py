@@ -544,3 +544,53 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+# --- names are one line --------------------------------------------------------------------------
+
+
+def test_an_incident_name_with_a_line_break_is_refused_with_a_form_message(client, session, login_as):
+    login_as("responder")
+
+    response = post_form(client, "/admin/incidents/new",
+                         {"name": "DB down\r\nX-Injected: yes", "body": "Looking into it.",
+                          "status": "investigating"})
+
+    assert response.status_code == 422
+    assert "control characters" in response.get_data(as_text=True)
+    assert count(session, AuditEntry) == 1  # the user's creation only
+
+
+def test_a_component_name_with_a_line_break_is_refused_with_a_form_message(client, session, login_as):
+    login_as("responder")
+
+    response = post_form(client, "/admin/components", {"name": "Web\nsite"})
+
+    assert response.status_code == 422
+    assert "Name must be one line without control characters" in response.get_data(as_text=True)
+    assert count(session, Component) == 0
+
+
+# --- text no database can store -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method, path, form", [
+    ("POST", "/admin/components", {"name": "a\x00b"}),
+    ("POST", "/admin/groups", {"name": "Backend", "description": "x\x00"}),
+    ("GET", "/admin/components/a%00b", {}),
+    ("POST", "/admin/components/a%00b/status", {"status": "major_outage"}),
+    ("POST", "/admin/components/{code}", {"name": "Website", "start_date": "2024\x00"}),
+    ("GET", "/admin/incidents/a%00b/postmortem", {}),
+    ("GET", "/admin/probes/a%00b", {}),
+    ("POST", "/admin/incidents/new", {"name": "DB down", "body": "a\x00b", "status": "investigating"}),
+])
+def test_a_nul_character_anywhere_in_an_admin_request_gets_a_clear_400_page(
+        client, session, login_as, website, method, path, form):
+    login_as("responder")
+    before = snapshot(session)
+
+    response = send(client, method, path.format(code=website.code), form)
+
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert "NUL character" in response.get_data(as_text=True)
+    assert snapshot(session) == before

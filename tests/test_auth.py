@@ -262,3 +262,39 @@ def test_sign_in_never_redirects_to_another_site(client, make_user, fast_passwor
     assert response.status_code == 302
     lands_on(response)
     assert lands_on(response) == "/admin/"
+
+
+def test_signing_in_successfully_does_not_use_up_the_allowance(client, make_user, fast_password_hashing):
+    make_user("ops@example.com", "responder")
+
+    for _ in range(15):  # more than the 10 a minute allowed to fail
+        response = sign_in(client, "ops@example.com", PASSWORD)
+        assert response.status_code == 302
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+
+    assert sign_in(client, "ops@example.com", "a wrong guess").status_code == 401
+    assert sign_in(client, "ops@example.com", PASSWORD).status_code == 302
+
+
+def test_failures_use_up_the_allowance_however_many_sign_ins_succeed_between(
+        client, make_user, fast_password_hashing):
+    make_user("ops@example.com", "responder")
+    answers = []
+    for n in range(11):
+        answers.append(sign_in(client, "ops@example.com", f"guess {n}").status_code)
+        if n in (0, 3, 6):
+            assert sign_in(client, "ops@example.com", PASSWORD).status_code == 302
+            client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+
+    assert answers == [401] * 10 + [429]
+    assert sign_in(client, "ops@example.com", PASSWORD).status_code == 429  # even the right password waits
+
+
+def test_a_nul_character_in_the_sign_in_form_gets_a_clear_400_page(client, make_user, fast_password_hashing):
+    make_user("ops@example.com", "responder")
+
+    response = sign_in(client, "a\x00@example.com", PASSWORD)
+
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    assert not signed_in(client)

@@ -344,3 +344,66 @@ def test_healthz_answers_503_when_postgresql_refuses_connections(make_app):
     client = make_app(database_url="postgresql+psycopg://nobody@127.0.0.1:9/none").test_client()
 
     assert client.get("/healthz").status_code == 503
+
+
+# --- text no database can store -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    "/incidents/a%00b",
+    "/history.rss?component=a%00b",
+    "/history.atom?component=a%00b",
+    "/history?month=a%00b",
+    "/?a%00b=1",
+    "/subscribers/confirm/a%00b",
+    "/subscribers/manage/a%00b",
+    "/subscribers/unsubscribe/a%00b",
+    "/badge.svg?component=a%00b",
+])
+def test_a_nul_character_in_the_address_gets_a_clear_400_page(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    assert response.mimetype == "text/html"
+
+
+def test_a_nul_character_in_the_public_subscribe_form_gets_a_clear_400_page(client, session):
+    response = client.post("/subscribe", data={"email": "a\x00@example.com"})
+
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+
+
+def test_the_api_keeps_answering_such_text_in_its_own_json_shape(client):
+    response = client.get("/api/v2/incidents/a%00b.json")
+
+    assert response.status_code in (400, 404)
+    assert response.is_json
+
+
+def test_the_page_answers_503_when_the_database_cannot_be_reached(make_app):
+    client = make_app(database_url="postgresql+psycopg://nobody@127.0.0.1:9/none").test_client()
+
+    response = client.get("/incidents/abc")
+
+    assert response.status_code == 503
+    assert "cannot reach its database" in response.get_data(as_text=True)
+
+
+def test_a_failed_query_in_a_public_view_is_not_reported_as_an_outage(app, session, page_code):
+    from sqlalchemy.exc import IntegrityError
+
+    from statuspage.models import Page
+    from statuspage.web.public_cache import cached_public
+    from statuspage.web.session import db_session
+
+    def clashing_view():
+        db_session().add(Page(code=page_code, name="Twin"))
+        db_session().flush()
+        return "unreachable"
+
+    app.add_url_rule("/clash", "clash", cached_public(clashing_view))
+
+    with pytest.raises(IntegrityError):  # a 500 in production: a bug to fix, not a database outage
+        app.test_client().get("/clash")

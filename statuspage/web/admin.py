@@ -1,7 +1,7 @@
 """The responders' admin: components, groups, statuses and the audit log.
 
-Any signed-in responder manages the component tree (the issue's responder does);
-users, tokens and the page profile stay with admins elsewhere.
+Any signed-in responder manages the component tree, as responders run the page
+during an incident; the page profile (API), probes and subscriber imports stay with admins.
 
 Views parse the form, call one domain function, commit, and redirect; a
 DomainError re-renders the form with its message and nothing saved.

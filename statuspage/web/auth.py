@@ -35,6 +35,11 @@ def _email_key() -> str:
     return "login-email:" + request.form.get("email", "").strip().lower()
 
 
+def _failed_sign_in(response) -> bool:
+    """Only a refused password counts against the allowance; signing in costs nothing."""
+    return response.status_code == 401
+
+
 def safe_next(target: str | None) -> str:
     """Only redirect within this site after sign-in."""
     # Browsers read a backslash as a slash and drop tabs and newlines, so "/\\host" and
@@ -46,8 +51,10 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate, methods=["POST"])
-@limiter.limit(_login_rate, methods=["POST"], key_func=_email_key)
+# Per client address and per email address. With deduct_when the limiter only tests the
+# allowance before the view and takes one from it when the answer is a refusal (401).
+@limiter.limit(_login_rate, methods=["POST"], deduct_when=_failed_sign_in)
+@limiter.limit(_login_rate, methods=["POST"], key_func=_email_key, deduct_when=_failed_sign_in)
 def login():
     error = None
     if request.method == "POST":

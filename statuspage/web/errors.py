@@ -1,19 +1,49 @@
-"""Error pages: HTML for the site, JSON for anything under /api."""
+"""Error pages: HTML for the site, JSON for anything under /api; text no database stores is refused."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..api.common import error_response
+from ..api.common import error_response, storable_text
+
+UNSTORABLE_MESSAGE = ("The address or the form holds a character no page can contain (a NUL character "
+                      "or a broken one) in {where}. Remove it and try again.")
 
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.endswith((".json",))
 
 
+def unstorable_input() -> str | None:
+    """Where the request's path parts, query or form hold text no database stores (NUL, lone surrogate)."""
+    sources = (("the address", (request.view_args or {}).items()),
+               ("the query", request.args.items(multi=True)),
+               ("the form", request.form.items(multi=True)))
+    for where, items in sources:
+        for key, value in items:
+            for text in (key, value):
+                if isinstance(text, str) and not storable_text(text):
+                    return f"{where} ({key!r})" if storable_text(key) else where
+    return None
+
+
+def _refuse_unstorable_input() -> None:
+    """400 for HTML routes given text PostgreSQL refuses, before any view queries with it.
+
+    The API refuses the same text itself with its JSON errors (api/common.py).
+    """
+    if request.path.startswith("/api/"):
+        return
+    where = unstorable_input()
+    if where is not None:
+        abort(400, UNSTORABLE_MESSAGE.format(where=where))
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_unstorable_input)
+
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
         message = "Your form expired or was sent from another site. Reload the page and try again."

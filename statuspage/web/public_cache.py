@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import Response, abort, current_app, g, request
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.http import parse_etags
 
 from .. import page as page_module
@@ -144,6 +145,18 @@ def _load_version() -> int:
     return page_module.current_version(db_session())
 
 
+def database_unreachable(exc: SQLAlchemyError) -> bool:
+    """Whether the error says the database cannot be reached now, rather than that a query was bad.
+
+    Connection failures, a lost connection and a full pool are an outage (503, keep serving
+    what was rendered); anything else, such as text the database refuses, is the request's
+    fault or a bug, and must not be dressed up as an outage.
+    """
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 def cached_public(view: Callable) -> Callable:
     """Serve a public view from the render cache, rendering and storing it on a miss."""
 
@@ -163,7 +176,9 @@ def cached_public(view: Callable) -> Callable:
         if entry is None:
             try:
                 result = current_app.make_response(view(*args, **kwargs))
-            except SQLAlchemyError:
+            except SQLAlchemyError as exc:
+                if not database_unreachable(exc):
+                    raise
                 abort(503, "The status page cannot reach its database right now; try again shortly.")
             body = result.get_data()
             packed = gzip.compress(body, 6) if len(body) >= GZIP_MIN_BYTES else None
