@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .audit import Actor
+from .components import clean_name
 from .db import utcnow
 from .errors import Conflict, InvalidInput, NotFound
 from .models import ApiToken, Role, User
@@ -79,12 +80,12 @@ def _digest(raw: str) -> str:
 
 def create_token(session: Session, email: str, name: str, actor: Actor) -> tuple[ApiToken, str]:
     """A new API token for a user; the raw token is returned once and never stored."""
+    name = clean_name(name if isinstance(name, str) and name.strip() else "API token")
     user = session.scalars(select(User).where(User.email == clean_email(email))).first()
     if user is None:
         raise NotFound(f"No user {email}.", "email")
     raw = "sp_" + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, name=name.strip() or "API token", token_hash=_digest(raw),
-                     prefix=raw[:8])
+    token = ApiToken(user=user, name=name, token_hash=_digest(raw), prefix=raw[:8])
     session.add(token)
     session.flush()
     audit.record(session, actor, "token.create", "api_token", str(token.id), {"name": token.name})

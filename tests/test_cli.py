@@ -157,6 +157,29 @@ def test_create_token_for_an_unknown_user_fails_clearly(runner, session):
     assert session.scalar(select(func.count()).select_from(ApiToken)) == 0
 
 
+@pytest.mark.parametrize("name, message", [
+    ("x" * 300, "Name must be at most 255 characters."),
+    ("CI\nbot", "Name must be one line without control characters"),
+])
+def test_create_token_refuses_a_bad_name_clearly(runner, session, name, message):
+    create_user(runner)
+
+    result = invoke(runner, "statuspage", "create-token", "ops@example.com", "--name", name)
+
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+def test_create_token_names_a_token_with_only_spaces_api_token(runner, session):
+    create_user(runner)
+
+    new_token(runner, "ops@example.com", "--name", "   ")
+
+    assert session.scalars(select(ApiToken.name)).all() == ["API token"]
+
+
 def test_a_token_of_a_deactivated_user_stops_working(runner, client, session, page_code):
     create_user(runner)
     token = new_token(runner)
