@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from .. import incidents as inc
 from ..components import component_tree
@@ -17,6 +17,28 @@ from .shapes import incident_json, overall_status, page_json, tree_json
 
 bp = Blueprint("api_v2", __name__, url_prefix="/api/v2")
 register_error_handlers(bp)
+
+# The feeds are read by browsers on other sites too (status widgets), like the JSON.
+FEEDS = ("/history.rss", "/history.atom")
+PREFLIGHT_HEADERS = "Accept, Cache-Control, Content-Type, If-Modified-Since, If-None-Match"
+
+
+@bp.after_app_request
+def open_to_other_sites(response: Response) -> Response:
+    """Let any site read the public JSON and feeds: every answer (200, 304, 404, 503) and the preflight.
+
+    The render cache's own answers carry the same Allow-Origin (web/public_cache.py); this hook
+    covers what does not come from it: OPTIONS, errors, and paths under /api/v2/ that match no route.
+    """
+    if request.path.startswith(bp.url_prefix + "/") or request.path in FEEDS:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+            # Public, read-only and without credentials: whatever headers the reader asks to send are fine.
+            response.headers["Access-Control-Allow-Headers"] = (
+                request.headers.get("Access-Control-Request-Headers") or PREFLIGHT_HEADERS)
+            response.headers["Access-Control-Max-Age"] = "86400"
+    return response
 
 UPCOMING = (MaintenanceStatus.SCHEDULED,)
 SUMMARY_MAINTENANCE = (
