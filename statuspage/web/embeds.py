@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from .. import incidents as inc
 from ..api.common import current_page
-from ..components import INDICATOR_DESCRIPTIONS, STATUS_LABELS, component_tree, get_component, page_indicator
+from ..components import (
+    INDICATOR_DESCRIPTIONS,
+    STATUS_LABELS,
+    component_tree,
+    get_component,
+    get_group,
+    page_indicator,
+    worst_status,
+)
 from ..errors import NotFound
 from ..models import ComponentStatus
 from .public_cache import cached_public
@@ -20,31 +28,43 @@ COLOURS = {
     ComponentStatus.PARTIAL_OUTAGE: "#b35900", ComponentStatus.MAJOR_OUTAGE: "#b3261e",
     ComponentStatus.UNDER_MAINTENANCE: "#2a5db0",
 }
+UNKNOWN_COLOUR = "#767676"
 # Rough width of one character of 11px Verdana, as badge makers estimate it.
 CHAR_WIDTH = 6.5
+
+
+def _badge(label: str, value: str, colour: str, status: int = 200):
+    left = int(len(label) * CHAR_WIDTH + 12)
+    right = int(len(value) * CHAR_WIDTH + 12)
+    body = render_template("embeds/badge.svg", label=label, value=value, colour=colour, left=left, right=right)
+    return current_app.response_class(body, status=status, mimetype="image/svg+xml")
 
 
 @bp.get("/badge.svg")
 @cached_public
 def badge():
-    """A README badge: the page's state, or one component's with `?component=<id>`."""
+    """A README badge: the page's state, or one component's or group's with `?component=<id>`.
+
+    An unknown id still answers an SVG (grey, "unknown", status 404), so a README shows a badge
+    saying so rather than a broken image.
+    """
     session = db_session()
     code = request.args.get("component")
     if code:
         try:
-            component = get_component(session, code)
+            item = get_component(session, code)
+            status = item.status
         except NotFound:
-            abort(404, "There is no component with that id.")
-        label, value, colour = component.name, STATUS_LABELS[component.status], COLOURS[component.status]
-    else:
-        tree = component_tree(session)
-        indicator, value = page_indicator([c.status for item in tree for c in item.components],
-                                          inc.page_impacts(session))
-        label, colour = "status", COLOURS[indicator]
-    left = int(len(label) * CHAR_WIDTH + 12)
-    right = int(len(value) * CHAR_WIDTH + 12)
-    body = render_template("embeds/badge.svg", label=label, value=value, colour=colour, left=left, right=right)
-    return current_app.response_class(body, mimetype="image/svg+xml")
+            try:
+                item = get_group(session, code)
+            except NotFound:
+                return _badge("component", "unknown", UNKNOWN_COLOUR, 404)
+            status = worst_status(c.status for c in item.components)
+        return _badge(item.name, STATUS_LABELS[status], COLOURS[status])
+    tree = component_tree(session)
+    indicator, value = page_indicator([c.status for item in tree for c in item.components],
+                                      inc.page_impacts(session))
+    return _badge("status", value, COLOURS[indicator])
 
 
 @bp.get("/widget.js")
@@ -52,7 +72,7 @@ def badge():
 def widget():
     """The embeddable widget: one script tag, no framework; it reads /api/v2/status.json."""
     page = current_page()
-    body = render_template("embeds/widget.js", page=page, base_url=current_app.config["STATUSPAGE"].base_url,
+    body = render_template("embeds/widget.js", page=page,
                            colours={k: v for k, v in COLOURS.items() if isinstance(k, str)
                                     and k in INDICATOR_DESCRIPTIONS})
     return current_app.response_class(body, mimetype="text/javascript")

@@ -1,8 +1,9 @@
-/* {{ page.name|replace("*/", "") }} status widget. Embed with:
- *   <script src="{{ base_url }}/widget.js" async></script>
- * It shows the page's current state where the tag stands, links to the page, and refreshes every minute. */
+/* Status widget. Embed with one tag: <script src="https://<status host>/widget.js" async></script>
+ * It shows the page's current state where the tag stands, links to the page, and refreshes every minute.
+ * Text from the page (its name) only ever enters as JSON values, never into comments or code. */
 (function () {
   "use strict";
+  var pageName = {{ page.name|tojson }};
   var script = document.currentScript;
   var origin = new URL(script.src).origin;
   var colours = {{ colours|tojson }};
@@ -16,6 +17,7 @@
   dot.style.cssText = "width:.7em;height:.7em;border-radius:50%;background:#999;display:inline-block";
   var text = document.createElement("span");
   text.textContent = "Loading status…";
+  link.title = pageName;
   link.appendChild(dot);
   link.appendChild(text);
   script.parentNode.insertBefore(link, script.nextSibling);
