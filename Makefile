@@ -38,9 +38,12 @@ run: demo
 	@echo "  Create the first admin (there is no default password):"
 	@echo "    $(FLASK) statuspage create-user you@example.com --role admin"
 	@echo ""
-	@trap 'kill 0' INT TERM; \
-	$(FLASK) statuspage worker & \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - app:app & \
+	@# Stop both children and wait until they have finished (the worker ends its batch in flight).
+	@# The trap is reset first and signals only the two children: a `kill 0` trap signalled its own
+	@# shell, fired again and recursed until it crashed ("Segmentation fault").
+	@trap 'trap - INT TERM; kill $$worker $$web 2>/dev/null; wait' INT TERM; \
+	$(FLASK) statuspage worker & worker=$$!; \
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - app:app & web=$$!; \
 	wait
 
 tests/clients/node_modules/.installed: tests/clients/package.json tests/clients/package-lock.json
