@@ -16,6 +16,7 @@ from ..errors import DomainError
 from ..models import Page, User
 from ..page import ensure_page
 from ..web.session import db_session
+from .ratelimit import retry_after_seconds
 
 
 class ApiError(Exception):
@@ -55,7 +56,12 @@ def register_error_handlers(blueprint: Blueprint) -> None:
     @blueprint.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        response = error_response(exc.code or 500, code, exc.description or exc.name)
+        message = exc.description or exc.name
+        if exc.code == 429:
+            seconds = retry_after_seconds()
+            message = f"Rate limit exceeded: {message}" + (
+                f"; retry after {seconds} second{'s' if seconds != 1 else ''}." if seconds else ".")
+        response = error_response(exc.code or 500, code, message)
         if exc.code == 429 and exc.get_response().headers.get("Retry-After"):
             response.headers["Retry-After"] = exc.get_response().headers["Retry-After"]
         return response
@@ -256,7 +262,7 @@ PAGE_MAX = 100_000
 def parse_paging(default_limit: int = 100, max_limit: int = 100, first: int = 1,
                  limit_name: str = "limit") -> tuple[int, int]:
     """`limit` and `page` query parameters, validated; `first` is the number of the first page
-    (Statuspage counts incidents from 1 but subscribers from 0)."""
+    (Statuspage's subscriber list counts from 0; our other lists from 1)."""
     try:
         limit = int(request.args.get(limit_name, default_limit))
         page = int(request.args.get("page", first))

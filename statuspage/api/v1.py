@@ -64,8 +64,10 @@ def _route(rule: str, **options):
 @_route("/pages", methods=["GET"])
 def list_pages():
     raw = presented_token()
-    if not raw or user_for_token(db_session(), raw) is None:
+    if not raw:
         raise ApiError(401, "unauthorized", "An API key is required: 'Authorization: OAuth <key>'.")
+    if user_for_token(db_session(), raw) is None:
+        raise ApiError(401, "unauthorized", "Invalid API key.")
     return jsonify([page_profile_json(current_page(), current_app.config["STATUSPAGE"].base_url)])
 
 
