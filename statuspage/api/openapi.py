@@ -25,6 +25,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
+from .. import profile
 from ..models import DESCRIPTION_MAX, NAME_MAX, ComponentStatus
 from . import openapi_incidents, openapi_probes, openapi_subscribers
 
@@ -237,6 +238,20 @@ PAGE_SWITCHES = ("allow_page_subscribers", "allow_incident_subscribers", "allow_
 ALWAYS_NULL: Schema = {"type": "null", "description": "Always null: Statuspage's field for something we do not offer."}
 NULLABLE_TEXT: Schema = {"type": ["string", "null"]}
 
+def _fixed_page_field(name: str) -> Schema:
+    """A Statuspage page field we do not offer: the value GET always shows."""
+    reason = profile.FIXED_BECAUSE[name]
+    if name in profile.CSS_COLOURS:
+        return {"type": "string", "const": profile.CSS_COLOURS[name], "description": reason.capitalize() + "."}
+    if name == "domain":
+        return {"type": "string", "description": "The host (and path) of `STATUSPAGE_BASE_URL`."}
+    if name == "branding":
+        return {"type": "string", "const": "basic"}
+    if name in ("hidden_from_search", "viewers_must_be_team_members"):
+        return {"type": "boolean", "const": False, "description": reason.capitalize() + "."}
+    return ALWAYS_NULL
+
+
 PAGE = response_of(obj({
     "id": ID,
     "name": {"type": "string"},
@@ -245,27 +260,18 @@ PAGE = response_of(obj({
                                                    "in it."},
     "updated_at": TIMESTAMP,
     "created_at": TIMESTAMP,
-    "page_description": ALWAYS_NULL,
-    "headline": ALWAYS_NULL,
-    "branding": {"type": "string", "const": "basic"},
-    "subdomain": ALWAYS_NULL,
-    "domain": {"type": "string", "description": "The host (and path) of `STATUSPAGE_BASE_URL`."},
     **{name: {"type": "boolean"} for name in PAGE_SWITCHES},
     "allow_sms_subscribers": {"type": "boolean", "const": False, "description": "SMS is not offered."},
     "notifications_from_email": {**NULLABLE_TEXT, "description": "The sender of notification mail, if set."},
     "notifications_email_footer": NULLABLE_TEXT,
     "owner_email": NULLABLE_TEXT,
     "activity_score": {"type": "integer", "const": 0},
-    "twitter_username": ALWAYS_NULL,
-    "viewers_must_be_team_members": {"type": "boolean", "const": False},
-    "ip_restrictions": ALWAYS_NULL,
-    "city": ALWAYS_NULL,
-    "state": ALWAYS_NULL,
-    "country": ALWAYS_NULL,
-    "hidden_from_search": {"type": "boolean", "const": False},
+    **{name: _fixed_page_field(name) for name in profile.FIXED_BECAUSE},
 }))
 
 OPTIONAL_EMAIL: Schema = {"type": ["string", "null"], "format": "email", "description": "Null or empty for none."}
+SENT_BACK: Schema = {"description": "Read-only: accepted (a tool may send the whole page object back) and "
+                                    "ignored; `id` must be the page's own."}
 PAGE_FIELDS: dict[str, Schema] = {
     "name": NAME,
     "url": {"type": ["string", "null"], "maxLength": NAME_MAX, "pattern": "^(https?://|$)",
@@ -278,6 +284,10 @@ PAGE_FIELDS: dict[str, Schema] = {
                                                                   "empty for `STATUSPAGE_MAIL_FROM`."},
     "notifications_email_footer": {"type": ["string", "null"], "maxLength": 2000},
     "owner_email": OPTIONAL_EMAIL,
+    **dict.fromkeys(sorted(profile.READ_ONLY), SENT_BACK),
+    **{name: {"description": f"Not offered ({profile.FIXED_BECAUSE[name]}): accepted when it keeps the value "
+                             "GET shows (colours in any hex spelling), 422 naming the reason otherwise."}
+       for name in profile.FIXED_BECAUSE},
 }
 
 
@@ -305,7 +315,10 @@ def pages_section() -> Section:
                                  ok=(200, "The page.", ref("Page"))),
                 "patch": operation("updatePage", "Update the page profile", **update,
                                    description="Admins only. Every field is checked before any is written. "
-                                               "A new time zone applies to every time shown from then on."),
+                                               "A new time zone applies to every time shown from then on. "
+                                               "The whole object GET returns may be sent back: fields we do "
+                                               "not offer (`domain`, `css_*` ...) are accepted unchanged and "
+                                               "refused (422, with the reason) when they would change."),
                 "put": operation("replacePage", "Update the page profile (same as PATCH)", **update,
                                  description="Statuspage's PUT: fields left out keep their value, as with PATCH."),
             },

@@ -7,6 +7,7 @@ from typing import Any
 from ..components import TreeItem, page_indicator, worst_status
 from ..models import Component, ComponentGroup, Incident, IncidentTemplate, IncidentUpdate, Page, Subscriber
 from ..postmortems import export_markdown
+from ..profile import fixed_fields
 from ..timefmt import iso, iso_date
 
 
@@ -26,11 +27,6 @@ def page_profile_json(page: Page, base_url: str) -> dict[str, Any]:
     return {
         **page_json(page, base_url),
         "created_at": iso(page.created_at, tz),
-        "page_description": None,
-        "headline": None,
-        "branding": "basic",
-        "subdomain": None,
-        "domain": base_url.split("://", 1)[-1],
         "allow_page_subscribers": page.allow_page_subscribers,
         "allow_incident_subscribers": page.allow_incident_subscribers,
         "allow_email_subscribers": page.allow_email_subscribers,
@@ -41,13 +37,7 @@ def page_profile_json(page: Page, base_url: str) -> dict[str, Any]:
         "notifications_email_footer": page.notifications_email_footer,
         "owner_email": page.owner_email,
         "activity_score": 0,
-        "twitter_username": None,
-        "viewers_must_be_team_members": False,
-        "ip_restrictions": None,
-        "city": None,
-        "state": None,
-        "country": None,
-        "hidden_from_search": False,
+        **fixed_fields(base_url),  # Statuspage's fields we do not offer (css_* colours, domain, ...)
     }
 
 

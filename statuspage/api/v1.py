@@ -17,7 +17,7 @@ from ..audit import Actor
 from ..components import UNSET
 from ..db import utcnow
 from ..extensions import csrf
-from ..profile import update_profile
+from ..profile import EDITABLE, FIXED_BECAUSE, READ_ONLY, update_profile
 from ..timefmt import iso
 from ..web.session import db_session
 from .common import (
@@ -39,10 +39,8 @@ register_error_handlers(bp)
 
 COMPONENT_FIELDS = {"name", "description", "status", "group_id", "showcase",
                     "only_show_if_degraded", "start_date", "position"}
-PAGE_FIELDS = {"name", "url", "time_zone", "allow_page_subscribers", "allow_incident_subscribers",
-               "allow_email_subscribers", "allow_sms_subscribers", "allow_rss_atom_feeds",
-               "allow_webhook_subscribers", "notifications_from_email", "notifications_email_footer",
-               "owner_email"}
+# Everything GET shows may be sent back; update_profile refuses changes to what we do not offer.
+PAGE_FIELDS = set(EDITABLE | READ_ONLY) | set(FIXED_BECAUSE)
 GROUP_FIELDS = {"name", "description", "components", "position"}
 
 
@@ -83,7 +81,7 @@ def update_page(page):
     require_admin()
     data = wrapped_object(request_body(), "page", PAGE_FIELDS)
     session = db_session()
-    update_profile(session, _actor(), page, data)
+    update_profile(session, _actor(), page, data, current_app.config["STATUSPAGE"].base_url)
     session.commit()
     return jsonify(page_profile_json(page, current_app.config["STATUSPAGE"].base_url))
 
