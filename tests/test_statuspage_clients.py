@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 
 from statuspage import components, incidents
 from statuspage.audit import Actor
+from statuspage.db import utcnow
 
 CLIENTS = Path(__file__).parent / "clients"
 ACTOR = Actor.system("test")
@@ -18,10 +21,19 @@ ACTOR = Actor.system("test")
 
 @pytest.fixture
 def outage(session):
+    """An unresolved incident, a maintenance under way and one still to come."""
     database = components.create_component(session, ACTOR, "Database cluster")
-    components.create_component(session, ACTOR, "Website")
+    website = components.create_component(session, ACTOR, "Website")
     incident = incidents.open_incident(session, ACTOR, name="Database down", body="Looking into it.",
                                        component_statuses={database.code: "major_outage"})
+    now = utcnow()
+    incidents.schedule_maintenance(session, ACTOR, name="Storage upgrade", body="Disks get bigger.",
+                                   scheduled_for=now + timedelta(days=2),
+                                   scheduled_until=now + timedelta(days=2, hours=2), component_codes=[database.code])
+    active = incidents.schedule_maintenance(session, ACTOR, name="CDN switch", body="Moving to a new CDN.",
+                                            scheduled_for=now - timedelta(minutes=30),
+                                            scheduled_until=now + timedelta(hours=1), component_codes=[website.code])
+    incidents.advance_maintenance(session, active, now)
     session.commit()
     return incident
 
@@ -40,5 +52,22 @@ def test_the_npm_statuspage_io_client_reads_every_v2_endpoint(live_server, outag
     assert [i["name"] for i in got["unresolved"]["incidents"]] == ["Database down"]
     assert got["incidents"]["incidents"][0]["incident_updates"][0]["body"] == "Looking into it."
     assert got["summary"]["page"]["name"] == "Acme"
+    assert [i["name"] for i in got["summary"]["incidents"]] == ["Database down"]
+    summary_windows = {m["name"]: m["status"] for m in got["summary"]["scheduled_maintenances"]}
+    assert summary_windows == {"Storage upgrade": "scheduled", "CDN switch": "in_progress"}
+    # statuspage.io 3.1.1 reads upcoming.json for getAll() and getActive() too (its Endpoints.js maps
+    # all three there), so through the client each sees the window still to come.
     for key in ("maintenances", "upcoming", "active"):
-        assert got[key]["scheduled_maintenances"] == []
+        [window] = got[key]["scheduled_maintenances"]
+        assert (window["name"], window["status"], window["impact"]) == ("Storage upgrade", "scheduled", "maintenance")
+        assert window["scheduled_for"] < window["scheduled_until"]
+
+
+def test_the_endpoints_that_client_skips_hold_the_active_and_all_maintenances(live_server, outage):
+    def read(path: str) -> list[dict]:
+        with urlopen(f"{live_server}/api/v2/{path}", timeout=10) as response:
+            return json.load(response)["scheduled_maintenances"]
+
+    assert [(m["name"], m["status"]) for m in read("scheduled-maintenances/active.json")] == [
+        ("CDN switch", "in_progress")]
+    assert {m["name"] for m in read("scheduled-maintenances.json")} == {"Storage upgrade", "CDN switch"}

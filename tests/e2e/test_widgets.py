@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from statuspage import components
 from statuspage.audit import Actor
 
@@ -43,3 +45,32 @@ def test_atlassians_status_widget_shows_our_state(page, live_server, other_origi
         timeout=15000)
     text = page.evaluate("document.querySelector('statuspage-widget').shadowRoot.textContent")
     assert "All Systems Operational" in text
+
+
+@pytest.mark.parametrize("statuses, appearance, indicator, description", [
+    ({"Website": "operational", "Database cluster": "degraded_performance"}, "basic", "minor",
+     "Minor Service Outage"),
+    ({"Website": "major_outage", "Database cluster": "operational"}, "basic", "major", "Partial System Outage"),
+    ({"Website": "major_outage", "Database cluster": "major_outage"}, "badge", "critical", "Major System Outage"),
+])
+def test_atlassians_status_widget_shows_trouble_too(page, live_server, other_origin, session, statuses, appearance,
+                                                     indicator, description):
+    for name, status in statuses.items():
+        components.create_component(session, ACTOR, name, status=status)
+    session.commit()
+    origin, folder = other_origin
+    shutil.copy(WIDGET / "dist" / "index.js", folder / "status-widget.js")
+    (folder / "index.html").write_text(
+        '<!doctype html><title>Shop</title>'
+        f'<statuspage-widget src="{live_server}" appearance="{appearance}"></statuspage-widget>'
+        '<script src="status-widget.js"></script>')
+    page.goto(f"{origin}/index.html")
+    page.wait_for_function(
+        "() => { const w = document.querySelector('statuspage-widget');"
+        " return w && w.shadowRoot && w.shadowRoot.querySelector('.status-indicator'); }", timeout=15000)
+    shown = page.evaluate(
+        "() => { const root = document.querySelector('statuspage-widget').shadowRoot;"
+        " return {classes: [...root.querySelector('.status-indicator').classList], text: root.textContent}; }")
+    assert indicator in shown["classes"]
+    assert description in shown["text"]
+    assert "All Systems Operational" not in shown["text"]
