@@ -138,7 +138,7 @@ class IncidentDraft(Base):
     status: Mapped[ComponentStatus] = mapped_column(StrEnumType(ComponentStatus))
     started_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # "open", "published" or "dismissed".
+    # "open", "published", "dismissed", or "recovered" (checks recovered before anyone published it).
     state: Mapped[str] = mapped_column(String(16), default="open")
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"))
 
