@@ -60,8 +60,16 @@ def create_user(session: Session, email: str, password: str, role: str, actor: A
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The active user with this email and password, or None."""
-    user = session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
+    """The active user with this email and password, or None.
+
+    The address is normalised as it was when the user was created (IDNA domain,
+    lower case), so `admin@bücher.example` signs in as `admin@xn--bcher-kva.example`.
+    """
+    try:
+        address = clean_email(email)
+    except InvalidInput:
+        address = email.strip().lower()  # cannot match a stored user; still spend a hash below
+    user = session.scalars(select(User).where(func.lower(User.email) == address)).first()
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

@@ -64,6 +64,15 @@ def test_the_email_is_matched_without_regard_to_case_or_spaces(client, make_user
     assert sign_in(client, "  OPS@Example.com ", PASSWORD).status_code == 302
 
 
+def test_an_address_with_an_international_domain_signs_in_as_it_was_created(
+        client, make_user, fast_password_hashing):
+    user = make_user("ops@bücher.example", "responder")
+    assert user.email == "ops@xn--bcher-kva.example"
+
+    assert sign_in(client, "ops@Bücher.example", PASSWORD).status_code == 302
+    assert signed_in(client)
+
+
 def test_a_wrong_password_is_refused(client, make_user, fast_password_hashing):
     make_user("ops@example.com", "responder")
 
