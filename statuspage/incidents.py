@@ -424,16 +424,7 @@ def schedule_maintenance(
     now = now or utcnow()
     name = clean_name(name)
     body = clean_body(body)
-    start = parse_time(scheduled_for, "scheduled_for")
-    end = parse_time(scheduled_until, "scheduled_until")
-    if end <= start:
-        raise InvalidInput("The maintenance must end after it starts.", "scheduled_until")
-    if end - start > MAINTENANCE_MAX_WINDOW:
-        raise InvalidInput("A maintenance window can last at most 30 days.", "scheduled_until")
-    if start > now + MAINTENANCE_MAX_AHEAD:
-        raise InvalidInput("A maintenance can be scheduled at most a year ahead.", "scheduled_for")
-    if end <= now:
-        raise InvalidInput("The maintenance window is already over.", "scheduled_until")
+    start, end = parse_window(scheduled_for, scheduled_until, now)
     affected = parse_component_codes(session, component_codes)
     auto = parse_bool(auto_transition, "auto_transition")
     notify = parse_bool(deliver_notifications, "deliver_notifications")
@@ -454,6 +445,69 @@ def schedule_maintenance(
                  {"name": name, "scheduled_for": start.isoformat(), "scheduled_until": end.isoformat()})
     bump_version(session)
     return maintenance
+
+
+def parse_window(scheduled_for: Any, scheduled_until: Any, now: datetime) -> tuple[datetime, datetime]:
+    """A maintenance window's edges, checked the same way when scheduling and rescheduling."""
+    start = parse_time(scheduled_for, "scheduled_for")
+    end = parse_time(scheduled_until, "scheduled_until")
+    if end <= start:
+        raise InvalidInput("The maintenance must end after it starts.", "scheduled_until")
+    if end - start > MAINTENANCE_MAX_WINDOW:
+        raise InvalidInput("A maintenance window can last at most 30 days.", "scheduled_until")
+    if start > now + MAINTENANCE_MAX_AHEAD:
+        raise InvalidInput("A maintenance can be scheduled at most a year ahead.", "scheduled_for")
+    if end <= now:
+        raise InvalidInput("The maintenance window is already over.", "scheduled_until")
+    return start, end
+
+
+def reschedule_maintenance(
+    session: Session,
+    actor: Actor,
+    maintenance: Incident,
+    *,
+    scheduled_for: Any,
+    scheduled_until: Any,
+    deliver_notifications: Any = False,
+    now: datetime | None = None,
+) -> Incident:
+    """Move a maintenance window's edges without posting an update.
+
+    A scheduled window may move both edges; once it has begun only its end may
+    move (and must stay ahead of now); a completed one is final. An unchanged
+    window records nothing. With `deliver_notifications`, subscribers are sent
+    the latest update again with the new window.
+    """
+    now = now or utcnow()
+    if not maintenance.is_maintenance:
+        raise InvalidInput("Only a maintenance has a window to reschedule.", "incident_id")
+    status = MaintenanceStatus(maintenance.status)
+    if status == MaintenanceStatus.COMPLETED:
+        raise InvalidInput("A completed maintenance cannot be rescheduled.", "status")
+    notify = parse_bool(deliver_notifications, "deliver_notifications")
+    start, end = parse_time(scheduled_for, "scheduled_for"), parse_time(scheduled_until, "scheduled_until")
+    if (start, end) == (maintenance.scheduled_for, maintenance.scheduled_until):
+        return maintenance
+    if status != MaintenanceStatus.SCHEDULED and start != maintenance.scheduled_for:
+        raise InvalidInput("The maintenance has begun: only scheduled_until can move.", "scheduled_for")
+    start, end = parse_window(start, end, now)
+    before = {"scheduled_for": _iso(maintenance.scheduled_for), "scheduled_until": _iso(maintenance.scheduled_until)}
+    maintenance.scheduled_for, maintenance.scheduled_until = start, end
+    if status == MaintenanceStatus.SCHEDULED:
+        maintenance.started_at = start
+    maintenance.updated_at = now
+    session.flush()
+    if notify and maintenance.updates:
+        outbox.incident_event(session, maintenance, maintenance.updates[0], first=False)
+    audit.record(session, actor, "maintenance.reschedule", "incident", maintenance.code,
+                 {"from": before, "to": {"scheduled_for": start.isoformat(), "scheduled_until": end.isoformat()}})
+    bump_version(session)
+    return maintenance
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
 
 
 def due_maintenance(session: Session, now: datetime) -> Incident | None:

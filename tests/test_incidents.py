@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from statuspage.models import (
     Impact,
     Incident,
     IncidentUpdate,
+    OutboxEvent,
     Page,
     StatusChange,
 )
@@ -257,6 +258,130 @@ def test_maintenance_cannot_go_back_to_scheduled_once_completed(session, databas
     incidents.post_update(session, RESPONDER, maintenance, status="completed", body="Cancelled.", now=NOW)
     with pytest.raises(InvalidInput, match="cannot become scheduled"):
         incidents.post_update(session, RESPONDER, maintenance, status="scheduled", body="Again", now=NOW)
+
+
+def version(session) -> int:
+    return session.scalar(select(Page.version))
+
+
+def reschedule_actions(session, maintenance) -> list[str]:
+    return session.scalars(select(AuditEntry.action).where(
+        AuditEntry.target_code == maintenance.code, AuditEntry.action == "maintenance.reschedule")).all()
+
+
+def test_a_scheduled_maintenance_moves_both_edges_without_a_new_update(session, database):
+    maintenance = schedule(session, database)
+    session.commit()
+    before = version(session)
+    later_start, later_end = NOW + timedelta(days=1), NOW + timedelta(days=1, hours=3)
+
+    incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=later_start.isoformat(),
+                                     scheduled_until=later_end, now=NOW)
+    session.commit()
+
+    assert (maintenance.scheduled_for, maintenance.scheduled_until) == (later_start, later_end)
+    assert maintenance.started_at == later_start
+    assert [u.status for u in maintenance.updates] == ["scheduled"]
+    assert reschedule_actions(session, maintenance) == ["maintenance.reschedule"]
+    assert version(session) == before + 1
+    assert count(session, OutboxEvent) == 1  # only the scheduling's own notification
+
+
+def test_the_worker_follows_the_rescheduled_window(app, session, database):
+    maintenance = schedule(session, database)
+    incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=NOW + timedelta(hours=5),
+                                     scheduled_until=NOW + timedelta(hours=6), now=NOW)
+    session.commit()
+    clock = [NOW + timedelta(hours=2)]
+    worker = Worker(app.extensions["statuspage.db"], clock=lambda: clock[0])
+
+    assert worker.run_once() == 0
+    clock[0] = NOW + timedelta(hours=5, minutes=1)
+    assert worker.run_once() == 1
+
+
+def test_rescheduling_to_the_same_window_records_nothing(session, database):
+    maintenance = schedule(session, database)
+    session.commit()
+    before = version(session)
+
+    incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=maintenance.scheduled_for,
+                                     scheduled_until=maintenance.scheduled_until.astimezone(
+                                         timezone(timedelta(hours=2))).isoformat(), now=NOW)
+    session.commit()
+
+    assert reschedule_actions(session, maintenance) == []
+    assert version(session) == before
+
+
+@pytest.mark.parametrize("start_in, length, message", [
+    (timedelta(hours=2), -timedelta(minutes=1), "end after it starts"),
+    (timedelta(hours=2), timedelta(days=31), "at most 30 days"),
+    (timedelta(days=400), timedelta(hours=1), "a year ahead"),
+    (-timedelta(hours=3), timedelta(hours=1), "already over"),
+    ("tomorrow", timedelta(hours=1), "ISO 8601"),
+])
+def test_a_reschedule_is_checked_like_a_schedule(session, database, start_in, length, message):
+    maintenance = schedule(session, database)
+    session.commit()
+    start = NOW + start_in if isinstance(start_in, timedelta) else start_in
+    end = (start if isinstance(start, datetime) else NOW) + length
+    with pytest.raises(InvalidInput, match=message):
+        incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
+                                         scheduled_until=end, now=NOW)
+    session.rollback()
+    assert maintenance.scheduled_for == NOW + timedelta(hours=1)
+    assert reschedule_actions(session, maintenance) == []
+
+
+def test_a_maintenance_in_progress_may_only_move_its_end(session, database):
+    maintenance = schedule(session, database, start_in=-timedelta(minutes=5))
+    incidents.advance_maintenance(session, maintenance, NOW)
+    start = maintenance.scheduled_for
+
+    with pytest.raises(InvalidInput, match="only scheduled_until") as raised:
+        incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start + timedelta(hours=1),
+                                         scheduled_until=NOW + timedelta(hours=4), now=NOW)
+    assert raised.value.field == "scheduled_for"
+    with pytest.raises(InvalidInput, match="already over"):
+        incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
+                                         scheduled_until=NOW - timedelta(minutes=1), now=NOW)
+
+    incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
+                                     scheduled_until=NOW + timedelta(hours=4), now=NOW)
+    assert maintenance.scheduled_until == NOW + timedelta(hours=4)
+    assert maintenance.status == "in_progress"
+    assert maintenance.started_at == NOW
+
+
+def test_a_completed_maintenance_cannot_be_rescheduled(session, database):
+    maintenance = schedule(session, database)
+    incidents.post_update(session, RESPONDER, maintenance, status="completed", body="Cancelled.", now=NOW)
+    with pytest.raises(InvalidInput, match="completed maintenance"):
+        incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=NOW + timedelta(days=1),
+                                         scheduled_until=NOW + timedelta(days=1, hours=1), now=NOW)
+
+
+def test_an_incident_has_no_window_to_reschedule(session, database):
+    incident = open_db_incident(session, database)
+    with pytest.raises(InvalidInput, match="Only a maintenance"):
+        incidents.reschedule_maintenance(session, RESPONDER, incident, scheduled_for=NOW + timedelta(days=1),
+                                         scheduled_until=NOW + timedelta(days=1, hours=1), now=NOW)
+
+
+def test_a_notified_reschedule_sends_the_latest_update_with_the_new_window(session, database):
+    maintenance = schedule(session, database, deliver_notifications=False)
+    later = NOW + timedelta(days=2)
+
+    incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=later,
+                                     scheduled_until=later + timedelta(hours=1), deliver_notifications=True,
+                                     now=NOW)
+    session.commit()
+
+    [event] = session.scalars(select(OutboxEvent)).all()
+    assert event.payload["update"] == maintenance.updates[0].code
+    assert event.payload["scheduled_for"] == later.isoformat()
+    assert event.payload["first"] is False
 
 
 def test_page_impacts_include_open_incidents_and_active_maintenance(session, database, website):
