@@ -15,11 +15,15 @@ def get_page(session: Session) -> Page | None:
 
 
 def ensure_page(session: Session, name: str, time_zone: str, url: str | None = None) -> Page:
-    """The page, created from the settings the first time."""
+    """The page, created from the settings the first time with the default saved messages."""
+    # Imported here: incidents imports this module for bump_version.
+    from .incidents import seed_templates
+
     page = get_page(session)
     if page is None:
         page = Page(name=name, time_zone=time_zone, url=url, version=1)
         session.add(page)
+        seed_templates(session)
         session.flush()
     return page
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from statuspage import components, incidents
 from statuspage.audit import Actor
-from statuspage.errors import InvalidInput, NotFound
+from statuspage.errors import Conflict, InvalidInput, NotFound
 from statuspage.models import (
     AuditEntry,
     ComponentStatus,
@@ -20,6 +20,7 @@ from statuspage.models import (
     Page,
     StatusChange,
 )
+from statuspage.page import ensure_page
 from statuspage.worker import Worker
 
 NOW = datetime(2024, 8, 14, 14, 40, tzinfo=UTC)
@@ -394,8 +395,51 @@ def test_page_impacts_include_open_incidents_and_active_maintenance(session, dat
     assert sorted(incidents.page_impacts(session)) == ["critical", "maintenance"]
 
 
-def test_templates_are_seeded_once_and_names_are_unique(session):
-    assert incidents.seed_templates(session, RESPONDER) == len(incidents.DEFAULT_TEMPLATES)
+def test_a_new_page_starts_with_the_default_templates_once(session):
+    names = [t.name for t in incidents.list_templates(session)]
+    assert names == ["Fix deployed, monitoring", "Investigating elevated error rates"]
     assert incidents.seed_templates(session, RESPONDER) == 0
-    with pytest.raises(Exception, match="already exists"):
-        incidents.save_template(session, RESPONDER, name="resolved", title="", body="x")
+    ensure_page(session, "Acme", "Europe/Berlin")
+    assert len(incidents.list_templates(session)) == len(incidents.DEFAULT_TEMPLATES)
+    with pytest.raises(Conflict, match="already exists"):
+        incidents.save_template(session, RESPONDER, name="fix deployed, MONITORING", title="", body="x")
+
+
+def test_seeding_fills_in_only_the_missing_templates_and_audits_the_command(session):
+    [gone] = [t for t in incidents.list_templates(session) if t.name == "Fix deployed, monitoring"]
+    incidents.delete_template(session, RESPONDER, gone)
+    assert incidents.seed_templates(session, RESPONDER) == 1
+    saved = session.scalars(select(AuditEntry.action).where(AuditEntry.action == "template.save")).all()
+    assert saved == ["template.save"]
+
+
+def test_a_template_keeps_its_components_and_whether_it_notifies(session, database, website):
+    template = incidents.save_template(session, RESPONDER, name="Database down", title="Database outage",
+                                       body="The database is down.", component_ids=[database.code, website.code,
+                                                                                     database.code],
+                                       should_send_notifications="false")
+    session.commit()
+    session.expire_all()
+    template = incidents.get_template(session, template.code)
+    assert template.component_ids == [database.code, website.code]
+    assert template.should_send_notifications is False
+
+
+def test_a_template_notifies_and_names_no_components_by_default(session):
+    template = incidents.save_template(session, RESPONDER, name="Generic", title="", body="Looking into it.")
+    assert (template.component_ids, template.should_send_notifications) == ([], True)
+
+
+@pytest.mark.parametrize("fields, field, message", [
+    ({"component_ids": ["nosuchcompo"]}, "component_ids", "No component"),
+    ({"component_ids": "abc"}, "component_ids", "list of component ids"),
+    ({"component_ids": [1, 2]}, "component_ids", "list of component ids"),
+    ({"should_send_notifications": "maybe"}, "should_send_notifications", "true or false"),
+])
+def test_a_template_with_bad_components_or_notification_flag_is_refused(session, fields, field, message):
+    session.commit()
+    with pytest.raises(InvalidInput, match=message) as raised:
+        incidents.save_template(session, RESPONDER, name="Bad", title="", body="x", **fields)
+    assert raised.value.field == field
+    session.rollback()
+    assert [t.name for t in incidents.list_templates(session)] == [t[0] for t in sorted(incidents.DEFAULT_TEMPLATES)]

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from test_api_v2 import validator
 
-from statuspage import components
+from statuspage import components, incidents
 from statuspage.audit import Actor
 from statuspage.models import Incident, IncidentUpdate
 
@@ -202,4 +202,5 @@ def test_templates_through_the_api(client, page_code, headers):
                         json={"template": {"name": "investigating", "body": "x"}})
     assert again.status_code == 409
     listed = client.get(f"/api/v1/pages/{page_code}/incident_templates", headers=headers).get_json()
-    assert [t["name"] for t in listed] == ["Investigating"]
+    defaults = [name for name, *_rest in incidents.DEFAULT_TEMPLATES]
+    assert [t["name"] for t in listed] == sorted([*defaults, "Investigating"])

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, utcnow
@@ -142,4 +142,7 @@ class IncidentTemplate(Base):
     title: Mapped[str] = mapped_column(String(NAME_MAX), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     update_status: Mapped[str] = mapped_column(String(32), default="investigating")
+    # Codes of the components an incident made from it affects (codes, as the API speaks them).
+    component_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    should_send_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
