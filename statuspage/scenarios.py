@@ -16,17 +16,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import incidents, postmortems
+from . import audit, incidents, postmortems
 from .audit import Actor
 from .config import Settings
 from .demo import seed_components
-from .models import Component, Incident
+from .models import AuditEntry, Component, Incident
 from .page import get_page
 from .probes import drafts, rules, service
 from .probes.base import CheckResult
 
 DAY = date(2024, 8, 14)
 NAME = "Elevated error rates and latency across the web stack"
+SEEDED = "demo.seeded"
 RESPONDER = Actor.system("demo", "on-call engineer")
 SECTIONS = {
     "summary": (
@@ -72,11 +73,30 @@ def _component(session: Session, name: str) -> Component:
     return session.scalars(select(Component).where(Component.name == name)).one()
 
 
-def aug14(session: Session, settings: Settings) -> Incident:
-    """Replay the outage and publish its postmortem; does nothing if it was replayed before."""
-    existing = session.scalars(select(Incident).where(Incident.name == NAME)).first()
-    if existing is not None:
-        return existing
+def replayed(session: Session) -> AuditEntry | None:
+    """The mark the replay left, if it ran on this page (pages replayed before marks existed get one now)."""
+    mark = session.scalars(select(AuditEntry).where(AuditEntry.action == SEEDED, AuditEntry.target_type == "incident")
+                           .order_by(AuditEntry.id).limit(1)).first()
+    if mark is not None:
+        return mark
+    legacy = session.scalars(select(Incident).where(Incident.name == NAME).limit(1)).first()
+    return _mark(session, legacy) if legacy is not None else None
+
+
+def _mark(session: Session, incident: Incident) -> AuditEntry:
+    # An audit row, not the incident's name: responders may rename or delete the incident, and a
+    # second `demo --scenario aug14` (every `make run`) must still leave the page alone.
+    return audit.record(session, Actor.system("demo"), SEEDED, "incident", incident.code, {"scenario": "aug14"})
+
+
+def aug14(session: Session, settings: Settings) -> Incident | None:
+    """Replay the outage and publish its postmortem, notifying no one.
+
+    Runs once per page: afterwards it returns the replayed incident, or None if it was deleted since.
+    """
+    mark = replayed(session)
+    if mark is not None:
+        return session.scalars(select(Incident).where(Incident.code == mark.target_code)).first()
     seed_components(session, settings)
     zone = get_page(session).time_zone
     database = _component(session, "Database cluster")
@@ -105,7 +125,7 @@ def aug14(session: Session, settings: Settings) -> Incident:
     draft = drafts.open_draft_for(session, database)
     draft.name = NAME
     draft.body = "We are investigating elevated error rates and latency across the web stack; many requests fail."
-    incident = drafts.publish_draft(session, RESPONDER, draft, _at(14, 40, zone))
+    incident = drafts.publish_draft(session, RESPONDER, draft, _at(14, 40, zone), notify=False)
     steps = [
         (_at(15, 0, zone), "identified",
          "The issue is related to a malfunctioning database cluster: connection attempts are exhausting its "
@@ -149,4 +169,5 @@ def aug14(session: Session, settings: Settings) -> Incident:
     postmortems.publish(session, RESPONDER, incident, postmortem, zone, notify=False)
     incident.updated_at = _at(18, 30, zone) + timedelta(days=2)
     postmortem.published_at = postmortem.updated_at = incident.updated_at
+    _mark(session, incident)
     return incident

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete, func, select
+
 from statuspage import incidents, postmortems
+from statuspage.db import utcnow
+from statuspage.models import AuditEntry, Delivery, Incident, OutboxEvent, Subscriber, SubscriberMode
 
 ZONE = "Europe/Berlin"
 
@@ -67,3 +71,63 @@ def test_replaying_twice_changes_nothing(runner, session):
     first = replay(runner, session)
     second = replay(runner, session)
     assert first.code == second.code
+
+
+def subscribe_everyone(session) -> None:
+    """A confirmed email subscriber and a confirmed webhook: whoever the replay could reach."""
+    session.add(Subscriber(mode=SubscriberMode.EMAIL, email="customer@example.org", confirmed_at=utcnow()))
+    session.add(Subscriber(mode=SubscriberMode.WEBHOOK, endpoint="https://hooks.example.org/status",
+                           webhook_secret="s" * 64, confirmed_at=utcnow()))
+    session.commit()
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_the_replay_notifies_no_one_even_with_subscribers(runner, session):
+    subscribe_everyone(session)
+
+    incident = replay(runner, session)
+
+    assert incident.status == "postmortem"
+    assert count(session, OutboxEvent) == 0
+    assert count(session, Delivery) == 0
+
+
+def test_renaming_the_replayed_incident_does_not_replay_it_again(runner, session):
+    first = replay(runner, session)
+    first.name = "Database cluster outage"
+    session.commit()
+
+    second = replay(runner, session)
+
+    assert second.code == first.code
+    assert count(session, Incident) == 1
+    marks = session.scalars(select(AuditEntry).where(AuditEntry.action == "demo.seeded")).all()
+    assert [(m.target_code, m.detail["scenario"]) for m in marks] == [(first.code, "aug14")]
+
+
+def test_a_page_replayed_before_the_mark_existed_is_not_replayed_again(runner, session):
+    first = replay(runner, session)
+    session.execute(delete(AuditEntry).where(AuditEntry.action == "demo.seeded"))
+    session.commit()
+
+    second = replay(runner, session)
+
+    assert second.code == first.code
+    assert count(session, Incident) == 1
+    assert session.scalars(select(AuditEntry.target_code).where(AuditEntry.action == "demo.seeded")).all() == [
+        first.code]
+
+
+def test_the_replay_says_so_when_its_incident_was_deleted_and_does_not_replay(runner, session):
+    incident = replay(runner, session)
+    session.delete(incident)
+    session.commit()
+
+    result = runner.invoke(args=["statuspage", "demo", "--scenario", "aug14"])
+
+    assert result.exit_code == 0, result.output
+    assert "replayed before" in result.output
+    assert count(session, Incident) == 0

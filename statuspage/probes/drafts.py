@@ -163,8 +163,12 @@ def _must_be_open(draft: IncidentDraft) -> None:
         raise Conflict(f"This draft was already {draft.state}.", "draft_id")
 
 
-def publish_draft(session: Session, actor: Actor, draft: IncidentDraft, now: datetime) -> Incident:
-    """Open the drafted incident, started at the first failing check (one click in the admin)."""
+def publish_draft(session: Session, actor: Actor, draft: IncidentDraft, now: datetime, *,
+                  notify: bool = True) -> Incident:
+    """Open the drafted incident, started at the first failing check (one click in the admin).
+
+    `notify=False` opens it without telling subscribers (the demo replay must never email anyone).
+    """
     _must_be_open(draft)
     component = draft.component
     existing = open_incident_for(session, component)
@@ -176,7 +180,7 @@ def publish_draft(session: Session, actor: Actor, draft: IncidentDraft, now: dat
         session, actor, name=draft.name, body=draft.body, status=IncidentStatus.INVESTIGATING,
         component_statuses={component.code: component.status.value} if down else None,
         component_codes=None if down else [component.code],
-        started_at=min(draft.started_at, now), now=now,
+        started_at=min(draft.started_at, now), deliver_notifications=notify, now=now,
     )
     draft.state, draft.incident_id = PUBLISHED, incident.id
     audit.record(session, actor, "incident_draft.publish", "incident_draft", draft.code,
