@@ -9,9 +9,11 @@ from pathlib import Path
 import click
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import ROOT, accounts, demo, importer, incidents, scenarios, static_export
 from .audit import Actor
@@ -112,17 +114,42 @@ def create_token(email: str, name: str) -> None:
     click.echo(f"Token: {raw}")
 
 
+UPGRADE_FIRST = "run `flask --app app db upgrade` first"
+
+
+def _require_current_schema() -> None:
+    """Stop with a clear message, not a traceback, when the database is unreachable or not migrated to head."""
+    try:
+        with _database().engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except OperationalError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "it cannot be opened"
+        raise click.ClickException(f"Cannot open the database ({reason}): check STATUSPAGE_DATABASE_URL, "
+                                   f"and {UPGRADE_FIRST}.") from None
+    heads = set(ScriptDirectory.from_config(alembic_config(_settings().database_url)).get_heads())
+    if not current:
+        raise click.ClickException(f"The database has no tables yet: {UPGRADE_FIRST}.")
+    if current != heads:
+        raise click.ClickException(f"The database is at revision {', '.join(sorted(current))}, this version "
+                                   f"needs {', '.join(sorted(heads))}: {UPGRADE_FIRST}.")
+
+
 @statuspage_group.command("demo")
 @click.option("--scenario", type=click.Choice(["aug14"]), default=None,
               help="Also replay a real outage with its postmortem (aug14: the database cluster failure).")
 def demo_command(scenario: str | None) -> None:
-    """Seed the demo page: a web stack's components in groups (idempotent)."""
+    """Seed the demo page: a web stack's components in groups (idempotent; notifies no one)."""
+    _require_current_schema()
     with _database().transaction() as session:
         created = demo.seed_components(session, _settings())
         incidents.seed_templates(session, Actor.system("demo"))
         if scenario == "aug14":
             incident = scenarios.aug14(session, _settings())
-            click.echo(f"Replayed the August 14th outage: /incidents/{incident.code}")
+            if incident is not None:
+                click.echo(f"Replayed the August 14th outage: /incidents/{incident.code}")
+            else:
+                click.echo("The August 14th outage was replayed before and its incident deleted since; "
+                           "not replaying it again.")
     click.echo(f"Demo page ready ({created} components created).")
 
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from alembic import command
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
+from statuspage import ROOT, create_app
+from statuspage.cli import alembic_config
 from statuspage.db import Base
 from statuspage.models import ApiToken, AuditEntry, Component, ComponentGroup, Role, User
 
@@ -242,3 +251,49 @@ def test_demo_leaves_existing_components_alone(runner, client, session):
     session.expire_all()
     assert session.get(Component, website.id).description == "Our own words"
     assert client.get("/").status_code == 200
+
+
+def fresh_environment(tmp_path: Path, database: Path) -> dict[str, str]:
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("STATUSPAGE_")}
+    return {**environ, "STATUSPAGE_INSTANCE_DIR": str(tmp_path / "instance"),
+            "STATUSPAGE_DATABASE_URL": f"sqlite:///{database}", "STATUSPAGE_SECRET_KEY": "demo-test-key"}
+
+
+def test_demo_on_a_database_never_migrated_says_to_upgrade_first(tmp_path):
+    database = tmp_path / "fresh.db"
+
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "statuspage", "demo"],
+                            cwd=ROOT, env=fresh_environment(tmp_path, database), capture_output=True,
+                            text=True, timeout=120)
+
+    assert result.returncode != 0
+    assert "run `flask --app app db upgrade` first" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Demo page ready" not in result.stdout
+
+
+def test_demo_on_a_database_behind_the_code_says_to_upgrade_first(settings, tmp_path):
+    url = f"sqlite:///{tmp_path / 'behind.db'}"
+    command.upgrade(alembic_config(url), "0001")
+    behind = create_app(dataclasses.replace(settings, database_url=url))
+
+    result = behind.test_cli_runner().invoke(args=["statuspage", "demo"])
+
+    behind.extensions["statuspage.db"].engine.dispose()
+    assert result.exit_code != 0
+    assert "The database is at revision 0001" in result.output
+    assert "run `flask --app app db upgrade` first" in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_demo_on_a_database_it_cannot_open_says_what_to_check(settings, tmp_path):
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'statuspage.db'}"
+    unreachable = create_app(dataclasses.replace(settings, database_url=url))
+
+    result = unreachable.test_cli_runner().invoke(args=["statuspage", "demo"])
+
+    unreachable.extensions["statuspage.db"].engine.dispose()
+    assert result.exit_code != 0
+    assert "Cannot open the database" in result.output
+    assert "STATUSPAGE_DATABASE_URL" in result.output
+    assert isinstance(result.exception, SystemExit)
