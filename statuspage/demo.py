@@ -1,14 +1,17 @@
-"""The demo page: the components of a real web stack, grouped."""
+"""The demo page: the components of a real web stack, grouped, with a full uptime history."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import components
+from . import components, uptime
 from .audit import Actor
 from .config import Settings
-from .models import Component, ComponentGroup
+from .db import utcnow
+from .models import Component, ComponentGroup, StatusChange
 from .page import ensure_page
 
 DEMO_STACK: list[tuple[str | None, list[tuple[str, str]]]] = [
@@ -31,10 +34,27 @@ DEMO_STACK: list[tuple[str | None, list[tuple[str, str]]]] = [
 ]
 
 
-def seed_components(session: Session, settings: Settings) -> int:
-    """Create whatever part of the demo stack is missing; returns how many components were made."""
+def history_start(now: datetime) -> datetime:
+    """When demo components begin: midnight UTC before the first of the page's uptime days."""
+    return datetime.combine(now.astimezone(UTC).date() - timedelta(days=uptime.DAYS), time.min, tzinfo=UTC)
+
+
+def _backdate(session: Session, component: Component, since: datetime) -> None:
+    """Start a new component's record at `since`, so the page's uptime bars show a stack that has been
+    running (operational) rather than 89 empty days before today."""
+    component.created_at = since
+    session.flush()
+    first = session.scalars(select(StatusChange).where(StatusChange.component_id == component.id,
+                                                       StatusChange.from_status.is_(None))).one()
+    first.at = since
+
+
+def seed_components(session: Session, settings: Settings, now: datetime | None = None) -> int:
+    """Create whatever part of the demo stack is missing, as if created 90 days ago; returns how many
+    components were made (existing ones are left alone)."""
     ensure_page(session, settings.page_name, settings.timezone)
     actor = Actor.system("demo")
+    since = history_start(now or utcnow())
     created = 0
     for group_name, members in DEMO_STACK:
         group = None
@@ -45,7 +65,8 @@ def seed_components(session: Session, settings: Settings) -> int:
         for name, description in members:
             exists = session.scalars(select(Component).where(Component.name == name)).first()
             if exists is None:
-                components.create_component(session, actor, name, description,
-                                            group_code=group.code if group else None)
+                component = components.create_component(session, actor, name, description,
+                                                         group_code=group.code if group else None)
+                _backdate(session, component, since)
                 created += 1
     return created

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,8 @@ from sqlalchemy import func, select
 
 from statuspage import ROOT, create_app
 from statuspage.cli import alembic_config
-from statuspage.db import Base
+from statuspage.db import Base, utcnow
+from statuspage.demo import DEMO_STACK
 from statuspage.models import ApiToken, AuditEntry, Component, ComponentGroup, Role, User
 
 
@@ -251,6 +254,39 @@ def test_demo_leaves_existing_components_alone(runner, client, session):
     session.expire_all()
     assert session.get(Component, website.id).description == "Our own words"
     assert client.get("/").status_code == 200
+
+
+def uptime_bars(html: str) -> dict[str, tuple[str, int, list[str]]]:
+    """Per component on the public page: its uptime label, how many day bars it has, and their labels."""
+    bars = {}
+    for label, body in re.findall(r'<svg class="uptime-bars"[^>]*aria-label="([^"]*)">(.*?)</svg>', html, re.S):
+        name, figures = label.rsplit(": ", 1)
+        bars[name] = (figures, body.count("<rect"), re.findall(r"<title>[^<]*: ([^<]*?)</title>", body))
+    return bars
+
+
+def test_the_demo_page_shows_ninety_days_of_uptime_for_every_component(runner, client):
+    assert invoke(runner, "statuspage", "demo", "--scenario", "aug14").exit_code == 0
+
+    bars = uptime_bars(client.get("/").get_data(as_text=True))
+
+    assert set(bars) == {name for _group, members in DEMO_STACK for name, _description in members}
+    for name, (figures, count, days) in bars.items():
+        assert figures == "100% uptime over 90 days, 100% over 30 days", name
+        assert count == 90, name
+        assert days == ["100%"] * 90, name
+
+
+def test_a_second_demo_run_keeps_the_history_it_started(runner, session):
+    invoke(runner, "statuspage", "demo")
+    session.expire_all()
+    before = sorted(session.execute(select(Component.name, Component.created_at)).all())
+
+    invoke(runner, "statuspage", "demo")
+
+    session.expire_all()
+    assert sorted(session.execute(select(Component.name, Component.created_at)).all()) == before
+    assert all(utcnow() - created > timedelta(days=90) for _name, created in before)
 
 
 def fresh_environment(tmp_path: Path, database: Path) -> dict[str, str]:
