@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import audit
+from . import audit, overlaps
 from .audit import Actor
 from .components import UNSET, clean_name, get_component, parse_bool, parse_status, set_status
 from .db import utcnow
@@ -285,6 +285,26 @@ def _add_update(
     return update
 
 
+def incident_impact(incident: Incident) -> Impact:
+    """The override when one is set, else the worst impact the incident's declared statuses called for
+    over its whole timeline (so clearing an override brings the derived impact back)."""
+    if incident.impact_override is not None:
+        return incident.impact_override
+    return derive_impact(overlaps.declared_statuses(incident.updates))
+
+
+def _restore_pairs(
+    session: Session, closing: Incident, given_back: Sequence[Component]
+) -> list[tuple[Component, ComponentStatus]]:
+    """The components `closing` gives back, each with the status it returns to (when that is a change)."""
+    if not given_back:
+        return []
+    open_incidents = unresolved_incidents(session)
+    active = maintenances(session, ACTIVE_MAINTENANCE)
+    targets = [(c, overlaps.restored_status(session, c, closing, open_incidents, active)) for c in given_back]
+    return [(c, status) for c, status in targets if c.status != status]
+
+
 def open_incident(
     session: Session,
     actor: Actor,
@@ -318,12 +338,12 @@ def open_incident(
     session.flush()
     incident.components.extend(extra)
     snapshot = _apply_statuses(session, actor, incident, pairs, now)
-    incident.impact = override or derive_impact([s for _c, s in pairs])
     if first_status == IncidentStatus.MONITORING:
         incident.monitoring_at = now
     if first_status == IncidentStatus.RESOLVED:
         incident.resolved_at = now
     update = _add_update(session, actor, incident, first_status.value, body, snapshot, now, notify, now)
+    incident.impact = incident_impact(incident)
     session.flush()
     if notify:
         outbox.incident_event(session, incident, update, first=True)
@@ -350,9 +370,11 @@ def post_update(
 ) -> IncidentUpdate:
     """Add an update to an incident or maintenance, moving its status and components.
 
-    Resolving an incident (or completing a maintenance) returns its affected
-    components to operational unless the update sets them itself or
-    `restore_components` is false.
+    Resolving an incident (or completing a maintenance) gives its affected
+    components back, unless the update sets them itself or `restore_components`
+    is false: each goes to what overlapping incidents and maintenance still
+    declare (overlaps.restored_status), then probes decide for those they watch.
+    Clearing the impact override (None or "") brings back the derived impact.
     """
     now = now or utcnow()
     current = incident.status
@@ -373,11 +395,11 @@ def post_update(
     new_name = clean_name(name) if name is not UNSET else incident.name
 
     closing = new_status in (IncidentStatus.RESOLVED.value, MaintenanceStatus.COMPLETED.value)
+    given_back: list[Component] = []
     if closing and restore:
         declared = {c.id for c, _s in pairs}
-        back_to = ComponentStatus.OPERATIONAL
-        pairs += [(c, back_to) for c in incident.components
-                  if c.id not in declared and c.status != back_to]
+        given_back = [c for c in incident.components if c.id not in declared]
+        pairs += _restore_pairs(session, incident, given_back)
     if new_status == MaintenanceStatus.IN_PROGRESS.value and current != new_status:
         declared = {c.id for c, _s in pairs}
         pairs += [(c, ComponentStatus.UNDER_MAINTENANCE) for c in incident.components if c.id not in declared]
@@ -388,8 +410,7 @@ def post_update(
     incident.name = new_name
     incident.impact_override = override
     if not incident.is_maintenance:
-        worst = max(incident.impact, derive_impact([s for _c, s in pairs]), key=IMPACT_RANK.__getitem__)
-        incident.impact = override or worst
+        incident.impact = incident_impact(incident)
     if new_status == IncidentStatus.MONITORING.value and incident.monitoring_at is None:
         incident.monitoring_at = now
     if new_status == MaintenanceStatus.IN_PROGRESS.value and current == MaintenanceStatus.SCHEDULED.value:
@@ -399,6 +420,7 @@ def post_update(
     if not closing and current in (IncidentStatus.RESOLVED.value, MaintenanceStatus.COMPLETED.value):
         incident.resolved_at = None
     session.flush()
+    overlaps.let_probes_decide(session, given_back, incident, now)
     if notify:
         outbox.incident_event(session, incident, update, first=False)
     audit.record(session, actor, "incident.update", "incident", incident.code,
@@ -574,7 +596,7 @@ def change_details(
         override = parse_impact(impact_override)
         incident.impact_override = override
         if not incident.is_maintenance:
-            incident.impact = override or derive_impact([c.status for c in incident.components])
+            incident.impact = incident_impact(incident)
         changed["impact_override"] = override.value if override else None
     incident.updated_at = utcnow()
     audit.record(session, actor, "incident.change", "incident", incident.code, changed)
