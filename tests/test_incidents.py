@@ -75,6 +75,38 @@ def test_impact_is_derived_from_component_statuses_unless_overridden(session, da
     assert overridden.impact == Impact.MINOR
 
 
+@pytest.mark.parametrize("cleared", [None, ""])
+def test_clearing_the_override_brings_back_the_impact_declared_over_the_incidents_life(
+        session, database, website, cleared):
+    incident = open_db_incident(session, database, impact_override="minor")
+    incidents.post_update(session, RESPONDER, incident, status="identified", body="Found it.",
+                          component_statuses={website.code: "degraded_performance"}, now=NOW)
+    incidents.post_update(session, RESPONDER, incident, status="resolved", body="Fixed.", now=NOW)
+    assert incident.impact == Impact.MINOR
+
+    incidents.post_update(session, RESPONDER, incident, status="resolved", body="Impact corrected.",
+                          impact_override=cleared, now=NOW)
+
+    assert incident.impact_override is None
+    assert incident.impact == Impact.CRITICAL  # the major outage declared first, not today's statuses
+
+
+def test_an_override_of_none_is_kept_as_an_override(session, database):
+    incident = open_db_incident(session, database)
+    incidents.post_update(session, RESPONDER, incident, status="identified", body="Not customer facing.",
+                          impact_override="none", now=NOW)
+    assert (incident.impact_override, incident.impact) == (Impact.NONE, Impact.NONE)
+
+
+def test_changing_details_clears_the_override_the_same_way(session, database):
+    incident = open_db_incident(session, database, impact_override="minor")
+    incidents.post_update(session, RESPONDER, incident, status="resolved", body="Fixed.", now=NOW)
+
+    incidents.change_details(session, RESPONDER, incident, impact_override=None)
+
+    assert incident.impact == Impact.CRITICAL
+
+
 def test_resolving_returns_affected_components_to_operational(session, database):
     incident = open_db_incident(session, database)
     incidents.post_update(session, RESPONDER, incident, status="identified", body="Database cluster failed.",
