@@ -51,9 +51,14 @@ def title(component: Component) -> str:
     return name if len(name) <= NAME_MAX else name[:NAME_MAX - 1] + "…"
 
 
-def _body(component: Component, started: datetime) -> str:
+def _local(component: Component, at: datetime) -> datetime:
+    """`at` in the page's time zone, as customers read every other time on the page."""
     page = get_page(object_session(component))
-    local = started.astimezone(ZoneInfo(page.time_zone if page else "Etc/UTC"))
+    return at.astimezone(ZoneInfo(page.time_zone if page else "Etc/UTC"))
+
+
+def _body(component: Component, started: datetime) -> str:
+    local = _local(component, started)
     return (f"We are investigating elevated errors on {component.name}. Our monitoring has seen failing "
             f"checks since {local:%H:%M %Z} on {local:%b %d}.")
 
@@ -126,8 +131,8 @@ def _follow_up(session: Session, component: Component, at: datetime) -> None:
     for code in list(dict.fromkeys(codes)):
         incident = inc.get_incident(session, code)
         inc.post_update(session, SYSTEM, incident, status=IncidentStatus.MONITORING,
-                        body=f"Checks on {component.name} have been passing since {at:%H:%M} UTC. "
-                             "We are monitoring the recovery.", now=at)
+                        body=f"Checks on {component.name} have been passing since "
+                             f"{_local(component, at):%H:%M %Z}. We are monitoring the recovery.", now=at)
 
 
 # --- responders' side ----------------------------------------------------------------------------
