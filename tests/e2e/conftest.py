@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import http.server
+import os
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+import statuspage.db
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "test-results" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent.parent
+# `STATUSPAGE_SCREENSHOTS=docs/screenshots pytest tests/e2e/test_demo_pages.py` refreshes the README's pictures.
+SCREENSHOTS = ROOT / os.environ.get("STATUSPAGE_SCREENSHOTS", "test-results/screenshots")
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +44,7 @@ def page(browser):
 
 
 def screenshot(tab, name: str) -> Path:
-    """Save a full-page screenshot under test-results/screenshots (the best are copied into docs/)."""
+    """Save a full-page screenshot under test-results/screenshots (or $STATUSPAGE_SCREENSHOTS)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     tab.screenshot(path=str(path), full_page=True)
@@ -59,3 +66,33 @@ def other_origin(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     yield f"http://127.0.0.1:{server.server_port}", tmp_path
     server.shutdown()
     thread.join(5)
+
+
+@dataclass
+class SimulatedClock:
+    """The one clock of a story: the app, its worker and the test all read it; only the test moves it."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def simulated_clock(monkeypatch) -> SimulatedClock:
+    """Every timestamp the app writes comes from `statuspage.db.utcnow()`; point it at a simulated clock
+    (starting at the current minute) so that a story of an hour runs in seconds, in the web server's
+    threads as in the test, without mixing wall-clock and simulated times."""
+    clock = SimulatedClock(statuspage.db.utcnow().replace(second=0, microsecond=0))
+
+    class Simulated(datetime):
+        @classmethod
+        def now(cls, tz=None):  # the only use of `datetime` in statuspage.db at run time
+            return clock.now.astimezone(tz) if tz is not None else clock.now.replace(tzinfo=None)
+
+    monkeypatch.setattr(statuspage.db, "datetime", Simulated)
+    return clock
