@@ -70,7 +70,18 @@ def clean_name(value: Any, field: str = "name") -> str:
         raise InvalidInput(
             f"{label} must be one line without control characters (line breaks, tabs, NUL).", field
         )
+    if not is_unicode_text(value):
+        raise InvalidInput(f"{label} must not contain unpaired surrogates (broken Unicode).", field)
     return value
+
+
+def is_unicode_text(value: str) -> bool:
+    """False for text holding a lone surrogate: no database stores it (UTF-8 cannot encode it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def clean_description(value: Any, field: str = "description") -> str | None:

@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import audit, overlaps
 from .audit import Actor
-from .components import UNSET, clean_name, get_component, parse_bool, parse_status, set_status
+from .components import (
+    UNSET,
+    clean_name,
+    get_component,
+    is_unicode_text,
+    parse_bool,
+    parse_status,
+    set_status,
+)
 from .db import utcnow
 from .errors import Conflict, InvalidInput, NotFound
 from .models import (
@@ -35,6 +43,9 @@ from .notify import outbox
 from .page import bump_version
 
 BODY_MAX = 25_000
+# C0 controls and DEL, except the tab and line breaks a Markdown message is made of; NUL above all,
+# which PostgreSQL cannot store.
+BODY_CONTROL_CHARACTERS = frozenset(chr(code) for code in (*range(0x20), 0x7F)) - {"\t", "\n", "\r"}
 # Clocks disagree a little; a "started at" this far ahead is still accepted as now.
 CLOCK_SKEW = timedelta(minutes=2)
 MAINTENANCE_MAX_WINDOW = timedelta(days=30)
@@ -81,7 +92,7 @@ AUTO_MESSAGES = {
 
 
 def clean_body(value: Any, field: str = "body", required: bool = False) -> str:
-    """A Markdown message of at most 25,000 characters."""
+    """A Markdown message of at most 25,000 characters, storable on every database."""
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -91,6 +102,11 @@ def clean_body(value: Any, field: str = "body", required: bool = False) -> str:
         raise InvalidInput("A message is required.", field)
     if len(value) > BODY_MAX:
         raise InvalidInput(f"The message must be at most {BODY_MAX:,} characters.", field)
+    if not BODY_CONTROL_CHARACTERS.isdisjoint(value):
+        raise InvalidInput("The message must not contain control characters (NUL, escape, ...); "
+                           "line breaks and tabs are fine.", field)
+    if not is_unicode_text(value):
+        raise InvalidInput("The message must not contain unpaired surrogates (broken Unicode).", field)
     return value
 
 

@@ -163,6 +163,36 @@ def test_it_refuses_bad_input_and_saves_nothing(session, database, overrides, fi
     assert database.status == ComponentStatus.OPERATIONAL
 
 
+@pytest.mark.parametrize("overrides, field, message", [
+    ({"body": "Down\x00again"}, "body", "control characters"),
+    ({"body": "Colour \x1b[31mred"}, "body", "control characters"),
+    ({"body": "Bell\x07 and delete\x7f"}, "body", "control characters"),
+    ({"body": "Broken \ud800 text"}, "body", "unpaired surrogates"),
+    ({"name": "Broken \udfff name"}, "name", "unpaired surrogates"),
+    ({"name": "Two\nlines"}, "name", "control characters"),
+])
+def test_text_no_database_can_store_is_refused_with_a_clear_message(session, database, overrides, field,
+                                                                       message):
+    with pytest.raises(InvalidInput, match=message) as raised:
+        open_db_incident(session, database, **overrides)
+    assert raised.value.field == field
+
+
+def test_a_message_keeps_its_line_breaks_and_tabs(session, database):
+    incident = open_db_incident(session, database, body="Steps:\r\n\t1. restart\n\t2. watch")
+    session.commit()
+    session.expire_all()
+    assert incident.updates[0].body == "Steps:\r\n\t1. restart\n\t2. watch"
+
+
+def test_updates_and_templates_refuse_control_characters_too(session, database):
+    incident = open_db_incident(session, database)
+    with pytest.raises(InvalidInput, match="control characters"):
+        incidents.post_update(session, RESPONDER, incident, status="identified", body="x\x00", now=NOW)
+    with pytest.raises(InvalidInput, match="control characters"):
+        incidents.save_template(session, RESPONDER, name="NUL", title="", body="x\x00")
+
+
 def test_a_resolved_incident_cannot_jump_to_postmortem_by_an_update(session, database):
     incident = open_db_incident(session, database, status="resolved")
     with pytest.raises(InvalidInput, match="cannot become postmortem"):
