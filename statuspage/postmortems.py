@@ -5,9 +5,11 @@ publishing (with revisions and a notification) and the Markdown export.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -36,35 +38,26 @@ from .models import (
     Probe,
     ProbeKind,
     StatusChange,
+    User,
 )
 from .notify import outbox
-from .page import bump_version
+from .page import bump_version, get_page
+from .postmortem_text import (
+    FIGURES_HEADING,
+    SECTION_KEYS,
+    SECTIONS,
+    TEMPLATE,
+    drafted_summary,
+    export_markdown,
+    require_written,
+)
+from .postmortem_text import sections_from_markdown as sections_from_markdown
 
-SECTIONS: list[tuple[str, str]] = [
-    ("summary", "Summary"),
-    ("timeline", "Timeline of events"),
-    ("root_cause", "Root cause"),
-    ("impact", "Impact"),
-    ("resolution", "Resolution and recovery"),
-    ("lessons", "Lessons learned"),
-    ("action_items", "Action items"),
-    ("conclusion", "Conclusion"),
-]
-SECTION_KEYS = [key for key, _title in SECTIONS]
-# The timeline and action items are drafted or tracked apart; these must be written by a person.
-REQUIRED = ("summary", "root_cause", "impact", "resolution", "conclusion")
-TEMPLATE = {
-    "summary": "On {date}, at approximately {start}, {name}. The issue lasted for approximately {duration}. "
-               "It was resolved at {end}, and normal operations have since resumed.",
-    "root_cause": "",
-    "impact": "1. Users: \n2. Business: \n3. Systems: ",
-    "resolution": "- Immediate actions: \n- Long-term actions: ",
-    "lessons": "1. Monitoring: \n2. Incident response: \n3. Testing: ",
-    "action_items": "",
-    "conclusion": "We apologize for the inconvenience caused and appreciate the understanding and patience "
-                  "of our users during this incident.",
-}
 TIMELINE_LINE_MAX = 1000
+# Postgres cannot store NUL, and no other control character belongs in a write-up; sections keep
+# line breaks and tabs, timeline lines and item fields are single lines.
+_CONTROL = frozenset(chr(code) for code in (*range(0x20), 0x7F))
+_SECTION_CONTROL = _CONTROL - {"\n", "\t"}
 
 
 def _hhmm(value: datetime, zone: str) -> str:
@@ -136,7 +129,9 @@ def _status_changes(session: Session, incident: Incident) -> list[StatusChange]:
         return []
     return list(session.scalars(
         select(StatusChange).where(StatusChange.component_id.in_(ids), StatusChange.at >= incident.started_at,
-                                   StatusChange.at <= end, StatusChange.from_status.is_not(None))
+                                   StatusChange.at <= end, StatusChange.from_status.is_not(None),
+                                   # A row that changed nothing ("Major Outage → Major Outage") tells nothing.
+                                   StatusChange.from_status != StatusChange.to_status)
         .order_by(StatusChange.at, StatusChange.id)))
 
 
@@ -160,22 +155,56 @@ def _failing_checks(session: Session, incident: Incident) -> tuple[Check | None,
     return first, alerts
 
 
-def _restorations(incident: Incident, changes: Sequence[StatusChange]) -> tuple[StatusChange | None, datetime | None]:
-    """The first improvement after things got worse, and when every affected component was operational again."""
-    current: dict[int, ComponentStatus] = {}
-    got_worse = False
-    first_improvement = None
-    restored_at = None
-    for change in changes:
-        current[change.component_id] = change.to_status
-        if SEVERITY[change.to_status] > SEVERITY[change.from_status]:
-            got_worse = True
-            restored_at = None
-        elif got_worse and first_improvement is None:
-            first_improvement = change
-        if got_worse and restored_at is None and all(s == ComponentStatus.OPERATIONAL for s in current.values()):
-            restored_at = change.at
-    return first_improvement, restored_at
+@dataclass
+class Restoration:
+    """When service got better after the worst point: the first improvement (partial restoration,
+    None when everything came back in one step) and when all affected components were operational."""
+
+    partial_at: datetime | None = None
+    improved: list[StatusChange] = field(default_factory=list)
+    full_at: datetime | None = None
+
+
+def _badness(current: dict[int, ComponentStatus]) -> tuple[int, int]:
+    severities = [SEVERITY[status] for status in current.values()]
+    return max(severities, default=0), sum(severities)
+
+
+def _restorations(changes: Sequence[StatusChange]) -> Restoration:
+    """Partial and full restoration, read from the status changes moment by moment.
+
+    1. Walk the moments (changes at the same time count as one step) and note how bad things were
+       after each: the worst status of any affected component, then the sum of their severities.
+    2. The worst point is the last moment at the peak (a relapse moves it later).
+    3. Partial restoration: the first later moment where a component improved while another (or
+       the same) was still not operational. Full restoration: the last moment things went from
+       not all operational to all operational, after the worst point.
+    """
+    current = {change.component_id: change.from_status for change in reversed(changes)}
+    moments: list[tuple[datetime, list[StatusChange], tuple[int, int], bool]] = [
+        (datetime.min.replace(tzinfo=UTC), [], _badness(current), False)]
+    for at, group in groupby(changes, key=lambda change: change.at):
+        steps = list(group)
+        for change in steps:
+            current[change.component_id] = change.to_status
+        operational = all(status == ComponentStatus.OPERATIONAL for status in current.values())
+        moments.append((at, steps, _badness(current), operational))
+    peak = max(badness for _at, _steps, badness, _ok in moments)
+    if peak == (0, 0):
+        return Restoration()
+    worst = max(index for index, moment in enumerate(moments) if moment[2] == peak)
+    result = Restoration()
+    was_operational = False
+    for at, steps, _badness_now, operational in moments[worst + 1:]:
+        improved = [c for c in steps if SEVERITY[c.to_status] < SEVERITY[c.from_status]]
+        if improved and not operational and result.partial_at is None and result.full_at is None:
+            result.partial_at, result.improved = at, improved
+        if operational and not was_operational:
+            result.full_at = at
+        was_operational = operational
+    if not was_operational:
+        result.full_at = None
+    return result
 
 
 def recorded_events(session: Session, incident: Incident, zone: str) -> tuple[list[Event], Figures]:
@@ -201,13 +230,16 @@ def recorded_events(session: Session, incident: Incident, zone: str) -> tuple[li
         label = update.status.replace("_", " ").capitalize()
         prefix = "Incident opened, " if number == 0 else ""
         events.append(Event(f"update:{update.code}", update.display_at, f"{prefix}{label}: {first_line}".rstrip(": ")))
-    improvement, restored_at = _restorations(incident, changes)
-    if improvement is not None:
-        events.append(Event("partial-restoration", improvement.at,
-                            f"Partial restoration: {names.get(improvement.component_id, 'a component')} "
-                            f"improved to {STATUS_LABELS[improvement.to_status]}."))
-    if restored_at is not None:
-        events.append(Event("full-restoration", restored_at, "Full restoration: all affected components operational."))
+    restoration = _restorations(changes)
+    if restoration.partial_at is not None:
+        improved = ", ".join(f"{names.get(c.component_id, 'a component')} improved to {STATUS_LABELS[c.to_status]}"
+                             for c in restoration.improved)
+        events.append(Event("partial-restoration", restoration.partial_at,
+                            f"Partial restoration: {improved}; not everything is operational yet."))
+    if restoration.full_at is not None:
+        step = "" if restoration.partial_at is not None else " in one step"
+        events.append(Event("full-restoration", restoration.full_at,
+                            f"Full restoration: all affected components operational{step}."))
     if incident.resolved_at is not None:
         events.append(Event("resolved", incident.resolved_at, "Incident resolved."))
     events.sort(key=lambda e: e.at)
@@ -218,8 +250,9 @@ def recorded_events(session: Session, incident: Incident, zone: str) -> tuple[li
         impact_start=incident.started_at,
         detected_at=detected_at,
         acknowledged_at=updates[0].display_at if updates else None,
-        mitigated_at=improvement.at if improvement else None,
-        restored_at=restored_at,
+        # Coming back in one step mitigates and restores at once.
+        mitigated_at=restoration.partial_at or restoration.full_at,
+        restored_at=restoration.full_at,
         resolved_at=incident.resolved_at,
         minutes_by_component=_minutes_by_component(session, incident, names),
         subscribers_notified=_notified(session, incident),
@@ -272,8 +305,8 @@ def get(session: Session, incident: Incident) -> Postmortem | None:
     return session.scalars(select(Postmortem).where(Postmortem.incident_id == incident.id)).first()
 
 
-def _impact_text(result: Figures, zone: str) -> str:
-    lines = ["Figures recorded by the status page:", ""]
+def _impact_text(result: Figures) -> str:
+    lines = [FIGURES_HEADING, ""]
     lines += [f"- {label}: {value}" for label, value in result.rows]
     for name, minutes in result.minutes_by_component.items():
         spent = ", ".join(f"{STATUS_LABELS[ComponentStatus(k)].lower()} {v} min" for k, v in minutes.items())
@@ -291,14 +324,9 @@ def start(session: Session, actor: Actor, incident: Incident, zone: str) -> Post
     if existing is not None:
         return existing
     events, result = recorded_events(session, incident, zone)
-    end = incident.resolved_at or utcnow()
-    sections = {key: TEMPLATE.get(key, "") for key in SECTION_KEYS if key != "timeline"}
-    sections["summary"] = TEMPLATE["summary"].format(
-        date=incident.started_at.astimezone(ZoneInfo(zone)).strftime("%B %d, %Y"),
-        start=_hhmm(incident.started_at, zone), end=_hhmm(end, zone),
-        name=incident.name[0].lower() + incident.name[1:] if incident.name else "",
-        duration=_duration(end - incident.started_at))
-    sections["impact"] = TEMPLATE["impact"] + "\n\n" + _impact_text(result, zone)
+    sections = {key: TEMPLATE.get(key, "").strip() for key in SECTION_KEYS if key != "timeline"}
+    sections["summary"] = drafted_summary(incident, incident.resolved_at or utcnow(), zone)
+    sections["impact"] = TEMPLATE["impact"].strip() + "\n\n" + _impact_text(result)
     postmortem = Postmortem(incident_id=incident.id, sections=sections,
                             timeline=[_auto_line(e) for e in events])
     session.add(postmortem)
@@ -312,8 +340,11 @@ def _auto_line(event: Event) -> dict[str, Any]:
             "removed": False}
 
 
-def regenerate_timeline(session: Session, actor: Actor, incident: Incident, postmortem: Postmortem, zone: str) -> None:
-    """Draft the timeline again from what was recorded, keeping manual lines, edits and removals."""
+def regenerate_timeline(session: Session, actor: Actor, incident: Incident, postmortem: Postmortem, zone: str) -> bool:
+    """Draft the timeline again from what was recorded, keeping manual lines, edits and removals.
+
+    Returns False (and writes nothing) when the record drafts the same timeline again.
+    """
     events, _result = recorded_events(session, incident, zone)
     kept = {line["key"]: line for line in postmortem.timeline if line["source"] == "auto"}
     lines = [line for line in postmortem.timeline if line["source"] == "manual"]
@@ -324,21 +355,54 @@ def regenerate_timeline(session: Session, actor: Actor, incident: Incident, post
         else:
             lines.append(_auto_line(event))
     lines.sort(key=lambda line: line["at"])
+    if lines == postmortem.timeline:
+        return False
     _save(session, actor, postmortem, timeline=lines)
+    audit.record(session, actor, "postmortem.regenerate", "incident", incident.code, {})
+    return True
 
 
 def _clean_section(key: str, value: Any) -> str:
-    if key not in SECTION_KEYS or key == "timeline":
+    title = dict(SECTIONS).get(key)
+    if title is None or key == "timeline":
         raise InvalidInput(f"Unknown section {key!r}.", key)
     if not isinstance(value, str):
-        raise InvalidInput("Sections are Markdown text.", key)
+        raise InvalidInput(f"{title}: sections are Markdown text.", key)
+    # Browsers send CRLF from a textarea; stored text uses LF so an unchanged form compares equal.
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
     if len(value) > BODY_MAX:
-        raise InvalidInput(f"A section can be at most {BODY_MAX:,} characters.", key)
+        raise InvalidInput(f"{title} can be at most {BODY_MAX:,} characters.", key)
+    if not _SECTION_CONTROL.isdisjoint(value):
+        raise InvalidInput(f"{title} contains a control character (such as NUL); remove it and save again.", key)
     return value.strip()
 
 
+def _line_label(number: int, text: Any) -> str:
+    """`Timeline line 3 ("The database team began…")`: enough to find the line in the form."""
+    if isinstance(text, str) and text.strip():
+        shown = text.strip()[:40] + ("…" if len(text.strip()) > 40 else "")
+        return f'Timeline line {number} ("{shown}")'
+    return f"Timeline line {number}"
+
+
+def _line_text(line: dict[str, Any], number: int) -> str:
+    text = line.get("text")
+    label = _line_label(number, text)
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput(f"{label} has a time but no text; write what happened, or remove the line.", "timeline")
+    if len(text) > TIMELINE_LINE_MAX:
+        raise InvalidInput(f"{label} is longer than {TIMELINE_LINE_MAX} characters.", "timeline")
+    if not _CONTROL.isdisjoint(text):
+        raise InvalidInput(f"{label} must be one line without control characters (line breaks, tabs, NUL).",
+                           "timeline")
+    return text.strip()
+
+
 def parse_timeline(lines: Any, postmortem: Postmortem, incident: Incident, zone: str) -> list[dict[str, Any]]:
-    """Timeline lines as edited by a responder: `{key?, at, text, removed?}`; new lines are manual."""
+    """Timeline lines as edited by a responder: `{key?, at, text, removed?}`; new lines are manual.
+
+    A line that is sent back unchanged is kept exactly as stored, so an unchanged form changes nothing.
+    """
     if not isinstance(lines, list):
         raise InvalidInput("The timeline must be a list of lines.", "timeline")
     known = {line["key"]: line for line in postmortem.timeline}
@@ -346,42 +410,41 @@ def parse_timeline(lines: Any, postmortem: Postmortem, incident: Incident, zone:
     for number, line in enumerate(lines, start=1):
         if not isinstance(line, dict):
             raise InvalidInput(f"Timeline line {number} is not an object.", "timeline")
-        text = line.get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > TIMELINE_LINE_MAX:
-            raise InvalidInput(f"Timeline line {number} needs a text of at most {TIMELINE_LINE_MAX} characters.",
-                               "timeline")
+        text = _line_text(line, number)
         # Stored in UTC so that lines sort by time whatever offset they were typed with.
-        at = line_time(line.get("at"), number, incident, zone).astimezone(UTC)
+        at = line_time(line.get("at"), number, incident, zone, line.get("text")).astimezone(UTC).isoformat()
         removed = bool(line.get("removed", False))
-        previous = known.get(str(line.get("key", "")))
-        if previous is not None and previous["source"] == "auto":
-            changed = text.strip() != previous["text"] or at.isoformat() != previous["at"]
-            edited = previous.get("edited", False) or changed
-            result.append({**previous, "at": at.isoformat(), "text": text.strip(), "removed": removed,
-                           "edited": edited})
+        previous = known.pop(str(line.get("key", "")), None)
+        if previous is None:
+            result.append({"key": f"manual:{secrets.token_hex(6)}", "at": at, "text": text, "source": "manual",
+                           "removed": removed})
+        elif (text, at, removed) == (previous["text"], previous["at"], bool(previous.get("removed"))):
+            result.append(previous)
         else:
-            result.append({"key": f"manual:{number}:{abs(hash((text, at.isoformat()))) % 10**8}",
-                           "at": at.isoformat(), "text": text.strip(), "source": "manual", "removed": removed})
+            changed = previous["source"] == "auto" and (text, at) != (previous["text"], previous["at"])
+            edited = {"edited": True} if previous.get("edited") or changed else {}
+            result.append({**previous, "at": at, "text": text, "removed": removed, **edited})
     result.sort(key=lambda entry: entry["at"])
     return result
 
 
-def line_time(value: Any, number: int, incident: Incident, zone: str) -> datetime:
+def line_time(value: Any, number: int, incident: Incident, zone: str, text: Any = None) -> datetime:
     """A timeline line's time: ISO text or a datetime (no zone means the page's), within the incident's days."""
+    label = _line_label(number, text)
     if isinstance(value, datetime):
         when = value
-    elif isinstance(value, str):
+    elif isinstance(value, str) and value.strip():
         try:
             when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise InvalidInput(f"Timeline line {number} has no valid time.", "timeline") from None
+            raise InvalidInput(f"{label} has no valid time.", "timeline") from None
     else:
-        raise InvalidInput(f"Timeline line {number} has no valid time.", "timeline")
+        raise InvalidInput(f"{label} has no valid time; give it one, or remove the line.", "timeline")
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(zone))
     earliest = incident.started_at - timedelta(days=7)
     if not earliest <= when <= utcnow() + timedelta(minutes=5):
-        raise InvalidInput(f"Timeline line {number} is dated outside the incident.", "timeline")
+        raise InvalidInput(f"{label} is dated outside the incident.", "timeline")
     return when
 
 
@@ -401,27 +464,39 @@ def _save(session: Session, actor: Actor, postmortem: Postmortem, sections: dict
     postmortem.updated_at = now
 
 
+def _stored_sections(postmortem: Postmortem) -> dict[str, str]:
+    """The sections as a save would store them (older rows may keep the template's trailing spaces)."""
+    return {key: str(value).replace("\r\n", "\n").strip() for key, value in postmortem.sections.items()}
+
+
 def edit(session: Session, actor: Actor, incident: Incident, postmortem: Postmortem, zone: str,
-         sections: Any = UNSET, timeline: Any = UNSET) -> Postmortem:
-    """Change sections and/or the timeline; validated before anything is written."""
-    new_sections = dict(postmortem.sections)
+         sections: Any = UNSET, timeline: Any = UNSET) -> bool:
+    """Change sections and/or the timeline; validated before anything is written.
+
+    Returns False, writing nothing (no revision, no audit row, no "updated" time), when the
+    result is what is stored already. A published postmortem keeps its required sections.
+    """
+    stored = _stored_sections(postmortem)
+    new_sections = dict(stored)
     if sections is not UNSET:
         if not isinstance(sections, dict):
             raise InvalidInput("sections must map section names to Markdown.", "sections")
         for key, value in sections.items():
             new_sections[key] = _clean_section(key, value)
     new_timeline = parse_timeline(timeline, postmortem, incident, zone) if timeline is not UNSET else None
+    if new_sections == stored and new_timeline in (None, postmortem.timeline):
+        return False
+    if postmortem.published_at is not None:
+        require_written(new_sections, "A published postmortem needs these sections")
     _save(session, actor, postmortem, sections=new_sections, timeline=new_timeline)
     audit.record(session, actor, "postmortem.edit", "incident", incident.code, {})
-    return postmortem
+    return True
 
 
 def publish(session: Session, actor: Actor, incident: Incident, postmortem: Postmortem, zone: str,
             notify: bool = True) -> None:
     """Publish: the incident becomes `postmortem`, the page shows it, subscribers are told."""
-    missing = [title for key, title in SECTIONS if key in REQUIRED and not postmortem.sections.get(key, "").strip()]
-    if missing:
-        raise InvalidInput(f"Write these sections before publishing: {', '.join(missing)}.", "sections")
+    require_written(postmortem.sections, "Write these sections before publishing")
     if postmortem.published_at is not None:
         raise InvalidInput("This postmortem is already published; edits are published as revisions.", "status")
     now = utcnow()
@@ -431,9 +506,12 @@ def publish(session: Session, actor: Actor, incident: Incident, postmortem: Post
     incident.updated_at = now
     if notify:
         postmortem.notified_subscribers = True
+        # The email's title already says "Postmortem: <name>"; the body starts with the sections.
+        body = export_markdown(incident, postmortem, zone, public=True, items=items_for(session, incident),
+                               heading=False)
         outbox.enqueue(session, "postmortem", {
             "incident": incident.code, "name": incident.name, "kind": "postmortem", "status": "postmortem",
-            "impact": incident.impact.value, "body": export_markdown(incident, postmortem, zone, public=True),
+            "impact": incident.impact.value, "body": body,
             "display_at": now.isoformat(), "components": [c.name for c in incident.components],
             "affected": [], "first": False,
         }, [c.id for c in incident.components], incident_id=incident.id, now=now)
@@ -450,41 +528,80 @@ def revert(session: Session, actor: Actor, incident: Incident, postmortem: Postm
     bump_version(session)
 
 
+@dataclass(frozen=True)
+class RevisionEntry:
+    """One edit of a published postmortem, for the admin's list."""
+
+    at: datetime
+    by: str
+
+
+def revisions(session: Session, postmortem: Postmortem) -> list[RevisionEntry]:
+    """Edits after publishing, newest first, with who made them."""
+    rows = session.execute(
+        select(PostmortemRevision.created_at, User.email)
+        .outerjoin(User, User.id == PostmortemRevision.user_id)
+        .where(PostmortemRevision.postmortem_id == postmortem.id)
+        .order_by(PostmortemRevision.created_at.desc(), PostmortemRevision.id.desc()))
+    return [RevisionEntry(at, email or "an automated process") for at, email in rows]
+
+
 # --- action items -----------------------------------------------------------------------------------
 
 
-def _clean_item(title: Any, owner: Any, due_date: Any, status: Any, link: Any) -> dict[str, Any]:
+def _started_on(session: Session, incident: Incident) -> date:
+    """The day the incident started, in the page's time zone (a due date cannot be earlier)."""
+    page = get_page(session)
+    return incident.started_at.astimezone(ZoneInfo(page.time_zone if page else "UTC")).date()
+
+
+def _clean_due_date(due_date: Any, started_on: date) -> date | None:
+    if due_date in (None, ""):
+        return None
+    try:
+        value = due_date if isinstance(due_date, date) else date.fromisoformat(str(due_date).strip())
+    except ValueError:
+        raise InvalidInput("The due date must be a date like 2024-09-01.", "due_date") from None
+    if value < started_on:
+        raise InvalidInput(f"The due date is before the incident started ({started_on.isoformat()}); "
+                           "a follow-up cannot be due before its incident.", "due_date")
+    if value > date.today() + timedelta(days=3 * 366):
+        raise InvalidInput("The due date makes no sense: it is more than three years away.", "due_date")
+    return value
+
+
+def _clean_link(link: Any) -> str | None:
+    link = link.strip() if isinstance(link, str) else link
+    if not link:
+        return None
+    text = str(link)
+    parts = urlsplit(text)
+    if (parts.scheme not in ("http", "https") or not parts.netloc or len(text) > 2000
+            or any(c.isspace() or c in _CONTROL or c in "<>" for c in text)):
+        raise InvalidInput("The link must be an http(s) URL without spaces or control characters.", "link")
+    return text
+
+
+def _clean_item(title: Any, owner: Any, due_date: Any, status: Any, link: Any, started_on: date) -> dict[str, Any]:
     if not isinstance(title, str) or not title.strip():
         raise InvalidInput("An action item needs a title.", "title")
     values: dict[str, Any] = {"title": clean_name(title, "title")}
     owner = owner.strip() if isinstance(owner, str) else owner
     values["owner"] = clean_name(owner, "owner") if owner else None
-    if due_date in (None, ""):
-        values["due_date"] = None
-    else:
-        try:
-            values["due_date"] = due_date if isinstance(due_date, date) else date.fromisoformat(str(due_date))
-        except ValueError:
-            raise InvalidInput("The due date must be a date like 2024-09-01.", "due_date") from None
-        if not date(2000, 1, 1) <= values["due_date"] <= date.today() + timedelta(days=3 * 366):
-            raise InvalidInput("The due date makes no sense.", "due_date")
+    values["due_date"] = _clean_due_date(due_date, started_on)
     try:
         values["status"] = ActionStatus(status or "open")
     except ValueError:
         raise InvalidInput("Status must be open, in_progress or done.", "status") from None
-    link = link.strip() if isinstance(link, str) else link
-    if link:
-        parts = urlsplit(str(link))
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(str(link)) > 2000:
-            raise InvalidInput("The link must be an http(s) URL.", "link")
-    values["link"] = link or None
+    values["link"] = _clean_link(link)
     return values
 
 
 def add_item(session: Session, actor: Actor, incident: Incident, *, title: Any, owner: Any = None,
              due_date: Any = None, status: Any = "open", link: Any = None, public: bool = False) -> ActionItem:
     """Track a follow-up of this incident."""
-    item = ActionItem(incident_id=incident.id, public=bool(public), **_clean_item(title, owner, due_date, status, link))
+    values = _clean_item(title, owner, due_date, status, link, _started_on(session, incident))
+    item = ActionItem(incident_id=incident.id, public=bool(public), **values)
     session.add(item)
     session.flush()
     audit.record(session, actor, "action_item.add", "action_item", item.code, {"title": item.title})
@@ -494,18 +611,21 @@ def add_item(session: Session, actor: Actor, incident: Incident, *, title: Any, 
 
 
 def update_item(session: Session, actor: Actor, item: ActionItem, *, title: Any, owner: Any = None,
-                due_date: Any = None, status: Any = "open", link: Any = None, public: bool = False) -> ActionItem:
-    """Change an action item (all fields at once, as the form sends them)."""
-    values = _clean_item(title, owner, due_date, status, link)
+                due_date: Any = None, status: Any = "open", link: Any = None, public: bool = False) -> bool:
+    """Change an action item (all fields at once, as the form sends them); False when nothing changed."""
+    incident = session.get(Incident, item.incident_id)
+    values = _clean_item(title, owner, due_date, status, link, _started_on(session, incident))
+    values["public"] = bool(public)
+    if all(getattr(item, key) == value for key, value in values.items()):
+        return False
     was_public = item.public
     for key, value in values.items():
         setattr(item, key, value)
-    item.public = bool(public)
     item.updated_at = utcnow()
     audit.record(session, actor, "action_item.update", "action_item", item.code, {"status": item.status.value})
     if was_public or item.public:
         bump_version(session)
-    return item
+    return True
 
 
 def get_item(session: Session, code: str) -> ActionItem:
@@ -529,55 +649,3 @@ def open_items(session: Session) -> list[tuple[ActionItem, Incident]]:
         .where(ActionItem.status != ActionStatus.DONE)
         .order_by(ActionItem.due_date.is_(None), ActionItem.due_date, ActionItem.id))
     return [(item, incident) for item, incident in rows]
-
-
-# --- export -------------------------------------------------------------------------------------------
-
-
-def export_markdown(incident: Incident, postmortem: Postmortem, zone: str, public: bool = False,
-                    items: Sequence[ActionItem] = ()) -> str:
-    """The whole postmortem as one Markdown document."""
-    tz = ZoneInfo(zone)
-    parts = [f"# Postmortem: {incident.name}", ""]
-    for key, title in SECTIONS:
-        if key == "timeline":
-            lines = [line for line in postmortem.timeline if not line.get("removed")]
-            body = "\n".join(
-                f"- {datetime.fromisoformat(line['at']).astimezone(tz).strftime('%H:%M %Z')}: {line['text']}"
-                for line in lines)
-        elif key == "action_items":
-            shown = [i for i in items if i.public or not public]
-            rows = [f"- [{'x' if i.status == ActionStatus.DONE else ' '}] {i.title}"
-                    + (f" ({i.owner}" + (f", due {i.due_date.isoformat()}" if i.due_date else "") + ")"
-                       if i.owner else "") for i in shown]
-            body = "\n".join(filter(None, [postmortem.sections.get(key, "").strip(), "\n".join(rows)]))
-        else:
-            body = postmortem.sections.get(key, "").strip()
-        if body:
-            parts += [f"## {title}", "", body, ""]
-    return "\n".join(parts).rstrip() + "\n"
-
-
-def sections_from_markdown(text: Any) -> dict[str, str]:
-    """Split a Markdown draft by `## <section title>` headings into our sections (Statuspage's body_draft).
-
-    Text before the first known heading, or under an unknown one, goes to the summary; a
-    `Timeline of events` heading is ignored here because the timeline is kept as lines.
-    """
-    if not isinstance(text, str):
-        raise InvalidInput("body_draft must be Markdown text.", "body_draft")
-    if len(text) > BODY_MAX * 4:
-        raise InvalidInput("The postmortem is too long.", "body_draft")
-    titles = {title.lower(): key for key, title in SECTIONS}
-    sections: dict[str, list[str]] = {}
-    current = "summary"
-    for line in text.splitlines():
-        heading = line.strip().lstrip("#").strip().lower() if line.lstrip().startswith("#") else None
-        if heading is not None and heading in titles:
-            current = titles[heading]
-            continue
-        if heading is not None and heading.startswith("postmortem"):
-            continue
-        sections.setdefault(current, []).append(line)
-    sections.pop("timeline", None)
-    return {key: "\n".join(lines).strip() for key, lines in sections.items()}

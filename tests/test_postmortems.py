@@ -55,7 +55,7 @@ def test_it_starts_from_the_seed_template_with_every_section(session, resolved):
     assert [key for key, _ in postmortems.SECTIONS] == [
         "summary", "timeline", "root_cause", "impact", "resolution", "lessons", "action_items", "conclusion"]
     assert "August 14, 2024" in postmortem.sections["summary"]
-    assert "14:30" in postmortem.sections["summary"] and "4 h" in postmortem.sections["summary"]
+    assert "14:30 CEST" in postmortem.sections["summary"] and "4 hours" in postmortem.sections["summary"]
     assert "Users:" in postmortem.sections["impact"] and "Time to resolve: 4 h" in postmortem.sections["impact"]
     assert "Immediate actions" in postmortem.sections["resolution"]
     assert "apologize" in postmortem.sections["conclusion"]
@@ -71,7 +71,8 @@ def test_the_timeline_is_drafted_in_order_in_the_page_time_zone(session, resolve
         "- 15:00 CEST: Identified: A database cluster failed.",
         "- 16:00 CEST: Database cluster: Major Outage → Partial Outage.",
         "- 16:00 CEST: Identified: Partly restored.",
-        "- 16:00 CEST: Partial restoration: Database cluster improved to Partial Outage.",
+        "- 16:00 CEST: Partial restoration: Database cluster improved to Partial Outage; "
+        "not everything is operational yet.",
         "- 17:00 CEST: Database cluster: Partial Outage → Operational.",
         "- 17:00 CEST: Monitoring: Fully restored.",
         "- 17:00 CEST: Full restoration: all affected components operational.",
@@ -106,7 +107,10 @@ def test_regenerating_keeps_manual_lines_edits_and_removals(session, resolved):
 
 
 @pytest.mark.parametrize("line, message", [
-    ({"at": "2024-08-14T15:20:00", "text": ""}, "needs a text"),
+    ({"at": "2024-08-14T15:20:00", "text": ""}, "Timeline line 12 has a time but no text"),
+    ({"at": "", "text": "The team began manual intervention."}, r'line 12 \("The team began manual interventi.*no valid time'),
+    ({"at": "2024-08-14T15:20:00", "text": "A\x00B"}, "control characters"),
+    ({"at": "2024-08-14T15:20:00", "text": "two\nlines"}, "one line"),
     ({"at": "yesterday", "text": "x"}, "no valid time"),
     ({"at": "1999-01-01T00:00:00", "text": "x"}, "outside the incident"),
 ])
@@ -149,7 +153,12 @@ def test_edits_after_publishing_are_kept_as_revisions(session, resolved):
 @pytest.mark.parametrize("fields, message", [
     ({"title": "", "owner": "Dana"}, "needs a title"),
     ({"title": "Patch the pooler", "due_date": "next week"}, "due date"),
-    ({"title": "Patch the pooler", "due_date": "1850-01-01"}, "no sense"),
+    ({"title": "Patch the pooler", "due_date": "1850-01-01"}, "before the incident started"),
+    ({"title": "Patch the pooler", "due_date": "2024-08-13"}, r"before the incident started \(2024-08-14\)"),
+    ({"title": "Patch the pooler", "due_date": "9999-01-01"}, "three years"),
+    ({"title": "Patch\x07 the pooler"}, "Title must be one line without control characters"),
+    ({"title": "Patch the pooler", "owner": "Dana\x00"}, "Owner must be one line"),
+    ({"title": "Patch the pooler", "link": "https://example.com/a b"}, "without spaces"),
     ({"title": "Patch the pooler", "link": "javascript:alert(1)"}, "http"),
     ({"title": "Patch the pooler", "status": "someday"}, "Status"),
 ])

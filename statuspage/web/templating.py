@@ -11,7 +11,7 @@ from ..components import INDICATOR_DESCRIPTIONS, STATUS_LABELS
 from ..markdown import plain as plain_markdown
 from ..markdown import render as render_markdown
 from ..models import ComponentStatus
-from ..postmortems import SECTIONS
+from ..postmortem_text import public_sections
 from ..timefmt import iso, local, utc_label
 
 STATUS_ICONS = {
@@ -58,4 +58,4 @@ def init_app(app: Flask) -> None:
         words=lambda value: str(value).replace("_", " ").capitalize(),
     )
     app.jinja_env.globals.update(component_statuses=[s.value for s in ComponentStatus],
-                                 postmortem_sections=SECTIONS)
+                                 public_postmortem=public_sections)
