@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -11,12 +13,15 @@ from .. import incidents as inc
 from .. import postmortems as pm
 from ..api.common import current_page, page_zone
 from ..audit import Actor
+from ..components import UNSET
 from ..errors import DomainError, NotFound
+from ..models import ActionItem, Incident, Postmortem
 from ..notify import subscribers
-from ..timefmt import parse_local, to_local_input
+from ..timefmt import to_local_input
 from .session import db_session
 
 bp = Blueprint("admin_postmortems", __name__, url_prefix="/admin")
+NEW_ROWS = 3
 
 
 def _actor() -> Actor:
@@ -34,32 +39,86 @@ def _incident(code: str):
         abort(404, "There is no incident with that id.")
 
 
-def _editor(incident, postmortem, status: int = 200, error: str | None = None):
+@dataclass
+class Submitted:
+    """What a refused form sent, drawn again so the responder loses none of it."""
+
+    sections: dict[str, str] | None = None
+    rows: list[dict[str, Any]] | None = None
+    item_code: str | None = None  # "new" for the form that adds one
+    item: dict[str, Any] = field(default_factory=dict)
+
+
+def _stored_rows(postmortem: Postmortem) -> list[dict[str, Any]]:
+    return [{"key": line["key"], "local": to_local_input(datetime.fromisoformat(line["at"]), _zone()),
+             "text": line["text"], "removed": bool(line.get("removed"))} for line in postmortem.timeline]
+
+
+def _labelled(rows: list[dict[str, Any]], postmortem: Postmortem) -> list[dict[str, Any]]:
+    """Each row with where it came from: recorded, edited, yours (saved), or new (not saved yet)."""
+    stored = {line["key"]: line for line in postmortem.timeline}
+    labelled = []
+    for row in rows:
+        line = stored.get(row.get("key") or "")
+        origin = "new" if line is None else "yours" if line["source"] == "manual" else (
+            "edited" if line.get("edited") else "recorded")
+        labelled.append({**row, "origin": origin})
+    return labelled
+
+
+def _item_values(item: ActionItem | None) -> dict[str, Any]:
+    if item is None:
+        return {"title": "", "owner": "", "due_date": "", "status": "open", "link": "", "public": False}
+    return {"title": item.title, "owner": item.owner or "", "due_date": item.due_date.isoformat() if item.due_date
+            else "", "status": item.status.value, "link": item.link or "", "public": item.public}
+
+
+def _editor(incident: Incident, postmortem: Postmortem, status: int = 200, error: str | None = None,
+            submitted: Submitted | None = None):
     session = db_session()
-    lines = [{**line, "local": to_local_input(pm.line_time(line["at"], 0, incident, _zone()), _zone())}
-             for line in postmortem.timeline]
+    submitted = submitted or Submitted()
+    items = pm.items_for(session, incident)
+    rows = submitted.rows if submitted.rows is not None else _stored_rows(postmortem)
+
+    def values(code: str, item: ActionItem | None) -> dict[str, Any]:
+        return submitted.item if submitted.item_code == code else _item_values(item)
+
     return render_template(
         "admin/postmortem.html", page=current_page(), incident=incident, postmortem=postmortem,
-        sections=pm.SECTIONS, lines=lines, figures=pm.figures(session, incident, _zone()),
-        items=pm.items_for(session, incident), error=error, today=date.today(),
+        sections=pm.SECTIONS, section_values=submitted.sections or postmortem.sections,
+        lines=_labelled(rows, postmortem), new_rows=NEW_ROWS,
+        figures=pm.figures(session, incident, _zone()), error=error, today=date.today(),
+        item_forms=[(item, values(item.code, item)) for item in items], new_item=values("new", None),
+        revisions=pm.revisions(session, postmortem),
         reach=subscribers.reach(session, (), incident.components),
     ), status
 
 
-def _timeline_from_form() -> list[dict]:
-    """Rows `line-<n>-at`, `-text`, `-key`, `-removed`; empty new rows are skipped."""
-    lines = []
+def _submitted_rows() -> list[dict[str, Any]] | None:
+    """Rows `line-<n>-at`, `-text`, `-key`, `-removed` in form order; unused blank rows are skipped.
+
+    None when the form has no timeline rows at all: such a post leaves the timeline alone.
+    """
     numbers = sorted({int(k.split("-")[1]) for k in request.form if k.startswith("line-") and k.count("-") >= 2
                       and k.split("-")[1].isdigit()})
+    if not numbers:
+        return None
+    rows = []
     for number in numbers:
-        text = request.form.get(f"line-{number}-text", "").strip()
-        key = request.form.get(f"line-{number}-key", "")
-        if not text and not key:
-            continue
-        at = parse_local(request.form.get(f"line-{number}-at", ""), _zone(), "timeline")
-        lines.append({"key": key, "at": at.isoformat() if at else None, "text": text,
-                      "removed": f"line-{number}-removed" in request.form})
-    return lines
+        row = {"key": request.form.get(f"line-{number}-key", ""),
+               "local": request.form.get(f"line-{number}-at", "").strip(),
+               "text": request.form.get(f"line-{number}-text", ""),
+               "removed": f"line-{number}-removed" in request.form}
+        if row["key"] or row["local"] or row["text"].strip():
+            rows.append(row)
+    return rows
+
+
+def _timeline(rows: list[dict[str, Any]] | None) -> Any:
+    """The rows as the domain reads them (the time as typed, in the page's zone), or UNSET."""
+    if rows is None:
+        return UNSET
+    return [{"key": row["key"], "at": row["local"], "text": row["text"], "removed": row["removed"]} for row in rows]
 
 
 @bp.get("/incidents/<code>/postmortem")
@@ -76,6 +135,14 @@ def editor(code: str):
     return _editor(incident, postmortem)
 
 
+def _saved_message(changed: bool, published: bool, publishing: bool) -> str:
+    if publishing:
+        return "Postmortem published."
+    if not changed:
+        return "Nothing changed, so nothing was saved."
+    return "Published postmortem updated; its page now says when." if published else "Draft saved."
+
+
 @bp.post("/incidents/<code>/postmortem")
 @login_required
 def save(code: str):
@@ -84,16 +151,21 @@ def save(code: str):
     postmortem = pm.get(session, incident)
     if postmortem is None:
         abort(404, "Open the postmortem first.")
-    sections = {key: request.form.get(f"section-{key}", "") for key, _t in pm.SECTIONS if key != "timeline"}
+    sections = {key: request.form[f"section-{key}"] for key, _t in pm.SECTIONS
+                if key != "timeline" and f"section-{key}" in request.form}
+    rows = _submitted_rows()
+    publishing = request.form.get("action") == "publish"
     try:
-        pm.edit(session, _actor(), incident, postmortem, _zone(), sections=sections, timeline=_timeline_from_form())
-        if request.form.get("action") == "publish":
+        changed = pm.edit(session, _actor(), incident, postmortem, _zone(), sections=sections,
+                          timeline=_timeline(rows))
+        if publishing:
             pm.publish(session, _actor(), incident, postmortem, _zone(), notify="notify" in request.form)
     except DomainError as exc:
         session.rollback()
-        return _editor(incident, pm.get(session, incident), 422, exc.message)
+        return _editor(incident, pm.get(session, incident), 422, exc.message,
+                       Submitted(sections={**pm.get(session, incident).sections, **sections}, rows=rows))
     session.commit()
-    flash("Postmortem published." if request.form.get("action") == "publish" else "Postmortem saved.")
+    flash(_saved_message(changed, postmortem.published_at is not None, publishing))
     return redirect(url_for("admin_postmortems.editor", code=code))
 
 
@@ -105,9 +177,10 @@ def regenerate(code: str):
     postmortem = pm.get(session, incident)
     if postmortem is None:
         abort(404, "Open the postmortem first.")
-    pm.regenerate_timeline(session, _actor(), incident, postmortem, _zone())
+    changed = pm.regenerate_timeline(session, _actor(), incident, postmortem, _zone())
     session.commit()
-    flash("Timeline drafted again from the record; your own lines were kept.")
+    flash("Timeline drafted again from the record; your own lines were kept." if changed
+          else "The record drafts the same timeline; nothing changed.")
     return redirect(url_for("admin_postmortems.editor", code=code))
 
 
@@ -144,10 +217,21 @@ def _back(default: str) -> str:
     return target if target.startswith("/admin/") and "//" not in target else default
 
 
-def _item_fields() -> dict:
-    return {"title": request.form.get("title"), "owner": request.form.get("owner"),
-            "due_date": request.form.get("due_date"), "status": request.form.get("status", "open"),
-            "link": request.form.get("link"), "public": "public" in request.form}
+def _item_fields() -> dict[str, Any]:
+    return {"title": request.form.get("title", ""), "owner": request.form.get("owner", ""),
+            "due_date": request.form.get("due_date", ""), "status": request.form.get("status", "open"),
+            "link": request.form.get("link", ""), "public": "public" in request.form}
+
+
+def _refused_item(incident: Incident, code: str, message: str):
+    """Draw the editor again with the item's form as sent, or say why when there is no editor."""
+    session = db_session()
+    session.rollback()
+    postmortem = pm.get(session, incident)
+    if postmortem is None:
+        flash(message)
+        return redirect(url_for("admin_incidents.incident", code=incident.code))
+    return _editor(incident, postmortem, 422, message, Submitted(item_code=code, item=_item_fields()))
 
 
 @bp.post("/incidents/<code>/action-items")
@@ -158,12 +242,7 @@ def add_item(code: str):
     try:
         pm.add_item(session, _actor(), incident, **_item_fields())
     except DomainError as exc:
-        session.rollback()
-        postmortem = pm.get(session, incident)
-        if postmortem is None:
-            flash(exc.message)
-            return redirect(url_for("admin_incidents.incident", code=code))
-        return _editor(incident, postmortem, 422, exc.message)
+        return _refused_item(incident, "new", exc.message)
     session.commit()
     flash("Action item added.")
     return redirect(_back(url_for("admin_postmortems.editor", code=code)))
@@ -177,14 +256,13 @@ def update_item(code: str):
         item = pm.get_item(session, code)
     except NotFound:
         abort(404, "There is no such action item.")
+    incident = session.get(Incident, item.incident_id)
     try:
-        pm.update_item(session, _actor(), item, **_item_fields())
+        changed = pm.update_item(session, _actor(), item, **_item_fields())
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message)
-        return redirect(_back(url_for("admin_postmortems.action_items"))), 303
+        return _refused_item(incident, code, exc.message)
     session.commit()
-    flash("Action item saved.")
+    flash("Action item saved." if changed else "Nothing changed in that action item.")
     return redirect(_back(url_for("admin_postmortems.action_items")))
 
 
