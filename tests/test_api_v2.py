@@ -181,20 +181,6 @@ def test_each_endpoint_also_answers_without_the_json_suffix(client, stack, endpo
     assert get(client, f"/api/v2/{endpoint}") == get(client, f"/api/v2/{endpoint}.json")
 
 
-@pytest.mark.parametrize("endpoint", ["summary", "incidents", "incidents/unresolved"])
-def test_incidents_are_an_empty_list_for_now(client, stack, endpoint):
-    assert get(client, f"/api/v2/{endpoint}.json")["incidents"] == []
-
-
-@pytest.mark.parametrize(
-    "endpoint",
-    ["summary", "scheduled-maintenances", "scheduled-maintenances/upcoming",
-     "scheduled-maintenances/active"],
-)
-def test_scheduled_maintenances_are_an_empty_list_for_now(client, stack, endpoint):
-    assert get(client, f"/api/v2/{endpoint}.json")["scheduled_maintenances"] == []
-
-
 def test_the_page_object_describes_this_page(client, page_code):
     page = get(client, "/api/v2/status.json")["page"]
 

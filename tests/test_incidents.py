@@ -242,6 +242,61 @@ def test_a_failure_half_way_leaves_nothing_behind(app, session, database, monkey
     assert components.get_component(session, database.code).status == ComponentStatus.OPERATIONAL
 
 
+def outbox_fails(monkeypatch, after: int = 0) -> None:
+    """Make queueing a notification fail, after `after` notifications went through."""
+    real = incidents.outbox.incident_event
+    calls = []
+
+    def fail(*args, **kwargs):
+        calls.append(args)
+        if len(calls) > after:
+            raise RuntimeError("the outbox insert failed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(incidents.outbox, "incident_event", fail)
+
+
+def saved_state(session, component, incident) -> tuple:
+    """Everything one change writes: statuses, timeline, history, outbox and page version."""
+    session.expire_all()
+    fresh = incidents.get_incident(session, incident.code)
+    return (fresh.status, fresh.impact, len(fresh.updates), components.get_component(session, component.code).status,
+            count(session, StatusChange), count(session, OutboxEvent), session.scalar(select(Page.version)))
+
+
+def test_an_update_whose_notification_fails_leaves_nothing_behind(app, session, database, website, monkeypatch):
+    incident = open_db_incident(session, database)
+    session.commit()
+    before = saved_state(session, database, incident)
+    outbox_fails(monkeypatch)
+
+    with pytest.raises(RuntimeError), app.extensions["statuspage.db"].transaction() as other:
+        incidents.post_update(other, RESPONDER, incidents.get_incident(other, incident.code), status="resolved",
+                              body="Fixed.", component_statuses={website.code: "degraded_performance"}, now=NOW)
+
+    assert saved_state(session, database, incident) == before
+    assert components.get_component(session, website.code).status == ComponentStatus.OPERATIONAL
+
+
+@pytest.mark.parametrize("clock, fail_after", [
+    (NOW + timedelta(hours=1, minutes=1), 0),  # the window begins: its one notification fails
+    (NOW + timedelta(days=1), 1),  # the whole window passed: the second edge's notification fails
+])
+def test_a_maintenance_transition_whose_notification_fails_leaves_nothing_behind(
+        app, session, database, monkeypatch, clock, fail_after):
+    maintenance = schedule(session, database)
+    session.commit()
+    before = saved_state(session, database, maintenance)
+    outbox_fails(monkeypatch, after=fail_after)
+    worker = Worker(app.extensions["statuspage.db"], clock=lambda: clock)
+
+    with pytest.raises(RuntimeError):
+        worker.handle_one_maintenance_transition()
+
+    assert saved_state(session, database, maintenance) == before
+    assert before[0] == "scheduled" and before[3] == ComponentStatus.OPERATIONAL
+
+
 def test_every_change_is_audited_and_bumps_the_page_version(session, database):
     session.commit()
     before = session.scalar(select(Page.version))
