@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import func, select
 from test_api_v2 import validator
@@ -11,6 +14,22 @@ from statuspage.audit import Actor
 from statuspage.models import Incident, IncidentUpdate
 
 ACTOR = Actor.system("test")
+BERLIN = ZoneInfo("Europe/Berlin")  # the test page's time zone
+
+
+def window_ahead(days: int = 10, hours: int = 2) -> tuple[datetime, datetime]:
+    """A maintenance window `days` ahead at 10:00 UTC, so it is upcoming whenever the tests run."""
+    start = (datetime.now(UTC) + timedelta(days=days)).replace(hour=10, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(hours=hours)
+
+
+def zulu(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def shown(when: datetime) -> str:
+    """A time as the API shows it: milliseconds, in the page's zone."""
+    return when.astimezone(BERLIN).isoformat(timespec="milliseconds")
 
 
 @pytest.fixture
@@ -83,13 +102,15 @@ def test_form_encoded_bodies_work_as_statuspage_clients_send_them(client, page_c
 
 
 def test_maintenance_is_created_through_the_same_endpoint(client, app, page_code, headers, database):
+    start, end = window_ahead()
     response = create(client, page_code, headers, name="Database upgrade", status="scheduled",
                       body="Upgrading.", component_ids=[database.code],
-                      scheduled_for="2026-12-20T10:00:00Z", scheduled_until="2026-12-20T12:00:00+00:00")
+                      scheduled_for=zulu(start), scheduled_until=end.isoformat())
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["impact"] == "maintenance"
-    assert body["scheduled_for"] == "2026-12-20T11:00:00.000+01:00"  # shown in the page's zone
+    assert body["scheduled_for"] == shown(start)  # shown in the page's zone
+    assert body["scheduled_for"].endswith(("+01:00", "+02:00"))
     upcoming = fresh(client, app, "/api/v2/scheduled-maintenances/upcoming.json")
     assert [m["id"] for m in upcoming["scheduled_maintenances"]] == [body["id"]]
     validator("scheduled-maintenances.json").validate(upcoming)
@@ -107,8 +128,8 @@ def test_maintenance_is_created_through_the_same_endpoint(client, app, page_code
     ({"name": "x", "body": "x" * 25_001}, 422, "body"),
     ({"name": ""}, 422, "name"),
     ({"name": "x", "twitter_handle": "@x"}, 422, "twitter_handle"),
-    ({"name": "m", "status": "scheduled", "scheduled_for": "2026-12-20T12:00:00Z",
-      "scheduled_until": "2026-12-20T10:00:00Z"}, 422, "scheduled_until"),
+    ({"name": "m", "status": "scheduled", "scheduled_for": zulu(window_ahead()[1]),
+      "scheduled_until": zulu(window_ahead()[0])}, 422, "scheduled_until"),
 ])
 def test_bad_input_is_a_clear_4xx_and_saves_nothing(client, session, page_code, headers, database,
                                                      incident, status, field):
