@@ -14,6 +14,7 @@ from .postmortems import export_markdown
 from .timefmt import local
 
 FEED_SIZE = 100
+LOCAL_FORMAT = "%b %d, %Y %H:%M %Z"
 
 
 def last_change(incident: Incident) -> datetime:
@@ -25,15 +26,25 @@ def last_change(incident: Incident) -> datetime:
     return max(moments)
 
 
+def window_html(maintenance: Incident, time_zone: str) -> str:
+    """A maintenance window in the page's time zone and in UTC, so a reader anywhere knows when it is."""
+    start, end = maintenance.scheduled_for, maintenance.scheduled_until
+    if start is None or end is None:
+        return ""
+    shown = f"{local(start, time_zone):{LOCAL_FORMAT}} – {local(end, time_zone):{LOCAL_FORMAT}}"
+    in_utc = f"{local(start, 'UTC'):{LOCAL_FORMAT}} – {local(end, 'UTC'):{LOCAL_FORMAT}}"
+    return f"<p><strong>Scheduled window:</strong> {escape(shown)} <small>({escape(in_utc)})</small></p>"
+
+
 def entry_html(incident: Incident, time_zone: str) -> str:
-    """Every update of an incident, newest first, as sanitized HTML."""
-    parts = []
+    """A maintenance's window, then every update of the entry, newest first, as sanitized HTML."""
+    parts = [window_html(incident, time_zone)] if incident.is_maintenance else []
     postmortem = incident.postmortem
     if postmortem is not None and postmortem.published_at is not None:
         text = export_markdown(incident, postmortem, time_zone, public=True, items=incident.action_items)
         parts.append(f"{render(text)}<hr>")
     for update in incident.updates:
-        when = local(update.display_at, time_zone).strftime("%b %d, %Y %H:%M %Z")
+        when = local(update.display_at, time_zone).strftime(LOCAL_FORMAT)
         status = update.status.replace("_", " ").title()
         parts.append(f"<p><small>{escape(when)}</small><br><strong>{escape(status)}</strong></p>"
                      f"{render(update.body)}")
@@ -47,14 +58,24 @@ def build_feed(
     self_url: str,
     component: Component | None = None,
 ) -> FeedGenerator:
-    """A feed with one entry per incident or maintenance, its updated time the newest update's."""
+    """A feed with one entry per incident or maintenance, its updated time the newest update's.
+
+    The page is every entry's author: Atom's <author>, and RSS's dc:creator, since RSS's own
+    <author> must be an email address. The channel's <link> is the status page; the feed's own
+    address is only its rel=self link.
+    """
     feed = FeedGenerator()
+    feed.load_extension("dc", atom=False, rss=True)
+    author = {"name": page.name, "uri": f"{base_url}/"}
     title = f"{page.name} status" + (f": {component.name}" if component else "")
     feed.id(f"{base_url}/history" + (f"?component={component.code}" if component else ""))
     feed.title(title)
     feed.description(f"Incidents and maintenance on the {page.name} status page.")
-    feed.link(href=f"{base_url}/", rel="alternate")
+    feed.author(author)
+    feed.dc.dc_creator(page.name)
+    # feedgen takes the last link as RSS's channel <link>: the page's, after the feed's own.
     feed.link(href=self_url, rel="self")
+    feed.link(href=f"{base_url}/", rel="alternate")
     feed.language("en")
     feed.updated(max((last_change(i) for i in incidents), default=page.updated_at))
     for incident in incidents:
@@ -64,6 +85,8 @@ def build_feed(
         entry.guid(url, permalink=True)
         entry.title(incident.name)
         entry.link(href=url)
+        entry.author(author)
+        entry.dc.dc_creator(page.name)
         entry.published(incident.created_at)
         entry.updated(last_change(incident))
         html = entry_html(incident, page.time_zone)

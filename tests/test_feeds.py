@@ -16,12 +16,16 @@ from statuspage import components as comp
 from statuspage import incidents as inc
 from statuspage.audit import Actor
 from statuspage.config import Settings
+from statuspage.db import utcnow
 from statuspage.models import Component, Incident
+from statuspage.page import bump_version, get_page
 
 ACTOR = Actor.system("test")
 T0 = datetime(2024, 7, 15, 10, 30, tzinfo=UTC)
 BASE = "http://status.test"
 FEEDS = ["/history.rss", "/history.atom"]
+ATOM = {"a": "http://www.w3.org/2005/Atom"}
+DC = {"dc": "http://purl.org/dc/elements/1.1/"}
 
 
 @pytest.fixture
@@ -185,6 +189,116 @@ def test_a_maintenance_entry_holds_its_schedule_message(client, upgrade, path):
     [content] = entry_for(feed, upgrade).content
     assert "API upgrade is planned." in content.value
     assert "Scheduled" in content.value
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_a_maintenance_entry_shows_its_window_in_the_page_timezone_and_in_utc(client, upgrade, path):
+    feed = fetch(client, path)
+
+    [content] = entry_for(feed, upgrade).content
+    html = lxml.html.fragment_fromstring(content.value, create_parent="div")
+    # The window is 10:30-12:30 UTC on 17 July, 12:30-14:30 in Berlin; it comes before the updates.
+    [window] = html.xpath("./p[strong='Scheduled window:']")
+    assert " ".join(window.text_content().split()) == (
+        "Scheduled window: Jul 17, 2024 12:30 CEST – Jul 17, 2024 14:30 CEST "
+        "(Jul 17, 2024 10:30 UTC – Jul 17, 2024 12:30 UTC)"
+    )
+    assert html.xpath("./p")[0] is window
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_an_incident_entry_has_no_window(client, outage, path):
+    feed = fetch(client, path)
+
+    assert "Scheduled window" not in entry_for(feed, outage).content[0].value
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_a_rescheduled_maintenance_shows_its_new_window_and_counts_as_updated(client, session, path):
+    start = utcnow().replace(microsecond=0) + timedelta(days=1)
+    maintenance = a_maintenance(session, "Disk swap", start)  # announced a day ahead: now
+    before = entry_for(fetch(client, path), maintenance)
+    moved = utcnow().replace(microsecond=0) + timedelta(seconds=1)
+    inc.reschedule_maintenance(session, ACTOR, maintenance, scheduled_for=start + timedelta(days=1),
+                               scheduled_until=start + timedelta(days=1, hours=2), now=moved)
+    session.commit()
+
+    after = entry_for(fetch(client, path), maintenance)
+
+    new_start = (start + timedelta(days=1)).strftime("%b %d, %Y %H:%M UTC")
+    assert new_start in after.content[0].value
+    assert new_start not in before.content[0].value
+    assert after.id == before.id
+    if path.endswith(".atom"):
+        assert seconds(after.updated_parsed) == stamp(moved)
+
+
+# --- author and links -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_every_entry_names_the_page_as_its_author(client, outage, upgrade, path):
+    feed = fetch(client, path)
+
+    assert [e.author for e in feed.entries] == ["Acme", "Acme"]
+    assert feed.feed.author == "Acme"
+
+
+def test_the_rss_author_is_a_dc_creator_as_rss_wants_an_email_in_author(client, outage):
+    document = lxml.etree.fromstring(client.get("/history.rss").get_data())
+
+    assert document.xpath("//item/dc:creator/text()", namespaces=DC) == ["Acme"]
+    assert document.xpath("//item/author") == []
+
+
+def test_the_atom_author_is_the_page_with_its_address(client, outage):
+    document = lxml.etree.fromstring(client.get("/history.atom").get_data())
+
+    [author] = document.xpath("/a:feed/a:entry/a:author", namespaces=ATOM)
+    assert author.findtext("a:name", namespaces=ATOM) == "Acme"
+    assert author.findtext("a:uri", namespaces=ATOM) == f"{BASE}/"
+    assert author.find("a:email", namespaces=ATOM) is None
+
+
+def test_a_renamed_page_is_the_new_author(client, session, outage):
+    page = get_page(session)
+    page.name = "Acme Cloud"
+    bump_version(session)
+    session.commit()
+
+    for path in FEEDS:
+        assert [e.author for e in fetch(client, path).entries] == ["Acme Cloud"]
+
+
+@pytest.mark.parametrize("query", ["", "?component={api}"])
+def test_the_rss_channel_links_to_the_status_page_not_to_the_feed(client, api, outage, query):
+    response = client.get("/history.rss" + query.format(api=api.code))
+    document = lxml.etree.fromstring(response.get_data())
+
+    assert document.xpath("/rss/channel/link/text()") == [f"{BASE}/"]
+    assert document.xpath("/rss/channel/a:link[@rel='self']/@href", namespaces=ATOM) == [
+        f"{BASE}/history.rss" + query.format(api=api.code)
+    ]
+    assert feedparser.parse(response.get_data()).feed.link == f"{BASE}/"
+
+
+@pytest.mark.parametrize("query", ["", "?component={api}"])
+def test_the_atom_feed_links_to_itself_and_to_the_status_page(client, api, outage, query):
+    feed = fetch(client, "/history.atom" + query.format(api=api.code))
+
+    links = {link.rel: link.href for link in feed.feed.links}
+    assert links == {"self": f"{BASE}/history.atom" + query.format(api=api.code), "alternate": f"{BASE}/"}
+    assert feed.feed.link == f"{BASE}/"
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_a_component_feed_keeps_authors_links_and_windows(client, api, database, outage, slowness, upgrade, path):
+    feed = fetch(client, f"{path}?component={api.code}")
+
+    assert [e.title for e in feed.entries] == ["API upgrade", "API outage"]
+    assert {e.author for e in feed.entries} == {"Acme"}
+    assert feed.feed.link == f"{BASE}/"
+    assert "Jul 17, 2024 10:30 UTC" in entry_for(feed, upgrade).content[0].value
 
 
 # --- ids ----------------------------------------------------------------------------------------
