@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from .errors import InvalidInput
 from .incidents import BODY_MAX
+from .markdown import plain
 from .models import ActionItem, ActionStatus, Incident, Postmortem
 
 SECTIONS: list[tuple[str, str]] = [
@@ -142,53 +143,60 @@ def ordered_items(items: Iterable[ActionItem], public: bool) -> list[ActionItem]
     return sorted(chosen, key=lambda i: (i.due_date is None, i.due_date or date.min, i.id or 0))
 
 
-def item_line(item: ActionItem, public: bool) -> str:
-    """One action item as a Markdown list line: title (linked), status, due date; the owner only
-    in the responders' own export, never publicly."""
-    title = md_text(item.title)
+def item_line(item: ActionItem, public: bool, markdown: bool = True) -> str:
+    """One action item as a list line (Markdown, or plain text for an email's text part): title
+    (linked), status, due date; the owner only in the responders' own export, never publicly."""
+    title = md_text(item.title) if markdown else item.title
     if item.link:
-        title = f"[{title}](<{item.link}>)"
+        title = f"[{title}](<{item.link}>)" if markdown else f"{title} <{item.link}>"
     details = [ITEM_STATUS_WORDS[item.status]]
     if item.due_date:
         details.append(f"due {item.due_date.strftime('%b')} {item.due_date.day}, {item.due_date.year}")
     if not public:
         if item.owner:
-            details.append(f"owner {md_text(item.owner)}")
+            details.append(f"owner {md_text(item.owner) if markdown else item.owner}")
         if not item.public:
             details.append("not public")
     return f"- {title} — {', '.join(details)}"
 
 
-def timeline_line(line: dict[str, Any], zone: str) -> str:
+def timeline_line(line: dict[str, Any], zone: str, markdown: bool = True) -> str:
     when = datetime.fromisoformat(line["at"]).astimezone(ZoneInfo(zone)).strftime("%H:%M %Z")
-    return f"- {when}: {md_text(line['text'])}"
+    return f"- {when}: {md_text(line['text']) if markdown else line['text']}"
 
 
 @dataclass(frozen=True)
 class PublicSection:
-    """One section as customers read it: Markdown, plus the timeline's lines for the page's `<time>`s."""
+    """One section as customers read it: Markdown, plain text (an email's text part), and the
+    timeline's lines for the page's `<time>` elements."""
 
     key: str
     title: str
     markdown: str
+    text: str
     lines: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _section(key: str, postmortem: Postmortem, items: Sequence[ActionItem], zone: str,
              public: bool) -> PublicSection | None:
-    text = (postmortem.sections.get(key) or "").strip()
-    if public and is_skeleton(text):
-        text = ""
+    written = (postmortem.sections.get(key) or "").strip()
+    if public and is_skeleton(written):
+        written = ""
     lines: list[dict[str, Any]] = []
     if key == "timeline":
         lines = [line for line in postmortem.timeline if not line.get("removed")]
-        text = "\n".join(timeline_line(line, zone) for line in lines)
+        markdown = "\n".join(timeline_line(line, zone) for line in lines)
+        text = "\n".join(timeline_line(line, zone, markdown=False) for line in lines)
     elif key == "action_items":
-        listed = "\n".join(item_line(item, public) for item in ordered_items(items, public))
-        text = "\n\n".join(part for part in (text, listed) if part)
-    if not text:
+        listed = ordered_items(items, public)
+        markdown = "\n\n".join(part for part in (written, "\n".join(item_line(i, public) for i in listed)) if part)
+        text = "\n\n".join(part for part in (plain(written),
+                                              "\n".join(item_line(i, public, markdown=False) for i in listed)) if part)
+    else:
+        markdown, text = written, plain(written)
+    if not markdown:
         return None
-    return PublicSection(key, TITLES[key], text, lines)
+    return PublicSection(key, TITLES[key], markdown, text, lines)
 
 
 def shown_sections(postmortem: Postmortem, items: Sequence[ActionItem], zone: str,
@@ -213,6 +221,14 @@ def export_markdown(incident: Incident, postmortem: Postmortem, zone: str, publi
     parts = [f"# Postmortem: {incident.name}", ""] if heading else []
     for section in shown_sections(postmortem, items, zone, public):
         parts += [f"## {section.title}", "", section.markdown, ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def export_text(incident: Incident, postmortem: Postmortem, zone: str, items: Sequence[ActionItem]) -> str:
+    """The public postmortem as plain text, for the text part of the email (its title is the subject's)."""
+    parts = []
+    for section in shown_sections(postmortem, items, zone):
+        parts += [section.title, "-" * len(section.title), section.text, ""]
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -49,6 +49,7 @@ from .postmortem_text import (
     TEMPLATE,
     drafted_summary,
     export_markdown,
+    export_text,
     require_written,
 )
 from .postmortem_text import sections_from_markdown as sections_from_markdown
@@ -507,11 +508,12 @@ def publish(session: Session, actor: Actor, incident: Incident, postmortem: Post
     if notify:
         postmortem.notified_subscribers = True
         # The email's title already says "Postmortem: <name>"; the body starts with the sections.
-        body = export_markdown(incident, postmortem, zone, public=True, items=items_for(session, incident),
-                               heading=False)
+        items = items_for(session, incident)
         outbox.enqueue(session, "postmortem", {
             "incident": incident.code, "name": incident.name, "kind": "postmortem", "status": "postmortem",
-            "impact": incident.impact.value, "body": body,
+            "impact": incident.impact.value,
+            "body": export_markdown(incident, postmortem, zone, public=True, items=items, heading=False),
+            "text": export_text(incident, postmortem, zone, items),
             "display_at": now.isoformat(), "components": [c.name for c in incident.components],
             "affected": [], "first": False,
         }, [c.id for c in incident.components], incident_id=incident.id, now=now)
