@@ -51,6 +51,18 @@ def screenshot(tab, name: str) -> Path:
     return path
 
 
+PREVIEWS_RENDERED = """() => [...document.querySelectorAll('textarea[data-preview]')]
+    .filter(area => area.value.trim())
+    .map(area => document.getElementById(area.dataset.preview))
+    .every(preview => preview && preview.innerHTML.trim() && !preview.textContent.includes('Preview appears here'))"""
+
+
+def wait_for_previews(tab) -> None:
+    """Wait until admin.js has drawn the Markdown preview of every filled text area (it fetches them after
+    load and after typing), so a screenshot shows them rather than empty boxes."""
+    tab.wait_for_function(PREVIEWS_RENDERED, timeout=10_000)
+
+
 class _Files(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *_args) -> None:
         pass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import screenshot
+from conftest import screenshot, wait_for_previews
 
 from statuspage import components
 from statuspage.audit import Actor
@@ -42,4 +42,18 @@ def test_the_replayed_outage_reads_well_on_desktop_and_phone(browser, page, live
     page.click("button[type=submit]")
     page.goto(f"{live_server}/admin/incidents/{code}/postmortem")
     assert "Time to detect" in page.content()
+    wait_for_previews(page)
+    assert "connection pooling software" in page.locator("#preview-root_cause").inner_text()
+    assert page.locator("#preview-conclusion strong").inner_text() == "We apologize for the inconvenience caused"
+    fits = page.eval_on_selector_all(".timeline-row input[name$='-text']",
+                                     "inputs => inputs.filter(i => i.value).map(i => i.scrollWidth <= i.clientWidth)")
+    assert sum(fits) >= len(fits) * 2 / 3, f"most timeline lines are cut off in their inputs: {fits}"
     screenshot(page, "demo-admin-postmortem")
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                storage_state=page.context.storage_state())
+    tab = phone.new_page()
+    tab.goto(f"{live_server}/admin/incidents/{code}/postmortem")
+    width = tab.evaluate("document.querySelector('.timeline-editor').scrollWidth")
+    assert width <= 390, f"the timeline editor scrolls sideways on a phone ({width}px)"
+    phone.close()

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import screenshot
+from conftest import screenshot, wait_for_previews
 from sqlalchemy import select
 
 from statuspage import components, create_app
@@ -217,6 +217,8 @@ def test_the_outage_story_end_to_end(page, responder, story_server, story_app, s
                       "resolution": "Restarted and patched the pooler.",
                       "conclusion": "We apologize for the inconvenience."}.items():
         responder.fill(f"textarea[name=section-{key}]", text)
+    wait_for_previews(responder)
+    assert "A connection pool bug." in responder.locator("#preview-root_cause").inner_text()
     screenshot(responder, "admin-postmortem")
     with responder.expect_navigation():
         responder.click("text=Save and publish")
