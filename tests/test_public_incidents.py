@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from statuspage import components as comp
 from statuspage import incidents as inc
+from statuspage import postmortems
 from statuspage.audit import Actor
 from statuspage.config import Settings
 from statuspage.models import Component, ComponentStatus, Incident
@@ -59,6 +60,17 @@ def a_maintenance(session: Session, name: str, start: datetime, hours: int = 2, 
     return maintenance
 
 
+def a_reviewed_incident(session: Session, name: str, at: datetime) -> Incident:
+    """A resolved incident whose postmortem is published (its status becomes `postmortem`)."""
+    incident = an_incident(session, name, at, status="resolved")
+    postmortem = postmortems.start(session, ACTOR, incident, "Europe/Berlin")
+    postmortems.edit(session, ACTOR, incident, postmortem, "Europe/Berlin", sections={
+        key: f"What we learned ({key})." for key in ("summary", "root_cause", "impact", "resolution", "conclusion")})
+    postmortems.publish(session, ACTOR, incident, postmortem, "Europe/Berlin", notify=False)
+    session.commit()
+    return incident
+
+
 # --- reading ----------------------------------------------------------------------------------
 
 
@@ -102,11 +114,13 @@ def test_the_front_page_shows_unresolved_incidents_most_recently_updated_first(c
 
     assert card_titles(document, "incidents") == ["Login failures", "Slow search"]
     first, second = document.xpath("//section[@class='incidents']//article")
-    # Each card shows its newest update only.
-    assert text(first.xpath(".//p[@class='update-head']")[0]).startswith("Identified")
-    assert first.xpath(".//div[@class='body']//strong/text()") == ["bad cert"]
-    assert "we are investigating" not in text(first)
-    assert text(second.xpath(".//p[@class='update-head']")[0]).startswith("Investigating")
+    # Each card shows its updates newest first.
+    assert [text(h).split(" · ")[0] for h in first.xpath(".//p[@class='update-head']")] == [
+        "Identified", "Investigating"]
+    assert first.xpath(".//div[@class='body'][1]//strong/text()") == ["bad cert"]
+    assert [text(b) for b in first.xpath(".//div[@class='body']")] == [
+        "Found the bad cert.", "Login failures: we are investigating."]
+    assert [text(h).split(" · ")[0] for h in second.xpath(".//p[@class='update-head']")] == ["Investigating"]
     assert first.xpath(".//h3/a/@href") == [f"/incidents/{older.code}"]
     assert second.xpath(".//h3/a/@href") == [f"/incidents/{newer.code}"]
     # The resolved one is among the past incidents, not the current ones.
@@ -279,7 +293,8 @@ def test_the_second_history_page_holds_the_rest(client, two_years):
         ("September 2022", ["Incident 2022-09 again", "Incident 2022-09"]),
     ]
     assert text(document.xpath("//nav[@class='pager']/span")[0]) == "Page 2 of 2"
-    assert document.xpath("//nav[@class='pager']/a[@rel='prev']/@href") == ["/history?page=1"]
+    # The first page's address is /history itself, as its canonical link says.
+    assert document.xpath("//nav[@class='pager']/a[@rel='prev']/@href") == ["/history"]
     assert document.xpath("//nav[@class='pager']/a[@rel='next']") == []
 
 
@@ -287,6 +302,37 @@ def test_a_history_page_past_the_end_shows_the_last_page(client, two_years):
     document = parse(client.get("/history?page=99"))
 
     assert text(document.xpath("//nav[@class='pager']/span")[0]) == "Page 2 of 2"
+    assert document.xpath("//head/link[@rel='canonical']/@href") == [f"{BASE}/history?page=2"]
+
+
+@pytest.mark.parametrize("number", ["0", "-3"])
+def test_a_history_page_before_the_first_shows_the_first(client, two_years, number):
+    document = parse(client.get(f"/history?page={number}"))
+
+    assert text(document.xpath("//nav[@class='pager']/span")[0]) == "Page 1 of 2"
+    assert document.xpath("//head/link[@rel='canonical']/@href") == [f"{BASE}/history"]
+
+
+@pytest.mark.parametrize(("path", "title", "canonical", "prev", "next"), [
+    ("/history", "History – Acme", "/history", None, "/history?page=2"),
+    ("/history?page=1", "History – Acme", "/history", None, "/history?page=2"),
+    ("/history?page=2", "History – page 2 – Acme", "/history?page=2", "/history", "/history?page=3"),
+    ("/history?page=3", "History – page 3 – Acme", "/history?page=3", "/history?page=2", None),
+])
+def test_each_history_page_has_its_own_title_canonical_link_and_neighbours(
+    client, session, path, title, canonical, prev, next
+):
+    for day in range(45):  # three pages of twenty
+        an_incident(session, f"Trouble {day}", T0 - timedelta(days=day), status="resolved")
+
+    document = parse(client.get(path))
+
+    assert text(document.xpath("//head/title")[0]) == title
+    assert document.xpath("//head/link[@rel='canonical']/@href") == [BASE + canonical]
+    assert document.xpath("//head/link[@rel='prev']/@href") == ([BASE + prev] if prev else [])
+    assert document.xpath("//head/link[@rel='next']/@href") == ([BASE + next] if next else [])
+    assert document.xpath("//nav[@class='pager']/a[@rel='prev']/@href") == ([prev] if prev else [])
+    assert document.xpath("//nav[@class='pager']/a[@rel='next']/@href") == ([next] if next else [])
 
 
 @pytest.mark.parametrize("number", ["abc", "1.5", "", "½"])
@@ -299,7 +345,7 @@ def test_a_history_page_number_that_is_not_a_number_is_a_400(client, session, nu
 
 def test_the_history_groups_by_month_in_the_page_timezone(client, session):
     # 22:30 UTC on 31 March is already April in Berlin (UTC+2).
-    an_incident(session, "Midnight trouble", datetime(2024, 3, 31, 22, 30, tzinfo=UTC))
+    an_incident(session, "Midnight trouble", datetime(2024, 3, 31, 22, 30, tzinfo=UTC), status="resolved")
 
     document = parse(client.get("/history"))
 
@@ -307,19 +353,63 @@ def test_the_history_groups_by_month_in_the_page_timezone(client, session):
     assert text(document.xpath("//li/time")[0]) == "Apr 01, 00:30 CEST"
 
 
-def test_the_history_includes_maintenance(client, session):
-    a_maintenance(session, "Network work", T0)
+def test_the_history_includes_completed_maintenance(client, session):
+    maintenance = a_maintenance(session, "Network work", T0)
+    an_update(session, maintenance, "in_progress", "Started.", T0)
+    an_update(session, maintenance, "completed", "Done.", T0 + timedelta(hours=1))
 
     document = parse(client.get("/history"))
 
-    assert "Network work" in text(document)
+    assert months_and_names(document) == [("July 2024", ["Network work"])]
     assert "(maintenance)" in text(document)
 
 
+def test_the_history_holds_only_what_is_over(client, session):
+    """What is still going on is on the front page; the history is the record of the past."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    an_incident(session, "Open trouble", now - timedelta(hours=3))
+    monitored = an_incident(session, "Watched trouble", now - timedelta(hours=2))
+    an_update(session, monitored, "monitoring", "A fix is out.", now - timedelta(hours=1))
+    a_maintenance(session, "Upcoming work", now + timedelta(days=1), now=now)
+    running = a_maintenance(session, "Running work", now - timedelta(minutes=30), now=now - timedelta(hours=1))
+    an_update(session, running, "in_progress", "Started.", now - timedelta(minutes=30))
+    verifying = a_maintenance(session, "Checked work", now - timedelta(hours=2), now=now - timedelta(hours=3))
+    an_update(session, verifying, "in_progress", "Started.", now - timedelta(hours=2))
+    an_update(session, verifying, "verifying", "Checking.", now - timedelta(hours=1))
+    fixed = an_incident(session, "Fixed trouble", now - timedelta(days=2))
+    an_update(session, fixed, "resolved", "Fixed.", now - timedelta(days=1))
+    reviewed = a_reviewed_incident(session, "Reviewed trouble", now - timedelta(days=3))
+    done = a_maintenance(session, "Done work", now - timedelta(days=4), now=now - timedelta(days=5))
+    an_update(session, done, "in_progress", "Started.", now - timedelta(days=4))
+    an_update(session, done, "completed", "Done.", now - timedelta(days=4) + timedelta(hours=1))
+
+    history = parse(client.get("/history"))
+    front = parse(client.get("/"))
+
+    names = [text(a) for a in history.xpath("//main//li/a")]
+    assert names == ["Fixed trouble", "Reviewed trouble", "Done work"]
+    assert reviewed.status == "postmortem"
+    assert card_titles(front, "incidents") == ["Watched trouble", "Open trouble"]
+    assert card_titles(front, "maintenance") == ["Checked work", "Running work", "Upcoming work"]
+
+
+def test_an_incident_moves_to_the_history_when_it_is_resolved(client, session):
+    incident = an_incident(session, "Login failures")
+    before = parse(client.get("/history"))
+    an_update(session, incident, "resolved", "Fixed.", T0 + timedelta(hours=1))
+
+    after = parse(client.get("/history"))
+
+    assert before.xpath("//main//li/a") == []
+    assert [text(a) for a in after.xpath("//main//li/a")] == ["Login failures"]
+
+
 def test_an_empty_history_says_so(client, session):
+    an_incident(session, "Open trouble")
+
     document = parse(client.get("/history"))
 
-    assert "No incidents reported." in text(document)
+    assert "No past incidents reported." in text(document)
     assert text(document.xpath("//nav[@class='pager']/span")[0]) == "Page 1 of 1"
 
 
@@ -329,8 +419,8 @@ def test_an_empty_history_says_so(client, session):
 @pytest.mark.parametrize(("path", "canonical", "title_has"), [
     ("/", f"{BASE}/", "Acme"),
     ("/incidents/{code}", f"{BASE}/incidents/{{code}}", "API outage"),
-    ("/history", f"{BASE}/history", "Incident history"),
-    ("/history?page=2", f"{BASE}/history?page=2", "Incident history"),
+    ("/history", f"{BASE}/history", "History – Acme"),
+    ("/history?page=2", f"{BASE}/history?page=2", "History – page 2 – Acme"),
 ])
 def test_every_page_has_a_title_a_canonical_link_and_open_graph_tags(
     client, session, two_years, path, canonical, title_has

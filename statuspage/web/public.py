@@ -13,6 +13,7 @@ from ..components import component_tree, get_component, page_indicator
 from ..db import utcnow
 from ..errors import NotFound
 from ..feeds import FEED_SIZE, build_feed
+from ..history import past_page as past_incidents
 from ..models import IncidentKind, MaintenanceStatus
 from ..probes.chart import public_charts
 from .public_cache import cached_public
@@ -70,8 +71,7 @@ def history():
         number = int(request.args.get("page", "1"))
     except ValueError:
         abort(400, "page must be a whole number.")
-    items, pages = inc.history_page(db_session(), number)
-    number = min(max(number, 1), pages)
+    items, number, pages = past_incidents(db_session(), number)
     return render_template("public/history.html", page=current_page(), incidents=items,
                            number=number, pages=pages, base_url=_base_url())
 
