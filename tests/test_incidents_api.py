@@ -225,3 +225,164 @@ def test_templates_through_the_api(client, page_code, headers):
     listed = client.get(f"/api/v1/pages/{page_code}/incident_templates", headers=headers).get_json()
     defaults = [name for name, *_rest in incidents.DEFAULT_TEMPLATES]
     assert [t["name"] for t in listed] == sorted([*defaults, "Investigating"])
+
+
+# --- what Statuspage clients send -------------------------------------------------------------
+
+
+def count_incidents(session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(Incident))
+
+
+def status_of(session, component) -> str:
+    session.expire_all()
+    return components.get_component(session, component.code).status.value
+
+
+@pytest.mark.parametrize("components", [
+    "MAP",
+    [{"id": "COMPONENT", "status": "partial_outage"}],
+    [{"component_id": "COMPONENT", "status": "partial_outage"}],
+    [{"id": "COMPONENT", "component_id": "COMPONENT", "status": "partial_outage"}],
+])
+def test_components_may_be_a_map_or_a_list_of_objects(client, page_code, headers, database, components):
+    components = ({database.code: "partial_outage"} if components == "MAP" else
+                  [{k: (database.code if v == "COMPONENT" else v) for k, v in item.items()} for item in components])
+    response = create(client, page_code, headers, name="API errors", body="Looking.", components=components)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["impact"] == "major"
+    assert [(c["id"], c["status"]) for c in body["components"]] == [(database.code, "partial_outage")]
+
+
+def test_an_update_takes_components_as_a_list_too(client, page_code, headers, database):
+    code = create(client, page_code, headers, name="DB", body="Looking",
+                  components={database.code: "degraded_performance"}).get_json()["id"]
+    response = client.patch(f"/api/v1/pages/{page_code}/incidents/{code}", headers=headers, json={
+        "incident": {"body": "Worse.", "components": [{"id": database.code, "status": "major_outage"}]}})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["components"][0]["status"] == "major_outage"
+    assert response.get_json()["incident_updates"][0]["affected_components"][0]["new_status"] == "major_outage"
+
+
+@pytest.mark.parametrize("components", [
+    "major_outage",
+    ["COMPONENT"],
+    [{"id": "COMPONENT"}],
+    [{"id": "COMPONENT", "status": "major_outage", "colour": "red"}],
+    [{"id": "COMPONENT", "component_id": "othercode000", "status": "major_outage"}],
+    [{"id": 7, "status": "major_outage"}],
+    [{"id": "COMPONENT", "status": "major_outage"}, {"id": "COMPONENT", "status": "operational"}],
+])
+def test_a_components_list_of_another_shape_is_a_422(client, session, page_code, headers, database, components):
+    if isinstance(components, list):
+        components = [item if not isinstance(item, dict) else
+                      {k: (database.code if v == "COMPONENT" else v) for k, v in item.items()}
+                      for item in components]
+        components = [database.code if item == "COMPONENT" else item for item in components]
+    response = create(client, page_code, headers, name="x", body="y", components=components)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["field"] == "components"
+    assert count_incidents(session) == 0
+    assert status_of(session, database) == "operational"
+
+
+def test_a_misspelt_field_is_named_in_the_422(client, session, page_code, headers, database):
+    response = create(client, page_code, headers, name="x", body="y", deliver_notification=False)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["field"] == "deliver_notification"
+    assert "deliver_notification" in response.get_json()["message"]
+    assert count_incidents(session) == 0
+
+
+def test_statuspages_defaults_as_a_client_sends_them_are_accepted(client, session, page_code, headers, database):
+    """A real client's body (a React dashboard): every Statuspage switch, off or at its default."""
+    response = create(
+        client, page_code, headers, name="Checkout errors", status="investigating", impact_override="minor",
+        body="Looking.", components={database.code: "degraded_performance"}, component_ids=[database.code],
+        deliver_notifications=True, metadata={}, reminder_intervals="[3, 6, 12, 24]",
+        scheduled_remind_prior=False, auto_transition_to_maintenance_state=False,
+        auto_transition_to_operational_state=False, scheduled_auto_in_progress=False,
+        scheduled_auto_completed=False, auto_transition_deliver_notifications_at_start=False,
+        auto_transition_deliver_notifications_at_end=False, auto_tweet_at_beginning=False,
+        auto_tweet_on_completion=False, auto_tweet_on_creation=False, auto_tweet_one_hour_before=False,
+        scheduled_auto_transition=False, backfilled=False)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["impact"] == "minor"
+    assert response.get_json()["scheduled_for"] is None
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"metadata": {"jira": {"key": "OPS-1"}}}, "metadata"),
+    ({"reminder_intervals": "[1, 5, 7, 10]"}, "reminder_intervals"),
+    ({"reminder_intervals": "4"}, "reminder_intervals"),
+    ({"wants_twitter_update": True}, "wants_twitter_update"),
+    ({"auto_tweet_on_creation": "true"}, "auto_tweet_on_creation"),
+    ({"backfilled": True, "backfill_date": "2024-01-01"}, "backfilled"),
+    ({"backfill_date": "2024-01-01"}, "backfill_date"),
+    ({"display_at": "2024-08-14T14:40:00Z"}, "display_at"),
+    ({"restore_components": False}, "restore_components"),
+    ({"scheduled_auto_completed": "sometimes"}, "scheduled_auto_completed"),
+])
+def test_a_statuspage_field_we_cannot_honour_is_refused_by_name(client, session, page_code, headers, database,
+                                                                 fields, field):
+    response = create(client, page_code, headers, name="x", body="y",
+                      components={database.code: "major_outage"}, **fields)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["field"] == field
+    assert count_incidents(session) == 0
+    assert status_of(session, database) == "operational"
+
+
+def test_reminders_switched_off_are_accepted(client, page_code, headers, database):
+    for value in (None, "[]", []):
+        assert create(client, page_code, headers, name="x", body="y", reminder_intervals=value).status_code == 201
+
+
+def patch(client, page_code, headers, code, **incident):
+    return client.patch(f"/api/v1/pages/{page_code}/incidents/{code}", headers=headers, json={"incident": incident})
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"display_at": "2024-08-14T14:40:00Z"}, "display_at"),
+    ({"name": "Renamed", "restore_components": False}, "restore_components"),
+    ({"body": "x", "component_ids": ["OTHER"]}, "component_ids"),
+    ({"body": "x", "started_at": "2024-08-14T14:40:00Z"}, "started_at"),
+    ({"body": "x", "scheduled_for": "WINDOW_START"}, "scheduled_for"),
+    ({"body": "x", "metadata": {"a": {"b": 1}}}, "metadata"),
+])
+def test_an_update_refuses_what_it_would_ignore(client, session, page_code, headers, database, fields, field):
+    other = components.create_component(session, ACTOR, "Website")
+    session.commit()
+    created = create(client, page_code, headers, name="DB", body="Looking",
+                     components={database.code: "major_outage"}).get_json()
+    fields = {k: ([other.code] if v == ["OTHER"] else zulu(window_ahead()[0]) if v == "WINDOW_START" else v)
+              for k, v in fields.items()}
+    response = patch(client, page_code, headers, created["id"], **fields)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["field"] == field
+    after = client.get(f"/api/v1/pages/{page_code}/incidents/{created['id']}", headers=headers).get_json()
+    assert (after["name"], len(after["incident_updates"])) == ("DB", 1)
+
+
+def test_an_update_may_name_components_it_affects_and_send_started_at_back(client, page_code, headers, database):
+    created = create(client, page_code, headers, name="DB", body="Looking",
+                     components={database.code: "major_outage"}).get_json()
+    response = patch(client, page_code, headers, created["id"], status="identified", body="Found it.",
+                     component_ids=[database.code], started_at=created["started_at"])
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "identified"
+
+
+def test_editing_an_update_refuses_a_tweet(client, page_code, headers, database):
+    created = create(client, page_code, headers, name="DB", body="Typo").get_json()
+    update_id = created["incident_updates"][0]["id"]
+    url = f"/api/v1/pages/{page_code}/incidents/{created['id']}/incident_updates/{update_id}"
+    refused = client.patch(url, headers=headers, json={"incident_update": {"body": "Fixed",
+                                                                           "wants_twitter_update": True}})
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["field"] == "wants_twitter_update"
+    accepted = client.patch(url, headers=headers, json={"incident_update": {"body": "Fixed",
+                                                                            "wants_twitter_update": False}})
+    assert accepted.get_json()["body"] == "Fixed"

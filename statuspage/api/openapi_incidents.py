@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from ..incidents import BODY_MAX, CLOCK_SKEW, MAINTENANCE_MAX_AHEAD, MAINTENANCE_MAX_WINDOW
 from ..models import ActionStatus, Impact, IncidentStatus, MaintenanceStatus
 from ..postmortems import SECTIONS, TIMELINE_LINE_MAX, Figures
+from .incident_body import AUTO_SWITCHES, EDGE_NOTIFICATIONS, TWITTER
 from .openapi_blocks import (
     DATE,
     ID,
@@ -121,51 +122,89 @@ INCIDENT = response_object({
     "scheduled_auto_completed": BOOLEAN,
     "auto_transition_to_maintenance_state": BOOLEAN,
     "auto_transition_to_operational_state": BOOLEAN,
+    "auto_transition_deliver_notifications_at_start": {
+        **BOOLEAN, "description": "Whether the automatic move at the window's start notifies subscribers: it "
+                                  "always does, so this is true exactly when the maintenance moves itself."},
+    "auto_transition_deliver_notifications_at_end": BOOLEAN,
     "reminder_intervals": NULL,
 })
 
-AUTO_TRANSITION = {**BOOLEAN, "description": "Maintenance: move to in progress and completed at the window's "
-                                             "edges (default true). Any of the four switches set to false "
-                                             "turns it off."}
+AUTO_TRANSITION = {**BOOLEAN, "description": "Maintenance: whether it moves itself at the window's edges (in "
+                                             "progress at the start, components under maintenance; completed at "
+                                             "the end, components given back). We have one switch for Statuspage's "
+                                             "five (`scheduled_auto_transition`, `scheduled_auto_in_progress`, "
+                                             "`scheduled_auto_completed`, `auto_transition_to_maintenance_state`, "
+                                             "`auto_transition_to_operational_state`): those sent must all be true "
+                                             "or all false (422 otherwise); default true. Fixed once scheduled: an "
+                                             "update may send the same value back. Incidents: only checked to be "
+                                             "booleans."}
+EDGE_NOTIFICATION = {**BOOLEAN, "description": "Maintenance: the automatic moves always notify subscribers, so "
+                                               "false is refused (422) unless the maintenance does not move itself."}
+ONLY_FALSE = {"type": "boolean", "const": False}
+COMPONENT_ENTRY = {"type": "object", "additionalProperties": False, "required": ["status"],
+                   "minProperties": 2,
+                   "properties": {"id": {"type": "string"}, "component_id": {"type": "string"},
+                                  "status": ref("ComponentStatus")},
+                   "description": "One component and its status: `id` or `component_id` (the same if both)."}
 
 INCIDENT_FIELDS: dict[str, Schema] = {
     "name": NAME,
     "status": {"type": "string", "enum": OPEN_STATUSES + MAINTENANCE_STATUSES + ["postmortem"],
                "description": "Create: an incident starts investigating (default), identified, monitoring or "
                               "resolved; a maintenance status (or `scheduled_for`) schedules a maintenance, "
-                              "which starts `scheduled`. Update: the next status; incidents move between the "
-                              "first four (postmortem comes from publishing one), maintenance from scheduled "
-                              "to in_progress, verifying and completed, never back to scheduled."},
+                              "which starts `scheduled` (any other maintenance status is refused: move it on "
+                              "with an update). Update: the next status; incidents move between the first four "
+                              "(postmortem comes from publishing one), maintenance from scheduled to in_progress, "
+                              "verifying and completed, never back to scheduled."},
     "impact_override": {"type": ["string", "null"], "enum": [*IMPACTS, "", None],
                         "description": "Set the impact instead of deriving it from component statuses; "
-                                       "null or empty to derive it again."},
+                                       "null or empty to derive it again. A maintenance's is always "
+                                       "`maintenance` (any other value: 422)."},
     "body": {**MESSAGE, "description": MESSAGE["description"] + " The text of the first (or next) update."},
-    "components": {"type": ["object", "null"], "additionalProperties": ref("ComponentStatus"),
-                   "description": "`{component_id: status}`: the status each component gets with this update."},
+    "components": {
+        "oneOf": [{"type": "object", "additionalProperties": ref("ComponentStatus")},
+                  {"type": "array", "items": COMPONENT_ENTRY}, {"type": "null"}],
+        "description": "Statuspage's map `{component_id: status}`, or a list of `{\"id\": ..., \"status\": ...}` "
+                       "objects: the status each component gets with this update (a list naming one component "
+                       "twice with two statuses: 422). A new maintenance sets no status: each must be "
+                       "`under_maintenance` (taken when the window begins) or the component's status now, and "
+                       "the component is affected."},
     "component_ids": {**STRING_IDS, "type": ["array", "null"],
-                      "description": "More affected components, whose status does not change."},
-    "deliver_notifications": {**BOOLEAN, "description": "False posts silently (default true)."},
-    "started_at": {**PAST_TIME, "description": "Incidents, on create: when the trouble began, if earlier. "
+                      "description": "Create: more affected components, whose status does not change (their "
+                                     "subscribers are notified). Update: only components the incident affects "
+                                     "or `components` sets (422 otherwise: add one by giving its status)."},
+    "deliver_notifications": {**BOOLEAN, "description": "False posts silently (default true). A reschedule "
+                                                        "without an update tells subscribers only when true."},
+    "started_at": {**PAST_TIME, "description": "Incidents, on create: when the trouble began, if earlier. On "
+                                               "update only the value shown may be sent back (422 otherwise). "
                                                + PAST_TIME["description"]},
-    "display_at": {**PAST_TIME, "description": "On update: the time readers see for the new update. "
+    "display_at": {**PAST_TIME, "description": "Update only, with `status`, `body` or `components`: the time "
+                                               "readers see for the new update (422 otherwise). "
                                                + PAST_TIME["description"]},
     "scheduled_for": {"type": "string", "format": "date-time",
-                      "description": f"Maintenance, on create: the window's start ({TIME_NOTE}), at most "
-                                     f"{MAINTENANCE_MAX_AHEAD.days} days ahead."},
+                      "description": f"Maintenance: the window's start ({TIME_NOTE}), at most "
+                                     f"{MAINTENANCE_MAX_AHEAD.days} days ahead. On update it reschedules: "
+                                     "both edges may move while scheduled, only the end once begun, none once "
+                                     "completed (422). Incidents: 422."},
     "scheduled_until": {"type": "string", "format": "date-time",
-                        "description": "Maintenance, on create: the window's end; after its start and now, "
-                                       f"at most {MAINTENANCE_MAX_WINDOW.days} days after the start."},
-    "scheduled_auto_in_progress": AUTO_TRANSITION,
-    "scheduled_auto_completed": AUTO_TRANSITION,
-    "auto_transition_to_maintenance_state": AUTO_TRANSITION,
-    "auto_transition_to_operational_state": AUTO_TRANSITION,
-    "restore_components": {**BOOLEAN, "description": "On update: resolving (or completing) returns the "
-                                                     "affected components to operational unless false."},
-    **{name: IGNORED for name in (
-        "metadata", "reminder_intervals", "wants_twitter_update", "auto_tweet_at_beginning",
-        "auto_tweet_on_completion", "auto_tweet_on_creation", "auto_tweet_one_hour_before",
-        "scheduled_remind_prior", "auto_transition_deliver_notifications_at_end",
-        "auto_transition_deliver_notifications_at_start", "backfilled", "backfill_date")},
+                        "description": "Maintenance: the window's end; after its start and now, at most "
+                                       f"{MAINTENANCE_MAX_WINDOW.days} days after the start. On update it "
+                                       "reschedules (an edge left out stays)."},
+    **{name: AUTO_TRANSITION for name in AUTO_SWITCHES},
+    **{name: EDGE_NOTIFICATION for name in EDGE_NOTIFICATIONS},
+    "restore_components": {**BOOLEAN, "description": "Update only: resolving (or completing) gives the affected "
+                                                     "components back unless false."},
+    "metadata": {"type": ["object", "null"], "maxProperties": 0,
+                 "description": "Not kept: only `{}` or null (anything else: 422)."},
+    "reminder_intervals": {"type": ["string", "array", "null"], "items": {"type": "integer"},
+                           "description": "We send no reminders to update an incident: only null, `[]` or "
+                                          "Statuspage's default `[3, 6, 12, 24]` (as a string or a list) are "
+                                          "accepted; other intervals: 422."},
+    "scheduled_remind_prior": {**ONLY_FALSE, "description": "We send no reminder before a maintenance (true: 422)."},
+    **{name: {**ONLY_FALSE, "description": "We do not post to Twitter (true: 422)."} for name in TWITTER},
+    "backfilled": {**ONLY_FALSE, "description": "Backfilling is not offered (true: 422): open the incident with "
+                                                "status resolved and `started_at`."},
+    "backfill_date": {"type": ["null"], "description": "Backfilling is not offered: a date is refused (422)."},
 }
 
 UPDATE_EDIT = request_object({
@@ -174,7 +213,7 @@ UPDATE_EDIT = request_object({
     "display_at": {"type": "string", "format": "date-time",
                    "description": f"The corrected time readers see ({TIME_NOTE}); not in the future."},
     "deliver_notifications": BOOLEAN,
-    "wants_twitter_update": IGNORED,
+    "wants_twitter_update": {**ONLY_FALSE, "description": "We do not post to Twitter (true: 422)."},
 })
 
 INCIDENT_EXAMPLE = {"incident": {"name": "Elevated API errors", "status": "investigating",
@@ -199,7 +238,9 @@ UPDATE_BODY = wrapped("incident", "IncidentUpdateFields",
 UPDATE_NOTE = ("Sending `status`, `body` or `components` posts a new update (its status, its text, the "
                "component statuses it sets, and `name`, `impact_override`, `display_at`, `restore_components`, "
                "`deliver_notifications` with it). Otherwise `name` and `impact_override` change without an "
-               "update, and a body with neither changes nothing.")
+               "update. A maintenance's `scheduled_for` and `scheduled_until` reschedule it (before any update "
+               "the same body posts). Fields that would change nothing here are refused by name (422), "
+               "never ignored.")
 
 INCIDENT_PATHS: dict[str, Schema] = {
     "/pages/{page_id}/incidents": {
@@ -211,10 +252,13 @@ INCIDENT_PATHS: dict[str, Schema] = {
             "createIncident", "Create an incident or schedule a maintenance", tag=TAG, errors=WITH_BODY,
             ok=(201, "The new incident or maintenance.", ref("Incident")),
             request=wrapped("incident", "IncidentCreate", example=INCIDENT_EXAMPLE),
-            description="Any key may. An incident opens with its first update and sets the statuses in "
-                        "`components`; notifications go out unless `deliver_notifications` is false. Sending "
-                        "`scheduled_for` (or a maintenance status) schedules a maintenance over `component_ids` "
-                        "instead. Unknown component ids answer 404."),
+            description="An incident opens with its first update and sets the statuses in `components`; "
+                        "notifications go out unless `deliver_notifications` is false. Sending `scheduled_for` "
+                        "or `scheduled_until` (or a maintenance status) schedules a maintenance over "
+                        "`component_ids` and the components in `components` instead. Every field Statuspage "
+                        "defines is accepted when it asks for nothing we leave undone (Twitter off, no "
+                        "metadata, default reminders) and refused by name otherwise (422), as is any unknown "
+                        "field. Unknown component ids answer 404."),
     },
     "/pages/{page_id}/incidents/unresolved": _list(
         "listUnresolvedIncidents", "List unresolved incidents",
@@ -281,8 +325,10 @@ TEMPLATE = response_object({
     "update_status": {"type": "string", "enum": INCIDENT_STATUSES},
     "group_id": NULL,
     "should_tweet": const(False),
-    "should_send_notifications": const(True),
-    "components": {"type": "array", "maxItems": 0},
+    "should_send_notifications": {**BOOLEAN, "description": "Whether an update made from it notifies by default."},
+    "components": {"type": "array", "items": ref("Component"),
+                   "description": "The components an incident made from it affects (those that still exist)."},
+    "component_ids": {**STRING_IDS, "description": "Ours: the ids of `components`."},
 })
 TEMPLATE_FIELDS = request_object({
     "name": {**NAME, "description": "Unique (ignoring case) among templates. " + NAME["description"]},
@@ -290,7 +336,12 @@ TEMPLATE_FIELDS = request_object({
               "description": "The incident name to suggest; not blank if given."},
     "body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX, "description": "Markdown; not blank (422)."},
     "update_status": {"type": "string", "enum": INCIDENT_STATUSES, "description": "Default investigating."},
-    **{name: IGNORED for name in ("group_id", "should_tweet", "should_send_notifications", "component_ids")},
+    "component_ids": {**STRING_IDS, "type": ["array", "null"],
+                      "description": "The components an incident made from it affects; unknown ids: 422."},
+    "should_send_notifications": {**BOOLEAN, "description": "Whether an update made from it notifies "
+                                                            "subscribers by default (default true)."},
+    "should_tweet": {**ONLY_FALSE, "description": "We do not post to Twitter (true: 422)."},
+    "group_id": {"type": ["null"], "description": "Templates here have no groups: an id is refused (422)."},
 }, required=("name", "body"))
 
 TEMPLATE_PATHS: dict[str, Schema] = {

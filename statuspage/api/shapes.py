@@ -182,12 +182,16 @@ def managed_incident_json(incident: Incident, page: Page, base_url: str) -> dict
         "scheduled_auto_completed": incident.is_maintenance and incident.auto_transition,
         "auto_transition_to_maintenance_state": incident.is_maintenance and incident.auto_transition,
         "auto_transition_to_operational_state": incident.is_maintenance and incident.auto_transition,
+        # Our automatic moves always notify subscribers.
+        "auto_transition_deliver_notifications_at_start": incident.is_maintenance and incident.auto_transition,
+        "auto_transition_deliver_notifications_at_end": incident.is_maintenance and incident.auto_transition,
         "reminder_intervals": None,
     })
     return body
 
 
-def template_json(template: IncidentTemplate) -> dict[str, Any]:
+def template_json(template: IncidentTemplate, page: Page, components: list[Component]) -> dict[str, Any]:
+    """A saved message; `components` are those of its `component_ids` that still exist."""
     return {
         "id": template.code,
         "name": template.name,
@@ -196,8 +200,9 @@ def template_json(template: IncidentTemplate) -> dict[str, Any]:
         "update_status": template.update_status,
         "group_id": None,
         "should_tweet": False,
-        "should_send_notifications": True,
-        "components": [],
+        "should_send_notifications": template.should_send_notifications,
+        "components": [component_json(c, page) for c in components],
+        "component_ids": [c.code for c in components],
     }
 
 

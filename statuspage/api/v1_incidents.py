@@ -11,8 +11,17 @@ from .. import incidents as inc
 from ..audit import Actor
 from ..components import UNSET
 from ..extensions import csrf
-from ..models import Incident, IncidentKind, IncidentUpdate, MaintenanceStatus
+from ..models import (
+    Component,
+    Impact,
+    Incident,
+    IncidentKind,
+    IncidentTemplate,
+    IncidentUpdate,
+    MaintenanceStatus,
+)
 from ..web.session import db_session
+from . import incident_body as incoming
 from .common import (
     ApiError,
     api_auth,
@@ -32,19 +41,6 @@ bp = Blueprint("api_v1_incidents", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 register_error_handlers(bp)
 
-# Statuspage fields we accept and ignore: they drive Twitter, reminders and metadata we do not offer.
-IGNORED_FIELDS = {
-    "metadata", "reminder_intervals", "wants_twitter_update", "auto_tweet_at_beginning",
-    "auto_tweet_on_completion", "auto_tweet_on_creation", "auto_tweet_one_hour_before",
-    "scheduled_remind_prior", "auto_transition_deliver_notifications_at_end",
-    "auto_transition_deliver_notifications_at_start", "backfilled", "backfill_date",
-}
-INCIDENT_FIELDS = {
-    "name", "status", "impact_override", "body", "components", "component_ids",
-    "deliver_notifications", "started_at", "display_at", "scheduled_for", "scheduled_until",
-    "scheduled_auto_in_progress", "scheduled_auto_completed", "auto_transition_to_maintenance_state",
-    "auto_transition_to_operational_state", "restore_components",
-} | IGNORED_FIELDS
 UPDATE_FIELDS = {"body", "display_at", "deliver_notifications", "wants_twitter_update"}
 TEMPLATE_FIELDS = {"name", "title", "body", "update_status", "group_id", "should_tweet",
                    "should_send_notifications", "component_ids"}
@@ -60,20 +56,6 @@ def _json(incident: Incident, page):
 
 def _list(page, items):
     return jsonify([_json(i, page) for i in items])
-
-
-def _auto_transition(data: dict[str, Any]) -> Any:
-    keys = ("scheduled_auto_in_progress", "scheduled_auto_completed",
-            "auto_transition_to_maintenance_state", "auto_transition_to_operational_state")
-    given = [data[k] for k in keys if k in data]
-    if not given:
-        return True
-    return all(v is True or (isinstance(v, str) and v.lower() in {"true", "1"}) for v in given)
-
-
-def _is_maintenance(data: dict[str, Any]) -> bool:
-    status = data.get("status")
-    return "scheduled_for" in data or (isinstance(status, str) and status in {s.value for s in MaintenanceStatus})
 
 
 @route(bp, "/pages/<page_id>/incidents", methods=["GET"])
@@ -116,30 +98,47 @@ def list_active_maintenance(page):
 @route(bp, "/pages/<page_id>/incidents", methods=["POST"])
 @api_auth()
 def create_incident(page):
-    data = wrapped_object(request_body(), "incident", INCIDENT_FIELDS)
+    data = wrapped_object(request_body(), "incident", incoming.FIELDS)
+    incoming.refuse_what_we_do_not_offer(data)
     session = db_session()
-    if _is_maintenance(data):
-        incident = inc.schedule_maintenance(
-            session, _actor(),
-            name=data.get("name"), body=data.get("body"),
-            scheduled_for=data.get("scheduled_for"), scheduled_until=data.get("scheduled_until"),
-            component_codes=data.get("component_ids"),
-            auto_transition=_auto_transition(data),
-            deliver_notifications=data.get("deliver_notifications", True),
-        )
-    else:
-        incident = inc.open_incident(
-            session, _actor(),
-            name=data.get("name"), body=data.get("body"),
-            status=data.get("status", "investigating"),
-            impact_override=data.get("impact_override"),
-            component_statuses=data.get("components"),
-            component_codes=data.get("component_ids"),
-            started_at=data.get("started_at"),
-            deliver_notifications=data.get("deliver_notifications", True),
-        )
+    incident = _schedule(session, data) if incoming.is_maintenance(data) else _open(session, data)
     session.commit()
     return jsonify(_json(inc.get_incident(session, incident.code), page)), 201
+
+
+def _open(session, data: dict[str, Any]) -> Incident:
+    incoming.refuse(data, ("display_at", "restore_components"),
+                    "belongs to an update (PATCH); a new incident starts at started_at (or now).")
+    incoming.check_window_switches(data)
+    return inc.open_incident(
+        session, _actor(),
+        name=data.get("name"), body=data.get("body"),
+        status=data.get("status", "investigating"),
+        impact_override=data.get("impact_override"),
+        component_statuses=incoming.component_statuses(data.get("components")),
+        component_codes=incoming.component_codes(data.get("component_ids")),
+        started_at=data.get("started_at"),
+        deliver_notifications=data.get("deliver_notifications", True),
+    )
+
+
+def _schedule(session, data: dict[str, Any]) -> Incident:
+    if data.get("status") not in (None, "", MaintenanceStatus.SCHEDULED.value):
+        raise ApiError(422, "invalid", "A maintenance is created scheduled; move it on with a PATCH "
+                       "(status in_progress) once it exists.", "status")
+    if data.get("impact_override") not in (None, "", Impact.MAINTENANCE.value):
+        raise ApiError(422, "invalid", "A maintenance's impact is always maintenance.", "impact_override")
+    incoming.refuse(data, ("started_at",), "is when an incident began; a maintenance starts at scheduled_for.")
+    incoming.refuse(data, ("display_at", "restore_components"), "belongs to an update (PATCH).")
+    return inc.schedule_maintenance(
+        session, _actor(),
+        name=data.get("name"), body=data.get("body"),
+        scheduled_for=data.get("scheduled_for"), scheduled_until=data.get("scheduled_until"),
+        component_codes=incoming.maintenance_components(
+            session, incoming.component_statuses(data.get("components")), data.get("component_ids")),
+        auto_transition=incoming.auto_transition(data),
+        deliver_notifications=data.get("deliver_notifications", True),
+    )
 
 
 @route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["GET"])
@@ -151,26 +150,51 @@ def get_incident(page, incident_id):
 @route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["PATCH", "PUT"])
 @api_auth()
 def update_incident(page, incident_id):
-    data = wrapped_object(request_body(), "incident", INCIDENT_FIELDS)
+    data = wrapped_object(request_body(), "incident", incoming.FIELDS)
+    incoming.refuse_what_we_do_not_offer(data)
     session = db_session()
     incident = inc.get_incident(session, object_id(incident_id))
-    if {"status", "body", "components"} & set(data):
+    statuses = incoming.component_statuses(data.get("components"))
+    incoming.check_update_component_ids(data.get("component_ids"), incident, statuses)
+    incoming.check_start_unchanged(data, incident)
+    posting = any(field in data for field in incoming.UPDATE_TRIGGERS)
+    if incident.is_maintenance:
+        incoming.check_switches_unchanged(data, incident)
+        _reschedule(session, data, incident, posting)
+    else:
+        incoming.refuse(data, incoming.WINDOW, "belongs to a maintenance; this is an incident.")
+    if posting:
         inc.post_update(
             session, _actor(), incident,
             status=data.get("status", incident.status),
             body=data.get("body"),
-            component_statuses=data.get("components"),
+            component_statuses=statuses,
             restore_components=data.get("restore_components", True),
             deliver_notifications=data.get("deliver_notifications", True),
             display_at=data.get("display_at"),
             impact_override=data.get("impact_override", UNSET),
             name=data.get("name", UNSET),
         )
-    elif {"name", "impact_override"} & set(data):
-        inc.change_details(session, _actor(), incident, name=data.get("name", UNSET),
-                           impact_override=data.get("impact_override", UNSET))
+    else:
+        incoming.refuse(data, ("display_at", "restore_components"),
+                        "goes with a new update: send status, body or components too (to correct a posted "
+                        "update, PATCH its incident_updates/{id}).")
+        if {"name", "impact_override"} & set(data):
+            inc.change_details(session, _actor(), incident, name=data.get("name", UNSET),
+                               impact_override=data.get("impact_override", UNSET))
     session.commit()
     return jsonify(_json(inc.get_incident(session, incident.code), page))
+
+
+def _reschedule(session, data: dict[str, Any], maintenance: Incident, posting: bool) -> None:
+    """Move the window when the body sends an edge. Subscribers hear of it through the update posted with
+    it, or, when none is, only if `deliver_notifications` is true."""
+    window = incoming.window_change(data, maintenance)
+    if window is None:
+        return
+    inc.reschedule_maintenance(session, _actor(), maintenance, scheduled_for=window[0],
+                               scheduled_until=window[1],
+                               deliver_notifications=not posting and data.get("deliver_notifications", False))
 
 
 @route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["DELETE"])
@@ -179,10 +203,10 @@ def delete_incident(page, incident_id):
     require_admin()
     session = db_session()
     incident = inc.get_incident(session, object_id(incident_id))
-    body = _json(incident, page)
+    answer = _json(incident, page)
     inc.delete_incident(session, _actor(), incident)
     session.commit()
-    return jsonify(body)
+    return jsonify(answer)
 
 
 @route(bp, "/pages/<page_id>/incidents/<incident_id>/incident_updates/<update_id>",
@@ -190,6 +214,7 @@ def delete_incident(page, incident_id):
 @api_auth()
 def edit_update(page, incident_id, update_id):
     data = wrapped_object(request_body(), "incident_update", UPDATE_FIELDS)
+    incoming.refuse_what_we_do_not_offer(data)  # wants_twitter_update
     session = db_session()
     incident = inc.get_incident(session, object_id(incident_id))
     update = next((u for u in incident.updates if u.code == object_id(update_id)), None)
@@ -209,19 +234,23 @@ def edit_update(page, incident_id, update_id):
 @route(bp, "/pages/<page_id>/incident_templates", methods=["GET"])
 @api_auth()
 def list_templates(page):
-    return jsonify([template_json(t) for t in inc.list_templates(db_session())])
+    session = db_session()
+    return jsonify([_template_json(session, t, page) for t in inc.list_templates(session)])
 
 
 @route(bp, "/pages/<page_id>/incident_templates", methods=["POST"])
 @api_auth()
 def create_template(page):
     data = wrapped_object(request_body(), "template", TEMPLATE_FIELDS)
+    incoming.refuse_template_extras(data)
     session = db_session()
     template = inc.save_template(session, _actor(), name=data.get("name"), title=data.get("title"),
                                  body=data.get("body"),
-                                 update_status=data.get("update_status", "investigating"))
+                                 update_status=data.get("update_status", "investigating"),
+                                 component_ids=incoming.component_codes(data.get("component_ids")),
+                                 should_send_notifications=data.get("should_send_notifications", True))
     session.commit()
-    return jsonify(template_json(template)), 201
+    return jsonify(_template_json(session, template, page)), 201
 
 
 @route(bp, "/pages/<page_id>/incident_templates/<template_id>", methods=["DELETE"])
@@ -229,7 +258,14 @@ def create_template(page):
 def delete_template(page, template_id):
     session = db_session()
     template = inc.get_template(session, object_id(template_id))
-    body = template_json(template)
+    answer = _template_json(session, template, page)
     inc.delete_template(session, _actor(), template)
     session.commit()
-    return jsonify(body)
+    return jsonify(answer)
+
+
+def _template_json(session, template: IncidentTemplate, page):
+    """The template with those of its components that still exist, in its order."""
+    codes = list(template.component_ids or [])
+    found = {c.code: c for c in session.scalars(select(Component).where(Component.code.in_(codes)))} if codes else {}
+    return template_json(template, page, [found[code] for code in codes if code in found])

@@ -1,0 +1,236 @@
+"""Statuspage's `{"incident": {...}}` body, read into what our incident functions take.
+
+Statuspage clients send more than we offer: Twitter, reminders, metadata, backfilling, and a
+switch for each edge of a maintenance where we have one switch for all. A field is accepted
+when it asks for nothing we would leave undone and refused with a 422 naming it otherwise, so
+a client never believes that something happened which did not.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..components import get_component, parse_bool, parse_status
+from ..incidents import parse_time
+from ..models import ComponentStatus, Incident, MaintenanceStatus
+from .common import ApiError
+
+# A maintenance that moves itself goes in progress at its start (its components under
+# maintenance) and completes at its end (its components given back). Statuspage has a switch
+# for each of these; we have one for all, so these must agree.
+AUTO_SWITCHES = ("scheduled_auto_transition", "scheduled_auto_in_progress", "scheduled_auto_completed",
+                 "auto_transition_to_maintenance_state", "auto_transition_to_operational_state")
+# Whether those automatic moves notify subscribers: ours always do.
+EDGE_NOTIFICATIONS = ("auto_transition_deliver_notifications_at_start",
+                      "auto_transition_deliver_notifications_at_end")
+TWITTER = ("wants_twitter_update", "auto_tweet_at_beginning", "auto_tweet_on_completion",
+           "auto_tweet_on_creation", "auto_tweet_one_hour_before")
+NOT_OFFERED = ("metadata", "reminder_intervals", "scheduled_remind_prior", "backfilled", "backfill_date",
+               *TWITTER)
+WINDOW = ("scheduled_for", "scheduled_until")
+FIELDS = {"name", "status", "impact_override", "body", "components", "component_ids", "deliver_notifications",
+          "started_at", "display_at", "restore_components", *WINDOW, *AUTO_SWITCHES, *EDGE_NOTIFICATIONS,
+          *NOT_OFFERED}
+# Fields that post an update when a PATCH carries them.
+UPDATE_TRIGGERS = ("status", "body", "components")
+# `reminder_intervals` values that ask for no reminder we leave unsent: none, or Statuspage's
+# default that clients copy into every body (we send no reminders; docs/api.md says so).
+QUIET_REMINDERS = ("", "[]", "[3,6,12,24]")
+LIST_SHAPE = ('components must map component ids to statuses ({"id": "major_outage"}) or list '
+              '{"id": ..., "status": ...} objects.')
+
+
+def invalid(message: str, field: str) -> ApiError:
+    return ApiError(422, "invalid", message, field)
+
+
+def given(data: dict[str, Any], field: str) -> bool:
+    """Whether the body sets this field: null and empty count as left out."""
+    return data.get(field) not in (None, "")
+
+
+def refuse(data: dict[str, Any], fields: tuple[str, ...], reason: str) -> None:
+    """422 naming the first of `fields` the body sets, with why it does not apply here."""
+    for field in fields:
+        if given(data, field):
+            raise invalid(f"{field} {reason}", field)
+
+
+# --- what Statuspage offers and we do not -------------------------------------------------------
+
+
+def refuse_what_we_do_not_offer(data: dict[str, Any]) -> None:
+    """Accept Statuspage's fields for Twitter, reminders, metadata and backfilling only while they ask
+    for nothing (false, empty, or the default reminders); refuse them otherwise."""
+    metadata = data.get("metadata")
+    if metadata not in (None, {}, ""):
+        raise invalid("metadata is not kept here; send {} or leave it out.", "metadata")
+    if not _quiet_reminders(data.get("reminder_intervals")):
+        raise invalid("We send no reminders to update an incident; reminder_intervals may only be null, [] "
+                      "or Statuspage's default [3, 6, 12, 24].", "reminder_intervals")
+    for field in TWITTER:
+        if _true(data, field):
+            raise invalid(f"We do not post to Twitter; {field} may only be false.", field)
+    if _true(data, "scheduled_remind_prior"):
+        raise invalid("We send no reminder before a maintenance; scheduled_remind_prior may only be false.",
+                      "scheduled_remind_prior")
+    backfill = "Backfilling is not offered: open the incident with status resolved and started_at set to when " \
+               "it began."
+    if _true(data, "backfilled"):
+        raise invalid(backfill, "backfilled")
+    refuse(data, ("backfill_date",), "needs backfilling, which is not offered. " + backfill)
+
+
+def refuse_template_extras(data: dict[str, Any]) -> None:
+    """A template's Statuspage fields for Twitter and template groups, accepted only while they ask for nothing."""
+    if _true(data, "should_tweet"):
+        raise invalid("We do not post to Twitter; should_tweet may only be false.", "should_tweet")
+    refuse(data, ("group_id",), "is not offered: templates here have no groups.")
+
+
+def _true(data: dict[str, Any], field: str) -> bool:
+    return data.get(field) is not None and parse_bool(data[field], field)
+
+
+def _quiet_reminders(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, list):
+        value = "[" + ",".join(str(v) for v in value) + "]"
+    return isinstance(value, str) and "".join(value.split()) in QUIET_REMINDERS
+
+
+# --- components ------------------------------------------------------------------------------------
+
+
+def component_statuses(value: Any) -> dict[str, Any] | None:
+    """`components` as `{component_id: status}`, from Statuspage's map or from a list of
+    `{"id" (or "component_id"): ..., "status": ...}` objects."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, list):
+        raise invalid(LIST_SHAPE, "components")
+    statuses: dict[str, Any] = {}
+    for item in value:
+        code, status = _listed_component(item)
+        if code in statuses and statuses[code] != status:
+            raise invalid(f"components gives {code!r} two different statuses.", "components")
+        statuses[code] = status
+    return statuses
+
+
+def _listed_component(item: Any) -> tuple[str, Any]:
+    if not isinstance(item, dict) or "status" not in item or set(item) - {"id", "component_id", "status"}:
+        raise invalid(LIST_SHAPE, "components")
+    codes = [item[key] for key in ("id", "component_id") if key in item]
+    if not codes or not all(isinstance(code, str) for code in codes) or len(set(codes)) != 1:
+        raise invalid(LIST_SHAPE, "components")
+    return codes[0], item["status"]
+
+
+def component_codes(value: Any) -> list[str]:
+    """`component_ids` as a list of ids (the domain checks that each exists)."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise invalid("component_ids must be a list of component ids.", "component_ids")
+    return value
+
+
+def maintenance_components(session: Session, statuses: dict[str, Any] | None, codes: Any) -> list[str]:
+    """The ids a new maintenance affects: `component_ids` and the keys of `components`.
+
+    Scheduling changes no status: a component goes under maintenance when the window begins. So each
+    status in `components` must be `under_maintenance` or the component's status now.
+    """
+    affected = component_codes(codes)
+    for code, value in (statuses or {}).items():
+        component = get_component(session, code)
+        status = parse_status(value, f"components.{code}")
+        if status not in (ComponentStatus.UNDER_MAINTENANCE, component.status):
+            raise invalid(f"A maintenance sets no status when it is scheduled; its components go under "
+                          f"maintenance when it begins. components.{code} may be under_maintenance or "
+                          f"{component.status.value} (its status now).", "components")
+        affected.append(code)
+    return list(dict.fromkeys(affected))
+
+
+def check_update_component_ids(value: Any, incident: Incident, statuses: dict[str, Any] | None) -> None:
+    """On an update, `component_ids` may name only components the incident affects or `components` sets:
+    an update adds a component by giving its status."""
+    known = {c.code for c in incident.components} | set(statuses or {})
+    for code in component_codes(value):
+        if code not in known:
+            raise invalid(f"{code!r} is not affected by this {incident.kind.value}; to add it, give its "
+                          "status in components.", "component_ids")
+
+
+# --- the maintenance window -------------------------------------------------------------------------
+
+
+def is_maintenance(data: dict[str, Any]) -> bool:
+    """A body with a window, or with a maintenance status, schedules a maintenance."""
+    status = data.get("status")
+    maintenance_status = isinstance(status, str) and status in {s.value for s in MaintenanceStatus}
+    return maintenance_status or any(given(data, field) for field in WINDOW)
+
+
+def auto_transition(data: dict[str, Any], default: bool = True) -> bool:
+    """Our one switch from Statuspage's five (all that are sent must agree); while it is on, the
+    automatic moves notify subscribers, so the edge-notification fields may not be false."""
+    switches = {field: parse_bool(data[field], field) for field in AUTO_SWITCHES if data.get(field) is not None}
+    if len(set(switches.values())) > 1:
+        off = next(field for field in AUTO_SWITCHES if switches.get(field) is False)
+        raise invalid("A maintenance here moves itself and its components at both edges of its window, or not at "
+                      f"all: send {', '.join(switches)} all true or all false.", off)
+    auto = next(iter(switches.values()), default)
+    for field in EDGE_NOTIFICATIONS:
+        if data.get(field) is not None and not parse_bool(data[field], field) and auto:
+            raise invalid(f"The automatic moves at the window's edges always notify subscribers: {field} may "
+                          "only be false when the maintenance does not move itself (scheduled_auto_in_progress "
+                          "and the other switches false).", field)
+    return auto
+
+
+def check_window_switches(data: dict[str, Any]) -> None:
+    """An incident has no window: the maintenance switches clients send with it only need to be booleans."""
+    for field in (*AUTO_SWITCHES, *EDGE_NOTIFICATIONS):
+        if data.get(field) is not None:
+            parse_bool(data[field], field)
+
+
+def check_switches_unchanged(data: dict[str, Any], maintenance: Incident) -> None:
+    """Whether a maintenance moves itself is chosen when it is scheduled."""
+    if not any(data.get(field) is not None for field in (*AUTO_SWITCHES, *EDGE_NOTIFICATIONS)):
+        return
+    wanted = auto_transition(data, default=maintenance.auto_transition)
+    if wanted != maintenance.auto_transition:
+        field = next(f for f in AUTO_SWITCHES if data.get(f) is not None)
+        raise invalid("Whether a maintenance moves itself is chosen when it is scheduled and cannot change; "
+                      f"it {'does' if maintenance.auto_transition else 'does not'}.", field)
+
+
+def window_change(data: dict[str, Any], maintenance: Incident) -> tuple[Any, Any] | None:
+    """The window a PATCH asks for (an edge left out stays), or None when it sends neither edge."""
+    if not any(given(data, field) for field in WINDOW):
+        return None
+    return (data["scheduled_for"] if given(data, "scheduled_for") else maintenance.scheduled_for,
+            data["scheduled_until"] if given(data, "scheduled_until") else maintenance.scheduled_until)
+
+
+def check_start_unchanged(data: dict[str, Any], incident: Incident) -> None:
+    """`started_at` is set when an incident opens; an update may send it back as we showed it (to the
+    millisecond)."""
+    if not given(data, "started_at"):
+        return
+    if _to_millisecond(parse_time(data["started_at"], "started_at")) != _to_millisecond(incident.started_at):
+        raise invalid("started_at is set when an incident opens and cannot change with an update.", "started_at")
+
+
+def _to_millisecond(when: datetime) -> datetime:
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
