@@ -137,8 +137,9 @@ def assert_safe_feed(xml: bytes, where: str) -> int:
 
 @pytest.fixture
 def planted(client, api_token, page_code) -> dict[str, dict[str, str]]:
-    """For each payload: a group, a component in it, an incident with two updates, a maintenance and a
-    template, carrying the payload in every field that is shown. Returns their ids by payload name."""
+    """For each payload: a group, a component in it, an incident with two updates, a resolved incident
+    (for the history), a maintenance and a template, carrying the payload in every field that is shown.
+    Returns their ids by payload name."""
     headers = api_token("admin")
     base = f"/api/v1/pages/{page_code}"
 
@@ -167,6 +168,9 @@ def planted(client, api_token, page_code) -> dict[str, dict[str, str]]:
             "status": "identified", "body": f"Second update: {payload}",
         }})
         assert patched.status_code == 200, patched.get_data(as_text=True)
+        resolved = create("incidents", {"incident": {
+            "name": f"Past {name}", "body": payload, "status": "resolved", "component_ids": [component["id"]],
+        }})
         maintenance = create("incidents", {"incident": {
             "name": f"Maintenance {name}", "body": payload, "component_ids": [component["id"]],
             "scheduled_for": start.isoformat(), "scheduled_until": (start + timedelta(hours=2)).isoformat(),
@@ -174,7 +178,7 @@ def planted(client, api_token, page_code) -> dict[str, dict[str, str]]:
         template = create("incident_templates", {"template": {"name": unique, "title": name,
                                                               "body": payload}})
         ids[key] = {"group": group["id"], "component": component["id"], "incident": incident["id"],
-                    "maintenance": maintenance["id"], "template": template["id"]}
+                    "resolved": resolved["id"], "maintenance": maintenance["id"], "template": template["id"]}
     return ids
 
 
@@ -193,8 +197,12 @@ def test_no_payload_becomes_markup_on_the_public_pages_or_in_the_feeds(client, p
     for path in ["/history.rss", "/history.atom"]:
         # Every incident and maintenance is an entry carrying HTML.
         assert assert_safe_feed(page_of(client, path).encode(), path) >= 2 * len(PAYLOADS)
+    # The history (resolved incidents only) shows every payload as text, over its two pages.
+    history = [lxml.html.document_fromstring(page_of(client, path)) for path in ["/history", "/history?page=2"]]
+    names = {a.text_content() for document in history for a in document.xpath("//main//li/a")}
+    assert names == {f"Past {one_line(payload)}".strip() for payload in PAYLOADS.values()}
     for key, ids in planted.items():
-        for kind in ("incident", "maintenance"):
+        for kind in ("incident", "resolved", "maintenance"):
             path = f"/incidents/{ids[kind]}"
             assert_safe_page(page_of(client, path), f"{path} ({key})")
         for path in ["/history.rss", "/history.atom"]:
