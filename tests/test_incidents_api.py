@@ -24,7 +24,7 @@ def window_ahead(days: int = 10, hours: int = 2) -> tuple[datetime, datetime]:
 
 
 def zulu(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def shown(when: datetime) -> str:
