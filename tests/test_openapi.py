@@ -340,7 +340,8 @@ def test_incident_template_and_postmortem_responses_fit_the_document(client, adm
     check("get", INCIDENTS + "/unresolved")
     check("patch", INCIDENT, json={"incident": {"status": "resolved", "body": "Fixed."}})
     check("put", INCIDENT + "/incident_updates/{update_id}", json={"incident_update": {"body": "Looking."}})
-    check("put", POSTMORTEM, json={"postmortem": {"body_draft": "## Root cause\n\nA full disk."}})
+    check("put", POSTMORTEM, json={"postmortem": {"body_draft": "## Root cause\n\nA full disk.\n\n## Impact\n\n"
+                                                  "Uploads failed.\n\n## Resolution and recovery\n\nFreed space."}})
     published = check("put", POSTMORTEM + "/publish", json={"postmortem": {"notify_subscribers": True}})
     assert published["published_at"] and published["body"]
     assert check("get", INCIDENT)["postmortem_body"]
