@@ -386,3 +386,38 @@ def test_editing_an_update_refuses_a_tweet(client, page_code, headers, database)
     accepted = client.patch(url, headers=headers, json={"incident_update": {"body": "Fixed",
                                                                             "wants_twitter_update": False}})
     assert accepted.get_json()["body"] == "Fixed"
+
+
+def test_a_template_keeps_its_components_and_whether_it_notifies(client, page_code, headers, database):
+    response = client.post(f"/api/v1/pages/{page_code}/incident_templates", headers=headers, json={"template": {
+        "name": "Database slow", "body": "Queries are slow.", "update_status": "identified",
+        "component_ids": [database.code], "should_send_notifications": False, "should_tweet": False,
+        "group_id": None}})
+    assert response.status_code == 201, response.get_json()
+    created = response.get_json()
+    assert created["should_send_notifications"] is False
+    assert created["component_ids"] == [database.code]
+    assert [(c["id"], c["name"]) for c in created["components"]] == [(database.code, "Database cluster")]
+    listed = client.get(f"/api/v1/pages/{page_code}/incident_templates", headers=headers).get_json()
+    [again] = [t for t in listed if t["id"] == created["id"]]
+    assert again == created
+    defaults = [t for t in listed if t["id"] != created["id"]]
+    assert all(t["should_send_notifications"] is True and t["components"] == [] for t in defaults)
+
+
+@pytest.mark.parametrize("fields, status, field", [
+    ({"component_ids": ["nosuchcode00"]}, 422, "component_ids"),
+    ({"component_ids": "COMPONENT"}, 422, "component_ids"),
+    ({"should_send_notifications": "perhaps"}, 422, "should_send_notifications"),
+    ({"should_tweet": True}, 422, "should_tweet"),
+    ({"group_id": "somegroup000"}, 422, "group_id"),
+])
+def test_a_template_field_we_cannot_honour_is_refused(client, session, page_code, headers, database,
+                                                      fields, status, field):
+    fields = {k: (database.code if v == "COMPONENT" else v) for k, v in fields.items()}
+    response = client.post(f"/api/v1/pages/{page_code}/incident_templates", headers=headers,
+                           json={"template": {"name": "T", "body": "Text.", **fields}})
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["error"]["field"] == field
+    listed = client.get(f"/api/v1/pages/{page_code}/incident_templates", headers=headers).get_json()
+    assert "T" not in [t["name"] for t in listed]

@@ -16,7 +16,7 @@ from ..errors import DomainError, NotFound
 from ..markdown import render
 from ..models import IncidentStatus, MaintenanceStatus
 from ..notify import subscribers
-from ..timefmt import parse_local
+from ..timefmt import parse_local, to_local_input
 from .auth import admin_required
 from .session import db_session
 
@@ -31,10 +31,17 @@ def _tz() -> str:
     return page_zone()
 
 
-def _component_statuses() -> dict[str, str]:
+def _component_statuses(form: Any = None) -> dict[str, str]:
     """`component-<code>` selects: the components this form changes ('' = not affected)."""
-    return {key.removeprefix("component-"): value for key, value in request.form.items()
+    form = request.form if form is None else form
+    return {key.removeprefix("component-"): value for key, value in form.items()
             if key.startswith("component-") and value}
+
+
+def _chosen_codes(form: Any) -> list[str]:
+    """The components a form (as posted, or as prefilled) affects, for the reach count."""
+    listed = form.getlist("component_ids") if hasattr(form, "getlist") else form.get("component_ids", [])
+    return [*_component_statuses(form), *listed]
 
 
 def _checkbox(name: str) -> bool:
@@ -55,8 +62,8 @@ def _render_form(template: str, status: int = 200, **context: Any):
                            templates=inc.list_templates(session),
                            subscriber_counts=subscribers.component_counts(session),
                            all_subscribers=subscribers.recipient_count(session, []),
-                           reach=subscribers.reach(session, [*_component_statuses(), *request.form.getlist(
-                               "component_ids")], getattr(context.get("incident"), "components", ())),
+                           reach=subscribers.reach(session, _chosen_codes(context["form"]),
+                                                   getattr(context.get("incident"), "components", ())),
                            **context), status
 
 
@@ -81,15 +88,11 @@ def incidents():
 @login_required
 def new_incident():
     if request.method == "GET":
-        prefill: dict[str, str] = {}
-        code = request.args.get("template")
-        if code:
-            try:
-                template = inc.get_template(db_session(), code)
-            except NotFound:
-                abort(404, "There is no template with that id.")
-            prefill = {"name": template.title, "body": template.body, "status": template.update_status}
-        return _render_form("admin/incident_new.html", form=prefill, new_form=True)
+        template = _chosen_template()
+        prefill = {"deliver_notifications": "on"}
+        if template is not None:
+            prefill = {"name": template.title, "status": template.update_status, **_template_fill(template)}
+        return _render_form("admin/incident_new.html", form=prefill)
     try:
         incident = inc.open_incident(
             db_session(), _actor(),
@@ -108,12 +111,59 @@ def new_incident():
     return redirect(url_for("admin_incidents.incident", code=incident.code))
 
 
+def _chosen_template():
+    """The template `?template=<id>` asks to fill a form from, None without one, 404 for an unknown one."""
+    code = request.args.get("template")
+    if not code:
+        return None
+    try:
+        return inc.get_template(db_session(), code)
+    except NotFound:
+        abort(404, "There is no template with that id.")
+
+
+def _template_fill(template, incident=None) -> dict[str, str]:
+    """What a template puts in an incident or update form: its message, the notify box as it says, and its
+    components ticked at their status now (so nothing changes until the responder picks a status). Those
+    the incident already affects stay as they are."""
+    already = {c.code for c in incident.components} if incident is not None else set()
+    components = {c.code: c for c in all_components(db_session())}
+    fill = {"body": template.body, "deliver_notifications": "on" if template.should_send_notifications else ""}
+    for code in template.component_ids or []:
+        if code in components and code not in already:
+            fill[f"component-{code}"] = components[code].status.value
+    return fill
+
+
+def _update_prefill(item) -> dict[str, str]:
+    """The update form as first shown: notify and restore ticked, or filled from `?template=`."""
+    prefill = {"deliver_notifications": "on", "restore_components": "on"}
+    template = _chosen_template()
+    if template is not None:
+        prefill.update(_template_fill(template, item))
+        if not item.is_maintenance:  # a template's status is an incident status
+            prefill["status"] = template.update_status
+    return prefill
+
+
+def _render_incident(item, status: int = 200, **context: Any):
+    session = db_session()
+    context.setdefault("window", _window_fields(item))
+    return _render_form("admin/incident.html", status, incident=item,
+                        figures=postmortems.figures(session, item, _tz()), **context)
+
+
+def _window_fields(item) -> dict[str, str]:
+    """The reschedule form's edges as shown: the window in the page's time zone."""
+    return {"scheduled_for": to_local_input(item.scheduled_for, _tz()),
+            "scheduled_until": to_local_input(item.scheduled_until, _tz())}
+
+
 @bp.get("/incidents/<code>")
 @login_required
 def incident(code: str):
     item = _incident_or_404(code)
-    return _render_form("admin/incident.html", incident=item, form={},
-                        figures=postmortems.figures(db_session(), item, _tz()))
+    return _render_incident(item, form=_update_prefill(item))
 
 
 @bp.post("/incidents/<code>/updates")
@@ -130,11 +180,41 @@ def post_update(code: str):
             deliver_notifications=_checkbox("deliver_notifications"),
         )
     except DomainError as exc:
-        return _form_failed("admin/incident.html", exc, incident=_incident_or_404(code),
-                            figures=postmortems.figures(db_session(), item, _tz()))
+        db_session().rollback()
+        return _render_incident(_incident_or_404(code), exc.status_code, error=exc.message,
+                                error_field=exc.field)
     db_session().commit()
     flash("Update posted.")
     return redirect(url_for("admin_incidents.incident", code=code))
+
+
+@bp.post("/incidents/<code>/reschedule")
+@login_required
+def reschedule(code: str):
+    item = _incident_or_404(code)
+    try:
+        inc.reschedule_maintenance(
+            db_session(), _actor(), item,
+            scheduled_for=_edge("scheduled_for", item.scheduled_for),
+            scheduled_until=_edge("scheduled_until", item.scheduled_until),
+            deliver_notifications=_checkbox("deliver_notifications"),
+        )
+    except DomainError as exc:
+        db_session().rollback()
+        return _render_incident(_incident_or_404(code), exc.status_code, form=_update_prefill(item),
+                                window=request.form, error=exc.message, error_field=exc.field)
+    db_session().commit()
+    flash("Maintenance rescheduled.")
+    return redirect(url_for("admin_incidents.incident", code=code))
+
+
+def _edge(field: str, current):
+    """A window edge from the form, in the page's time zone; an edge left as shown keeps its exact time
+    (the form shows minutes only)."""
+    text = request.form.get(field, "")
+    if current is not None and text.strip() == to_local_input(current, _tz()):
+        return current
+    return parse_local(text, _tz(), field)
 
 
 @bp.post("/incidents/<code>/delete")
@@ -177,17 +257,20 @@ def new_maintenance():
 @bp.route("/templates", methods=["GET", "POST"])
 @login_required
 def templates():
+    statuses = list(IncidentStatus)[:4]
     if request.method == "POST":
         try:
             inc.save_template(db_session(), _actor(), name=request.form.get("name"),
                               title=request.form.get("title"), body=request.form.get("body"),
-                              update_status=request.form.get("update_status", "investigating"))
+                              update_status=request.form.get("update_status", "investigating"),
+                              component_ids=request.form.getlist("component_ids"),
+                              should_send_notifications=_checkbox("should_send_notifications"))
         except DomainError as exc:
-            return _form_failed("admin/templates.html", exc, statuses=list(IncidentStatus)[:4])
+            return _form_failed("admin/templates.html", exc, statuses=statuses)
         db_session().commit()
         flash("Template saved.")
         return redirect(url_for("admin_incidents.templates"))
-    return _render_form("admin/templates.html", form={}, statuses=list(IncidentStatus)[:4])
+    return _render_form("admin/templates.html", form={"should_send_notifications": "on"}, statuses=statuses)
 
 
 @bp.post("/templates/<code>/delete")
