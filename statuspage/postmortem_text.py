@@ -232,11 +232,13 @@ def export_text(incident: Incident, postmortem: Postmortem, zone: str, items: Se
     return "\n".join(parts).rstrip() + "\n"
 
 
-def sections_from_markdown(text: Any) -> dict[str, str]:
+def sections_from_markdown(text: Any, items: Sequence[ActionItem] = ()) -> dict[str, str]:
     """Split a Markdown draft by `## <section title>` headings into our sections (Statuspage's body_draft).
 
     Text before the first known heading, or under an unknown one, goes to the summary; a
-    `Timeline of events` heading is ignored here because the timeline is kept as lines.
+    `Timeline of events` heading is ignored here because the timeline is kept as lines, and the
+    lines the export wrote for `items` are dropped because the items are kept as rows: a draft
+    read from the API and sent back unchanged changes nothing.
     """
     if not isinstance(text, str):
         raise InvalidInput("body_draft must be Markdown text.", "body_draft")
@@ -254,4 +256,7 @@ def sections_from_markdown(text: Any) -> dict[str, str]:
             continue
         sections.setdefault(current, []).append(line)
     sections.pop("timeline", None)
+    listed = {item_line(item, public=False) for item in items}
+    if "action_items" in sections:
+        sections["action_items"] = [line for line in sections["action_items"] if line.strip() not in listed]
     return {key: "\n".join(lines).strip() for key, lines in sections.items()}

@@ -295,3 +295,39 @@ def test_the_postmortem_email_has_one_title_and_a_summary_that_reads_as_a_senten
     assert rendered.text.startswith(f"Postmortem: Elevated error rates\n\nSummary\n-------\n{summary}\n\nTimeline")
     assert "Conclusion\n----------\nWe apologize" in rendered.text and "Lessons learned" not in rendered.text
     assert rendered.html.count("Postmortem: Elevated error rates") == 1
+
+
+# --- the management API --------------------------------------------------------------------------------------
+
+
+def test_a_draft_read_from_the_api_and_sent_back_changes_nothing(client, session, incident, api_token, page_code):
+    headers = api_token()
+    postmortem = written(session, incident)
+    postmortems.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana",
+                         due_date=T0.date() + timedelta(days=5))
+    session.commit()
+    url = f"/api/v1/pages/{page_code}/incidents/{incident.code}/postmortem"
+    before = client.get(url, headers=headers).get_json()
+    audit_rows = count(session, AuditEntry)
+    again = client.put(url, headers=headers, json={"postmortem": {"body_draft": before["body_draft"]}})
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["sections"] == before["sections"] and again.get_json()["body_draft"] == before["body_draft"]
+    assert count(session, AuditEntry) == audit_rows
+    session.expire_all()
+    assert postmortem.sections["action_items"] == ""
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"sections": {"root_cause": "A pool\u0000bug."}}, "root_cause"),
+    ({"timeline": [{"at": "2024-08-14T15:20:00+02:00", "text": "Manual\u0000intervention"}]}, "text"),
+    ({"body_draft": "## Root cause\n\nA pool\u0000bug."}, "body_draft"),
+    ({"sections": {"root_cause": "A pool\u001bbug."}}, "root_cause"),
+    ({"timeline": [{"at": "2024-08-14T15:20:00+02:00", "text": "Manual\u0007intervention"}]}, "timeline"),
+])
+def test_the_api_refuses_nul_and_control_characters_with_a_clear_422(client, session, incident, api_token, page_code, body, field):
+    url = f"/api/v1/pages/{page_code}/incidents/{incident.code}/postmortem"
+    response = client.put(url, headers=api_token(), json={"postmortem": body})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert error["field"] == field and re.search("NUL|control character", error["message"]), error
+    assert "\x00" not in str(client.get(url, headers=api_token("responder")).get_json())

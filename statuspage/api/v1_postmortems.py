@@ -94,7 +94,7 @@ def put_postmortem(page, incident_id):
         raise ApiError(422, "invalid", "sections must map section names to Markdown.", "sections")
     sections = dict(sections)
     if "body_draft" in data:
-        sections = {**pm.sections_from_markdown(data["body_draft"]), **sections}
+        sections = {**pm.sections_from_markdown(data["body_draft"], pm.items_for(session, incident)), **sections}
     pm.edit(session, _actor(), incident, postmortem, _zone(), sections=sections,
             **({"timeline": data["timeline"]} if "timeline" in data else {}))
     session.commit()
