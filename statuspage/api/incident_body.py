@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..components import get_component, parse_bool, parse_status
 from ..incidents import parse_time
-from ..models import ComponentStatus, Incident, MaintenanceStatus
+from ..models import ComponentStatus, Impact, Incident, MaintenanceStatus
 from .common import ApiError
 
 # A maintenance that moves itself goes in progress at its start (its components under
@@ -34,8 +34,9 @@ WINDOW = ("scheduled_for", "scheduled_until")
 FIELDS = {"name", "status", "impact_override", "body", "components", "component_ids", "deliver_notifications",
           "started_at", "display_at", "restore_components", *WINDOW, *AUTO_SWITCHES, *EDGE_NOTIFICATIONS,
           *NOT_OFFERED}
-# Fields that post an update when a PATCH carries them.
+# Fields that post an update when a PATCH carries them, and fields only such an update uses.
 UPDATE_TRIGGERS = ("status", "body", "components")
+UPDATE_ONLY = ("display_at", "restore_components")
 # `reminder_intervals` values that ask for no reminder we leave unsent: none, or Statuspage's
 # default that clients copy into every body (we send no reminders; docs/api.md says so).
 QUIET_REMINDERS = ("", "[]", "[3,6,12,24]")
@@ -101,6 +102,44 @@ def _quiet_reminders(value: Any) -> bool:
     if isinstance(value, list):
         value = "[" + ",".join(str(v) for v in value) + "]"
     return isinstance(value, str) and "".join(value.split()) in QUIET_REMINDERS
+
+
+# --- what applies where ------------------------------------------------------------------------------
+
+
+def check_new_incident(data: dict[str, Any]) -> None:
+    """Refuse what opening an incident would not use."""
+    refuse(data, UPDATE_ONLY, "belongs to an update (PATCH); a new incident starts at started_at (or now).")
+    check_window_switches(data)
+
+
+def check_new_maintenance(data: dict[str, Any]) -> None:
+    """Refuse what scheduling a maintenance would not use."""
+    if data.get("status") not in (None, "", MaintenanceStatus.SCHEDULED.value):
+        raise invalid("A maintenance is created scheduled; move it on with a PATCH (status in_progress) once it "
+                      "exists.", "status")
+    if data.get("impact_override") not in (None, "", Impact.MAINTENANCE.value):
+        raise invalid("A maintenance's impact is always maintenance.", "impact_override")
+    refuse(data, ("started_at",), "is when an incident began; a maintenance starts at scheduled_for.")
+    refuse(data, UPDATE_ONLY, "belongs to an update (PATCH).")
+
+
+def posts_update(data: dict[str, Any]) -> bool:
+    """Whether a PATCH posts an update (else it renames, overrides the impact or reschedules)."""
+    return any(field in data for field in UPDATE_TRIGGERS)
+
+
+def check_update(data: dict[str, Any], incident: Incident, statuses: dict[str, Any] | None, posting: bool) -> None:
+    """Refuse what a PATCH sends but this incident, or the lack of an update, would not use."""
+    check_update_component_ids(data.get("component_ids"), incident, statuses)
+    check_start_unchanged(data, incident)
+    if incident.is_maintenance:
+        check_switches_unchanged(data, incident)
+    else:
+        refuse(data, WINDOW, "belongs to a maintenance; this is an incident.")
+    if not posting:
+        refuse(data, UPDATE_ONLY, "goes with a new update: send status, body or components too (to correct a "
+                                  "posted update, PATCH its incident_updates/{id}).")
 
 
 # --- components ------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from ..components import UNSET
 from ..extensions import csrf
 from ..models import (
     Component,
-    Impact,
     Incident,
     IncidentKind,
     IncidentTemplate,
@@ -107,9 +106,7 @@ def create_incident(page):
 
 
 def _open(session, data: dict[str, Any]) -> Incident:
-    incoming.refuse(data, ("display_at", "restore_components"),
-                    "belongs to an update (PATCH); a new incident starts at started_at (or now).")
-    incoming.check_window_switches(data)
+    incoming.check_new_incident(data)
     return inc.open_incident(
         session, _actor(),
         name=data.get("name"), body=data.get("body"),
@@ -123,13 +120,7 @@ def _open(session, data: dict[str, Any]) -> Incident:
 
 
 def _schedule(session, data: dict[str, Any]) -> Incident:
-    if data.get("status") not in (None, "", MaintenanceStatus.SCHEDULED.value):
-        raise ApiError(422, "invalid", "A maintenance is created scheduled; move it on with a PATCH "
-                       "(status in_progress) once it exists.", "status")
-    if data.get("impact_override") not in (None, "", Impact.MAINTENANCE.value):
-        raise ApiError(422, "invalid", "A maintenance's impact is always maintenance.", "impact_override")
-    incoming.refuse(data, ("started_at",), "is when an incident began; a maintenance starts at scheduled_for.")
-    incoming.refuse(data, ("display_at", "restore_components"), "belongs to an update (PATCH).")
+    incoming.check_new_maintenance(data)
     return inc.schedule_maintenance(
         session, _actor(),
         name=data.get("name"), body=data.get("body"),
@@ -155,14 +146,10 @@ def update_incident(page, incident_id):
     session = db_session()
     incident = inc.get_incident(session, object_id(incident_id))
     statuses = incoming.component_statuses(data.get("components"))
-    incoming.check_update_component_ids(data.get("component_ids"), incident, statuses)
-    incoming.check_start_unchanged(data, incident)
-    posting = any(field in data for field in incoming.UPDATE_TRIGGERS)
+    posting = incoming.posts_update(data)
+    incoming.check_update(data, incident, statuses, posting)
     if incident.is_maintenance:
-        incoming.check_switches_unchanged(data, incident)
         _reschedule(session, data, incident, posting)
-    else:
-        incoming.refuse(data, incoming.WINDOW, "belongs to a maintenance; this is an incident.")
     if posting:
         inc.post_update(
             session, _actor(), incident,
@@ -175,13 +162,9 @@ def update_incident(page, incident_id):
             impact_override=data.get("impact_override", UNSET),
             name=data.get("name", UNSET),
         )
-    else:
-        incoming.refuse(data, ("display_at", "restore_components"),
-                        "goes with a new update: send status, body or components too (to correct a posted "
-                        "update, PATCH its incident_updates/{id}).")
-        if {"name", "impact_override"} & set(data):
-            inc.change_details(session, _actor(), incident, name=data.get("name", UNSET),
-                               impact_override=data.get("impact_override", UNSET))
+    elif {"name", "impact_override"} & set(data):
+        inc.change_details(session, _actor(), incident, name=data.get("name", UNSET),
+                           impact_override=data.get("impact_override", UNSET))
     session.commit()
     return jsonify(_json(inc.get_incident(session, incident.code), page))
 
