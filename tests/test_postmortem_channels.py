@@ -324,7 +324,8 @@ def test_a_draft_read_from_the_api_and_sent_back_changes_nothing(client, session
     ({"sections": {"root_cause": "A pool\u001bbug."}}, "root_cause"),
     ({"timeline": [{"at": "2024-08-14T15:20:00+02:00", "text": "Manual\u0007intervention"}]}, "timeline"),
 ])
-def test_the_api_refuses_nul_and_control_characters_with_a_clear_422(client, session, incident, api_token, page_code, body, field):
+def test_the_api_refuses_nul_and_control_characters_with_a_clear_422(client, session, incident, api_token,
+                                                                     page_code, body, field):
     url = f"/api/v1/pages/{page_code}/incidents/{incident.code}/postmortem"
     response = client.put(url, headers=api_token(), json={"postmortem": body})
     assert response.status_code == 422, response.get_data(as_text=True)

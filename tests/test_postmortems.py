@@ -108,7 +108,8 @@ def test_regenerating_keeps_manual_lines_edits_and_removals(session, resolved):
 
 @pytest.mark.parametrize("line, message", [
     ({"at": "2024-08-14T15:20:00", "text": ""}, "Timeline line 12 has a time but no text"),
-    ({"at": "", "text": "The team began manual intervention."}, r'line 12 \("The team began manual interventi.*no valid time'),
+    ({"at": "", "text": "The team began manual intervention."},
+     r'line 12 \("The team began manual interventi.*no valid time'),
     ({"at": "2024-08-14T15:20:00", "text": "A\x00B"}, "control characters"),
     ({"at": "2024-08-14T15:20:00", "text": "two\nlines"}, "one line"),
     ({"at": "yesterday", "text": "x"}, "no valid time"),
