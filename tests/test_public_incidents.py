@@ -220,6 +220,16 @@ def test_an_incident_page_shows_the_whole_timeline(client, session):
     ]
 
 
+def test_a_status_the_update_did_not_change_is_shown_once(client, session):
+    """Probes may already have taken a component down when the incident opens."""
+    database = a_component(session, "Database", status="major_outage")
+    incident = an_incident(session, "Database down", component_statuses={database.code: "major_outage"})
+
+    document = parse(client.get(f"/incidents/{incident.code}"))
+
+    assert [text(li) for li in document.xpath("//ul[@class='affected-list']/li")] == ["Database: Major Outage"]
+
+
 def test_a_maintenance_page_shows_its_window(client, session):
     start = datetime(2024, 1, 10, 22, 0, tzinfo=UTC)
     maintenance = a_maintenance(session, "Network work", start)
