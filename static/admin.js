@@ -1,4 +1,4 @@
-// Progressive enhancement for the admin: live Markdown preview and saved-message buttons.
+// Progressive enhancement for the admin: live Markdown preview and recipient counts.
 // Every form works without this file.
 (function () {
   "use strict";
@@ -35,13 +35,5 @@
         .catch(function () { /* the count shown when the page was drawn stays */ });
     }, 150);
     form.addEventListener("change", recount);
-  });
-  document.querySelectorAll("[data-fill-body]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      const form = button.closest("form");
-      form.querySelector("textarea[name=body]").value = button.dataset.fillBody;
-      form.querySelector("select[name=status]").value = button.dataset.fillStatus;
-      form.querySelector("textarea[name=body]").dispatchEvent(new Event("input"));
-    });
   });
 })();

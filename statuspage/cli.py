@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from . import ROOT, accounts, demo, importer, incidents, scenarios, static_export
+from . import ROOT, accounts, demo, importer, incident_templates, scenarios, static_export
 from .audit import Actor
 from .errors import DomainError
 from .page import ensure_page
@@ -142,7 +142,7 @@ def demo_command(scenario: str | None) -> None:
     _require_current_schema()
     with _database().transaction() as session:
         created = demo.seed_components(session, _settings())
-        incidents.seed_templates(session, Actor.system("demo"))
+        incident_templates.seed_templates(session, Actor.system("demo"))
         if scenario == "aug14":
             incident = scenarios.aug14(session, _settings())
             if incident is not None:

@@ -1,4 +1,4 @@
-"""The incident and maintenance lifecycle: opening, updates, the window's edges, templates.
+"""The incident and maintenance lifecycle: opening, updates, the window's edges.
 
 Each function is one state change written in the caller's transaction:
 the incident, its update, the component statuses it sets (through
@@ -27,7 +27,7 @@ from .components import (
     set_status,
 )
 from .db import utcnow
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import InvalidInput, NotFound
 from .models import (
     Component,
     ComponentStatus,
@@ -35,7 +35,6 @@ from .models import (
     Incident,
     IncidentKind,
     IncidentStatus,
-    IncidentTemplate,
     IncidentUpdate,
     MaintenanceStatus,
 )
@@ -521,12 +520,12 @@ def reschedule_maintenance(
     if not maintenance.is_maintenance:
         raise InvalidInput("Only a maintenance has a window to reschedule.", "incident_id")
     status = MaintenanceStatus(maintenance.status)
-    if status == MaintenanceStatus.COMPLETED:
-        raise InvalidInput("A completed maintenance cannot be rescheduled.", "status")
     notify = parse_bool(deliver_notifications, "deliver_notifications")
     start, end = parse_time(scheduled_for, "scheduled_for"), parse_time(scheduled_until, "scheduled_until")
     if (start, end) == (maintenance.scheduled_for, maintenance.scheduled_until):
-        return maintenance
+        return maintenance  # a client sending the window back as it read it asks for nothing
+    if status == MaintenanceStatus.COMPLETED:
+        raise InvalidInput("A completed maintenance cannot be rescheduled.", "status")
     if status != MaintenanceStatus.SCHEDULED and start != maintenance.scheduled_for:
         raise InvalidInput("The maintenance has begun: only scheduled_until can move.", "scheduled_for")
     start, end = parse_window(start, end, now)
@@ -645,94 +644,3 @@ def page_impacts(
     if active:
         impacts.append("maintenance")
     return impacts
-
-
-# --- templates -----------------------------------------------------------------------------------
-
-
-def list_templates(session: Session) -> list[IncidentTemplate]:
-    return list(session.scalars(select(IncidentTemplate).order_by(IncidentTemplate.name)))
-
-
-def get_template(session: Session, code: str) -> IncidentTemplate:
-    template = session.scalars(select(IncidentTemplate).where(IncidentTemplate.code == code)).first()
-    if template is None:
-        raise NotFound(f"No template with id {code!r}.", "template_id")
-    return template
-
-
-def save_template(
-    session: Session,
-    actor: Actor,
-    *,
-    name: Any,
-    title: Any,
-    body: Any,
-    update_status: Any = IncidentStatus.INVESTIGATING,
-    component_ids: Any = None,
-    should_send_notifications: Any = True,
-    template: IncidentTemplate | None = None,
-) -> IncidentTemplate:
-    """Create or change a saved message, with the components it concerns and whether it notifies."""
-    name = clean_name(name)
-    title = clean_name(title, "title") if title not in (None, "") else ""
-    body = clean_body(body, required=True)
-    status = parse_incident_status(update_status, "update_status").value
-    codes = _template_components(session, component_ids)
-    notify = parse_bool(should_send_notifications, "should_send_notifications")
-    clash = session.scalar(
-        select(IncidentTemplate.id).where(func.lower(IncidentTemplate.name) == name.lower())
-    )
-    if clash is not None and (template is None or clash != template.id):
-        raise Conflict(f"A template named {name!r} already exists.", "name")
-    if template is None:
-        template = IncidentTemplate()
-        session.add(template)
-    template.name, template.title, template.body, template.update_status = name, title, body, status
-    template.component_ids, template.should_send_notifications = codes, notify
-    session.flush()
-    audit.record(session, actor, "template.save", "incident_template", template.code, {"name": name})
-    return template
-
-
-def _template_components(session: Session, codes: Any) -> list[str]:
-    """The component codes a template keeps; an unknown one is a mistake in the template (422)."""
-    try:
-        return [c.code for c in parse_component_codes(session, codes, "component_ids")]
-    except NotFound as missing:
-        raise InvalidInput(missing.message, "component_ids") from None
-
-
-def delete_template(session: Session, actor: Actor, template: IncidentTemplate) -> None:
-    audit.record(session, actor, "template.delete", "incident_template", template.code,
-                 {"name": template.name})
-    session.delete(template)
-
-
-# Saved messages every new page starts with: (name, title, update status, message).
-DEFAULT_TEMPLATES = [
-    ("Investigating elevated error rates", "Elevated error rates", IncidentStatus.INVESTIGATING,
-     "We are investigating elevated error rates and latency. We will post an update within 30 minutes."),
-    ("Fix deployed, monitoring", "", IncidentStatus.MONITORING,
-     "A fix has been deployed and we are monitoring the results."),
-]
-
-
-def seed_templates(session: Session, actor: Actor | None = None) -> int:
-    """Create the default saved messages whose names are free; returns how many.
-
-    Page creation seeds them without an actor (setup, not a responder's action,
-    so no audit row); a command that asks for them passes itself and is audited.
-    """
-    taken = {t.name.lower() for t in list_templates(session)}
-    created = 0
-    for name, title, status, body in DEFAULT_TEMPLATES:
-        if name.lower() in taken:
-            continue
-        if actor is None:
-            session.add(IncidentTemplate(name=name, title=title, body=body, update_status=status.value))
-        else:
-            save_template(session, actor, name=name, title=title, body=body, update_status=status)
-        created += 1
-    session.flush()
-    return created

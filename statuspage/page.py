@@ -17,7 +17,7 @@ def get_page(session: Session) -> Page | None:
 def ensure_page(session: Session, name: str, time_zone: str, url: str | None = None) -> Page:
     """The page, created from the settings the first time with the default saved messages."""
     # Imported here: incidents imports this module for bump_version.
-    from .incidents import seed_templates
+    from .incident_templates import seed_templates
 
     page = get_page(session)
     if page is None:

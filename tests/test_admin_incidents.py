@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from statuspage import components as comp
+from statuspage import incident_templates
 from statuspage import incidents as inc
 from statuspage.audit import Actor
 from statuspage.db import utcnow
@@ -28,8 +29,8 @@ from tests.conftest import post_form
 
 ACTOR = Actor.system("test")
 BERLIN = ZoneInfo("Europe/Berlin")
-# Every new page starts with these saved messages (incidents.DEFAULT_TEMPLATES).
-DEFAULTS = len(inc.DEFAULT_TEMPLATES)
+# Every new page starts with these saved messages (incident_templates.DEFAULT_TEMPLATES).
+DEFAULTS = len(incident_templates.DEFAULT_TEMPLATES)
 # A fixed past moment for incidents arranged through the domain.
 T0 = datetime(2024, 7, 15, 10, 30, tzinfo=UTC)
 
@@ -65,7 +66,7 @@ def a_maintenance(session: Session, name: str = "Database upgrade", **fields) ->
 def a_template(session: Session, name: str = "Investigating", **fields) -> IncidentTemplate:
     fields.setdefault("title", "Elevated error rates")
     fields.setdefault("body", "We are investigating elevated error rates.")
-    template = inc.save_template(session, ACTOR, name=name, **fields)
+    template = incident_templates.save_template(session, ACTOR, name=name, **fields)
     session.commit()
     return template
 
@@ -494,7 +495,7 @@ def test_the_new_incident_form_offers_every_template(client, session, login_as):
     document = parse(client.get("/admin/incidents/new"))
 
     offered = document.xpath("//select[@name='template']/option/@value")
-    assert offered == [t.code for t in inc.list_templates(session)]
+    assert offered == [t.code for t in incident_templates.list_templates(session)]
     assert {first.code, second.code} <= set(offered)
 
 

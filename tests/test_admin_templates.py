@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from statuspage import components as comp
-from statuspage import incidents as inc
+from statuspage import incident_templates
 from statuspage.models import ComponentStatus, IncidentTemplate
 from tests.conftest import post_form
 from tests.test_admin_incidents import (
@@ -175,4 +175,4 @@ def test_a_template_whose_component_was_deleted_fills_the_rest(client, session, 
     document = parse(client.get(f"/admin/incidents/new?template={template.code}"))
 
     assert selected(document, f"component-{website.code}") == ["operational"]
-    assert inc.get_template(session, template.code).component_ids == [website.code, gone.code]
+    assert incident_templates.get_template(session, template.code).component_ids == [website.code, gone.code]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from statuspage import components, incidents
+from statuspage import components, incident_templates, incidents
 from statuspage.audit import Actor
 from statuspage.errors import Conflict, InvalidInput, NotFound
 from statuspage.models import (
@@ -190,7 +190,7 @@ def test_updates_and_templates_refuse_control_characters_too(session, database):
     with pytest.raises(InvalidInput, match="control characters"):
         incidents.post_update(session, RESPONDER, incident, status="identified", body="x\x00", now=NOW)
     with pytest.raises(InvalidInput, match="control characters"):
-        incidents.save_template(session, RESPONDER, name="NUL", title="", body="x\x00")
+        incident_templates.save_template(session, RESPONDER, name="NUL", title="", body="x\x00")
 
 
 def test_a_resolved_incident_cannot_jump_to_postmortem_by_an_update(session, database):
@@ -513,37 +513,37 @@ def test_page_impacts_include_open_incidents_and_active_maintenance(session, dat
 
 
 def test_a_new_page_starts_with_the_default_templates_once(session):
-    names = [t.name for t in incidents.list_templates(session)]
+    names = [t.name for t in incident_templates.list_templates(session)]
     assert names == ["Fix deployed, monitoring", "Investigating elevated error rates"]
-    assert incidents.seed_templates(session, RESPONDER) == 0
+    assert incident_templates.seed_templates(session, RESPONDER) == 0
     ensure_page(session, "Acme", "Europe/Berlin")
-    assert len(incidents.list_templates(session)) == len(incidents.DEFAULT_TEMPLATES)
+    assert len(incident_templates.list_templates(session)) == len(incident_templates.DEFAULT_TEMPLATES)
     with pytest.raises(Conflict, match="already exists"):
-        incidents.save_template(session, RESPONDER, name="fix deployed, MONITORING", title="", body="x")
+        incident_templates.save_template(session, RESPONDER, name="fix deployed, MONITORING", title="", body="x")
 
 
 def test_seeding_fills_in_only_the_missing_templates_and_audits_the_command(session):
-    [gone] = [t for t in incidents.list_templates(session) if t.name == "Fix deployed, monitoring"]
-    incidents.delete_template(session, RESPONDER, gone)
-    assert incidents.seed_templates(session, RESPONDER) == 1
+    [gone] = [t for t in incident_templates.list_templates(session) if t.name == "Fix deployed, monitoring"]
+    incident_templates.delete_template(session, RESPONDER, gone)
+    assert incident_templates.seed_templates(session, RESPONDER) == 1
     saved = session.scalars(select(AuditEntry.action).where(AuditEntry.action == "template.save")).all()
     assert saved == ["template.save"]
 
 
 def test_a_template_keeps_its_components_and_whether_it_notifies(session, database, website):
-    template = incidents.save_template(session, RESPONDER, name="Database down", title="Database outage",
+    template = incident_templates.save_template(session, RESPONDER, name="Database down", title="Database outage",
                                        body="The database is down.", component_ids=[database.code, website.code,
                                                                                      database.code],
                                        should_send_notifications="false")
     session.commit()
     session.expire_all()
-    template = incidents.get_template(session, template.code)
+    template = incident_templates.get_template(session, template.code)
     assert template.component_ids == [database.code, website.code]
     assert template.should_send_notifications is False
 
 
 def test_a_template_notifies_and_names_no_components_by_default(session):
-    template = incidents.save_template(session, RESPONDER, name="Generic", title="", body="Looking into it.")
+    template = incident_templates.save_template(session, RESPONDER, name="Generic", title="", body="Looking into it.")
     assert (template.component_ids, template.should_send_notifications) == ([], True)
 
 
@@ -556,7 +556,8 @@ def test_a_template_notifies_and_names_no_components_by_default(session):
 def test_a_template_with_bad_components_or_notification_flag_is_refused(session, fields, field, message):
     session.commit()
     with pytest.raises(InvalidInput, match=message) as raised:
-        incidents.save_template(session, RESPONDER, name="Bad", title="", body="x", **fields)
+        incident_templates.save_template(session, RESPONDER, name="Bad", title="", body="x", **fields)
     assert raised.value.field == field
     session.rollback()
-    assert [t.name for t in incidents.list_templates(session)] == [t[0] for t in sorted(incidents.DEFAULT_TEMPLATES)]
+    defaults = sorted(name for name, *_rest in incident_templates.DEFAULT_TEMPLATES)
+    assert [t.name for t in incident_templates.list_templates(session)] == defaults

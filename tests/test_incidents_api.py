@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from test_api_v2 import validator
 
-from statuspage import components, incidents
+from statuspage import components, incident_templates
 from statuspage.audit import Actor
 from statuspage.models import Incident, IncidentUpdate
 
@@ -223,7 +223,7 @@ def test_templates_through_the_api(client, page_code, headers):
                         json={"template": {"name": "investigating", "body": "x"}})
     assert again.status_code == 409
     listed = client.get(f"/api/v1/pages/{page_code}/incident_templates", headers=headers).get_json()
-    defaults = [name for name, *_rest in incidents.DEFAULT_TEMPLATES]
+    defaults = [name for name, *_rest in incident_templates.DEFAULT_TEMPLATES]
     assert [t["name"] for t in listed] == sorted([*defaults, "Investigating"])
 
 

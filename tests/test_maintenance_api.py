@@ -262,6 +262,17 @@ def test_a_completed_maintenance_cannot_be_rescheduled(client, session, page_cod
     assert stored(session, created["id"]).scheduled_for == instant(created["scheduled_for"])
 
 
+def test_a_completed_maintenance_sent_back_as_read_is_accepted(client, session, page_code, headers):
+    created = schedule(client, page_code, headers).get_json()
+    done = patch(client, page_code, headers, created["id"], status="completed", body="Done early.").get_json()
+
+    response = patch(client, page_code, headers, created["id"],
+                     scheduled_for=done["scheduled_for"], scheduled_until=done["scheduled_until"])
+
+    assert response.status_code == 200, response.get_json()
+    assert stored(session, created["id"]).status == "completed"
+
+
 def test_once_begun_only_the_end_moves(client, session, page_code, headers):
     created = schedule(client, page_code, headers).get_json()
     patch(client, page_code, headers, created["id"], status="in_progress", body="Started early.")

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from sqlalchemy import select
 
-from statuspage import accounts, create_app
+from statuspage import accounts, create_app, incident_templates
 from statuspage import components as comp
 from statuspage import incidents as inc
 from statuspage import postmortems as pm
@@ -543,7 +543,7 @@ class FuzzTargets:
         if incident.status == "resolved" and pm.get(session, incident) is None:
             pm.start(session, SYSTEM, incident, "Europe/Berlin")
         if self._missing(IncidentTemplate, self.template_code):
-            template = inc.save_template(session, SYSTEM, name=f"Fuzz template {tag}", title="",
+            template = incident_templates.save_template(session, SYSTEM, name=f"Fuzz template {tag}", title="",
                                          body="We are looking into it.")
             template.code = self.template_code
         if self._missing(Subscriber, self.subscriber_code):

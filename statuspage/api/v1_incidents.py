@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select
 
+from .. import incident_templates
 from .. import incidents as inc
 from ..audit import Actor
 from ..components import UNSET
@@ -218,7 +219,7 @@ def edit_update(page, incident_id, update_id):
 @api_auth()
 def list_templates(page):
     session = db_session()
-    return jsonify([_template_json(session, t, page) for t in inc.list_templates(session)])
+    return jsonify([_template_json(session, t, page) for t in incident_templates.list_templates(session)])
 
 
 @route(bp, "/pages/<page_id>/incident_templates", methods=["POST"])
@@ -227,7 +228,7 @@ def create_template(page):
     data = wrapped_object(request_body(), "template", TEMPLATE_FIELDS)
     incoming.refuse_template_extras(data)
     session = db_session()
-    template = inc.save_template(session, _actor(), name=data.get("name"), title=data.get("title"),
+    template = incident_templates.save_template(session, _actor(), name=data.get("name"), title=data.get("title"),
                                  body=data.get("body"),
                                  update_status=data.get("update_status", "investigating"),
                                  component_ids=incoming.component_codes(data.get("component_ids")),
@@ -240,9 +241,9 @@ def create_template(page):
 @api_auth()
 def delete_template(page, template_id):
     session = db_session()
-    template = inc.get_template(session, object_id(template_id))
+    template = incident_templates.get_template(session, object_id(template_id))
     answer = _template_json(session, template, page)
-    inc.delete_template(session, _actor(), template)
+    incident_templates.delete_template(session, _actor(), template)
     session.commit()
     return jsonify(answer)
 

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from .. import incident_templates, postmortems
 from .. import incidents as inc
-from .. import postmortems
 from ..api.common import current_page, page_zone
 from ..audit import Actor
 from ..components import all_components
@@ -59,7 +59,7 @@ def _render_form(template: str, status: int = 200, **context: Any):
     session = db_session()
     context.setdefault("form", request.form)
     return render_template(template, page=current_page(), components=all_components(session),
-                           templates=inc.list_templates(session),
+                           templates=incident_templates.list_templates(session),
                            subscriber_counts=subscribers.component_counts(session),
                            all_subscribers=subscribers.recipient_count(session, []),
                            reach=subscribers.reach(session, _chosen_codes(context["form"]),
@@ -117,7 +117,7 @@ def _chosen_template():
     if not code:
         return None
     try:
-        return inc.get_template(db_session(), code)
+        return incident_templates.get_template(db_session(), code)
     except NotFound:
         abort(404, "There is no template with that id.")
 
@@ -260,7 +260,7 @@ def templates():
     statuses = list(IncidentStatus)[:4]
     if request.method == "POST":
         try:
-            inc.save_template(db_session(), _actor(), name=request.form.get("name"),
+            incident_templates.save_template(db_session(), _actor(), name=request.form.get("name"),
                               title=request.form.get("title"), body=request.form.get("body"),
                               update_status=request.form.get("update_status", "investigating"),
                               component_ids=request.form.getlist("component_ids"),
@@ -277,10 +277,10 @@ def templates():
 @login_required
 def delete_template(code: str):
     try:
-        template = inc.get_template(db_session(), code)
+        template = incident_templates.get_template(db_session(), code)
     except NotFound:
         abort(404, "There is no template with that id.")
-    inc.delete_template(db_session(), _actor(), template)
+    incident_templates.delete_template(db_session(), _actor(), template)
     db_session().commit()
     flash(f"Template {template.name} deleted.")
     return redirect(url_for("admin_incidents.templates"))
