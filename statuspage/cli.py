@@ -77,43 +77,6 @@ def _fail(exc: DomainError) -> None:
     raise click.ClickException(exc.message)
 
 
-@statuspage_group.command("create-user")
-@click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "responder"]), default="responder",
-              show_default=True)
-def create_user(email: str, role: str) -> None:
-    """Create a user; the password comes from STATUSPAGE_PASSWORD or a prompt."""
-    password = os.environ.get("STATUSPAGE_PASSWORD") or click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True
-    )
-    try:
-        with _database().transaction() as session:
-            settings = _settings()
-            ensure_page(session, settings.page_name, settings.timezone)
-            user = accounts.create_user(session, email, password, role, Actor.system("cli"))
-            click.echo(f"Created {user.role.value} {user.email}.")
-    except DomainError as exc:
-        _fail(exc)
-
-
-@statuspage_group.command("create-token")
-@click.argument("email")
-@click.option("--name", default="API token", show_default=True)
-def create_token(email: str, name: str) -> None:
-    """Create a management API token; it is shown once, as the last word printed."""
-    try:
-        with _database().transaction() as session:
-            settings = _settings()
-            page = ensure_page(session, settings.page_name, settings.timezone)
-            _token, raw = accounts.create_token(session, email, name, Actor.system("cli"))
-            page_code = page.code
-    except DomainError as exc:
-        _fail(exc)
-    click.echo(f"Page id: {page_code}")
-    click.echo("Keep this token now; it cannot be shown again:")
-    click.echo(f"Token: {raw}")
-
-
 UPGRADE_FIRST = "run `flask --app app db upgrade` first"
 
 
@@ -132,6 +95,45 @@ def _require_current_schema() -> None:
     if current != heads:
         raise click.ClickException(f"The database is at revision {', '.join(sorted(current))}, this version "
                                    f"needs {', '.join(sorted(heads))}: {UPGRADE_FIRST}.")
+
+
+@statuspage_group.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "responder"]), default="responder",
+              show_default=True)
+def create_user(email: str, role: str) -> None:
+    """Create a user; the password comes from STATUSPAGE_PASSWORD or a prompt."""
+    _require_current_schema()
+    password = os.environ.get("STATUSPAGE_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        with _database().transaction() as session:
+            settings = _settings()
+            ensure_page(session, settings.page_name, settings.timezone)
+            user = accounts.create_user(session, email, password, role, Actor.system("cli"))
+            click.echo(f"Created {user.role.value} {user.email}.")
+    except DomainError as exc:
+        _fail(exc)
+
+
+@statuspage_group.command("create-token")
+@click.argument("email")
+@click.option("--name", default="API token", show_default=True)
+def create_token(email: str, name: str) -> None:
+    """Create a management API token; it is shown once, as the last word printed."""
+    _require_current_schema()
+    try:
+        with _database().transaction() as session:
+            settings = _settings()
+            page = ensure_page(session, settings.page_name, settings.timezone)
+            _token, raw = accounts.create_token(session, email, name, Actor.system("cli"))
+            page_code = page.code
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Page id: {page_code}")
+    click.echo("Keep this token now; it cannot be shown again:")
+    click.echo(f"Token: {raw}")
 
 
 @statuspage_group.command("demo")
@@ -157,6 +159,7 @@ def demo_command(scenario: str | None) -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def export_static_command(folder: Path) -> None:
     """Write the public site (pages, feeds, API v2 JSON) as static files into FOLDER."""
+    _require_current_schema()
     folder.mkdir(parents=True, exist_ok=True)
     written = static_export.export(current_app._get_current_object(), folder)
     click.echo(f"Wrote {len(written)} files to {folder}.")
@@ -166,6 +169,7 @@ def export_static_command(folder: Path) -> None:
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 def import_statuspage_command(source: Path) -> None:
     """Import components, groups, incidents and maintenances from Statuspage v2 JSON (file or folder)."""
+    _require_current_schema()
     try:
         with _database().transaction() as session:
             settings = _settings()
@@ -186,6 +190,7 @@ def import_statuspage_command(source: Path) -> None:
 @click.option("--once", is_flag=True, help="Do one pass of everything due, then exit.")
 def worker_command(once: bool) -> None:
     """Run the background worker (maintenance windows, probes, notifications)."""
+    _require_current_schema()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     worker = Worker(_database(), settings=_settings())
     if once:

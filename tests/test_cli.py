@@ -322,6 +322,27 @@ def test_demo_on_a_database_behind_the_code_says_to_upgrade_first(settings, tmp_
     assert isinstance(result.exception, SystemExit)
 
 
+@pytest.mark.parametrize("args", [
+    ["statuspage", "create-user", "ops@example.com", "--role", "admin"],
+    ["statuspage", "create-token", "ops@example.com"],
+    ["statuspage", "import-statuspage", "."],
+    ["statuspage", "export-static", "out"],
+    ["statuspage", "worker", "--once"],
+])
+def test_every_data_command_on_a_database_never_migrated_says_to_upgrade_first(settings, tmp_path, args,
+                                                                                monkeypatch):
+    monkeypatch.setenv("STATUSPAGE_PASSWORD", "a long enough password")
+    monkeypatch.chdir(tmp_path)
+    fresh = create_app(dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'fresh.db'}"))
+
+    result = fresh.test_cli_runner().invoke(args=args)
+
+    fresh.extensions["statuspage.db"].engine.dispose()
+    assert result.exit_code != 0
+    assert "The database has no tables yet: run `flask --app app db upgrade` first." in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
 def test_demo_on_a_database_it_cannot_open_says_what_to_check(settings, tmp_path):
     url = f"sqlite:///{tmp_path / 'no-such-folder' / 'statuspage.db'}"
     unreachable = create_app(dataclasses.replace(settings, database_url=url))
