@@ -3,16 +3,14 @@ switches, and rescheduling with PATCH."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from statuspage import components, incidents
-from statuspage.audit import Actor
 from statuspage.models import AuditEntry, Incident, OutboxEvent
-
-ACTOR = Actor.system("test")
+from tests.test_incidents_api import ACTOR, window_ahead, zulu
 
 
 @pytest.fixture
@@ -32,16 +30,6 @@ def website(session):
     component = components.create_component(session, ACTOR, "Website")
     session.commit()
     return component
-
-
-def window_ahead(days: int = 10, hours: int = 2) -> tuple[datetime, datetime]:
-    """A window `days` from now at 10:00 UTC: upcoming whenever the tests run."""
-    start = (datetime.now(UTC) + timedelta(days=days)).replace(hour=10, minute=0, second=0, microsecond=0)
-    return start, start + timedelta(hours=hours)
-
-
-def zulu(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def instant(text: str) -> datetime:
