@@ -81,13 +81,14 @@ def seed(env: dict[str, str], past: int, rng: random.Random) -> dict[str, int]:
     from alembic import command
     from sqlalchemy import func, select
 
-    from statuspage import components, incidents
     from statuspage.audit import Actor
     from statuspage.cli import alembic_config
+    from statuspage.components import catalog
     from statuspage.config import Settings
     from statuspage.db import Database, utcnow
-    from statuspage.demo import seed_components
+    from statuspage.incidents import lifecycle
     from statuspage.models import Component, Incident, IncidentUpdate, OutboxEvent
+    from statuspage.tools.demo import seed_components
 
     url = env["STATUSPAGE_DATABASE_URL"]
     command.upgrade(alembic_config(url), "head")
@@ -102,8 +103,8 @@ def seed(env: dict[str, str], past: int, rng: random.Random) -> dict[str, int]:
             seed_components(session, Settings.from_env(env))
             # The components have been there all along, so their uptime covers the incidents.
             for component in session.scalars(select(Component)):
-                components.update_component(session, actor, component,
-                                            start_date=(now - span - timedelta(days=1)).date().isoformat())
+                catalog.update_component(session, actor, component,
+                                         start_date=(now - span - timedelta(days=1)).date().isoformat())
         with database.transaction() as session:
             codes = list(session.scalars(select(Component.code).order_by(Component.position, Component.id)))
         for first in range(0, past, 100):
@@ -119,7 +120,7 @@ def seed(env: dict[str, str], past: int, rng: random.Random) -> dict[str, int]:
             counts = {
                 "incidents": session.scalar(select(func.count(Incident.id))) or 0,
                 "updates": session.scalar(select(func.count(IncidentUpdate.id))) or 0,
-                "unresolved": len(incidents.unresolved_incidents(session)),
+                "unresolved": len(lifecycle.unresolved_incidents(session)),
                 "outbox": session.scalar(select(func.count(OutboxEvent.id))) or 0,
             }
     finally:
@@ -129,43 +130,43 @@ def seed(env: dict[str, str], past: int, rng: random.Random) -> dict[str, int]:
 
 
 def _names(session, codes: list[str]) -> str:
-    from statuspage.components import get_component
+    from statuspage.components.catalog import get_component
 
     return " and ".join(get_component(session, code).name for code in codes)
 
 
 def _past_incident(session, actor, rng: random.Random, codes: list[str], begins) -> None:
     """One resolved incident with five updates, 10 to 50 minutes apart, through the domain functions."""
-    from statuspage import incidents
+    from statuspage.incidents import lifecycle
 
     names = _names(session, codes)
     when = begins + timedelta(minutes=rng.randrange(2, 15))  # noticed a little after it began
     status, text = MESSAGES[0]
-    incident = incidents.open_incident(
+    incident = lifecycle.open_incident(
         session, actor, name=rng.choice(TITLES).format(c=names), body=text.format(c=names, t=""),
         status=status, component_statuses={code: rng.choice(OUTAGES) for code in codes},
         started_at=begins, deliver_notifications=False, now=when,
     )
     for status, text in MESSAGES[1:UPDATES]:
         when += timedelta(minutes=rng.randrange(10, 50))
-        incidents.post_update(session, actor, incident, status=status,
+        lifecycle.post_update(session, actor, incident, status=status,
                               body=text.format(c=names, t=when.strftime("%H:%M")),
                               deliver_notifications=False, now=when)
 
 
 def _open_incident(session, actor, rng: random.Random, codes: list[str], begins, now) -> None:
     """An unresolved incident: opened, then identified."""
-    from statuspage import incidents
+    from statuspage.incidents import lifecycle
 
     names = _names(session, codes)
     when = begins + timedelta(minutes=5)
-    incident = incidents.open_incident(
+    incident = lifecycle.open_incident(
         session, actor, name=rng.choice(TITLES).format(c=names), body=MESSAGES[0][1].format(c=names, t=""),
         component_statuses={code: rng.choice(OUTAGES) for code in codes}, started_at=begins,
         deliver_notifications=False, now=when,
     )
     when = min(when + timedelta(minutes=20), now)
-    incidents.post_update(session, actor, incident, status="identified",
+    lifecycle.post_update(session, actor, incident, status="identified",
                           body=MESSAGES[1][1].format(c=names, t=when.strftime("%H:%M")),
                           deliver_notifications=False, now=when)
 

@@ -30,12 +30,12 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import LOOPBACK, ROOT, free_port, terminate_on_sigterm  # noqa: E402
-from statuspage import incidents  # noqa: E402
 from statuspage.audit import Actor  # noqa: E402
 from statuspage.cli import alembic_config  # noqa: E402
 from statuspage.db import Database, utcnow  # noqa: E402
+from statuspage.incidents import lifecycle  # noqa: E402
 from statuspage.models import Subscriber, SubscriberMode, new_code  # noqa: E402
-from statuspage.page import ensure_page  # noqa: E402
+from statuspage.page.record import ensure_page
 
 SECRET = "benchmark-secret-key-not-for-production"
 LEASE_SECONDS = 10
@@ -79,7 +79,7 @@ def prepare(folder: Path, subscribers: int) -> str:
                  "consecutive_failures": 0} for n in range(subscribers)]
         for start in range(0, len(rows), 10_000):
             session.execute(insert(Subscriber), rows[start:start + 10_000])
-        incidents.open_incident(session, Actor.system("bench"), name="Database cluster outage",
+        lifecycle.open_incident(session, Actor.system("bench"), name="Database cluster outage",
                                 body="We are investigating elevated error rates and latency.")
     database.engine.dispose()
     return url

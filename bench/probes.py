@@ -38,12 +38,12 @@ from sqlalchemy import insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from statuspage import components  # noqa: E402
 from statuspage.audit import Actor  # noqa: E402
 from statuspage.cli import alembic_config  # noqa: E402
+from statuspage.components import catalog  # noqa: E402
 from statuspage.db import Database  # noqa: E402
 from statuspage.models import Check, CheckRollup  # noqa: E402
-from statuspage.page import ensure_page  # noqa: E402
+from statuspage.page.record import ensure_page  # noqa: E402
 from statuspage.probes import service  # noqa: E402
 
 ACTOR = Actor.system("bench")
@@ -101,7 +101,7 @@ def prepare(url: str, probes: int, interval: int, port: int, start: datetime) ->
         component = None
         for n in range(probes):
             if n % 20 == 0:
-                component = components.create_component(session, ACTOR, f"Service {n // 20}")
+                component = catalog.create_component(session, ACTOR, f"Service {n // 20}")
             probe = service.create_probe(session, ACTOR, {
                 "name": f"probe {n}", "kind": "http", "component_id": component.code,
                 "target": f"http://127.0.0.1:{port}/p/{n}", "interval_seconds": interval,
@@ -221,7 +221,7 @@ def bytes_per_row(url: str, folder: Path) -> tuple[float, float]:
     start = datetime(2024, 1, 1, tzinfo=UTC)
     with database.transaction() as session:
         ensure_page(session, "Sizing", "Etc/UTC")
-        component = components.create_component(session, ACTOR, "Sized")
+        component = catalog.create_component(session, ACTOR, "Sized")
         probe_ids = [service.create_probe(session, ACTOR, {
             "name": f"p{n}", "kind": "http", "component_id": component.code,
             "target": "https://api.example.com/health"}, start).id for n in range(20)]

@@ -113,11 +113,11 @@ def seed(database_url: str) -> None:
     """Migrate a fresh database and create the 200 components through the domain functions."""
     from alembic import command
 
-    from statuspage import components
     from statuspage.audit import Actor
     from statuspage.cli import alembic_config
+    from statuspage.components import catalog
     from statuspage.db import Database
-    from statuspage.page import ensure_page
+    from statuspage.page.record import ensure_page
 
     command.upgrade(alembic_config(database_url), "head")
     database = Database()
@@ -127,10 +127,10 @@ def seed(database_url: str) -> None:
         with database.transaction() as session:
             ensure_page(session, "Bench", "Etc/UTC")
             for g in range(GROUPS):
-                group = components.create_group(session, actor, f"Region {g + 1:02d}",
-                                                f"Services hosted in region {g + 1}.")
+                group = catalog.create_group(session, actor, f"Region {g + 1:02d}",
+                                             f"Services hosted in region {g + 1}.")
                 for c in range(PER_GROUP):
-                    components.create_component(
+                    catalog.create_component(
                         session, actor, f"Service {g + 1:02d}-{c + 1:02d}",
                         f"Service {c + 1} of region {g + 1}: API, workers and storage.",
                         status=NOT_OPERATIONAL.get((g, c), "operational"),

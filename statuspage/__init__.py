@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from statuspage.config import ROOT, Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app; nothing touches the database here."""
-    from . import cli
-    from .api import push, ratelimit, v1, v1_incidents, v1_postmortems, v1_probes, v1_subscribers, v2
-    from .api.openapi import bp as openapi_bp
-    from .db import Database
-    from .extensions import csrf, limiter, login_manager
-    from .web import (
+    from statuspage import cli
+    from statuspage.api import push, ratelimit, v1, v1_incidents, v1_postmortems, v1_probes, v1_subscribers, v2
+    from statuspage.api.openapi import bp as openapi_bp
+    from statuspage.db import Database
+    from statuspage.edge import session
+    from statuspage.edge.extensions import csrf, limiter, login_manager
+    from statuspage.edge.public_cache import FastPath, PublicCache
+    from statuspage.web import (
         admin,
         admin_incidents,
         admin_postmortems,
@@ -29,11 +27,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         embeds,
         errors,
         public,
-        session,
         subscriptions,
         templating,
     )
-    from .web.public_cache import FastPath, PublicCache
 
     settings = settings or Settings.from_env()
     app = Flask(

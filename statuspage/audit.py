@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .models import AuditEntry, User
+from statuspage.models import AuditEntry, User
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,14 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from . import ROOT, accounts, demo, importer, incident_templates, scenarios, static_export
-from .audit import Actor
-from .errors import DomainError
-from .page import ensure_page
-from .worker import Worker
+from statuspage.accounts import users
+from statuspage.audit import Actor
+from statuspage.config import ROOT
+from statuspage.errors import DomainError
+from statuspage.incidents import templates
+from statuspage.page.record import ensure_page
+from statuspage.tools import demo, importer, scenarios, static_export
+from statuspage.worker import Worker
 
 
 def alembic_config(database_url: str) -> Config:
@@ -111,7 +114,7 @@ def create_user(email: str, role: str) -> None:
         with _database().transaction() as session:
             settings = _settings()
             ensure_page(session, settings.page_name, settings.timezone)
-            user = accounts.create_user(session, email, password, role, Actor.system("cli"))
+            user = users.create_user(session, email, password, role, Actor.system("cli"))
             click.echo(f"Created {user.role.value} {user.email}.")
     except DomainError as exc:
         _fail(exc)
@@ -127,7 +130,7 @@ def create_token(email: str, name: str) -> None:
         with _database().transaction() as session:
             settings = _settings()
             page = ensure_page(session, settings.page_name, settings.timezone)
-            _token, raw = accounts.create_token(session, email, name, Actor.system("cli"))
+            _token, raw = users.create_token(session, email, name, Actor.system("cli"))
             page_code = page.code
     except DomainError as exc:
         _fail(exc)
@@ -144,7 +147,7 @@ def demo_command(scenario: str | None) -> None:
     _require_current_schema()
     with _database().transaction() as session:
         created = demo.seed_components(session, _settings())
-        incident_templates.seed_templates(session, Actor.system("demo"))
+        templates.seed_templates(session, Actor.system("demo"))
         if scenario == "aug14":
             incident = scenarios.aug14(session, _settings())
             if incident is not None:

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# The checkout: templates/, static/ and migrations/ live beside the package (the design card's top level).
+ROOT = Path(__file__).resolve().parent.parent
+
 PREFIX = "STATUSPAGE_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

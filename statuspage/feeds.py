@@ -8,10 +8,10 @@ from datetime import datetime
 from feedgen.feed import FeedGenerator
 from markupsafe import escape
 
-from .markdown import render
-from .models import Component, Incident, Page
-from .postmortems import export_markdown
-from .timefmt import local
+from statuspage.markdown import render
+from statuspage.models import Component, Incident, Page
+from statuspage.postmortems.editing import export_markdown
+from statuspage.timefmt import local
 
 FEED_SIZE = 100
 LOCAL_FORMAT = "%b %d, %Y %H:%M %Z"

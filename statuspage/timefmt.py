@@ -31,7 +31,7 @@ def utc_label(value: datetime) -> str:
 
 def parse_local(value: str, time_zone: str, field: str) -> datetime | None:
     """A form's `datetime-local` value (no zone) read in the page's time zone; None when empty."""
-    from .errors import InvalidInput
+    from statuspage.errors import InvalidInput
 
     value = (value or "").strip()
     if not value:

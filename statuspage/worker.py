@@ -13,12 +13,12 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from . import incidents
-from .config import Settings
-from .db import Database, utcnow
-from .notify.sender import Notifier
-from .notify.transports import MailTransport
-from .probes.runner import ProbeRunner
+from statuspage.config import Settings
+from statuspage.db import Database, utcnow
+from statuspage.incidents import lifecycle
+from statuspage.notify.sender import Notifier
+from statuspage.notify.transports import MailTransport
+from statuspage.probes.runner import ProbeRunner
 
 log = logging.getLogger("statuspage.worker")
 Clock = Callable[[], datetime]
@@ -49,10 +49,10 @@ class Worker:
         """Move one maintenance window across the edge it has reached."""
         now = self.clock()
         with self.database.transaction() as session:
-            maintenance = incidents.due_maintenance(session, now)
+            maintenance = lifecycle.due_maintenance(session, now)
             if maintenance is None:
                 return False
-            update = incidents.advance_maintenance(session, maintenance, now)
+            update = lifecycle.advance_maintenance(session, maintenance, now)
             log.info("maintenance %s is now %s", maintenance.code, update.status)
             return True
 

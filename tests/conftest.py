@@ -27,12 +27,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from statuspage import create_app
-from statuspage.accounts import create_token, create_user
+from statuspage.accounts.users import create_token, create_user
 from statuspage.audit import Actor
 from statuspage.cli import alembic_config
 from statuspage.config import Settings
 from statuspage.db import Base, make_engine, utcnow
-from statuspage.page import ensure_page
+from statuspage.page.record import ensure_page
 
 # Real local targets for probe tests (HTTP/HTTPS servers, TCP listeners, certificates).
 pytest_plugins = ["tests.targets"]
@@ -51,9 +51,9 @@ def fast_password_hashing(request, monkeypatch):
     if request.node.get_closest_marker("real_password_hashing") is None:
         from argon2 import PasswordHasher
 
-        from statuspage import accounts
+        from statuspage.accounts import users
 
-        monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
-from statuspage import components, incidents, postmortems
 from statuspage.audit import Actor
+from statuspage.components import catalog
+from statuspage.incidents import lifecycle
+from statuspage.postmortems import editing
 
 ACTOR = Actor.system("admin", "responder@example.com")
 ZONE = "Europe/Berlin"
@@ -20,27 +22,27 @@ WRITTEN = {"summary": "The database cluster failed.", "root_cause": "A connectio
 def outage(session, steps, names=("Database cluster",), resolve_at=timedelta(hours=4), name="Elevated error rates"):
     """An incident opened at T0 + 10 min whose components change as `steps` say:
     `[(minutes after T0, {component name: status})]`, the first step opening it; resolved at `resolve_at`."""
-    made = {n: components.create_component(session, ACTOR, n) for n in names}
+    made = {n: catalog.create_component(session, ACTOR, n) for n in names}
 
     def statuses(step):
         return {made[n].code: status for n, status in step.items()}
 
     (first_minutes, first_step), *rest = steps
-    incident = incidents.open_incident(
+    incident = lifecycle.open_incident(
         session, ACTOR, name=name, body="We are investigating.", started_at=T0,
         component_statuses=statuses(first_step), now=T0 + timedelta(minutes=first_minutes))
     for minutes, step in rest:
-        incidents.post_update(session, ACTOR, incident, status="identified", body=f"Step at {minutes} min.",
+        lifecycle.post_update(session, ACTOR, incident, status="identified", body=f"Step at {minutes} min.",
                               component_statuses=statuses(step), now=T0 + timedelta(minutes=minutes))
-    incidents.post_update(session, ACTOR, incident, status="resolved", body="Verified.", now=T0 + resolve_at)
+    lifecycle.post_update(session, ACTOR, incident, status="resolved", body="Verified.", now=T0 + resolve_at)
     session.commit()
     return incident
 
 
 def written(session, incident, **sections):
     """The incident's postmortem with its required sections written (the others as the template left them)."""
-    postmortem = postmortems.start(session, ACTOR, incident, ZONE)
-    postmortems.edit(session, ACTOR, incident, postmortem, ZONE, sections={**WRITTEN, **sections})
+    postmortem = editing.start(session, ACTOR, incident, ZONE)
+    editing.edit(session, ACTOR, incident, postmortem, ZONE, sections={**WRITTEN, **sections})
     return postmortem
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from statuspage import components as comp
-from statuspage.accounts import create_token
+from statuspage.accounts.users import create_token
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.models import Check, Component, Probe, Role, StatusChange, User, new_code
 from statuspage.probes import service
 from statuspage.probes.base import CheckResult
@@ -45,7 +45,7 @@ def sign_in(client, session: Session, role: str = "admin") -> User:
 
 
 def a_component(session: Session, name: str = "API", **fields: Any) -> Component:
-    component = comp.create_component(session, ACTOR, name, **fields)
+    component = catalog.create_component(session, ACTOR, name, **fields)
     session.commit()
     return component
 

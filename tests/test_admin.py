@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from statuspage import components as comp
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.models import AuditEntry, Component, ComponentGroup, ComponentStatus, StatusChange
-from statuspage.page import current_version
+from statuspage.page.record import current_version
 from tests.conftest import csrf_token, post_form
 
 ACTOR = Actor.system("test")
@@ -27,15 +27,15 @@ ACTOR = Actor.system("test")
 
 
 def a_group(session: Session, name: str = "Backend") -> ComponentGroup:
-    group = comp.create_group(session, ACTOR, name)
+    group = catalog.create_group(session, ACTOR, name)
     session.commit()
     return group
 
 
 def a_component(session: Session, name: str = "Website", group: ComponentGroup | None = None,
                 **fields) -> Component:
-    component = comp.create_component(session, ACTOR, name,
-                                      group_code=group.code if group else None, **fields)
+    component = catalog.create_component(session, ACTOR, name,
+                                         group_code=group.code if group else None, **fields)
     session.commit()
     return component
 
@@ -67,7 +67,7 @@ def snapshot(session: Session) -> tuple:
 
 def names_in_order(session: Session) -> list[str]:
     session.expire_all()
-    return [c.name for item in comp.component_tree(session) for c in item.components]
+    return [c.name for item in catalog.component_tree(session) for c in item.components]
 
 
 @pytest.fixture
@@ -156,7 +156,7 @@ def test_a_responder_manages_groups_and_components_from_the_admin(client, sessio
 
     assert response.status_code == 302
     session.expire_all()
-    assert [item.group.name for item in comp.component_tree(session)] == ["Frontend", "Backend"]
+    assert [item.group.name for item in catalog.component_tree(session)] == ["Frontend", "Backend"]
     assert names_in_order(session) == ["API"]
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.user_id == user.id)
                               .order_by(AuditEntry.id)).all()

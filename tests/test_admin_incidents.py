@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from statuspage import components as comp
-from statuspage import incident_templates
-from statuspage import incidents as inc
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.db import utcnow
+from statuspage.incidents import lifecycle, templates
 from statuspage.models import (
     Component,
     ComponentStatus,
@@ -24,13 +23,13 @@ from statuspage.models import (
     IncidentTemplate,
     IncidentUpdate,
 )
-from statuspage.page import current_version
+from statuspage.page.record import current_version
 from tests.conftest import post_form
 
 ACTOR = Actor.system("test")
 BERLIN = ZoneInfo("Europe/Berlin")
 # Every new page starts with these saved messages (incident_templates.DEFAULT_TEMPLATES).
-DEFAULTS = len(incident_templates.DEFAULT_TEMPLATES)
+DEFAULTS = len(templates.DEFAULT_TEMPLATES)
 # A fixed past moment for incidents arranged through the domain.
 T0 = datetime(2024, 7, 15, 10, 30, tzinfo=UTC)
 
@@ -40,7 +39,7 @@ T0 = datetime(2024, 7, 15, 10, 30, tzinfo=UTC)
 
 
 def a_component(session: Session, name: str, status: str = "operational") -> Component:
-    component = comp.create_component(session, ACTOR, name, status=status)
+    component = catalog.create_component(session, ACTOR, name, status=status)
     session.commit()
     return component
 
@@ -48,7 +47,7 @@ def a_component(session: Session, name: str, status: str = "operational") -> Com
 def an_incident(session: Session, name: str = "Elevated errors", **fields) -> Incident:
     fields.setdefault("body", "We are investigating.")
     fields.setdefault("now", T0)
-    incident = inc.open_incident(session, ACTOR, name=name, **fields)
+    incident = lifecycle.open_incident(session, ACTOR, name=name, **fields)
     session.commit()
     return incident
 
@@ -58,7 +57,7 @@ def a_maintenance(session: Session, name: str = "Database upgrade", **fields) ->
     fields.setdefault("scheduled_for", T0 + timedelta(days=1))
     fields.setdefault("scheduled_until", T0 + timedelta(days=1, hours=2))
     fields.setdefault("now", T0)
-    maintenance = inc.schedule_maintenance(session, ACTOR, name=name, **fields)
+    maintenance = lifecycle.schedule_maintenance(session, ACTOR, name=name, **fields)
     session.commit()
     return maintenance
 
@@ -66,7 +65,7 @@ def a_maintenance(session: Session, name: str = "Database upgrade", **fields) ->
 def a_template(session: Session, name: str = "Investigating", **fields) -> IncidentTemplate:
     fields.setdefault("title", "Elevated error rates")
     fields.setdefault("body", "We are investigating elevated error rates.")
-    template = incident_templates.save_template(session, ACTOR, name=name, **fields)
+    template = templates.save_template(session, ACTOR, name=name, **fields)
     session.commit()
     return template
 
@@ -337,8 +336,8 @@ def test_each_update_adds_to_the_timeline_with_its_status_message_and_components
 def test_the_admin_incident_page_shows_the_whole_timeline(client, session, login_as):
     api = a_component(session, "API")
     incident = an_incident(session, component_statuses={api.code: "major_outage"})
-    inc.post_update(session, ACTOR, incident, status="identified", body="Found *it*.",
-                    now=T0 + timedelta(minutes=5))
+    lifecycle.post_update(session, ACTOR, incident, status="identified", body="Found *it*.",
+                          now=T0 + timedelta(minutes=5))
     session.commit()
     login_as("responder")
 
@@ -430,8 +429,8 @@ def test_an_incident_cannot_be_moved_to_postmortem_by_an_update(client, session,
 def test_a_completed_maintenance_cannot_be_scheduled_again(client, session, login_as):
     website = a_component(session, "Website")
     maintenance = a_maintenance(session, component_codes=[website.code])
-    inc.post_update(session, ACTOR, maintenance, status="completed", body="Done early.",
-                    now=T0 + timedelta(hours=1))
+    lifecycle.post_update(session, ACTOR, maintenance, status="completed", body="Done early.",
+                          now=T0 + timedelta(hours=1))
     session.commit()
     login_as("responder")
     version_before = version(session)
@@ -495,7 +494,7 @@ def test_the_new_incident_form_offers_every_template(client, session, login_as):
     document = parse(client.get("/admin/incidents/new"))
 
     offered = document.xpath("//select[@name='template']/option/@value")
-    assert offered == [t.code for t in incident_templates.list_templates(session)]
+    assert offered == [t.code for t in templates.list_templates(session)]
     assert {first.code, second.code} <= set(offered)
 
 
@@ -728,7 +727,7 @@ def test_the_preview_needs_a_csrf_token(client, session, login_as):
 def test_the_preview_refuses_an_oversized_message(client, session, login_as):
     login_as("responder")
 
-    response = post_form(client, "/admin/preview", {"body": "x" * (inc.BODY_MAX + 1)})
+    response = post_form(client, "/admin/preview", {"body": "x" * (lifecycle.BODY_MAX + 1)})
 
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == "body"

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from statuspage import postmortems
 from statuspage.models import AuditEntry, PostmortemRevision
+from statuspage.postmortems import editing
 from tests.postmortem_builders import ACTOR, T0, ZONE, form_fields, outage, written
 
 
@@ -55,7 +55,7 @@ def alert(response) -> str:
 
 def stored(session, incident):
     session.expire_all()
-    return postmortems.get(session, incident)
+    return editing.get(session, incident)
 
 
 def new_row(fields: dict[str, str]) -> int:
@@ -79,7 +79,7 @@ def test_saving_the_form_unchanged_writes_nothing(client, session, incident, edi
 
 def test_an_unchanged_published_postmortem_gets_no_revision_and_no_updated_time(client, session, incident, editor):
     postmortem = written(session, incident)
-    postmortems.publish(session, ACTOR, incident, postmortem, ZONE, notify=False)
+    editing.publish(session, ACTOR, incident, postmortem, ZONE, notify=False)
     session.commit()
     page = editor.page()
     assert "Save and update the published postmortem" in page and "Save draft" not in page
@@ -175,11 +175,11 @@ def test_a_refused_new_item_keeps_what_was_typed(client, session, incident, edit
     html = response.get_data(as_text=True)
     for typed in ('value="Rotate the pool credentials"', 'value="Dana"', 'value="https://tracker.example/2"'):
         assert typed in html, typed
-    assert postmortems.items_for(session, incident) == []
+    assert editing.items_for(session, incident) == []
 
 
 def test_a_refused_item_change_keeps_what_was_typed(client, session, incident, editor):
-    item = postmortems.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana")
+    item = editing.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana")
     session.commit()
     fields = {**form_fields(editor.page(), "action-item-form"), "title": "Patch the pooler\x07 today",
               "owner": "Sam"}

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from statuspage import incidents as inc
 from statuspage.db import utcnow
+from statuspage.incidents import lifecycle
 from statuspage.models import AuditEntry, Incident, OutboxEvent
 from tests.conftest import post_form
 from tests.test_admin_incidents import (
@@ -32,9 +32,9 @@ def days_ahead_at(days: int, hour: int, minute: int = 0, second: int = 0) -> dat
 def upcoming_maintenance(session, start: datetime | None = None, hours: int = 2, **fields) -> Incident:
     """A maintenance scheduled now, for a window ahead (default: in three days at 10:00, Berlin)."""
     start = start or days_ahead_at(3, 10)
-    maintenance = inc.schedule_maintenance(session, ACTOR, name="Database upgrade", body="Upgrading.",
-                                           scheduled_for=start, scheduled_until=start + timedelta(hours=hours),
-                                           **fields)
+    maintenance = lifecycle.schedule_maintenance(session, ACTOR, name="Database upgrade", body="Upgrading.",
+                                                 scheduled_for=start, scheduled_until=start + timedelta(hours=hours),
+                                                 **fields)
     session.commit()
     return maintenance
 
@@ -90,7 +90,7 @@ def test_once_begun_the_start_as_shown_keeps_its_exact_time_and_the_end_moves(cl
     website = a_component(session, "Website")
     start = utcnow().replace(microsecond=0) + timedelta(minutes=30, seconds=17)
     maintenance = upcoming_maintenance(session, start=start, component_codes=[website.code])
-    inc.post_update(session, ACTOR, maintenance, status="in_progress", body="Started early.")
+    lifecycle.post_update(session, ACTOR, maintenance, status="in_progress", body="Started early.")
     session.commit()
     login_as("responder")
 
@@ -147,7 +147,7 @@ def test_it_refuses_a_time_that_is_not_a_time(client, session, login_as):
 
 def test_a_completed_maintenance_is_not_offered_and_cannot_be_rescheduled(client, session, login_as):
     maintenance = upcoming_maintenance(session)
-    inc.post_update(session, ACTOR, maintenance, status="completed", body="Done early.")
+    lifecycle.post_update(session, ACTOR, maintenance, status="completed", body="Done early.")
     session.commit()
     login_as("responder")
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from statuspage import components as comp
-from statuspage import incidents as inc
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.db import utcnow
+from statuspage.incidents import lifecycle
 from statuspage.models import Component, Delivery, OutboxEvent, Subscriber
 from statuspage.notify import subscribers
 from tests.conftest import post_form
@@ -30,8 +30,8 @@ def client(mail_app, session):
 
 @pytest.fixture
 def stack(session: Session) -> dict[str, Component]:
-    database = comp.create_component(session, ACTOR, "Database cluster")
-    website = comp.create_component(session, ACTOR, "Website")
+    database = catalog.create_component(session, ACTOR, "Database cluster")
+    website = catalog.create_component(session, ACTOR, "Website")
     session.commit()
     return {"database": database, "website": website}
 
@@ -280,7 +280,7 @@ def test_a_file_that_is_too_large_is_refused_with_a_message(client, session, log
 
 
 def publish(session: Session, name: str):
-    incident = inc.open_incident(session, ACTOR, name=name, body="We are looking into it.")
+    incident = lifecycle.open_incident(session, ACTOR, name=name, body="We are looking into it.")
     session.commit()
     return incident
 
@@ -391,8 +391,8 @@ def test_the_publish_forms_say_how_many_confirmed_subscribers_a_notification_rea
     assert reached(client.get("/admin/incidents/new")) == 4
     assert reached(client.get("/admin/maintenance/new")) == 4
 
-    website_only = inc.open_incident(session, ACTOR, name="Website slow", body="x",
-                                     component_statuses={stack["website"].code: "degraded_performance"})
+    website_only = lifecycle.open_incident(session, ACTOR, name="Website slow", body="x",
+                                           component_statuses={stack["website"].code: "degraded_performance"})
     session.commit()
     assert reached(client.get(f"/admin/incidents/{website_only.code}")) == 3
 
@@ -403,7 +403,7 @@ def test_the_publish_forms_say_how_many_confirmed_subscribers_a_notification_rea
     assert refused.status_code == 422
     assert reached(refused) == 3
 
-    inc.post_update(session, ACTOR, website_only, status="resolved", body="Fixed.")
+    lifecycle.post_update(session, ACTOR, website_only, status="resolved", body="Fixed.")
     session.commit()
     assert reached(client.get(f"/admin/incidents/{website_only.code}/postmortem")) == 3
 

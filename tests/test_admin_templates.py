@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from statuspage import components as comp
-from statuspage import incident_templates
+from statuspage.components import catalog
+from statuspage.incidents import templates
 from statuspage.models import ComponentStatus, IncidentTemplate
 from tests.conftest import post_form
 from tests.test_admin_incidents import (
@@ -168,11 +168,11 @@ def test_a_template_whose_component_was_deleted_fills_the_rest(client, session, 
     website = a_component(session, "Website")
     gone = a_component(session, "Gone")
     template = a_template(session, "Both", component_ids=[website.code, gone.code])
-    comp.delete_component(session, ACTOR, gone)
+    catalog.delete_component(session, ACTOR, gone)
     session.commit()
     login_as("responder")
 
     document = parse(client.get(f"/admin/incidents/new?template={template.code}"))
 
     assert selected(document, f"component-{website.code}") == ["operational"]
-    assert incident_templates.get_template(session, template.code).component_ids == [website.code, gone.code]
+    assert templates.get_template(session, template.code).component_ids == [website.code, gone.code]

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from statuspage import components as comp
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.models import AuditEntry, Component, ComponentGroup, ComponentStatus, StatusChange, User
-from statuspage.page import current_version
+from statuspage.page.record import current_version
 
 SYSTEM = Actor.system("test")
 COMPONENT_KEYS = {"id", "name", "status", "created_at", "updated_at", "position", "description", "showcase",
@@ -69,7 +69,7 @@ def anonymous(client, page_code) -> Api:
 
 
 def a_group(session: Session, name: str = "Backend", *members: Component) -> ComponentGroup:
-    group = comp.create_group(session, SYSTEM, name, component_codes=[m.code for m in members])
+    group = catalog.create_group(session, SYSTEM, name, component_codes=[m.code for m in members])
     session.commit()
     return group
 
@@ -77,7 +77,7 @@ def a_group(session: Session, name: str = "Backend", *members: Component) -> Com
 def a_component(
     session: Session, name: str = "API", group: ComponentGroup | None = None, status: str = "operational"
 ) -> Component:
-    component = comp.create_component(
+    component = catalog.create_component(
         session, SYSTEM, name, status=status, group_code=group.code if group else None
     )
     session.commit()

@@ -13,8 +13,8 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from sqlalchemy.orm import Session
 
-from statuspage import components as comp
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.models import Component, ComponentGroup
 
 ACTOR = Actor.system("test")
@@ -54,14 +54,14 @@ def validator(schema: str) -> Draft202012Validator:
 
 
 def a_group(session: Session, name: str) -> ComponentGroup:
-    group = comp.create_group(session, ACTOR, name)
+    group = catalog.create_group(session, ACTOR, name)
     session.commit()
     return group
 
 
 def a_component(session: Session, name: str, group: ComponentGroup | None = None, **fields) -> Component:
-    component = comp.create_component(session, ACTOR, name,
-                                      group_code=group.code if group else None, **fields)
+    component = catalog.create_component(session, ACTOR, name,
+                                         group_code=group.code if group else None, **fields)
     session.commit()
     return component
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from test_api_v2 import validator
 
-from statuspage import components, incidents
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.db import utcnow
+from statuspage.incidents import lifecycle
 
 ACTOR = Actor.system("test")
 INCIDENT_LISTS = {"summary": "summary.json", "incidents": "incidents.json",
@@ -31,13 +32,13 @@ def listed(client, app, endpoint: str, key: str, schema: str) -> list[tuple[str,
 
 @pytest.fixture
 def two_incidents(session):
-    database = components.create_component(session, ACTOR, "Database")
+    database = catalog.create_component(session, ACTOR, "Database")
     now = utcnow()
-    solved = incidents.open_incident(session, ACTOR, name="Login errors", body="Looking.",
+    solved = lifecycle.open_incident(session, ACTOR, name="Login errors", body="Looking.",
                                      component_statuses={database.code: "partial_outage"},
                                      now=now - timedelta(hours=2))
-    incidents.post_update(session, ACTOR, solved, status="resolved", body="Fixed.", now=now - timedelta(hours=1))
-    incidents.open_incident(session, ACTOR, name="Slow queries", body="Looking.",
+    lifecycle.post_update(session, ACTOR, solved, status="resolved", body="Fixed.", now=now - timedelta(hours=1))
+    lifecycle.open_incident(session, ACTOR, name="Slow queries", body="Looking.",
                             component_statuses={database.code: "degraded_performance"}, now=now)
     session.commit()
 
@@ -53,19 +54,19 @@ def test_each_incident_list_shows_the_incidents_it_promises(client, app, two_inc
 
 @pytest.fixture
 def three_windows(session):
-    storage = components.create_component(session, ACTOR, "Storage")
+    storage = catalog.create_component(session, ACTOR, "Storage")
     now = utcnow()
 
     def window(name, start_in):
-        return incidents.schedule_maintenance(
+        return lifecycle.schedule_maintenance(
             session, ACTOR, name=name, body="Planned.", scheduled_for=now + start_in,
             scheduled_until=now + start_in + timedelta(hours=2), component_codes=[storage.code], now=now)
 
     window("Storage upgrade", timedelta(days=2))
     started = window("CDN switch", -timedelta(minutes=30))
-    incidents.advance_maintenance(session, started, now)
+    lifecycle.advance_maintenance(session, started, now)
     done = window("Old window", timedelta(hours=1))
-    incidents.post_update(session, ACTOR, done, status="completed", body="Cancelled.", now=now)
+    lifecycle.post_update(session, ACTOR, done, status="completed", body="Cancelled.", now=now)
     session.commit()
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from statuspage import ROOT, create_app
 from statuspage.cli import alembic_config
 from statuspage.db import Base, utcnow
-from statuspage.demo import DEMO_STACK
 from statuspage.models import ApiToken, AuditEntry, Component, ComponentGroup, Role, User
+from statuspage.tools.demo import DEMO_STACK
 
 
 def invoke(runner, *args: str, password: str | None = None):

@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from statuspage import components, incidents
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.db import utcnow
+from statuspage.incidents import lifecycle
 from statuspage.models import StatusChange
 
 ACTOR = Actor.system("test")
@@ -18,19 +19,19 @@ ACTOR = Actor.system("test")
 def database(session):
     """A component created 10 days ago that was down 2 h (major) and 10 h (partial) 3 days ago."""
     ten_days_ago = utcnow() - timedelta(days=10)
-    component = components.create_component(session, ACTOR, "Database cluster")
+    component = catalog.create_component(session, ACTOR, "Database cluster")
     component.created_at = ten_days_ago
     for change in session.query(StatusChange).filter_by(component_id=component.id):
         change.at = ten_days_ago
     day = datetime.combine(date.today() - timedelta(days=3), datetime.min.time(), tzinfo=UTC)
-    incident = incidents.open_incident(session, ACTOR, name="DB down", body="x", now=day + timedelta(hours=3),
+    incident = lifecycle.open_incident(session, ACTOR, name="DB down", body="x", now=day + timedelta(hours=3),
                                        started_at=day + timedelta(hours=1),
                                        component_statuses={component.code: "major_outage"})
-    components.set_status(session, component, components.ComponentStatus.PARTIAL_OUTAGE, ACTOR,
-                          at=day + timedelta(hours=5))
-    incidents.post_update(session, ACTOR, incident, status="resolved", body="ok", now=day + timedelta(hours=15))
+    catalog.set_status(session, component, catalog.ComponentStatus.PARTIAL_OUTAGE, ACTOR,
+                       at=day + timedelta(hours=5))
+    lifecycle.post_update(session, ACTOR, incident, status="resolved", body="ok", now=day + timedelta(hours=15))
     for change in session.query(StatusChange).filter_by(component_id=component.id):
-        if change.to_status == components.ComponentStatus.MAJOR_OUTAGE:
+        if change.to_status == catalog.ComponentStatus.MAJOR_OUTAGE:
             change.at = day + timedelta(hours=3)
     session.commit()
     return component

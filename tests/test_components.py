@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from statuspage import components as comp
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.errors import Conflict, InvalidInput, NotFound
 from statuspage.models import (
     AuditEntry,
@@ -18,7 +18,7 @@ from statuspage.models import (
     ComponentStatus,
     StatusChange,
 )
-from statuspage.page import current_version
+from statuspage.page.record import current_version
 
 OPERATIONAL = ComponentStatus.OPERATIONAL
 DEGRADED = ComponentStatus.DEGRADED_PERFORMANCE
@@ -33,7 +33,7 @@ ACTOR = Actor.system("test", "tester@example.com")
 
 
 def a_group(session: Session, name: str = "Core") -> ComponentGroup:
-    group = comp.create_group(session, ACTOR, name)
+    group = catalog.create_group(session, ACTOR, name)
     session.commit()
     return group
 
@@ -41,7 +41,7 @@ def a_group(session: Session, name: str = "Core") -> ComponentGroup:
 def a_component(
     session: Session, name: str = "Website", group: ComponentGroup | None = None, **fields
 ) -> Component:
-    component = comp.create_component(
+    component = catalog.create_component(
         session, ACTOR, name, group_code=group.code if group else None, **fields
     )
     session.commit()
@@ -54,7 +54,7 @@ def count(session: Session, model) -> int:
 
 def top_level_order(session: Session) -> list[str]:
     return [item.group.name if item.group else item.components[0].name
-            for item in comp.component_tree(session)]
+            for item in catalog.component_tree(session)]
 
 
 def names_in(session: Session, group: ComponentGroup) -> list[str]:
@@ -92,7 +92,7 @@ def test_it_trims_names_and_treats_an_empty_description_as_none(session):
 def test_it_renames_and_describes_a_component(session):
     component = a_component(session, "Website")
 
-    comp.update_component(session, ACTOR, component, name="Web site", description="Marketing pages")
+    catalog.update_component(session, ACTOR, component, name="Web site", description="Marketing pages")
     session.commit()
     session.expire_all()
 
@@ -103,7 +103,7 @@ def test_it_renames_and_describes_a_component(session):
 def test_it_renames_and_describes_a_group(session):
     group = a_group(session, "Backend")
 
-    comp.update_group(session, ACTOR, group, name="Back end", description="Servers")
+    catalog.update_group(session, ACTOR, group, name="Back end", description="Servers")
     session.commit()
     session.expire_all()
 
@@ -114,7 +114,7 @@ def test_it_renames_and_describes_a_group(session):
 @pytest.mark.parametrize("name", ["", "   ", None, 42, "x" * 256])
 def test_it_refuses_a_missing_or_over_long_name(session, name):
     with pytest.raises(InvalidInput) as error:
-        comp.create_component(session, ACTOR, name)
+        catalog.create_component(session, ACTOR, name)
 
     assert error.value.field == "name"
     session.rollback()
@@ -127,14 +127,14 @@ def test_it_accepts_a_name_of_exactly_255_characters(session):
 
 def test_it_refuses_an_over_long_description(session):
     with pytest.raises(InvalidInput) as error:
-        comp.create_component(session, ACTOR, "Website", description="x" * 2001)
+        catalog.create_component(session, ACTOR, "Website", description="x" * 2001)
 
     assert error.value.field == "description"
 
 
 def test_it_refuses_an_unknown_status(session):
     with pytest.raises(InvalidInput) as error:
-        comp.create_component(session, ACTOR, "Website", status="on_fire")
+        catalog.create_component(session, ACTOR, "Website", status="on_fire")
 
     assert error.value.field == "status"
     assert "operational" in error.value.message
@@ -148,7 +148,7 @@ def test_it_refuses_a_duplicate_name_in_the_same_group(session):
     a_component(session, "Database", group)
 
     with pytest.raises(Conflict) as error:
-        comp.create_component(session, ACTOR, "DATABASE", group_code=group.code)
+        catalog.create_component(session, ACTOR, "DATABASE", group_code=group.code)
 
     assert error.value.field == "name"
     session.rollback()
@@ -159,7 +159,7 @@ def test_it_refuses_a_duplicate_name_at_the_top_level(session):
     a_component(session, "Website")
 
     with pytest.raises(Conflict):
-        comp.create_component(session, ACTOR, "website ")
+        catalog.create_component(session, ACTOR, "website ")
 
 
 def test_it_allows_the_same_name_in_different_groups(session):
@@ -177,13 +177,13 @@ def test_it_refuses_renaming_a_component_onto_a_sibling(session):
     mail = a_component(session, "Mail")
 
     with pytest.raises(Conflict):
-        comp.update_component(session, ACTOR, mail, name="WEBSITE")
+        catalog.update_component(session, ACTOR, mail, name="WEBSITE")
 
 
 def test_a_component_may_change_the_case_of_its_own_name(session):
     website = a_component(session, "Website")
 
-    comp.update_component(session, ACTOR, website, name="WEBSITE")
+    catalog.update_component(session, ACTOR, website, name="WEBSITE")
 
     assert website.name == "WEBSITE"
 
@@ -192,7 +192,7 @@ def test_it_refuses_a_duplicate_group_name_case_insensitively(session):
     a_group(session, "Backend")
 
     with pytest.raises(Conflict):
-        comp.create_group(session, ACTOR, "backend")
+        catalog.create_group(session, ACTOR, "backend")
 
 
 def test_it_refuses_moving_a_component_into_a_group_that_has_its_name(session):
@@ -201,7 +201,7 @@ def test_it_refuses_moving_a_component_into_a_group_that_has_its_name(session):
     loose = a_component(session, "database")
 
     with pytest.raises(Conflict):
-        comp.update_component(session, ACTOR, loose, group_code=group.code)
+        catalog.update_component(session, ACTOR, loose, group_code=group.code)
 
 
 # --- order ------------------------------------------------------------------------------------
@@ -213,12 +213,12 @@ def test_move_swaps_a_component_with_its_neighbour(session):
         a_component(session, name, group)
     database = session.scalars(select(Component).where(Component.name == "Database")).one()
 
-    comp.move(session, ACTOR, database, -1)
+    catalog.move(session, ACTOR, database, -1)
     session.commit()
     assert names_in(session, group) == ["Database", "API", "Cache"]
 
-    comp.move(session, ACTOR, database, +1)
-    comp.move(session, ACTOR, database, +1)
+    catalog.move(session, ACTOR, database, +1)
+    catalog.move(session, ACTOR, database, +1)
     session.commit()
     assert names_in(session, group) == ["API", "Cache", "Database"]
 
@@ -228,8 +228,8 @@ def test_move_past_either_end_keeps_the_order(session):
     api = a_component(session, "API", group)
     database = a_component(session, "Database", group)
 
-    comp.move(session, ACTOR, api, -1)
-    comp.move(session, ACTOR, database, +1)
+    catalog.move(session, ACTOR, api, -1)
+    catalog.move(session, ACTOR, database, +1)
     session.commit()
 
     assert names_in(session, group) == ["API", "Database"]
@@ -241,11 +241,11 @@ def test_groups_and_top_level_components_share_one_order(session):
     backend = a_group(session, "Backend")
     a_component(session, "Mail")
 
-    comp.move(session, ACTOR, backend, -1)
+    catalog.move(session, ACTOR, backend, -1)
     session.commit()
     assert top_level_order(session) == ["Backend", "Website", "Mail"]
 
-    comp.update_group(session, ACTOR, backend, position=3)
+    catalog.update_group(session, ACTOR, backend, position=3)
     session.commit()
     assert top_level_order(session) == ["Website", "Mail", "Backend"]
 
@@ -256,7 +256,7 @@ def test_position_places_a_component_and_renumbers_its_siblings(session):
         a_component(session, name, group)
     cache = session.scalars(select(Component).where(Component.name == "Cache")).one()
 
-    comp.update_component(session, ACTOR, cache, position=1)
+    catalog.update_component(session, ACTOR, cache, position=1)
     session.commit()
 
     assert names_in(session, group) == ["Cache", "API", "Database"]
@@ -268,7 +268,7 @@ def test_it_refuses_a_position_that_is_not_a_whole_number_from_one(session, posi
     component = a_component(session, "Website")
 
     with pytest.raises(InvalidInput) as error:
-        comp.update_component(session, ACTOR, component, position=position)
+        catalog.update_component(session, ACTOR, component, position=position)
 
     assert error.value.field == "position"
 
@@ -281,7 +281,7 @@ def test_it_moves_a_component_between_groups_to_the_end_of_the_new_group(session
     api = a_component(session, "API", eu)
     a_component(session, "Database", us)
 
-    comp.update_component(session, ACTOR, api, group_code=us.code)
+    catalog.update_component(session, ACTOR, api, group_code=us.code)
     session.commit()
 
     assert names_in(session, eu) == []
@@ -292,7 +292,7 @@ def test_it_moves_a_component_out_of_its_group_to_the_top_level(session):
     group = a_group(session, "Backend")
     api = a_component(session, "API", group)
 
-    comp.update_component(session, ACTOR, api, group_code=None)
+    catalog.update_component(session, ACTOR, api, group_code=None)
     session.commit()
 
     assert names_in(session, group) == []
@@ -302,7 +302,7 @@ def test_it_moves_a_component_out_of_its_group_to_the_top_level(session):
 def test_a_group_can_be_created_with_its_components(session):
     api, database = a_component(session, "API"), a_component(session, "Database")
 
-    group = comp.create_group(session, ACTOR, "Backend", component_codes=[database.code, api.code])
+    group = catalog.create_group(session, ACTOR, "Backend", component_codes=[database.code, api.code])
     session.commit()
 
     assert names_in(session, group) == ["Database", "API"]
@@ -314,7 +314,7 @@ def test_deleting_a_group_keeps_its_components_at_the_top_level(session):
     a_component(session, "API", group)
     a_component(session, "Database", group)
 
-    comp.delete_group(session, ACTOR, group)
+    catalog.delete_group(session, ACTOR, group)
     session.commit()
     session.expire_all()
 
@@ -329,17 +329,17 @@ def test_deleting_a_group_is_refused_when_a_member_name_is_taken_at_the_top_leve
     a_component(session, "api")
 
     with pytest.raises(Conflict) as error:
-        comp.delete_group(session, ACTOR, group)
+        catalog.delete_group(session, ACTOR, group)
 
     assert "'API' already exists in the top level" in error.value.message
 
 
 def test_deleting_a_component_deletes_its_history(session):
     component = a_component(session, "Website")
-    comp.set_status(session, component, MAJOR, ACTOR)
+    catalog.set_status(session, component, MAJOR, ACTOR)
     session.commit()
 
-    comp.delete_component(session, ACTOR, component)
+    catalog.delete_component(session, ACTOR, component)
     session.commit()
 
     assert count(session, Component) == 0
@@ -354,7 +354,7 @@ def test_set_status_writes_exactly_one_history_row(session, make_user):
     component = a_component(session, "Website")
     when = datetime(2024, 8, 14, 12, 30, tzinfo=UTC)
 
-    change = comp.set_status(session, component, PARTIAL, Actor.for_user(user, "admin"), at=when)
+    change = catalog.set_status(session, component, PARTIAL, Actor.for_user(user, "admin"), at=when)
     session.commit()
     session.expire_all()
 
@@ -370,7 +370,7 @@ def test_set_status_stamps_the_change_with_the_current_time_by_default(session):
     component = a_component(session, "Website")
     before = datetime.now(UTC)
 
-    change = comp.set_status(session, component, DEGRADED, ACTOR, cause="probe 3, check 1207")
+    change = catalog.set_status(session, component, DEGRADED, ACTOR, cause="probe 3, check 1207")
     session.commit()
 
     assert before <= change.at <= datetime.now(UTC) + timedelta(seconds=1)
@@ -381,7 +381,7 @@ def test_set_status_writes_no_row_and_keeps_the_version_when_unchanged(session):
     component = a_component(session, "Website", status="major_outage")
     rows, version = count(session, StatusChange), current_version(session)
 
-    assert comp.set_status(session, component, MAJOR, ACTOR) is None
+    assert catalog.set_status(session, component, MAJOR, ACTOR) is None
     session.commit()
 
     assert count(session, StatusChange) == rows
@@ -392,7 +392,7 @@ def test_setting_the_same_status_through_update_writes_no_history_row(session):
     component = a_component(session, "Website", status="major_outage")
     rows = count(session, StatusChange)
 
-    comp.update_component(session, ACTOR, component, status="major_outage")
+    catalog.update_component(session, ACTOR, component, status="major_outage")
     session.commit()
 
     assert count(session, StatusChange) == rows
@@ -402,7 +402,7 @@ def test_set_status_bumps_the_page_version(session):
     component = a_component(session, "Website")
     version = current_version(session)
 
-    comp.set_status(session, component, MAJOR, ACTOR)
+    catalog.set_status(session, component, MAJOR, ACTOR)
     session.commit()
 
     assert current_version(session) > version
@@ -411,12 +411,12 @@ def test_set_status_bumps_the_page_version(session):
 def test_history_lists_the_newest_change_first(session):
     component = a_component(session, "Website")
     start = datetime.now(UTC) + timedelta(minutes=1)
-    comp.set_status(session, component, DEGRADED, ACTOR, at=start)
-    comp.set_status(session, component, MAJOR, ACTOR, at=start + timedelta(minutes=5))
-    comp.set_status(session, component, OPERATIONAL, ACTOR, at=start + timedelta(minutes=9))
+    catalog.set_status(session, component, DEGRADED, ACTOR, at=start)
+    catalog.set_status(session, component, MAJOR, ACTOR, at=start + timedelta(minutes=5))
+    catalog.set_status(session, component, OPERATIONAL, ACTOR, at=start + timedelta(minutes=9))
     session.commit()
 
-    history = comp.history(session, component)
+    history = catalog.history(session, component)
 
     assert [(h.from_status, h.to_status) for h in history] == [
         (MAJOR, OPERATIONAL), (DEGRADED, MAJOR), (OPERATIONAL, DEGRADED), (None, OPERATIONAL)
@@ -427,18 +427,18 @@ def test_history_lists_the_newest_change_first(session):
 
 
 CHANGES = {
-    "component.create": lambda session, component, group: comp.create_component(session, ACTOR, "Mail"),
-    "component.update": lambda session, component, group: comp.update_component(
+    "component.create": lambda session, component, group: catalog.create_component(session, ACTOR, "Mail"),
+    "component.update": lambda session, component, group: catalog.update_component(
         session, ACTOR, component, name="Web site"),
-    "component.update status": lambda session, component, group: comp.update_component(
+    "component.update status": lambda session, component, group: catalog.update_component(
         session, ACTOR, component, status="major_outage"),
-    "component.move": lambda session, component, group: comp.move(session, ACTOR, component, -1),
-    "component.delete": lambda session, component, group: comp.delete_component(session, ACTOR, component),
-    "group.create": lambda session, component, group: comp.create_group(session, ACTOR, "Frontend"),
-    "group.update": lambda session, component, group: comp.update_group(
+    "component.move": lambda session, component, group: catalog.move(session, ACTOR, component, -1),
+    "component.delete": lambda session, component, group: catalog.delete_component(session, ACTOR, component),
+    "group.create": lambda session, component, group: catalog.create_group(session, ACTOR, "Frontend"),
+    "group.update": lambda session, component, group: catalog.update_group(
         session, ACTOR, group, description="Servers"),
-    "group.move": lambda session, component, group: comp.move(session, ACTOR, group, +1),
-    "group.delete": lambda session, component, group: comp.delete_group(session, ACTOR, group),
+    "group.move": lambda session, component, group: catalog.move(session, ACTOR, group, +1),
+    "group.delete": lambda session, component, group: catalog.delete_group(session, ACTOR, group),
 }
 
 
@@ -464,7 +464,7 @@ def test_every_change_writes_an_audit_row_and_bumps_the_page_version(session, ch
 def test_the_audit_row_of_a_status_change_names_both_statuses(session):
     component = a_component(session, "Website")
 
-    comp.update_component(session, ACTOR, component, status="partial_outage")
+    catalog.update_component(session, ACTOR, component, status="partial_outage")
     session.commit()
 
     entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
@@ -493,7 +493,7 @@ def test_the_audit_row_of_a_status_change_names_both_statuses(session):
     ],
 )
 def test_the_page_indicator_follows_the_component_statuses(statuses, expected):
-    assert comp.page_indicator(statuses) == expected
+    assert catalog.page_indicator(statuses) == expected
 
 
 @pytest.mark.parametrize(
@@ -508,15 +508,15 @@ def test_the_page_indicator_follows_the_component_statuses(statuses, expected):
     ],
 )
 def test_an_unresolved_incident_raises_the_page_indicator(statuses, impacts, expected):
-    indicator, description = comp.page_indicator(statuses, impacts)
+    indicator, description = catalog.page_indicator(statuses, impacts)
 
     assert indicator == expected
-    assert description == comp.INDICATOR_DESCRIPTIONS[expected]
+    assert description == catalog.INDICATOR_DESCRIPTIONS[expected]
 
 
 @pytest.mark.parametrize("impacts", [["none"], ["minor"], ["maintenance"]])
 def test_an_incident_never_lowers_the_page_indicator(impacts):
-    assert comp.page_indicator([MAJOR, MAJOR], impacts) == ("critical", "Major System Outage")
+    assert catalog.page_indicator([MAJOR, MAJOR], impacts) == ("critical", "Major System Outage")
 
 
 def test_a_group_shows_its_worst_component_status(session):
@@ -525,7 +525,7 @@ def test_a_group_shows_its_worst_component_status(session):
     a_component(session, "Database", group, status="major_outage")
     a_component(session, "Cache", group, status="under_maintenance")
 
-    [item] = comp.component_tree(session)
+    [item] = catalog.component_tree(session)
 
     assert item.status == MAJOR
 
@@ -539,8 +539,8 @@ def test_an_update_with_a_valid_name_and_an_unknown_group_saves_nothing(session)
     entries, version = count(session, AuditEntry), current_version(session)
 
     with pytest.raises(NotFound) as error:
-        comp.update_component(session, ACTOR, component, name="Renamed", status="major_outage",
-                              group_code="nosuchgroup0")
+        catalog.update_component(session, ACTOR, component, name="Renamed", status="major_outage",
+                                 group_code="nosuchgroup0")
     # Even if a careless caller committed now, nothing of the change may be written.
     session.commit()
     session.expire_all()
@@ -568,7 +568,7 @@ def test_an_update_with_one_bad_field_writes_none_of_the_others(session, bad):
     version = current_version(session)
 
     with pytest.raises(InvalidInput):
-        comp.update_component(session, ACTOR, component, name="Renamed", **bad)
+        catalog.update_component(session, ACTOR, component, name="Renamed", **bad)
     session.commit()
     session.expire_all()
 
@@ -581,7 +581,7 @@ def test_a_refused_create_leaves_no_component_history_or_audit(session):
     before = (count(session, Component), count(session, StatusChange), count(session, AuditEntry))
 
     with pytest.raises(NotFound):
-        comp.create_component(session, ACTOR, "Mail", group_code="nosuchgroup0")
+        catalog.create_component(session, ACTOR, "Mail", group_code="nosuchgroup0")
     session.commit()
 
     after = (count(session, Component), count(session, StatusChange), count(session, AuditEntry))
@@ -595,29 +595,29 @@ def test_a_refused_create_leaves_no_component_history_or_audit(session):
                                   "DB\x00down", "DB\x1bdown", "DB\x7fdown"])
 def test_it_refuses_a_name_with_a_line_break_or_control_character(session, name):
     with pytest.raises(InvalidInput) as error:
-        comp.create_component(session, ACTOR, name)
+        catalog.create_component(session, ACTOR, name)
     assert error.value.field == "name"
     assert "control characters" in error.value.message
     session.rollback()
 
     with pytest.raises(InvalidInput):
-        comp.create_group(session, ACTOR, name)
+        catalog.create_group(session, ACTOR, name)
     session.rollback()
     website = a_component(session, "Website")
     with pytest.raises(InvalidInput):
-        comp.update_component(session, ACTOR, website, name=name)
+        catalog.update_component(session, ACTOR, website, name=name)
     session.rollback()
     assert [c.name for c in session.scalars(select(Component))] == ["Website"]
 
 
 def test_a_clean_name_names_the_field_at_fault():
     with pytest.raises(InvalidInput) as error:
-        comp.clean_name("Elevated errors\r\nBcc: all@example.com", "title")
+        catalog.clean_name("Elevated errors\r\nBcc: all@example.com", "title")
     assert (error.value.field, error.value.message.split()[0]) == ("title", "Title")
 
 
 def test_a_name_keeps_its_inner_spaces_and_any_script():
-    assert comp.clean_name("  Zahlungen – API (EU) 支付  ") == "Zahlungen – API (EU) 支付"
+    assert catalog.clean_name("  Zahlungen – API (EU) 支付  ") == "Zahlungen – API (EU) 支付"
 
 
 # --- a save that changes nothing records nothing -------------------------------------------------
@@ -635,23 +635,23 @@ def test_re_saving_a_component_unchanged_writes_no_audit_row_and_keeps_the_versi
                             only_show_if_degraded=True, start_date="2024-08-14")
     before = quiet(session)
 
-    comp.update_component(session, ACTOR, component, name=" API ", description="REST", group_code=group.code,
-                          showcase=False, only_show_if_degraded=True, start_date="2024-08-14",
-                          status="operational", position=1)
+    catalog.update_component(session, ACTOR, component, name=" API ", description="REST", group_code=group.code,
+                             showcase=False, only_show_if_degraded=True, start_date="2024-08-14",
+                             status="operational", position=1)
     session.commit()
 
     assert quiet(session) == before
 
 
 def test_re_saving_a_group_unchanged_writes_no_audit_row_and_keeps_the_version(session):
-    group = comp.create_group(session, ACTOR, "Backend", "Servers")
+    group = catalog.create_group(session, ACTOR, "Backend", "Servers")
     member = a_component(session, "API")
-    comp.update_group(session, ACTOR, group, component_codes=[member.code])
+    catalog.update_group(session, ACTOR, group, component_codes=[member.code])
     session.commit()
     before = quiet(session)
 
-    comp.update_group(session, ACTOR, group, name="Backend", description="Servers", position=1,
-                      component_codes=[member.code])
+    catalog.update_group(session, ACTOR, group, name="Backend", description="Servers", position=1,
+                         component_codes=[member.code])
     session.commit()
 
     assert quiet(session) == before
@@ -662,9 +662,9 @@ def test_moving_past_either_end_writes_no_audit_row_and_keeps_the_version(sessio
     first, last = a_component(session, "API", group), a_component(session, "Database", group)
     before = quiet(session)
 
-    comp.move(session, ACTOR, first, -1)
-    comp.move(session, ACTOR, last, +1)
-    comp.move(session, ACTOR, group, -1)
+    catalog.move(session, ACTOR, first, -1)
+    catalog.move(session, ACTOR, last, +1)
+    catalog.move(session, ACTOR, group, -1)
     session.commit()
 
     assert quiet(session) == before
@@ -673,7 +673,7 @@ def test_moving_past_either_end_writes_no_audit_row_and_keeps_the_version(sessio
 def test_a_change_of_one_flag_records_only_that_flag(session):
     component = a_component(session, "API")
 
-    comp.update_component(session, ACTOR, component, name="API", showcase=False, only_show_if_degraded=False)
+    catalog.update_component(session, ACTOR, component, name="API", showcase=False, only_show_if_degraded=False)
     session.commit()
 
     entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
@@ -689,8 +689,8 @@ def test_a_status_change_does_not_check_the_name_again(session, monkeypatch):
     def no_check(*_args, **_kwargs):
         raise AssertionError("the name was checked for a status-only change")
 
-    monkeypatch.setattr(comp, "_check_unique_component_name", no_check)
-    comp.update_component(session, ACTOR, component, name="API", status="major_outage")
+    monkeypatch.setattr(catalog, "_check_unique_component_name", no_check)
+    catalog.update_component(session, ACTOR, component, name="API", status="major_outage")
     session.commit()
 
     assert component.status == MAJOR

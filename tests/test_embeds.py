@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import select
 
-from statuspage import components
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.models import Page
 
 ACTOR = Actor.system("test")
@@ -25,7 +25,7 @@ def test_the_badge_is_svg_showing_the_overall_state(client):
 
 
 def test_a_component_badge_names_the_component_and_its_status(app, client, session):
-    component = components.create_component(session, ACTOR, "Database <cluster>", status="major_outage")
+    component = catalog.create_component(session, ACTOR, "Database <cluster>", status="major_outage")
     session.commit()
     svg = ET.fromstring(client.get(f"/badge.svg?component={component.code}").get_data())
     texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
@@ -111,9 +111,9 @@ def test_the_widget_shows_the_state_it_reads(client):
 
 
 def test_a_group_badge_shows_the_worst_status_of_its_components(client, session):
-    web = components.create_component(session, ACTOR, "Web", status="degraded_performance")
-    api = components.create_component(session, ACTOR, "API", status="partial_outage")
-    group = components.create_group(session, ACTOR, "Frontend", component_codes=[web.code, api.code])
+    web = catalog.create_component(session, ACTOR, "Web", status="degraded_performance")
+    api = catalog.create_component(session, ACTOR, "API", status="partial_outage")
+    group = catalog.create_group(session, ACTOR, "Frontend", component_codes=[web.code, api.code])
     session.commit()
     response = client.get(f"/badge.svg?component={group.code}")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"

@@ -12,13 +12,13 @@ import lxml.html
 import pytest
 from sqlalchemy.orm import Session
 
-from statuspage import components as comp
-from statuspage import incidents as inc
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.config import Settings
 from statuspage.db import utcnow
+from statuspage.incidents import lifecycle
 from statuspage.models import Component, Incident
-from statuspage.page import bump_version, get_page
+from statuspage.page.record import bump_version, get_page
 
 ACTOR = Actor.system("test")
 T0 = datetime(2024, 7, 15, 10, 30, tzinfo=UTC)
@@ -38,25 +38,25 @@ def settings(settings: Settings) -> Settings:
 
 
 def a_component(session: Session, name: str) -> Component:
-    component = comp.create_component(session, ACTOR, name)
+    component = catalog.create_component(session, ACTOR, name)
     session.commit()
     return component
 
 
 def an_incident(session: Session, name: str, at: datetime, **fields) -> Incident:
     fields.setdefault("body", f"{name}: we are investigating.")
-    incident = inc.open_incident(session, ACTOR, name=name, started_at=at, now=at, **fields)
+    incident = lifecycle.open_incident(session, ACTOR, name=name, started_at=at, now=at, **fields)
     session.commit()
     return incident
 
 
 def an_update(session: Session, incident: Incident, status: str, body: str, at: datetime) -> None:
-    inc.post_update(session, ACTOR, incident, status=status, body=body, now=at)
+    lifecycle.post_update(session, ACTOR, incident, status=status, body=body, now=at)
     session.commit()
 
 
 def a_maintenance(session: Session, name: str, start: datetime, **fields) -> Incident:
-    maintenance = inc.schedule_maintenance(
+    maintenance = lifecycle.schedule_maintenance(
         session, ACTOR, name=name, body=f"{name} is planned.", scheduled_for=start,
         scheduled_until=start + timedelta(hours=2), now=start - timedelta(days=1), **fields,
     )
@@ -219,8 +219,8 @@ def test_a_rescheduled_maintenance_shows_its_new_window_and_counts_as_updated(cl
     maintenance = a_maintenance(session, "Disk swap", start)  # announced a day ahead: now
     before = entry_for(fetch(client, path), maintenance)
     moved = utcnow().replace(microsecond=0) + timedelta(seconds=1)
-    inc.reschedule_maintenance(session, ACTOR, maintenance, scheduled_for=start + timedelta(days=1),
-                               scheduled_until=start + timedelta(days=1, hours=2), now=moved)
+    lifecycle.reschedule_maintenance(session, ACTOR, maintenance, scheduled_for=start + timedelta(days=1),
+                                     scheduled_until=start + timedelta(days=1, hours=2), now=moved)
     session.commit()
 
     after = entry_for(fetch(client, path), maintenance)

@@ -222,7 +222,7 @@ def test_two_top_level_components_with_one_name_are_refused(runner, session, tmp
 
 def test_a_name_already_on_the_page_is_refused(runner, session, tmp_path):
     from statuspage.audit import Actor
-    from statuspage.components import create_component
+    from statuspage.components.catalog import create_component
 
     create_component(session, Actor.system("test"), "git operations")
     session.commit()
@@ -266,7 +266,7 @@ def test_an_update_id_that_belongs_to_another_incident_is_a_clear_error(runner, 
 
 
 def test_a_clash_the_checks_miss_is_a_clear_error_not_a_traceback(runner, session, tmp_path, monkeypatch):
-    from statuspage import importer
+    from statuspage.tools import importer
 
     # Without the name check, the database's unique index is the last line of defence.
     monkeypatch.setattr(importer, "_check_unique_component_name", lambda *args: None)
@@ -283,7 +283,7 @@ def test_a_clash_the_checks_miss_is_a_clear_error_not_a_traceback(runner, sessio
 
 def test_a_second_run_leaves_live_component_statuses_and_their_history_alone(runner, session, tmp_path):
     from statuspage.audit import Actor
-    from statuspage.components import get_component, set_status
+    from statuspage.components.catalog import get_component, set_status
     from statuspage.models import ComponentStatus, StatusChange
 
     folder = write(tmp_path, summary=summary())
@@ -367,7 +367,7 @@ def test_maintenance_windows_still_ahead_move_on_their_own_and_past_ones_do_not(
     from datetime import timedelta
 
     from statuspage.db import utcnow
-    from statuspage.incidents import due_maintenance
+    from statuspage.incidents.lifecycle import due_maintenance
 
     now = utcnow()
     folder = write(tmp_path, scheduled_maintenances=upcoming_and_active(now))

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from statuspage import components, incidents
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.db import utcnow
+from statuspage.incidents import lifecycle
 from statuspage.models import ComponentStatus
 from tests.probe_builders import a_probe
 
@@ -24,33 +25,33 @@ def now():
 
 @pytest.fixture
 def database(session):
-    return components.create_component(session, RESPONDER, "Database cluster")
+    return catalog.create_component(session, RESPONDER, "Database cluster")
 
 
 def an_incident(session, component, status, now, name="Elevated error rates"):
-    return incidents.open_incident(session, RESPONDER, name=name, body="Investigating.",
+    return lifecycle.open_incident(session, RESPONDER, name=name, body="Investigating.",
                                    component_statuses={component.code: status}, now=now)
 
 
 def declare(session, incident, component, status, now):
-    incidents.post_update(session, RESPONDER, incident, status="identified", body="Update.",
+    lifecycle.post_update(session, RESPONDER, incident, status="identified", body="Update.",
                           component_statuses={component.code: status}, now=now)
 
 
 def resolve(session, incident, now):
-    incidents.post_update(session, RESPONDER, incident, status="resolved", body="Resolved.", now=now)
+    lifecycle.post_update(session, RESPONDER, incident, status="resolved", body="Resolved.", now=now)
 
 
 def a_started_maintenance(session, component, now, name="Database upgrade"):
-    maintenance = incidents.schedule_maintenance(
+    maintenance = lifecycle.schedule_maintenance(
         session, RESPONDER, name=name, body="Upgrading.", scheduled_for=now - timedelta(minutes=1),
         scheduled_until=now + timedelta(hours=2), component_codes=[component.code], now=now)
-    incidents.advance_maintenance(session, maintenance, now)
+    lifecycle.advance_maintenance(session, maintenance, now)
     return maintenance
 
 
 def complete(session, maintenance, now):
-    incidents.post_update(session, RESPONDER, maintenance, status="completed", body="Done.", now=now)
+    lifecycle.post_update(session, RESPONDER, maintenance, status="completed", body="Done.", now=now)
 
 
 def test_resolving_one_incident_keeps_the_status_another_still_declares(session, database, now):
@@ -114,7 +115,7 @@ def test_a_completed_maintenance_leaves_an_incidents_declaration_in_place(sessio
 
 
 def test_a_completed_maintenance_gives_back_the_status_from_before_its_window(session, database, now):
-    components.update_component(session, RESPONDER, database, status="degraded_performance")
+    catalog.update_component(session, RESPONDER, database, status="degraded_performance")
     maintenance = a_started_maintenance(session, database, now)
     assert database.status == UNDER_MAINTENANCE
 
@@ -146,8 +147,8 @@ def test_overlapping_maintenance_windows_hand_the_component_over(session, databa
 
 
 def test_cancelling_a_window_that_never_began_leaves_the_component_alone(session, database, now):
-    components.update_component(session, RESPONDER, database, status="degraded_performance")
-    maintenance = incidents.schedule_maintenance(
+    catalog.update_component(session, RESPONDER, database, status="degraded_performance")
+    maintenance = lifecycle.schedule_maintenance(
         session, RESPONDER, name="Later", body="Planned.", scheduled_for=now + timedelta(days=1),
         scheduled_until=now + timedelta(days=1, hours=1), component_codes=[database.code], now=now)
 

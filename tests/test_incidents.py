@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from statuspage import components, incident_templates, incidents
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.errors import Conflict, InvalidInput, NotFound
+from statuspage.incidents import lifecycle, templates
 from statuspage.models import (
     AuditEntry,
     ComponentStatus,
@@ -20,7 +21,7 @@ from statuspage.models import (
     Page,
     StatusChange,
 )
-from statuspage.page import ensure_page
+from statuspage.page.record import ensure_page
 from statuspage.worker import Worker
 
 NOW = datetime(2024, 8, 14, 14, 40, tzinfo=UTC)
@@ -29,12 +30,12 @@ RESPONDER = Actor.system("admin", "responder@example.com")
 
 @pytest.fixture
 def database(session):
-    return components.create_component(session, RESPONDER, "Database cluster")
+    return catalog.create_component(session, RESPONDER, "Database cluster")
 
 
 @pytest.fixture
 def website(session):
-    return components.create_component(session, RESPONDER, "Website")
+    return catalog.create_component(session, RESPONDER, "Website")
 
 
 def open_db_incident(session, database, **overrides):
@@ -44,7 +45,7 @@ def open_db_incident(session, database, **overrides):
         started_at=NOW - timedelta(minutes=10), now=NOW,
     )
     arguments.update(overrides)
-    return incidents.open_incident(session, RESPONDER, **arguments)
+    return lifecycle.open_incident(session, RESPONDER, **arguments)
 
 
 def count(session, model) -> int:
@@ -79,12 +80,12 @@ def test_impact_is_derived_from_component_statuses_unless_overridden(session, da
 def test_clearing_the_override_brings_back_the_impact_declared_over_the_incidents_life(
         session, database, website, cleared):
     incident = open_db_incident(session, database, impact_override="minor")
-    incidents.post_update(session, RESPONDER, incident, status="identified", body="Found it.",
+    lifecycle.post_update(session, RESPONDER, incident, status="identified", body="Found it.",
                           component_statuses={website.code: "degraded_performance"}, now=NOW)
-    incidents.post_update(session, RESPONDER, incident, status="resolved", body="Fixed.", now=NOW)
+    lifecycle.post_update(session, RESPONDER, incident, status="resolved", body="Fixed.", now=NOW)
     assert incident.impact == Impact.MINOR
 
-    incidents.post_update(session, RESPONDER, incident, status="resolved", body="Impact corrected.",
+    lifecycle.post_update(session, RESPONDER, incident, status="resolved", body="Impact corrected.",
                           impact_override=cleared, now=NOW)
 
     assert incident.impact_override is None
@@ -93,25 +94,25 @@ def test_clearing_the_override_brings_back_the_impact_declared_over_the_incident
 
 def test_an_override_of_none_is_kept_as_an_override(session, database):
     incident = open_db_incident(session, database)
-    incidents.post_update(session, RESPONDER, incident, status="identified", body="Not customer facing.",
+    lifecycle.post_update(session, RESPONDER, incident, status="identified", body="Not customer facing.",
                           impact_override="none", now=NOW)
     assert (incident.impact_override, incident.impact) == (Impact.NONE, Impact.NONE)
 
 
 def test_changing_details_clears_the_override_the_same_way(session, database):
     incident = open_db_incident(session, database, impact_override="minor")
-    incidents.post_update(session, RESPONDER, incident, status="resolved", body="Fixed.", now=NOW)
+    lifecycle.post_update(session, RESPONDER, incident, status="resolved", body="Fixed.", now=NOW)
 
-    incidents.change_details(session, RESPONDER, incident, impact_override=None)
+    lifecycle.change_details(session, RESPONDER, incident, impact_override=None)
 
     assert incident.impact == Impact.CRITICAL
 
 
 def test_resolving_returns_affected_components_to_operational(session, database):
     incident = open_db_incident(session, database)
-    incidents.post_update(session, RESPONDER, incident, status="identified", body="Database cluster failed.",
+    lifecycle.post_update(session, RESPONDER, incident, status="identified", body="Database cluster failed.",
                           now=NOW + timedelta(minutes=20))
-    incidents.post_update(session, RESPONDER, incident, status="resolved", body="Recovered.",
+    lifecycle.post_update(session, RESPONDER, incident, status="resolved", body="Recovered.",
                           now=NOW + timedelta(hours=4))
 
     assert database.status == ComponentStatus.OPERATIONAL
@@ -121,7 +122,7 @@ def test_resolving_returns_affected_components_to_operational(session, database)
 
 def test_resolving_can_leave_components_as_they_are(session, database):
     incident = open_db_incident(session, database)
-    incidents.post_update(session, RESPONDER, incident, status="resolved", body="Resolved; replica still down.",
+    lifecycle.post_update(session, RESPONDER, incident, status="resolved", body="Resolved; replica still down.",
                           restore_components=False, now=NOW + timedelta(hours=1))
     assert database.status == ComponentStatus.MAJOR_OUTAGE
 
@@ -129,8 +130,8 @@ def test_resolving_can_leave_components_as_they_are(session, database):
 def test_monitoring_time_is_kept_from_the_first_monitoring_update(session, database):
     incident = open_db_incident(session, database)
     first = NOW + timedelta(hours=1)
-    incidents.post_update(session, RESPONDER, incident, status="monitoring", body="Fix deployed.", now=first)
-    incidents.post_update(session, RESPONDER, incident, status="monitoring", body="Still watching.",
+    lifecycle.post_update(session, RESPONDER, incident, status="monitoring", body="Fix deployed.", now=first)
+    lifecycle.post_update(session, RESPONDER, incident, status="monitoring", body="Still watching.",
                           now=first + timedelta(minutes=30))
     assert incident.monitoring_at == first
 
@@ -188,21 +189,21 @@ def test_a_message_keeps_its_line_breaks_and_tabs(session, database):
 def test_updates_and_templates_refuse_control_characters_too(session, database):
     incident = open_db_incident(session, database)
     with pytest.raises(InvalidInput, match="control characters"):
-        incidents.post_update(session, RESPONDER, incident, status="identified", body="x\x00", now=NOW)
+        lifecycle.post_update(session, RESPONDER, incident, status="identified", body="x\x00", now=NOW)
     with pytest.raises(InvalidInput, match="control characters"):
-        incident_templates.save_template(session, RESPONDER, name="NUL", title="", body="x\x00")
+        templates.save_template(session, RESPONDER, name="NUL", title="", body="x\x00")
 
 
 def test_a_resolved_incident_cannot_jump_to_postmortem_by_an_update(session, database):
     incident = open_db_incident(session, database, status="resolved")
     with pytest.raises(InvalidInput, match="cannot become postmortem"):
-        incidents.post_update(session, RESPONDER, incident, status="postmortem", body="x", now=NOW)
+        lifecycle.post_update(session, RESPONDER, incident, status="postmortem", body="x", now=NOW)
 
 
 def test_a_resolved_incident_can_be_reopened(session, database):
     incident = open_db_incident(session, database)
-    incidents.post_update(session, RESPONDER, incident, status="resolved", body="ok", now=NOW)
-    incidents.post_update(session, RESPONDER, incident, status="investigating", body="It is back.",
+    lifecycle.post_update(session, RESPONDER, incident, status="resolved", body="ok", now=NOW)
+    lifecycle.post_update(session, RESPONDER, incident, status="investigating", body="It is back.",
                           component_statuses={database.code: "partial_outage"}, now=NOW + timedelta(minutes=5))
     assert incident.status == "investigating"
     assert incident.resolved_at is None
@@ -212,10 +213,10 @@ def test_a_resolved_incident_can_be_reopened(session, database):
 def test_an_update_to_a_deleted_incident_is_not_found(session, database):
     incident = open_db_incident(session, database)
     code = incident.code
-    incidents.delete_incident(session, RESPONDER, incident)
+    lifecycle.delete_incident(session, RESPONDER, incident)
     session.commit()
     with pytest.raises(NotFound):
-        incidents.get_incident(session, code)
+        lifecycle.get_incident(session, code)
 
 
 def test_a_failure_half_way_leaves_nothing_behind(app, session, database, monkeypatch):
@@ -227,11 +228,11 @@ def test_a_failure_half_way_leaves_nothing_behind(app, session, database, monkey
     def explode(*_args, **_kwargs):
         raise RuntimeError("database went away after the first writes")
 
-    monkeypatch.setattr(incidents.audit, "record", explode)
+    monkeypatch.setattr(lifecycle.audit, "record", explode)
     db = app.extensions["statuspage.db"]
     with pytest.raises(RuntimeError), db.transaction() as other:
-        code = components.get_component(other, database.code).code
-        incidents.open_incident(other, RESPONDER, name="Half", body="x",
+        code = catalog.get_component(other, database.code).code
+        lifecycle.open_incident(other, RESPONDER, name="Half", body="x",
                                 component_statuses={code: "major_outage"}, now=NOW)
 
     session.expire_all()
@@ -239,12 +240,12 @@ def test_a_failure_half_way_leaves_nothing_behind(app, session, database, monkey
     assert count(session, IncidentUpdate) == 0
     assert count(session, StatusChange) == changes_before
     assert session.scalar(select(Page.version)) == version_before
-    assert components.get_component(session, database.code).status == ComponentStatus.OPERATIONAL
+    assert catalog.get_component(session, database.code).status == ComponentStatus.OPERATIONAL
 
 
 def outbox_fails(monkeypatch, after: int = 0) -> None:
     """Make queueing a notification fail, after `after` notifications went through."""
-    real = incidents.outbox.incident_event
+    real = lifecycle.queue.incident_event
     calls = []
 
     def fail(*args, **kwargs):
@@ -253,14 +254,14 @@ def outbox_fails(monkeypatch, after: int = 0) -> None:
             raise RuntimeError("the outbox insert failed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(incidents.outbox, "incident_event", fail)
+    monkeypatch.setattr(lifecycle.queue, "incident_event", fail)
 
 
 def saved_state(session, component, incident) -> tuple:
     """Everything one change writes: statuses, timeline, history, outbox and page version."""
     session.expire_all()
-    fresh = incidents.get_incident(session, incident.code)
-    return (fresh.status, fresh.impact, len(fresh.updates), components.get_component(session, component.code).status,
+    fresh = lifecycle.get_incident(session, incident.code)
+    return (fresh.status, fresh.impact, len(fresh.updates), catalog.get_component(session, component.code).status,
             count(session, StatusChange), count(session, OutboxEvent), session.scalar(select(Page.version)))
 
 
@@ -271,11 +272,11 @@ def test_an_update_whose_notification_fails_leaves_nothing_behind(app, session, 
     outbox_fails(monkeypatch)
 
     with pytest.raises(RuntimeError), app.extensions["statuspage.db"].transaction() as other:
-        incidents.post_update(other, RESPONDER, incidents.get_incident(other, incident.code), status="resolved",
+        lifecycle.post_update(other, RESPONDER, lifecycle.get_incident(other, incident.code), status="resolved",
                               body="Fixed.", component_statuses={website.code: "degraded_performance"}, now=NOW)
 
     assert saved_state(session, database, incident) == before
-    assert components.get_component(session, website.code).status == ComponentStatus.OPERATIONAL
+    assert catalog.get_component(session, website.code).status == ComponentStatus.OPERATIONAL
 
 
 @pytest.mark.parametrize("clock, fail_after", [
@@ -301,7 +302,7 @@ def test_every_change_is_audited_and_bumps_the_page_version(session, database):
     session.commit()
     before = session.scalar(select(Page.version))
     incident = open_db_incident(session, database)
-    incidents.post_update(session, RESPONDER, incident, status="identified", body="Found it.", now=NOW)
+    lifecycle.post_update(session, RESPONDER, incident, status="identified", body="Found it.", now=NOW)
     session.commit()
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.target_code == incident.code)).all()
     assert actions == ["incident.open", "incident.update"]
@@ -316,7 +317,7 @@ def schedule(session, database, start_in=timedelta(hours=1), length=timedelta(ho
                      scheduled_for=NOW + start_in, scheduled_until=NOW + start_in + length,
                      component_codes=[database.code], now=NOW)
     arguments.update(overrides)
-    return incidents.schedule_maintenance(session, RESPONDER, **arguments)
+    return lifecycle.schedule_maintenance(session, RESPONDER, **arguments)
 
 
 def test_it_refuses_a_maintenance_that_ends_before_it_starts(session, database):
@@ -339,16 +340,16 @@ def test_the_worker_moves_maintenance_across_its_window(app, session, database):
     clock[0] = NOW + timedelta(hours=1, minutes=1)
     assert worker.run_once() == 1
     session.expire_all()
-    assert incidents.get_incident(session, maintenance.code).status == "in_progress"
-    assert components.get_component(session, database.code).status == ComponentStatus.UNDER_MAINTENANCE
+    assert lifecycle.get_incident(session, maintenance.code).status == "in_progress"
+    assert catalog.get_component(session, database.code).status == ComponentStatus.UNDER_MAINTENANCE
 
     clock[0] = NOW + timedelta(hours=3, minutes=1)
     assert worker.run_once() == 1
     session.expire_all()
-    finished = incidents.get_incident(session, maintenance.code)
+    finished = lifecycle.get_incident(session, maintenance.code)
     assert finished.status == "completed"
     assert [u.status for u in finished.updates] == ["completed", "in_progress", "scheduled"]
-    assert components.get_component(session, database.code).status == ComponentStatus.OPERATIONAL
+    assert catalog.get_component(session, database.code).status == ComponentStatus.OPERATIONAL
 
 
 def test_a_window_missed_entirely_records_both_edges(app, session, database):
@@ -357,7 +358,7 @@ def test_a_window_missed_entirely_records_both_edges(app, session, database):
     worker = Worker(app.extensions["statuspage.db"], clock=lambda: NOW + timedelta(days=1))
     assert worker.run_once() == 1
     session.expire_all()
-    assert [u.status for u in incidents.get_incident(session, maintenance.code).updates] == [
+    assert [u.status for u in lifecycle.get_incident(session, maintenance.code).updates] == [
         "completed", "in_progress", "scheduled"]
 
 
@@ -366,16 +367,16 @@ def test_maintenance_without_auto_transition_waits_for_a_responder(app, session,
     session.commit()
     worker = Worker(app.extensions["statuspage.db"], clock=lambda: NOW + timedelta(hours=2))
     assert worker.run_once() == 0
-    incidents.post_update(session, RESPONDER, maintenance, status="in_progress", body="Starting now.",
+    lifecycle.post_update(session, RESPONDER, maintenance, status="in_progress", body="Starting now.",
                           now=NOW + timedelta(hours=2))
     assert database.status == ComponentStatus.UNDER_MAINTENANCE
 
 
 def test_maintenance_cannot_go_back_to_scheduled_once_completed(session, database):
     maintenance = schedule(session, database)
-    incidents.post_update(session, RESPONDER, maintenance, status="completed", body="Cancelled.", now=NOW)
+    lifecycle.post_update(session, RESPONDER, maintenance, status="completed", body="Cancelled.", now=NOW)
     with pytest.raises(InvalidInput, match="cannot become scheduled"):
-        incidents.post_update(session, RESPONDER, maintenance, status="scheduled", body="Again", now=NOW)
+        lifecycle.post_update(session, RESPONDER, maintenance, status="scheduled", body="Again", now=NOW)
 
 
 def version(session) -> int:
@@ -393,7 +394,7 @@ def test_a_scheduled_maintenance_moves_both_edges_without_a_new_update(session, 
     before = version(session)
     later_start, later_end = NOW + timedelta(days=1), NOW + timedelta(days=1, hours=3)
 
-    incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=later_start.isoformat(),
+    lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=later_start.isoformat(),
                                      scheduled_until=later_end, now=NOW)
     session.commit()
 
@@ -407,7 +408,7 @@ def test_a_scheduled_maintenance_moves_both_edges_without_a_new_update(session, 
 
 def test_the_worker_follows_the_rescheduled_window(app, session, database):
     maintenance = schedule(session, database)
-    incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=NOW + timedelta(hours=5),
+    lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=NOW + timedelta(hours=5),
                                      scheduled_until=NOW + timedelta(hours=6), now=NOW)
     session.commit()
     clock = [NOW + timedelta(hours=2)]
@@ -423,7 +424,7 @@ def test_rescheduling_to_the_same_window_records_nothing(session, database):
     session.commit()
     before = version(session)
 
-    incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=maintenance.scheduled_for,
+    lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=maintenance.scheduled_for,
                                      scheduled_until=maintenance.scheduled_until.astimezone(
                                          timezone(timedelta(hours=2))).isoformat(), now=NOW)
     session.commit()
@@ -445,7 +446,7 @@ def test_a_reschedule_is_checked_like_a_schedule(session, database, start_in, le
     start = NOW + start_in if isinstance(start_in, timedelta) else start_in
     end = (start if isinstance(start, datetime) else NOW) + length
     with pytest.raises(InvalidInput, match=message):
-        incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
+        lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
                                          scheduled_until=end, now=NOW)
     session.rollback()
     assert maintenance.scheduled_for == NOW + timedelta(hours=1)
@@ -454,18 +455,18 @@ def test_a_reschedule_is_checked_like_a_schedule(session, database, start_in, le
 
 def test_a_maintenance_in_progress_may_only_move_its_end(session, database):
     maintenance = schedule(session, database, start_in=-timedelta(minutes=5))
-    incidents.advance_maintenance(session, maintenance, NOW)
+    lifecycle.advance_maintenance(session, maintenance, NOW)
     start = maintenance.scheduled_for
 
     with pytest.raises(InvalidInput, match="only scheduled_until") as raised:
-        incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start + timedelta(hours=1),
+        lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start + timedelta(hours=1),
                                          scheduled_until=NOW + timedelta(hours=4), now=NOW)
     assert raised.value.field == "scheduled_for"
     with pytest.raises(InvalidInput, match="already over"):
-        incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
+        lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
                                          scheduled_until=NOW - timedelta(minutes=1), now=NOW)
 
-    incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
+    lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
                                      scheduled_until=NOW + timedelta(hours=4), now=NOW)
     assert maintenance.scheduled_until == NOW + timedelta(hours=4)
     assert maintenance.status == "in_progress"
@@ -474,16 +475,16 @@ def test_a_maintenance_in_progress_may_only_move_its_end(session, database):
 
 def test_a_completed_maintenance_cannot_be_rescheduled(session, database):
     maintenance = schedule(session, database)
-    incidents.post_update(session, RESPONDER, maintenance, status="completed", body="Cancelled.", now=NOW)
+    lifecycle.post_update(session, RESPONDER, maintenance, status="completed", body="Cancelled.", now=NOW)
     with pytest.raises(InvalidInput, match="completed maintenance"):
-        incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=NOW + timedelta(days=1),
+        lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=NOW + timedelta(days=1),
                                          scheduled_until=NOW + timedelta(days=1, hours=1), now=NOW)
 
 
 def test_an_incident_has_no_window_to_reschedule(session, database):
     incident = open_db_incident(session, database)
     with pytest.raises(InvalidInput, match="Only a maintenance"):
-        incidents.reschedule_maintenance(session, RESPONDER, incident, scheduled_for=NOW + timedelta(days=1),
+        lifecycle.reschedule_maintenance(session, RESPONDER, incident, scheduled_for=NOW + timedelta(days=1),
                                          scheduled_until=NOW + timedelta(days=1, hours=1), now=NOW)
 
 
@@ -491,7 +492,7 @@ def test_a_notified_reschedule_sends_the_latest_update_with_the_new_window(sessi
     maintenance = schedule(session, database, deliver_notifications=False)
     later = NOW + timedelta(days=2)
 
-    incidents.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=later,
+    lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=later,
                                      scheduled_until=later + timedelta(hours=1), deliver_notifications=True,
                                      now=NOW)
     session.commit()
@@ -504,46 +505,46 @@ def test_a_notified_reschedule_sends_the_latest_update_with_the_new_window(sessi
 
 def test_page_impacts_include_open_incidents_and_active_maintenance(session, database, website):
     schedule(session, website, start_in=-timedelta(minutes=5))
-    assert incidents.page_impacts(session) == []
-    maintenance = incidents.maintenances(session, [incidents.MaintenanceStatus.SCHEDULED])[0]
-    incidents.advance_maintenance(session, maintenance, NOW)
-    assert incidents.page_impacts(session) == ["maintenance"]
+    assert lifecycle.page_impacts(session) == []
+    maintenance = lifecycle.maintenances(session, [lifecycle.MaintenanceStatus.SCHEDULED])[0]
+    lifecycle.advance_maintenance(session, maintenance, NOW)
+    assert lifecycle.page_impacts(session) == ["maintenance"]
     open_db_incident(session, database)
-    assert sorted(incidents.page_impacts(session)) == ["critical", "maintenance"]
+    assert sorted(lifecycle.page_impacts(session)) == ["critical", "maintenance"]
 
 
 def test_a_new_page_starts_with_the_default_templates_once(session):
-    names = [t.name for t in incident_templates.list_templates(session)]
+    names = [t.name for t in templates.list_templates(session)]
     assert names == ["Fix deployed, monitoring", "Investigating elevated error rates"]
-    assert incident_templates.seed_templates(session, RESPONDER) == 0
+    assert templates.seed_templates(session, RESPONDER) == 0
     ensure_page(session, "Acme", "Europe/Berlin")
-    assert len(incident_templates.list_templates(session)) == len(incident_templates.DEFAULT_TEMPLATES)
+    assert len(templates.list_templates(session)) == len(templates.DEFAULT_TEMPLATES)
     with pytest.raises(Conflict, match="already exists"):
-        incident_templates.save_template(session, RESPONDER, name="fix deployed, MONITORING", title="", body="x")
+        templates.save_template(session, RESPONDER, name="fix deployed, MONITORING", title="", body="x")
 
 
 def test_seeding_fills_in_only_the_missing_templates_and_audits_the_command(session):
-    [gone] = [t for t in incident_templates.list_templates(session) if t.name == "Fix deployed, monitoring"]
-    incident_templates.delete_template(session, RESPONDER, gone)
-    assert incident_templates.seed_templates(session, RESPONDER) == 1
+    [gone] = [t for t in templates.list_templates(session) if t.name == "Fix deployed, monitoring"]
+    templates.delete_template(session, RESPONDER, gone)
+    assert templates.seed_templates(session, RESPONDER) == 1
     saved = session.scalars(select(AuditEntry.action).where(AuditEntry.action == "template.save")).all()
     assert saved == ["template.save"]
 
 
 def test_a_template_keeps_its_components_and_whether_it_notifies(session, database, website):
-    template = incident_templates.save_template(session, RESPONDER, name="Database down", title="Database outage",
+    template = templates.save_template(session, RESPONDER, name="Database down", title="Database outage",
                                        body="The database is down.", component_ids=[database.code, website.code,
                                                                                      database.code],
                                        should_send_notifications="false")
     session.commit()
     session.expire_all()
-    template = incident_templates.get_template(session, template.code)
+    template = templates.get_template(session, template.code)
     assert template.component_ids == [database.code, website.code]
     assert template.should_send_notifications is False
 
 
 def test_a_template_notifies_and_names_no_components_by_default(session):
-    template = incident_templates.save_template(session, RESPONDER, name="Generic", title="", body="Looking into it.")
+    template = templates.save_template(session, RESPONDER, name="Generic", title="", body="Looking into it.")
     assert (template.component_ids, template.should_send_notifications) == ([], True)
 
 
@@ -556,8 +557,8 @@ def test_a_template_notifies_and_names_no_components_by_default(session):
 def test_a_template_with_bad_components_or_notification_flag_is_refused(session, fields, field, message):
     session.commit()
     with pytest.raises(InvalidInput, match=message) as raised:
-        incident_templates.save_template(session, RESPONDER, name="Bad", title="", body="x", **fields)
+        templates.save_template(session, RESPONDER, name="Bad", title="", body="x", **fields)
     assert raised.value.field == field
     session.rollback()
-    defaults = sorted(name for name, *_rest in incident_templates.DEFAULT_TEMPLATES)
-    assert [t.name for t in incident_templates.list_templates(session)] == defaults
+    defaults = sorted(name for name, *_rest in templates.DEFAULT_TEMPLATES)
+    assert [t.name for t in templates.list_templates(session)] == defaults

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from test_api_v2 import validator
 
-from statuspage import components, incident_templates
 from statuspage.audit import Actor
+from statuspage.components import catalog
+from statuspage.incidents import templates
 from statuspage.models import Incident, IncidentUpdate
 
 ACTOR = Actor.system("test")
@@ -39,7 +40,7 @@ def headers(api_token):
 
 @pytest.fixture
 def database(session):
-    component = components.create_component(session, ACTOR, "Database cluster")
+    component = catalog.create_component(session, ACTOR, "Database cluster")
     session.commit()
     return component
 
@@ -143,7 +144,7 @@ def test_bad_input_is_a_clear_4xx_and_saves_nothing(client, session, page_code, 
     if field:
         assert error["field"] == field
     assert session.scalar(select(func.count()).select_from(Incident)) == 0
-    assert components.get_component(session, database.code).status.value == "operational"
+    assert catalog.get_component(session, database.code).status.value == "operational"
 
 
 def test_a_transition_the_lifecycle_refuses_is_a_422(client, page_code, headers, database):
@@ -223,7 +224,7 @@ def test_templates_through_the_api(client, page_code, headers):
                         json={"template": {"name": "investigating", "body": "x"}})
     assert again.status_code == 409
     listed = client.get(f"/api/v1/pages/{page_code}/incident_templates", headers=headers).get_json()
-    defaults = [name for name, *_rest in incident_templates.DEFAULT_TEMPLATES]
+    defaults = [name for name, *_rest in templates.DEFAULT_TEMPLATES]
     assert [t["name"] for t in listed] == sorted([*defaults, "Investigating"])
 
 
@@ -237,7 +238,7 @@ def count_incidents(session) -> int:
 
 def status_of(session, component) -> str:
     session.expire_all()
-    return components.get_component(session, component.code).status.value
+    return catalog.get_component(session, component.code).status.value
 
 
 @pytest.mark.parametrize("components", [
@@ -353,7 +354,7 @@ def patch(client, page_code, headers, code, **incident):
     ({"body": "x", "metadata": {"a": {"b": 1}}}, "metadata"),
 ])
 def test_an_update_refuses_what_it_would_ignore(client, session, page_code, headers, database, fields, field):
-    other = components.create_component(session, ACTOR, "Website")
+    other = catalog.create_component(session, ACTOR, "Website")
     session.commit()
     created = create(client, page_code, headers, name="DB", body="Looking",
                      components={database.code: "major_outage"}).get_json()

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from statuspage import components, incidents
+from statuspage.components import catalog
+from statuspage.incidents import lifecycle
 from statuspage.models import AuditEntry, Incident, OutboxEvent
 from tests.test_incidents_api import ACTOR, window_ahead, zulu
 
@@ -20,14 +21,14 @@ def headers(api_token):
 
 @pytest.fixture
 def database(session):
-    component = components.create_component(session, ACTOR, "Database cluster")
+    component = catalog.create_component(session, ACTOR, "Database cluster")
     session.commit()
     return component
 
 
 @pytest.fixture
 def website(session):
-    component = components.create_component(session, ACTOR, "Website")
+    component = catalog.create_component(session, ACTOR, "Website")
     session.commit()
     return component
 
@@ -54,7 +55,7 @@ def count_incidents(session) -> int:
 
 def stored(session, code: str) -> Incident:
     session.expire_all()
-    return incidents.get_incident(session, code)
+    return lifecycle.get_incident(session, code)
 
 
 # --- scheduling -----------------------------------------------------------------------------------

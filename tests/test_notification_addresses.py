@@ -11,12 +11,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from statuspage import components
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.db import utcnow
 from statuspage.models import Delivery, OutboxEvent, Subscriber, SubscriberMode
-from statuspage.notify import emails, outbox, subscribers
+from statuspage.notify import emails, subscribers
 from statuspage.notify.transports import SmtpTransport, TransportError
+from statuspage.outbox import queue
 
 ACTOR = Actor.system("test")
 
@@ -29,7 +30,7 @@ def client(mail_app):
 @pytest.fixture
 def db(mail_app):
     session = mail_app.extensions["statuspage.db"].session()
-    from statuspage.page import ensure_page
+    from statuspage.page.record import ensure_page
 
     ensure_page(session, "Acme", "Europe/Berlin")
     session.commit()
@@ -50,7 +51,7 @@ def worker(mail_app, worker_for, clock):
 def publish(db, name: str = "Outage", body: str = "We are looking into it.") -> OutboxEvent:
     """An incident notification as the outbox holds it (written directly: the title may be one that
     today's validation would refuse, as rows saved before it were)."""
-    event = outbox.enqueue(db, "incident", {
+    event = queue.enqueue(db, "incident", {
         "incident": "inc000000001", "update": "upd000000001", "name": name, "kind": "incident",
         "status": "investigating", "impact": "major", "body": body, "display_at": utcnow().isoformat(),
         "scheduled_for": None, "scheduled_until": None, "components": [], "affected": [], "first": True,
@@ -123,7 +124,7 @@ def test_a_message_that_cannot_be_built_fails_alone_with_its_reason(
     db.commit()
     publish(db)
     # A page whose sender address cannot go over SMTP without SMTPUTF8: every message fails, none escapes.
-    from statuspage.page import get_page
+    from statuspage.page.record import get_page
 
     get_page(db).notifications_from_email = "störung@acme.test"
     db.commit()
@@ -202,7 +203,7 @@ def test_no_header_value_keeps_a_line_break_of_its_own(db):
 
 def test_a_component_name_with_crlf_in_the_affected_list_stays_in_the_body(db, worker, smtp_server):
     sink, _port = smtp_server
-    component = components.create_component(db, ACTOR, "Website")
+    component = catalog.create_component(db, ACTOR, "Website")
     subscribers.create(db, ACTOR, email="ana@example.org", skip_confirmation=True)
     db.commit()
     publish(db, name=f"{component.name}\r\n.\r\nMAIL FROM:<x@y>")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from statuspage import incidents
 from statuspage.audit import Actor
+from statuspage.incidents import lifecycle
 from statuspage.models import Delivery, DeliveryStatus
 from statuspage.notify import subscribers
 
@@ -57,7 +57,7 @@ def test_every_recipient_gets_the_update_after_a_sigkill_mid_fan_out(mail_app, s
     with mail_app.extensions["statuspage.db"].transaction() as session:
         for address in addresses:
             subscribers.create(session, ACTOR, email=address, skip_confirmation=True)
-        incidents.open_incident(session, ACTOR, name="Database cluster down", body="Investigating.")
+        lifecycle.open_incident(session, ACTOR, name="Database cluster down", body="Investigating.")
 
     first = start_worker(smtp_settings, port)
     try:

@@ -17,8 +17,9 @@ from sqlalchemy import select, update
 from statuspage.audit import Actor
 from statuspage.db import utcnow
 from statuspage.models import Delivery
-from statuspage.notify import outbox, subscribers
+from statuspage.notify import subscribers
 from statuspage.notify.sender import LeaseKeeper, Notifier
+from statuspage.outbox import queue
 
 ACTOR = Actor.system("test")
 
@@ -28,8 +29,8 @@ def fan_out(mail_app, addresses: list[str]) -> None:
     with db.transaction() as session:
         for address in addresses:
             subscribers.create(session, ACTOR, email=address, skip_confirmation=True)
-        outbox.enqueue(session, "owner_notice", {"to": "owner@acme.test", "subject": "s", "text": "t"}, [])
-        outbox.enqueue(session, "incident", {
+        queue.enqueue(session, "owner_notice", {"to": "owner@acme.test", "subject": "s", "text": "t"}, [])
+        queue.enqueue(session, "incident", {
             "incident": "inc000000001", "update": "upd000000001", "name": "Outage", "kind": "incident",
             "status": "investigating", "impact": "major", "body": "x", "display_at": utcnow().isoformat(),
             "scheduled_for": None, "scheduled_until": None, "components": [], "affected": [], "first": True,
@@ -71,13 +72,13 @@ def test_rows_taken_over_after_the_lease_ran_out_are_left_to_their_new_owner(mai
     now = utcnow()
     lease = timedelta(seconds=60)
     with db.transaction() as tx:
-        event = outbox.claim_event(tx, now)
-        outbox.expand(tx, event, now, subscribers.recipients)
+        event = queue.claim_event(tx, now)
+        queue.expand(tx, event, now, subscribers.recipients)
     with db.transaction() as tx:
-        event = outbox.claim_event(tx, now)
-        outbox.expand(tx, event, now, subscribers.recipients)
+        event = queue.claim_event(tx, now)
+        queue.expand(tx, event, now, subscribers.recipients)
     with db.transaction() as tx:
-        ids = outbox.claim_deliveries(tx, now, 10, lease)
+        ids = queue.claim_deliveries(tx, now, 10, lease)
     assert len(ids) == 4
     stolen = ids[1]
     with db.transaction() as tx:  # our lease ran out and another worker claimed this row

@@ -11,8 +11,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from statuspage import components, create_app
+from statuspage import create_app
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.models import OutboxEvent, Subscriber
 from statuspage.notify import subscribers
 from tests.conftest import post_form
@@ -32,8 +33,8 @@ def worker(mail_app, worker_for):
 
 @pytest.fixture
 def stack(session):
-    database = components.create_component(session, ACTOR, "Database cluster")
-    website = components.create_component(session, ACTOR, "Website")
+    database = catalog.create_component(session, ACTOR, "Database cluster")
+    website = catalog.create_component(session, ACTOR, "Website")
     session.commit()
     return {"database": database, "website": website}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from statuspage import incidents
 from statuspage.audit import Actor
+from statuspage.incidents import lifecycle
 from statuspage.notify import subscribers
 from statuspage.worker import Worker
 
@@ -21,7 +21,7 @@ def test_two_workers_deliver_every_message_exactly_once(mail_app, smtp_settings,
     with database.transaction() as session:
         for number in range(RECIPIENTS):
             subscribers.create(session, ACTOR, email=f"reader{number}@example.org", skip_confirmation=True)
-        incidents.open_incident(session, ACTOR, name="Database cluster down", body="Investigating.")
+        lifecycle.open_incident(session, ACTOR, name="Database cluster down", body="Investigating.")
     workers = [Worker(database, settings=smtp_settings) for _ in range(2)]
     for worker in workers:
         worker.notifier.batch_size = 10  # many small batches, so the two really interleave

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from statuspage import components
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.db import utcnow
 from statuspage.models import Delivery, DeliveryStatus, OutboxEvent, Subscriber
-from statuspage.notify import outbox
+from statuspage.outbox import queue
 
 ACTOR = Actor.system("test")
 
@@ -32,16 +32,16 @@ def db(mail_app):
 @pytest.fixture
 def stack(db):
     """Two components: the database cluster and the website."""
-    database = components.create_component(db, ACTOR, "Database cluster")
-    website = components.create_component(db, ACTOR, "Website")
+    database = catalog.create_component(db, ACTOR, "Database cluster")
+    website = catalog.create_component(db, ACTOR, "Website")
     db.commit()
     return {"database": database, "website": website}
 
 
 @pytest.fixture
 def token(db, mail_app):
-    from statuspage.accounts import create_token, create_user
-    from statuspage.page import ensure_page
+    from statuspage.accounts.users import create_token, create_user
+    from statuspage.page.record import ensure_page
 
     page = ensure_page(db, "Acme", "Europe/Berlin")
     user = create_user(db, "ops@example.com", "correct horse battery", "responder", ACTOR)
@@ -277,13 +277,13 @@ def test_a_delivery_is_parked_as_failed_after_its_last_attempt_and_can_be_retrie
         client, mail_app, worker_for, smtp_server, token, db):
     sink, _port = smtp_server
     worker, clock = fan_out(client, mail_app, worker_for, sink, token, ["i@example.org"], db)
-    sink.fail_data = ["451 Temporary local problem"] * outbox.MAX_ATTEMPTS
-    for _ in range(outbox.MAX_ATTEMPTS):
+    sink.fail_data = ["451 Temporary local problem"] * queue.MAX_ATTEMPTS
+    for _ in range(queue.MAX_ATTEMPTS):
         worker.run_once()
         clock[0] += timedelta(hours=2)
     assert statuses(db) == {"i@example.org": "failed"}
     delivery = db.scalars(select(Delivery)).one()
-    outbox.retry(db, ACTOR, delivery, now=clock[0])
+    queue.retry(db, ACTOR, delivery, now=clock[0])
     db.commit()
     worker.run_once()
     assert statuses(db) == {"i@example.org": "sent"}

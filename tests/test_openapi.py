@@ -27,14 +27,15 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from sqlalchemy import select
 
-from statuspage import accounts, create_app, incident_templates
-from statuspage import components as comp
-from statuspage import incidents as inc
-from statuspage import postmortems as pm
+from statuspage import create_app
+from statuspage.accounts import users
 from statuspage.api.openapi import document
 from statuspage.audit import Actor
+from statuspage.components import catalog
+from statuspage.incidents import lifecycle, templates
 from statuspage.models import Component, ComponentGroup, Incident, IncidentTemplate, Subscriber
 from statuspage.notify import subscribers
+from statuspage.postmortems import editing
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 DOCUMENT_URI = "urn:statuspage:openapi"
@@ -211,13 +212,13 @@ GROUP = "/pages/{page_id}/component-groups/{group_id}"
 
 
 def make_group(session, name: str, *components: Component) -> ComponentGroup:
-    group = comp.create_group(session, SYSTEM, name, component_codes=[c.code for c in components])
+    group = catalog.create_group(session, SYSTEM, name, component_codes=[c.code for c in components])
     session.commit()
     return group
 
 
 def make_component(session, name: str, group: ComponentGroup | None = None, status: str = "operational"):
-    component = comp.create_component(
+    component = catalog.create_component(
         session, SYSTEM, name, status=status, group_code=group.code if group else None
     )
     session.commit()
@@ -227,7 +228,7 @@ def make_component(session, name: str, group: ComponentGroup | None = None, stat
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch):
     """Each key needs a user; argon2 at production cost (a third of a second per user) is not under test here."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture
@@ -526,24 +527,24 @@ class FuzzTargets:
         session.expunge_all()  # objects a fuzzed DELETE removed; SQLite may reuse their ids
         tag = str(session.scalar(select(Component.id).order_by(Component.id.desc())) or 0)
         if self._missing(ComponentGroup, self.group_code):
-            group = comp.create_group(session, SYSTEM, f"Fuzz group {tag}")
+            group = catalog.create_group(session, SYSTEM, f"Fuzz group {tag}")
             group.code = self.group_code
         if self._missing(Component, self.component_code):
-            component = comp.create_component(session, SYSTEM, f"Fuzz component {tag}")
+            component = catalog.create_component(session, SYSTEM, f"Fuzz component {tag}")
             component.code = self.component_code
         session.flush()
         if self._missing(Incident, self.incident_code):
-            incident = inc.open_incident(session, SYSTEM, name="Fuzz incident", body="Investigating.",
-                                         status="resolved", component_codes=[self.component_code],
-                                         deliver_notifications=False)
+            incident = lifecycle.open_incident(session, SYSTEM, name="Fuzz incident", body="Investigating.",
+                                               status="resolved", component_codes=[self.component_code],
+                                               deliver_notifications=False)
             incident.code = self.incident_code
             incident.updates[0].code = self.update_code
             session.flush()
         incident = session.scalar(select(Incident).where(Incident.code == self.incident_code))
-        if incident.status == "resolved" and pm.get(session, incident) is None:
-            pm.start(session, SYSTEM, incident, "Europe/Berlin")
+        if incident.status == "resolved" and editing.get(session, incident) is None:
+            editing.start(session, SYSTEM, incident, "Europe/Berlin")
         if self._missing(IncidentTemplate, self.template_code):
-            template = incident_templates.save_template(session, SYSTEM, name=f"Fuzz template {tag}", title="",
+            template = templates.save_template(session, SYSTEM, name=f"Fuzz template {tag}", title="",
                                          body="We are looking into it.")
             template.code = self.template_code
         if self._missing(Subscriber, self.subscriber_code):

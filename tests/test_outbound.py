@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from statuspage import outbound
 from statuspage.config import SettingError, Settings
-from statuspage.outbound import OutboundError, Policy, http_request, tcp_connect
+from statuspage.outbound import guard
+from statuspage.outbound.guard import OutboundError, Policy, http_request, tcp_connect
 from tests.targets import closed_port
 
 POLICY = Policy()
@@ -152,8 +152,8 @@ def test_the_address_is_checked_where_we_connect_so_a_rebinding_name_gains_nothi
 
 def test_an_operator_can_allow_link_local_addresses():
     allowing = Policy(allow_link_local=True)
-    assert outbound.refusal(outbound.ipaddress.ip_address("169.254.169.254"), allowing) is None
-    assert outbound.refusal(outbound.ipaddress.ip_address("fd00:ec2::254"), allowing) is None
+    assert guard.refusal(guard.ipaddress.ip_address("169.254.169.254"), allowing) is None
+    assert guard.refusal(guard.ipaddress.ip_address("fd00:ec2::254"), allowing) is None
 
 
 def test_private_networks_are_allowed_by_default_and_can_be_denied(http_target):
@@ -161,20 +161,20 @@ def test_private_networks_are_allowed_by_default_and_can_be_denied(http_target):
     error = fails("private address", "GET", http_target.url("/ok"), policy=Policy(deny_private=True))
     assert "STATUSPAGE_PROBE_DENY_PRIVATE" in error.message
     for address in ("10.1.2.3", "192.168.1.1", "172.16.0.1", "100.64.0.1", "::1", "fc00::1"):
-        assert outbound.refusal(outbound.ipaddress.ip_address(address), Policy(deny_private=True))
-        assert outbound.refusal(outbound.ipaddress.ip_address(address), POLICY) is None
+        assert guard.refusal(guard.ipaddress.ip_address(address), Policy(deny_private=True))
+        assert guard.refusal(guard.ipaddress.ip_address(address), POLICY) is None
 
 
 def test_a_nat64_address_is_judged_by_the_ipv4_address_inside():
     denying = Policy(deny_private=True)
-    assert outbound.refusal(outbound.ipaddress.ip_address("64:ff9b::7f00:1"), denying)  # 127.0.0.1
-    assert outbound.refusal(outbound.ipaddress.ip_address("64:ff9b::808:808"), denying) is None  # 8.8.8.8
-    assert outbound.refusal(outbound.ipaddress.ip_address("64:ff9b::a9fe:a9fe"),
-                            Policy(allow_link_local=True)) is None
+    assert guard.refusal(guard.ipaddress.ip_address("64:ff9b::7f00:1"), denying)  # 127.0.0.1
+    assert guard.refusal(guard.ipaddress.ip_address("64:ff9b::808:808"), denying) is None  # 8.8.8.8
+    assert guard.refusal(guard.ipaddress.ip_address("64:ff9b::a9fe:a9fe"),
+                         Policy(allow_link_local=True)) is None
 
 
 def test_multicast_is_never_a_target():
-    assert outbound.refusal(outbound.ipaddress.ip_address("224.0.0.1"), Policy(allow_link_local=True))
+    assert guard.refusal(guard.ipaddress.ip_address("224.0.0.1"), Policy(allow_link_local=True))
 
 
 # --- TLS ----------------------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def test_tcp_connect_times_the_connection(tcp_listener):
 
 
 def test_resolve_answers_for_localhost():
-    assert "127.0.0.1" in outbound.resolve("localhost", 2) or "::1" in outbound.resolve("localhost", 2)
+    assert "127.0.0.1" in guard.resolve("localhost", 2) or "::1" in guard.resolve("localhost", 2)
 
 
 # --- settings -------------------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ import feedparser
 import pytest
 from sqlalchemy import func, select
 
-from statuspage import postmortems
 from statuspage.errors import InvalidInput
 from statuspage.models import AuditEntry, OutboxEvent, PostmortemRevision, StatusChange
 from statuspage.notify.emails import MailContext, render_event
-from statuspage.postmortem_text import TEMPLATE, is_skeleton
+from statuspage.postmortems import editing
+from statuspage.postmortems.text import TEMPLATE, is_skeleton
 from tests.postmortem_builders import ACTOR, T0, ZONE, outage, written
 
 
@@ -49,11 +49,11 @@ def test_anything_a_person_wrote_is_content(text):
 
 
 def test_publishing_names_the_required_sections_that_still_hold_only_the_template(session, incident):
-    postmortem = postmortems.start(session, ACTOR, incident, ZONE)
-    postmortems.edit(session, ACTOR, incident, postmortem, ZONE,
-                     sections={"root_cause": "A connection pool bug.", "impact": postmortem.sections["impact"]})
+    postmortem = editing.start(session, ACTOR, incident, ZONE)
+    editing.edit(session, ACTOR, incident, postmortem, ZONE,
+                 sections={"root_cause": "A connection pool bug.", "impact": postmortem.sections["impact"]})
     with pytest.raises(InvalidInput) as refused:
-        postmortems.publish(session, ACTOR, incident, postmortem, ZONE)
+        editing.publish(session, ACTOR, incident, postmortem, ZONE)
     assert refused.value.message == ("Write these sections before publishing: Impact, Resolution and recovery "
                                      "(empty, or still only the template's prompts).")
     assert postmortem.published_at is None and incident.status == "resolved"
@@ -63,9 +63,9 @@ def test_publishing_names_the_required_sections_that_still_hold_only_the_templat
 
 def test_a_published_postmortem_cannot_be_edited_back_to_the_template(session, incident):
     postmortem = written(session, incident)
-    postmortems.publish(session, ACTOR, incident, postmortem, ZONE, notify=False)
+    editing.publish(session, ACTOR, incident, postmortem, ZONE, notify=False)
     with pytest.raises(InvalidInput, match="A published postmortem needs these sections: Resolution and recovery"):
-        postmortems.edit(session, ACTOR, incident, postmortem, ZONE, sections={"resolution": TEMPLATE["resolution"]})
+        editing.edit(session, ACTOR, incident, postmortem, ZONE, sections={"resolution": TEMPLATE["resolution"]})
     assert postmortem.sections["resolution"] == "Restarted and patched." and postmortem.revised_at is None
 
 
@@ -78,41 +78,41 @@ def count(session, model) -> int:
 
 def test_an_edit_that_changes_nothing_writes_no_revision_no_audit_row_and_no_updated_time(session, incident):
     postmortem = written(session, incident)
-    postmortems.publish(session, ACTOR, incident, postmortem, ZONE, notify=False)
+    editing.publish(session, ACTOR, incident, postmortem, ZONE, notify=False)
     session.commit()
     audit_rows, updated_at = count(session, AuditEntry), postmortem.updated_at
     same_timeline = [dict(line) for line in postmortem.timeline]
-    assert postmortems.edit(session, ACTOR, incident, postmortem, ZONE,
-                            sections={key: f"  {value}\r\n" for key, value in postmortem.sections.items()},
-                            timeline=same_timeline) is False
-    assert postmortems.regenerate_timeline(session, ACTOR, incident, postmortem, ZONE) is False
+    assert editing.edit(session, ACTOR, incident, postmortem, ZONE,
+                        sections={key: f"  {value}\r\n" for key, value in postmortem.sections.items()},
+                        timeline=same_timeline) is False
+    assert editing.regenerate_timeline(session, ACTOR, incident, postmortem, ZONE) is False
     session.commit()
     assert count(session, PostmortemRevision) == 0 and count(session, AuditEntry) == audit_rows
     assert postmortem.revised_at is None and postmortem.updated_at == updated_at
 
-    assert postmortems.edit(session, ACTOR, incident, postmortem, ZONE, sections={"root_cause": "A pool bug."})
+    assert editing.edit(session, ACTOR, incident, postmortem, ZONE, sections={"root_cause": "A pool bug."})
     assert count(session, PostmortemRevision) == 1 and postmortem.revised_at is not None
 
 
 def test_an_item_saved_unchanged_writes_no_audit_row(session, incident):
-    item = postmortems.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana",
-                                due_date=T0.date() + timedelta(days=10), link="https://tracker.example/1")
+    item = editing.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana",
+                            due_date=T0.date() + timedelta(days=10), link="https://tracker.example/1")
     session.commit()
     audit_rows = count(session, AuditEntry)
     fields = {"title": " Patch the pooler ", "owner": "Dana", "due_date": item.due_date.isoformat(),
               "status": "open", "link": "https://tracker.example/1", "public": False}
-    assert postmortems.update_item(session, ACTOR, item, **fields) is False
+    assert editing.update_item(session, ACTOR, item, **fields) is False
     assert count(session, AuditEntry) == audit_rows
-    assert postmortems.update_item(session, ACTOR, item, **{**fields, "status": "done"}) is True
+    assert editing.update_item(session, ACTOR, item, **{**fields, "status": "done"}) is True
     assert count(session, AuditEntry) == audit_rows + 1
 
 
 def test_an_explicit_empty_timeline_empties_it_and_no_timeline_leaves_it(session, incident):
-    postmortem = postmortems.start(session, ACTOR, incident, ZONE)
+    postmortem = editing.start(session, ACTOR, incident, ZONE)
     lines = list(postmortem.timeline)
-    postmortems.edit(session, ACTOR, incident, postmortem, ZONE, sections={"root_cause": "A bug."})
+    editing.edit(session, ACTOR, incident, postmortem, ZONE, sections={"root_cause": "A bug."})
     assert postmortem.timeline == lines
-    postmortems.edit(session, ACTOR, incident, postmortem, ZONE, timeline=[])
+    editing.edit(session, ACTOR, incident, postmortem, ZONE, timeline=[])
     assert postmortem.timeline == []
 
 
@@ -121,10 +121,10 @@ def test_an_explicit_empty_timeline_empties_it_and_no_timeline_leaves_it(session
     ("A pool\x1bbug.", "Root cause contains a control character"),
 ])
 def test_sections_refuse_control_characters_but_keep_line_breaks_and_tabs(session, incident, value, message):
-    postmortem = postmortems.start(session, ACTOR, incident, ZONE)
+    postmortem = editing.start(session, ACTOR, incident, ZONE)
     with pytest.raises(InvalidInput, match=message):
-        postmortems.edit(session, ACTOR, incident, postmortem, ZONE, sections={"root_cause": value})
-    postmortems.edit(session, ACTOR, incident, postmortem, ZONE, sections={"root_cause": "Line one\r\n\tLine two"})
+        editing.edit(session, ACTOR, incident, postmortem, ZONE, sections={"root_cause": value})
+    editing.edit(session, ACTOR, incident, postmortem, ZONE, sections={"root_cause": "Line one\r\n\tLine two"})
     assert postmortem.sections["root_cause"] == "Line one\n\tLine two"
 
 
@@ -132,7 +132,7 @@ def test_sections_refuse_control_characters_but_keep_line_breaks_and_tabs(sessio
 
 
 def restoration_lines(session, incident) -> list[tuple[str, str]]:
-    postmortem = postmortems.start(session, ACTOR, incident, ZONE)
+    postmortem = editing.start(session, ACTOR, incident, ZONE)
     return [(line["at"], line["text"]) for line in postmortem.timeline if "restoration" in line["key"]]
 
 
@@ -144,7 +144,7 @@ def test_a_recovery_in_one_step_is_a_full_restoration_without_a_partial_one(sess
     incident = outage(session, [(10, {"Database cluster": "major_outage"}), (120, {"Database cluster": "operational"})])
     assert restoration_lines(session, incident) == [
         (at(120), "Full restoration: all affected components operational in one step.")]
-    figures = dict(postmortems.figures(session, incident, ZONE).rows)
+    figures = dict(editing.figures(session, incident, ZONE).rows)
     assert figures["Time to mitigate (to partial restoration)"] == figures["Time to full restoration"] == "2 h"
 
 
@@ -185,7 +185,7 @@ def test_a_status_row_that_changed_nothing_is_not_in_the_timeline(session, incid
     session.add(StatusChange(component=database, from_status="major_outage", to_status="major_outage",
                              at=T0 + timedelta(minutes=20), source="probe", cause="recorded twice"))
     session.commit()
-    postmortem = postmortems.start(session, ACTOR, incident, ZONE)
+    postmortem = editing.start(session, ACTOR, incident, ZONE)
     texts = [line["text"] for line in postmortem.timeline]
     assert "Database cluster: Major Outage → Major Outage." not in texts
     assert "Database cluster: Operational → Major Outage." in texts
@@ -194,7 +194,7 @@ def test_a_status_row_that_changed_nothing_is_not_in_the_timeline(session, incid
 def test_the_replayed_outage_lists_no_unchanged_status(runner, session):
     result = runner.invoke(args=["statuspage", "demo", "--scenario", "aug14"])
     assert result.exit_code == 0, result.output
-    for postmortem_text in session.scalars(select(postmortems.Postmortem)):
+    for postmortem_text in session.scalars(select(editing.Postmortem)):
         for line in postmortem_text.timeline:
             assert not re.search(r"(\b[A-Z][\w ]+) → \1\.$", line["text"]), line["text"]
 
@@ -207,14 +207,14 @@ def published(session, incident):
     """Published with three public items (out of due order, one linked and owned) and an internal one."""
     postmortem = written(session, incident)
     start = T0.date()
-    postmortems.add_item(session, ACTOR, incident, title="Patch the *pooler*", owner="Dana Secret",
-                         due_date=start + timedelta(days=30), status="in_progress",
-                         link="https://tracker.example/issues/1", public=True)
-    postmortems.add_item(session, ACTOR, incident, title="Write the runbook", public=True)
-    postmortems.add_item(session, ACTOR, incident, title="Update monitoring", owner="SRE",
-                         due_date=start + timedelta(days=10), public=True)
-    postmortems.add_item(session, ACTOR, incident, title="Internal follow-up", owner="Dana Secret")
-    postmortems.publish(session, ACTOR, incident, postmortem, ZONE)
+    editing.add_item(session, ACTOR, incident, title="Patch the *pooler*", owner="Dana Secret",
+                     due_date=start + timedelta(days=30), status="in_progress",
+                     link="https://tracker.example/issues/1", public=True)
+    editing.add_item(session, ACTOR, incident, title="Write the runbook", public=True)
+    editing.add_item(session, ACTOR, incident, title="Update monitoring", owner="SRE",
+                     due_date=start + timedelta(days=10), public=True)
+    editing.add_item(session, ACTOR, incident, title="Internal follow-up", owner="Dana Secret")
+    editing.publish(session, ACTOR, incident, postmortem, ZONE)
     session.commit()
     return postmortem
 
@@ -277,14 +277,14 @@ def test_the_page_the_feed_and_the_static_copy_show_the_same_postmortem(
 
 
 def test_the_postmortem_email_has_one_title_and_a_summary_that_reads_as_a_sentence(session, incident):
-    postmortem = postmortems.start(session, ACTOR, incident, ZONE)
+    postmortem = editing.start(session, ACTOR, incident, ZONE)
     summary = postmortem.sections["summary"]
     assert summary == ("On August 14, 2024, at approximately 14:30 CEST, Database cluster was affected by the "
                        "incident “Elevated error rates”. The issue lasted approximately 4 hours and was resolved "
                        "at 18:30 CEST; normal operations have since resumed.")
-    postmortems.edit(session, ACTOR, incident, postmortem, ZONE, sections={
+    editing.edit(session, ACTOR, incident, postmortem, ZONE, sections={
         "root_cause": "A connection pool bug.", "impact": "All users.", "resolution": "Restarted."})
-    postmortems.publish(session, ACTOR, incident, postmortem, ZONE)
+    editing.publish(session, ACTOR, incident, postmortem, ZONE)
     session.commit()
     event = session.scalars(select(OutboxEvent).where(OutboxEvent.kind == "postmortem")).one()
     ctx = MailContext(base_url="http://status.test", page_name="Acme", mail_from="status@acme.test",
@@ -303,8 +303,8 @@ def test_the_postmortem_email_has_one_title_and_a_summary_that_reads_as_a_senten
 def test_a_draft_read_from_the_api_and_sent_back_changes_nothing(client, session, incident, api_token, page_code):
     headers = api_token()
     postmortem = written(session, incident)
-    postmortems.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana",
-                         due_date=T0.date() + timedelta(days=5))
+    editing.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana",
+                     due_date=T0.date() + timedelta(days=5))
     session.commit()
     url = f"/api/v1/pages/{page_code}/incidents/{incident.code}/postmortem"
     before = client.get(url, headers=headers).get_json()

@@ -8,10 +8,12 @@ import feedparser
 import pytest
 from sqlalchemy import func, select
 
-from statuspage import components, incidents, postmortems
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.errors import InvalidInput
+from statuspage.incidents import lifecycle
 from statuspage.models import OutboxEvent, PostmortemRevision
+from statuspage.postmortems import editing
 
 ACTOR = Actor.system("admin", "responder@example.com")
 ZONE = "Europe/Berlin"
@@ -21,38 +23,38 @@ T0 = datetime(2024, 8, 14, 12, 30, tzinfo=UTC)  # 14:30 in Berlin
 @pytest.fixture
 def resolved(session):
     """A database outage: detected, identified, partly then fully restored, resolved."""
-    database = components.create_component(session, ACTOR, "Database cluster")
-    incident = incidents.open_incident(
+    database = catalog.create_component(session, ACTOR, "Database cluster")
+    incident = lifecycle.open_incident(
         session, ACTOR, name="Elevated error rates", body="We are investigating.", started_at=T0,
         component_statuses={database.code: "major_outage"}, now=T0 + timedelta(minutes=10))
-    incidents.post_update(session, ACTOR, incident, status="identified", body="A database cluster failed.",
+    lifecycle.post_update(session, ACTOR, incident, status="identified", body="A database cluster failed.",
                           now=T0 + timedelta(minutes=30))
-    incidents.post_update(session, ACTOR, incident, status="identified", body="Partly restored.",
+    lifecycle.post_update(session, ACTOR, incident, status="identified", body="Partly restored.",
                           component_statuses={database.code: "partial_outage"}, now=T0 + timedelta(hours=1, minutes=30))
-    incidents.post_update(session, ACTOR, incident, status="monitoring", body="Fully restored.",
+    lifecycle.post_update(session, ACTOR, incident, status="monitoring", body="Fully restored.",
                           component_statuses={database.code: "operational"}, now=T0 + timedelta(hours=2, minutes=30))
-    incidents.post_update(session, ACTOR, incident, status="resolved", body="Verified.", now=T0 + timedelta(hours=4))
+    lifecycle.post_update(session, ACTOR, incident, status="resolved", body="Verified.", now=T0 + timedelta(hours=4))
     session.commit()
     return incident
 
 
 def complete(session, incident):
-    postmortem = postmortems.start(session, ACTOR, incident, ZONE)
-    postmortems.edit(session, ACTOR, incident, postmortem, ZONE, sections={
+    postmortem = editing.start(session, ACTOR, incident, ZONE)
+    editing.edit(session, ACTOR, incident, postmortem, ZONE, sections={
         "summary": "The database cluster failed.", "root_cause": "A connection pool bug.",
         "impact": "All users.", "resolution": "Restarted and patched.", "conclusion": "We apologize."})
     return postmortem
 
 
 def test_a_postmortem_needs_a_resolved_incident(session):
-    incident = incidents.open_incident(session, ACTOR, name="Ongoing", body="x")
+    incident = lifecycle.open_incident(session, ACTOR, name="Ongoing", body="x")
     with pytest.raises(InvalidInput, match="Resolve the incident"):
-        postmortems.start(session, ACTOR, incident, ZONE)
+        editing.start(session, ACTOR, incident, ZONE)
 
 
 def test_it_starts_from_the_seed_template_with_every_section(session, resolved):
-    postmortem = postmortems.start(session, ACTOR, resolved, ZONE)
-    assert [key for key, _ in postmortems.SECTIONS] == [
+    postmortem = editing.start(session, ACTOR, resolved, ZONE)
+    assert [key for key, _ in editing.SECTIONS] == [
         "summary", "timeline", "root_cause", "impact", "resolution", "lessons", "action_items", "conclusion"]
     assert "August 14, 2024" in postmortem.sections["summary"]
     assert "14:30 CEST" in postmortem.sections["summary"] and "4 hours" in postmortem.sections["summary"]
@@ -62,8 +64,8 @@ def test_it_starts_from_the_seed_template_with_every_section(session, resolved):
 
 
 def test_the_timeline_is_drafted_in_order_in_the_page_time_zone(session, resolved):
-    postmortem = postmortems.start(session, ACTOR, resolved, ZONE)
-    text = postmortems.export_markdown(resolved, postmortem, ZONE)
+    postmortem = editing.start(session, ACTOR, resolved, ZONE)
+    text = editing.export_markdown(resolved, postmortem, ZONE)
     lines = [line for line in text.splitlines() if line.startswith("- 1")]
     assert lines == [
         "- 14:40 CEST: Database cluster: Operational → Major Outage.",
@@ -82,23 +84,23 @@ def test_the_timeline_is_drafted_in_order_in_the_page_time_zone(session, resolve
 
 
 def test_the_figures_measure_the_incident(session, resolved):
-    figures = dict(postmortems.figures(session, resolved, ZONE).rows)
+    figures = dict(editing.figures(session, resolved, ZONE).rows)
     assert figures["Time to resolve"] == "4 h"
     assert figures["Time to mitigate (to partial restoration)"] == "1 h 30 min"
     assert figures["Time to full restoration"] == "2 h 30 min"
     assert figures["Time to detect"] == "n/a"  # no probe recorded this one
-    minutes = postmortems.figures(session, resolved, ZONE).minutes_by_component["Database cluster"]
+    minutes = editing.figures(session, resolved, ZONE).minutes_by_component["Database cluster"]
     assert minutes == {"major_outage": 80, "partial_outage": 60}
 
 
 def test_regenerating_keeps_manual_lines_edits_and_removals(session, resolved):
-    postmortem = postmortems.start(session, ACTOR, resolved, ZONE)
+    postmortem = editing.start(session, ACTOR, resolved, ZONE)
     lines = [dict(line) for line in postmortem.timeline]
     lines[0]["removed"] = True
     lines[2]["text"] = "The on-call engineer identified the failed cluster."
     lines.append({"at": "2024-08-14T15:20:00", "text": "The database team began manual intervention."})
-    postmortems.edit(session, ACTOR, resolved, postmortem, ZONE, timeline=lines)
-    postmortems.regenerate_timeline(session, ACTOR, resolved, postmortem, ZONE)
+    editing.edit(session, ACTOR, resolved, postmortem, ZONE, timeline=lines)
+    editing.regenerate_timeline(session, ACTOR, resolved, postmortem, ZONE)
     texts = [(line["text"], line.get("removed", False)) for line in postmortem.timeline]
     assert ("The database team began manual intervention.", False) in texts
     assert ("The on-call engineer identified the failed cluster.", False) in texts
@@ -116,23 +118,23 @@ def test_regenerating_keeps_manual_lines_edits_and_removals(session, resolved):
     ({"at": "1999-01-01T00:00:00", "text": "x"}, "outside the incident"),
 ])
 def test_timeline_lines_that_make_no_sense_are_refused(session, resolved, line, message):
-    postmortem = postmortems.start(session, ACTOR, resolved, ZONE)
+    postmortem = editing.start(session, ACTOR, resolved, ZONE)
     with pytest.raises(InvalidInput, match=message):
-        postmortems.edit(session, ACTOR, resolved, postmortem, ZONE, timeline=[*postmortem.timeline, line])
+        editing.edit(session, ACTOR, resolved, postmortem, ZONE, timeline=[*postmortem.timeline, line])
 
 
 def test_publishing_needs_the_required_sections(session, resolved):
-    postmortem = postmortems.start(session, ACTOR, resolved, ZONE)
-    postmortems.edit(session, ACTOR, resolved, postmortem, ZONE, sections={"root_cause": ""})
+    postmortem = editing.start(session, ACTOR, resolved, ZONE)
+    editing.edit(session, ACTOR, resolved, postmortem, ZONE, sections={"root_cause": ""})
     with pytest.raises(InvalidInput, match="Root cause"):
-        postmortems.publish(session, ACTOR, resolved, postmortem, ZONE)
+        editing.publish(session, ACTOR, resolved, postmortem, ZONE)
     assert postmortem.published_at is None
     assert resolved.status == "resolved"
 
 
 def test_publishing_marks_the_incident_and_notifies_subscribers(session, resolved):
     postmortem = complete(session, resolved)
-    postmortems.publish(session, ACTOR, resolved, postmortem, ZONE)
+    editing.publish(session, ACTOR, resolved, postmortem, ZONE)
     session.commit()
     assert resolved.status == "postmortem"
     event = session.scalars(select(OutboxEvent).where(OutboxEvent.kind == "postmortem")).one()
@@ -142,8 +144,8 @@ def test_publishing_marks_the_incident_and_notifies_subscribers(session, resolve
 
 def test_edits_after_publishing_are_kept_as_revisions(session, resolved):
     postmortem = complete(session, resolved)
-    postmortems.publish(session, ACTOR, resolved, postmortem, ZONE, notify=False)
-    postmortems.edit(session, ACTOR, resolved, postmortem, ZONE, sections={"root_cause": "A pooling bug, patched."})
+    editing.publish(session, ACTOR, resolved, postmortem, ZONE, notify=False)
+    editing.edit(session, ACTOR, resolved, postmortem, ZONE, sections={"root_cause": "A pooling bug, patched."})
     session.commit()
     [revision] = session.scalars(select(PostmortemRevision)).all()
     assert revision.sections["root_cause"] == "A connection pool bug."
@@ -165,13 +167,13 @@ def test_edits_after_publishing_are_kept_as_revisions(session, resolved):
 ])
 def test_action_items_that_make_no_sense_are_refused(session, resolved, fields, message):
     with pytest.raises(InvalidInput, match=message):
-        postmortems.add_item(session, ACTOR, resolved, **fields)
+        editing.add_item(session, ACTOR, resolved, **fields)
 
 
 def test_open_and_overdue_items_are_listed_across_incidents(session, resolved):
-    postmortems.add_item(session, ACTOR, resolved, title="Update monitoring", owner="SRE", due_date="2024-09-01")
-    done = postmortems.add_item(session, ACTOR, resolved, title="Write docs", status="done")
-    rows = postmortems.open_items(session)
+    editing.add_item(session, ACTOR, resolved, title="Update monitoring", owner="SRE", due_date="2024-09-01")
+    done = editing.add_item(session, ACTOR, resolved, title="Write docs", status="done")
+    rows = editing.open_items(session)
     assert [item.title for item, _incident in rows] == ["Update monitoring"]
     assert done.status.value == "done"
 
@@ -179,9 +181,9 @@ def test_open_and_overdue_items_are_listed_across_incidents(session, resolved):
 def test_the_published_postmortem_shows_publicly_in_the_page_feeds_and_api(
         app, client, session, resolved, api_token, page_code):
     postmortem = complete(session, resolved)
-    postmortems.add_item(session, ACTOR, resolved, title="Integrate database metrics", public=True)
-    postmortems.add_item(session, ACTOR, resolved, title="Internal only item")
-    postmortems.publish(session, ACTOR, resolved, postmortem, ZONE)
+    editing.add_item(session, ACTOR, resolved, title="Integrate database metrics", public=True)
+    editing.add_item(session, ACTOR, resolved, title="Internal only item")
+    editing.publish(session, ACTOR, resolved, postmortem, ZONE)
     session.commit()
     app.extensions["statuspage.public_cache"].clear()
 
@@ -226,7 +228,7 @@ def test_the_admin_edits_exports_and_publishes(client, session, resolved, login_
     import re
 
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    fields = {f"section-{key}": "" for key, _ in postmortems.SECTIONS if key != "timeline"}
+    fields = {f"section-{key}": "" for key, _ in editing.SECTIONS if key != "timeline"}
     refused = client.post(f"/admin/incidents/{resolved.code}/postmortem",
                           data={"csrf_token": token, "action": "publish", **fields})
     assert refused.status_code == 422 and "Write these sections" in refused.get_data(as_text=True)

@@ -9,7 +9,7 @@ import pytest
 
 from statuspage.db import utcnow
 from statuspage.models import ProbeKind
-from statuspage.outbound import Policy
+from statuspage.outbound.guard import Policy
 from statuspage.probes import CHECKERS, run_check
 from statuspage.probes.base import ProbeSpec
 from statuspage.probes.http import HttpChecker, certificate_not_after

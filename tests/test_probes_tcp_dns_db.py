@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from statuspage.db import make_engine
 from statuspage.errors import InvalidInput
 from statuspage.models import ProbeKind
-from statuspage.outbound import Policy
+from statuspage.outbound.guard import Policy
 from statuspage.probes import CHECKERS, run_check
 from statuspage.probes.base import ProbeSpec
 from tests.conftest import POSTGRES_URL

@@ -12,9 +12,9 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from statuspage import components as comp
 from statuspage import create_app
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.config import Settings
 from statuspage.models import Component, ComponentGroup
 
@@ -36,7 +36,7 @@ PUBLIC_PATHS = [
 
 
 def a_group(session: Session, name: str, description: str | None = None) -> ComponentGroup:
-    group = comp.create_group(session, ACTOR, name, description)
+    group = catalog.create_group(session, ACTOR, name, description)
     session.commit()
     return group
 
@@ -45,8 +45,8 @@ def a_component(
     session: Session, name: str, group: ComponentGroup | None = None, status: str = "operational",
     **fields,
 ) -> Component:
-    component = comp.create_component(session, ACTOR, name, status=status,
-                                      group_code=group.code if group else None, **fields)
+    component = catalog.create_component(session, ACTOR, name, status=status,
+                                         group_code=group.code if group else None, **fields)
     session.commit()
     return component
 
@@ -153,7 +153,7 @@ def test_groups_and_components_appear_in_page_order(client, session):
     a_component(session, "Database", backend)
     a_component(session, "API", backend, status="partial_outage")
     a_component(session, "Mail")
-    comp.move(session, ACTOR, backend, -1)
+    catalog.move(session, ACTOR, backend, -1)
     session.commit()
 
     document = parse(client.get("/"))
@@ -175,7 +175,7 @@ def test_a_component_shown_only_when_degraded_is_hidden_while_operational(client
     shown = [name for name, _icon, _label in rows(parse(client.get("/")))]
     assert shown == ["Database"]
 
-    comp.set_status(session, quiet, comp.ComponentStatus.DEGRADED_PERFORMANCE, ACTOR)
+    catalog.set_status(session, quiet, catalog.ComponentStatus.DEGRADED_PERFORMANCE, ACTOR)
     session.commit()
     app_cache = client.application.extensions["statuspage.public_cache"]
     app_cache.clear()
@@ -394,9 +394,9 @@ def test_the_page_answers_503_when_the_database_cannot_be_reached(make_app):
 def test_a_failed_query_in_a_public_view_is_not_reported_as_an_outage(app, session, page_code):
     from sqlalchemy.exc import IntegrityError
 
+    from statuspage.edge.public_cache import cached_public
+    from statuspage.edge.session import db_session
     from statuspage.models import Page
-    from statuspage.web.public_cache import cached_public
-    from statuspage.web.session import db_session
 
     def clashing_view():
         db_session().add(Page(code=page_code, name="Twin"))

@@ -10,12 +10,12 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from statuspage import components as comp
-from statuspage import incidents as inc
-from statuspage import postmortems
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.config import Settings
+from statuspage.incidents import lifecycle
 from statuspage.models import Component, ComponentStatus, Incident
+from statuspage.postmortems import editing
 from statuspage.worker import Worker
 
 ACTOR = Actor.system("test")
@@ -33,26 +33,26 @@ def settings(settings: Settings) -> Settings:
 
 
 def a_component(session: Session, name: str, status: str = "operational") -> Component:
-    component = comp.create_component(session, ACTOR, name, status=status)
+    component = catalog.create_component(session, ACTOR, name, status=status)
     session.commit()
     return component
 
 
 def an_incident(session: Session, name: str, at: datetime = T0, **fields) -> Incident:
     fields.setdefault("body", f"{name}: we are investigating.")
-    incident = inc.open_incident(session, ACTOR, name=name, started_at=at, now=at, **fields)
+    incident = lifecycle.open_incident(session, ACTOR, name=name, started_at=at, now=at, **fields)
     session.commit()
     return incident
 
 
 def an_update(session: Session, incident: Incident, status: str, body: str, at: datetime, **fields) -> None:
-    inc.post_update(session, ACTOR, incident, status=status, body=body, now=at, **fields)
+    lifecycle.post_update(session, ACTOR, incident, status=status, body=body, now=at, **fields)
     session.commit()
 
 
 def a_maintenance(session: Session, name: str, start: datetime, hours: int = 2, **fields) -> Incident:
     fields.setdefault("now", start - timedelta(days=1))
-    maintenance = inc.schedule_maintenance(
+    maintenance = lifecycle.schedule_maintenance(
         session, ACTOR, name=name, body=f"{name} is planned.", scheduled_for=start,
         scheduled_until=start + timedelta(hours=hours), **fields,
     )
@@ -63,10 +63,10 @@ def a_maintenance(session: Session, name: str, start: datetime, hours: int = 2, 
 def a_reviewed_incident(session: Session, name: str, at: datetime) -> Incident:
     """A resolved incident whose postmortem is published (its status becomes `postmortem`)."""
     incident = an_incident(session, name, at, status="resolved")
-    postmortem = postmortems.start(session, ACTOR, incident, "Europe/Berlin")
-    postmortems.edit(session, ACTOR, incident, postmortem, "Europe/Berlin", sections={
+    postmortem = editing.start(session, ACTOR, incident, "Europe/Berlin")
+    editing.edit(session, ACTOR, incident, postmortem, "Europe/Berlin", sections={
         key: f"What we learned ({key})." for key in ("summary", "root_cause", "impact", "resolution", "conclusion")})
-    postmortems.publish(session, ACTOR, incident, postmortem, "Europe/Berlin", notify=False)
+    editing.publish(session, ACTOR, incident, postmortem, "Europe/Berlin", notify=False)
     session.commit()
     return incident
 
@@ -551,7 +551,7 @@ def test_the_indicator_shows_maintenance_only_when_nothing_else_is_wrong(
     assert overall(parse(client.get("/")))[0] == "maintenance"
 
     if trouble == "component":
-        comp.set_status(session, session.get(Component, api.id), ComponentStatus.DEGRADED_PERFORMANCE, ACTOR)
+        catalog.set_status(session, session.get(Component, api.id), ComponentStatus.DEGRADED_PERFORMANCE, ACTOR)
         session.commit()
     else:
         an_incident(session, "Payments failing", start, impact_override="major")

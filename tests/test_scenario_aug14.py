@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 
-from statuspage import incidents, postmortems
 from statuspage.db import utcnow
+from statuspage.incidents import lifecycle
 from statuspage.models import AuditEntry, Delivery, Incident, OutboxEvent, Subscriber, SubscriberMode
+from statuspage.postmortems import editing
 
 ZONE = "Europe/Berlin"
 
@@ -18,14 +19,14 @@ def replay(runner, session):
     assert result.exit_code == 0, result.output
     code = result.output.split("/incidents/")[1].split()[0]
     session.expire_all()
-    return incidents.get_incident(session, code)
+    return lifecycle.get_incident(session, code)
 
 
 def test_the_drafted_timeline_lists_the_outage_in_order_with_its_times(runner, session):
     incident = replay(runner, session)
-    postmortem = postmortems.get(session, incident)
+    postmortem = editing.get(session, incident)
     lines = [line for line in postmortem.timeline if not line.get("removed")]
-    moments = [(postmortems.line_time(line["at"], 0, incident, ZONE).astimezone(ZoneInfo(ZONE)).strftime("%H:%M"),
+    moments = [(editing.line_time(line["at"], 0, incident, ZONE).astimezone(ZoneInfo(ZONE)).strftime("%H:%M"),
                 line["text"])
                for line in lines]
     story = [
@@ -49,7 +50,7 @@ def test_the_drafted_timeline_lists_the_outage_in_order_with_its_times(runner, s
 
 def test_the_figures_are_those_of_the_seed(runner, session):
     incident = replay(runner, session)
-    figures = dict(postmortems.figures(session, incident, ZONE).rows)
+    figures = dict(editing.figures(session, incident, ZONE).rows)
     assert figures["Time to detect"] == "5 min"
     assert figures["Time to acknowledge (detection to first public update)"] == "5 min"
     assert figures["Time to mitigate (to partial restoration)"] == "1 h 30 min"

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import feedparser
 
-from statuspage import components, incidents
 from statuspage.audit import Actor
-from statuspage.static_export import file_for, relativize
+from statuspage.components import catalog
+from statuspage.incidents import lifecycle
+from statuspage.tools.static_export import file_for, relativize
 
 ACTOR = Actor.system("test")
 
@@ -28,8 +29,8 @@ def test_urls_map_to_files_and_live_only_pages_stay_on_the_live_host():
 
 
 def test_the_exported_site_is_complete_and_its_links_resolve(runner, session, tmp_path: Path):
-    database = components.create_component(session, ACTOR, "Database cluster")
-    incident = incidents.open_incident(session, ACTOR, name="Database down", body="Looking.",
+    database = catalog.create_component(session, ACTOR, "Database cluster")
+    incident = lifecycle.open_incident(session, ACTOR, name="Database down", body="Looking.",
                                        component_statuses={database.code: "major_outage"})
     session.commit()
     result = runner.invoke(args=["statuspage", "export-static", str(tmp_path / "site")])

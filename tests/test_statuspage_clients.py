@@ -11,9 +11,10 @@ from urllib.request import urlopen
 
 import pytest
 
-from statuspage import components, incidents
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.db import utcnow
+from statuspage.incidents import lifecycle
 
 CLIENTS = Path(__file__).parent / "clients"
 ACTOR = Actor.system("test")
@@ -22,18 +23,18 @@ ACTOR = Actor.system("test")
 @pytest.fixture
 def outage(session):
     """An unresolved incident, a maintenance under way and one still to come."""
-    database = components.create_component(session, ACTOR, "Database cluster")
-    website = components.create_component(session, ACTOR, "Website")
-    incident = incidents.open_incident(session, ACTOR, name="Database down", body="Looking into it.",
+    database = catalog.create_component(session, ACTOR, "Database cluster")
+    website = catalog.create_component(session, ACTOR, "Website")
+    incident = lifecycle.open_incident(session, ACTOR, name="Database down", body="Looking into it.",
                                        component_statuses={database.code: "major_outage"})
     now = utcnow()
-    incidents.schedule_maintenance(session, ACTOR, name="Storage upgrade", body="Disks get bigger.",
+    lifecycle.schedule_maintenance(session, ACTOR, name="Storage upgrade", body="Disks get bigger.",
                                    scheduled_for=now + timedelta(days=2),
                                    scheduled_until=now + timedelta(days=2, hours=2), component_codes=[database.code])
-    active = incidents.schedule_maintenance(session, ACTOR, name="CDN switch", body="Moving to a new CDN.",
+    active = lifecycle.schedule_maintenance(session, ACTOR, name="CDN switch", body="Moving to a new CDN.",
                                             scheduled_for=now - timedelta(minutes=30),
                                             scheduled_until=now + timedelta(hours=1), component_codes=[website.code])
-    incidents.advance_maintenance(session, active, now)
+    lifecycle.advance_maintenance(session, active, now)
     session.commit()
     return incident
 

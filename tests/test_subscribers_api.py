@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from statuspage import accounts
-from statuspage import components as comp
+from statuspage.accounts import users
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.db import utcnow
 from statuspage.models import Component, OutboxEvent, Subscriber
 
@@ -29,7 +29,7 @@ SUBSCRIBER_KEYS = {
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch):
     """Cheap argon2 parameters for the API token's user."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture
@@ -77,8 +77,8 @@ def admin_api(client, api_token, page_code) -> Api:
 
 @pytest.fixture
 def stack(session: Session) -> dict[str, Component]:
-    database = comp.create_component(session, ACTOR, "Database cluster")
-    website = comp.create_component(session, ACTOR, "Website")
+    database = catalog.create_component(session, ACTOR, "Database cluster")
+    website = catalog.create_component(session, ACTOR, "Website")
     session.commit()
     return {"database": database, "website": website}
 

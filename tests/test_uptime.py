@@ -7,14 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, select
 
-from statuspage import components as comp
-from statuspage import incidents as inc
-from statuspage import uptime
+from statuspage.components import catalog, uptime
 from statuspage.db import utcnow
+from statuspage.edge import public_cache
+from statuspage.incidents import lifecycle
 from statuspage.models import Component, ComponentStatus, StatusChange
-from statuspage.page import get_page
+from statuspage.page.record import get_page
 from statuspage.probes.rules import apply_check
-from statuspage.web import public_cache
 from tests.probe_builders import ACTOR, a_probe, api_headers, good
 
 NOW = datetime(2024, 8, 14, 12, 0, tzinfo=UTC)
@@ -29,7 +28,7 @@ MAINTENANCE = ComponentStatus.UNDER_MAINTENANCE
 
 def created(session, name: str, at: datetime, **fields) -> Component:
     """A component whose creation (and first history row) happened at `at`."""
-    component = comp.create_component(session, ACTOR, name, **fields)
+    component = catalog.create_component(session, ACTOR, name, **fields)
     session.flush()
     component.created_at = at
     session.scalars(select(StatusChange).where(StatusChange.component_id == component.id)).one().at = at
@@ -38,7 +37,7 @@ def created(session, name: str, at: datetime, **fields) -> Component:
 
 
 def change(session, component, status: ComponentStatus, at: datetime) -> None:
-    comp.set_status(session, component, status, ACTOR, at=at)
+    catalog.set_status(session, component, status, ACTOR, at=at)
     session.commit()
 
 
@@ -120,8 +119,8 @@ def test_the_start_date_sets_when_counting_begins(session):
 
 def test_a_days_tooltip_lists_the_incidents_that_touched_it(session):
     api = created(session, "API", NOW - 20 * DAY)
-    inc.open_incident(session, ACTOR, name="Checkout errors", body="", component_codes=[api.code],
-                      started_at=NOW - 3 * DAY, now=NOW - 3 * DAY)
+    lifecycle.open_incident(session, ACTOR, name="Checkout errors", body="", component_codes=[api.code],
+                            started_at=NOW - 3 * DAY, now=NOW - 3 * DAY)
     session.commit()
     result = figures(session, api)
     assert bar(result, date(2024, 8, 11)).incidents == ["Checkout errors"]

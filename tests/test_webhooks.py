@@ -15,14 +15,15 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from statuspage import accounts
-from statuspage import components as comp
+from statuspage.accounts import users
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.db import utcnow
 from statuspage.errors import InvalidInput
 from statuspage.models import Delivery, OutboxEvent, StatusChange, Subscriber, SubscriberMode
-from statuspage.notify import outbox, webhooks
-from statuspage.page import get_page
+from statuspage.notify import webhooks
+from statuspage.outbox import queue
+from statuspage.page.record import get_page
 from statuspage.timefmt import iso
 from tests.conftest import free_port
 
@@ -32,7 +33,7 @@ ACTOR = Actor.system("test")
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch):
     """Cheap argon2 parameters for the API token's user."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 # --- a real HTTP receiver on loopback ---------------------------------------------------------------
@@ -117,7 +118,7 @@ def headers(api_token):
 
 @pytest.fixture
 def website(session):
-    component = comp.create_component(session, ACTOR, "Website")
+    component = catalog.create_component(session, ACTOR, "Website")
     session.commit()
     return component
 
@@ -237,10 +238,10 @@ def test_a_receiver_answering_500_is_retried_with_backoff_and_then_succeeds_exac
     [delivery] = hook_deliveries(session)
     assert delivery.status.value == "retrying"
     assert delivery.last_error == "HTTP 500"
-    assert delivery.next_attempt_at - clock[0] == outbox.backoff(1)
+    assert delivery.next_attempt_at - clock[0] == queue.backoff(1)
 
     worker.run_once()
-    clock[0] += outbox.backoff(1) - timedelta(seconds=1)
+    clock[0] += queue.backoff(1) - timedelta(seconds=1)
     worker.run_once()
     assert len(receiver.requests) == 1  # not before the backoff is over
 
@@ -294,11 +295,11 @@ def test_a_webhook_failing_again_and_again_is_quarantined_and_the_owner_is_email
     get_page(session).owner_email = "owner@acme.test"
     session.commit()
     receiver.default = 500
-    for number in range(outbox.WEBHOOK_FAILURES_TO_DISABLE):
+    for number in range(queue.WEBHOOK_FAILURES_TO_DISABLE):
         open_incident(client, headers, page_code, name=f"Incident {number}", body="x")
     worker.run_once()
 
-    assert len(receiver.requests) == outbox.WEBHOOK_FAILURES_TO_DISABLE
+    assert len(receiver.requests) == queue.WEBHOOK_FAILURES_TO_DISABLE
     shown = client.get(f"/api/v1/pages/{page_code}/subscribers/{hook['id']}", headers=headers).get_json()
     assert shown["state"] == "quarantined"
     assert shown["quarantined_at"] is not None
@@ -311,21 +312,21 @@ def test_a_webhook_failing_again_and_again_is_quarantined_and_the_owner_is_email
     worker.run_once()
     open_incident(client, headers, page_code, name="After the quarantine", body="x")
     worker.run_once()
-    assert len(receiver.requests) == outbox.WEBHOOK_FAILURES_TO_DISABLE
+    assert len(receiver.requests) == queue.WEBHOOK_FAILURES_TO_DISABLE
     parked = [(d.status.value, d.attempts, d.last_error) for d in hook_deliveries(session)]
     assert parked == ([("failed", 1, "webhook disabled after repeated failures")] * (len(parked) - 1)
                       + [("failed", 1, "HTTP 500")])
-    assert len(parked) == outbox.WEBHOOK_FAILURES_TO_DISABLE
+    assert len(parked) == queue.WEBHOOK_FAILURES_TO_DISABLE
     assert len(sink.to("owner@acme.test")) == 1
 
 
 def test_a_success_in_between_resets_the_count_of_failures(
         client, headers, page_code, website, hook, receiver, worker, session):
-    receiver.answers = [500] * (outbox.WEBHOOK_FAILURES_TO_DISABLE - 1) + [200, 500]
-    for number in range(outbox.WEBHOOK_FAILURES_TO_DISABLE + 1):
+    receiver.answers = [500] * (queue.WEBHOOK_FAILURES_TO_DISABLE - 1) + [200, 500]
+    for number in range(queue.WEBHOOK_FAILURES_TO_DISABLE + 1):
         open_incident(client, headers, page_code, name=f"Incident {number}", body="x")
     worker.run_once()
-    assert len(receiver.requests) == outbox.WEBHOOK_FAILURES_TO_DISABLE + 1
+    assert len(receiver.requests) == queue.WEBHOOK_FAILURES_TO_DISABLE + 1
     session.expire_all()
     subscriber = session.scalars(select(Subscriber)).one()
     assert subscriber.quarantined_at is None
@@ -524,7 +525,7 @@ def test_a_flap_within_the_hold_sends_nothing_and_changes_are_merged(
 
 def test_only_webhooks_following_the_component_hear_about_it(
         client, headers, page_code, website, receiver, worker, clock, session):
-    api = comp.create_component(session, ACTOR, "API")
+    api = catalog.create_component(session, ACTOR, "API")
     session.commit()
     created = subscribe_webhook(client, headers, page_code, receiver.url, component_ids=[api.code])
     receiver.secret = created["webhook_secret"]
@@ -544,7 +545,7 @@ def test_without_webhooks_a_status_change_writes_no_event(client, headers, page_
 def test_a_probe_taking_a_component_down_is_posted_too(
         client, headers, page_code, website, hook, receiver, worker, clock, session):
     # The probe path goes through the same components.set_status; one change, one component_update.
-    comp.set_status(session, website, comp.ComponentStatus.MAJOR_OUTAGE, Actor.system("probe"))
+    catalog.set_status(session, website, catalog.ComponentStatus.MAJOR_OUTAGE, Actor.system("probe"))
     session.commit()
     clock[0] += HOLD
     worker.run_once()
@@ -641,16 +642,16 @@ def test_the_public_webhook_form_is_off_when_the_page_takes_no_webhooks(client, 
 def test_a_disabled_webhook_cannot_be_retried(
         client, headers, page_code, website, hook, receiver, worker, session):
     receiver.default = 500
-    for number in range(outbox.WEBHOOK_FAILURES_TO_DISABLE):
+    for number in range(queue.WEBHOOK_FAILURES_TO_DISABLE):
         open_incident(client, headers, page_code, name=f"Incident {number}", body="x")
     worker.run_once()
     failed = hook_deliveries(session)[0]
     assert failed.status.value == "failed"
     with pytest.raises(InvalidInput, match="disabled"):
-        outbox.retry(session, ACTOR, failed)
+        queue.retry(session, ACTOR, failed)
     session.rollback()
     worker.run_once()
-    assert len(receiver.requests) == outbox.WEBHOOK_FAILURES_TO_DISABLE
+    assert len(receiver.requests) == queue.WEBHOOK_FAILURES_TO_DISABLE
 
 
 # --- uniqueness -------------------------------------------------------------------------------------------

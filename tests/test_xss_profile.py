@@ -192,9 +192,9 @@ def test_an_address_with_markup_in_it_is_only_data_in_the_json(client, page_code
 @pytest.fixture
 def mailer(mail_app, smtp_server, worker_for):
     """The mail-sending app with an admin's API key, one component and one confirmed subscriber."""
-    from statuspage.accounts import create_token, create_user
+    from statuspage.accounts.users import create_token, create_user
     from statuspage.audit import Actor
-    from statuspage.page import ensure_page
+    from statuspage.page.record import ensure_page
 
     session = mail_app.extensions["statuspage.db"].session()
     actor = Actor.system("test")

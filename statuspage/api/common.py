@@ -11,12 +11,12 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from ..accounts import user_for_token
-from ..errors import DomainError
-from ..models import Page, User
-from ..page import ensure_page
-from ..web.session import db_session
-from .ratelimit import retry_after_seconds
+from statuspage.accounts.users import user_for_token
+from statuspage.api.ratelimit import retry_after_seconds
+from statuspage.edge.session import db_session
+from statuspage.errors import DomainError
+from statuspage.models import Page, User
+from statuspage.page.record import ensure_page
 
 
 class ApiError(Exception):

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..components import get_component, parse_bool, parse_status
-from ..incidents import parse_time
-from ..models import ComponentStatus, Impact, Incident, MaintenanceStatus
-from .common import ApiError
+from statuspage.api.common import ApiError
+from statuspage.components.catalog import get_component, parse_bool, parse_status
+from statuspage.incidents.lifecycle import parse_time
+from statuspage.models import ComponentStatus, Impact, Incident, MaintenanceStatus
 
 # A maintenance that moves itself goes in progress at its start (its components under
 # maintenance) and completes at its end (its components given back). Statuspage has a switch

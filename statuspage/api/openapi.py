@@ -25,9 +25,9 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from .. import profile
-from ..models import DESCRIPTION_MAX, NAME_MAX, ComponentStatus
-from . import openapi_incidents, openapi_probes, openapi_subscribers
+from statuspage.api import openapi_incidents, openapi_probes, openapi_subscribers
+from statuspage.models import DESCRIPTION_MAX, NAME_MAX, ComponentStatus
+from statuspage.page import profile
 
 bp = Blueprint("openapi", __name__)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import NAME_MAX
-from .common import PAGE_MAX
+from statuspage.api.common import PAGE_MAX
+from statuspage.models import NAME_MAX
 
 Schema = dict[str, Any]
 

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..incidents import BODY_MAX, CLOCK_SKEW, MAINTENANCE_MAX_AHEAD, MAINTENANCE_MAX_WINDOW
-from ..models import ActionStatus, Impact, IncidentStatus, MaintenanceStatus
-from ..postmortems import SECTIONS, TIMELINE_LINE_MAX, Figures
-from .incident_body import AUTO_SWITCHES, EDGE_NOTIFICATIONS, TWITTER
-from .openapi_blocks import (
+from statuspage.api.incident_body import AUTO_SWITCHES, EDGE_NOTIFICATIONS, TWITTER
+from statuspage.api.openapi_blocks import (
     DATE,
     ID,
     IGNORED,
@@ -39,7 +36,10 @@ from .openapi_blocks import (
     response_object,
     wrapped,
 )
-from .shapes import NO_COMPONENTS
+from statuspage.incidents.lifecycle import BODY_MAX, CLOCK_SKEW, MAINTENANCE_MAX_AHEAD, MAINTENANCE_MAX_WINDOW
+from statuspage.models import ActionStatus, Impact, IncidentStatus, MaintenanceStatus
+from statuspage.postmortems.editing import SECTIONS, TIMELINE_LINE_MAX, Figures
+from statuspage.shapes import NO_COMPONENTS
 
 INCIDENT_STATUSES = [s.value for s in IncidentStatus]
 MAINTENANCE_STATUSES = [s.value for s in MaintenanceStatus]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import AutoIncident, ComponentStatus, ProbeKind
-from ..probes.http import METHODS
-from .common import PAGE_MAX
+from statuspage.api.common import PAGE_MAX
+from statuspage.models import AutoIncident, ComponentStatus, ProbeKind
+from statuspage.probes.http import METHODS
 
 Schema = dict[str, Any]
 

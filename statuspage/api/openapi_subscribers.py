@@ -6,30 +6,30 @@ includes `TAG`, `TAG_DESCRIPTION`, `PATHS` and `SCHEMAS` as one `Section`.
 
 from __future__ import annotations
 
-from ..models import SubscriberMode
-from ..notify.subscribers import ENDPOINT_MAX
-from .openapi_blocks import (
-    ID,
-    IGNORED,
-    NULL,
-    NULLABLE_TIMESTAMP,
-    PAGE_ID,
-    READ,
-    STRING_IDS,
-    TIMESTAMP,
-    WITH_BODY,
-    Schema,
-    array_of,
-    body,
-    operation,
-    paging,
-    path_parameter,
-    query_parameter,
-    ref,
-    request_object,
-    response_object,
-    wrapped,
+from statuspage.api.openapi_blocks import (
+                   ID,
+                   IGNORED,
+                   NULL,
+                   NULLABLE_TIMESTAMP,
+                   PAGE_ID,
+                   READ,
+                   STRING_IDS,
+                   TIMESTAMP,
+                   WITH_BODY,
+                   Schema,
+                   array_of,
+                   body,
+                   operation,
+                   paging,
+                   path_parameter,
+                   query_parameter,
+                   ref,
+                   request_object,
+                   response_object,
+                   wrapped,
 )
+from statuspage.models import SubscriberMode
+from statuspage.notify.subscribers import ENDPOINT_MAX
 
 TAG = "Subscribers"
 TAG_DESCRIPTION = ("People (email) and systems (webhook) that hear about incidents and maintenance. Email "

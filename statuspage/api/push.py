@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ..db import utcnow
-from ..errors import InvalidInput
-from ..extensions import csrf
-from ..models import ProbeKind
-from ..probes import service
-from ..web.session import db_session
-from .common import ApiError, error_response, register_error_handlers, request_body
+from statuspage.api.common import ApiError, error_response, register_error_handlers, request_body
+from statuspage.db import utcnow
+from statuspage.edge.extensions import csrf
+from statuspage.edge.session import db_session
+from statuspage.errors import InvalidInput
+from statuspage.models import ProbeKind
+from statuspage.probes import service
 
 bp = Blueprint("api_push", __name__, url_prefix="/api")
 csrf.exempt(bp)

@@ -9,7 +9,7 @@ import time
 from flask import Blueprint, Flask, Response, current_app, g, request, request_finished
 from flask_limiter.util import get_remote_address
 
-from ..extensions import limiter
+from statuspage.edge.extensions import limiter
 
 
 def _rate() -> str:

@@ -10,17 +10,8 @@ from datetime import date, timedelta
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .. import components as comp
-from .. import uptime
-from ..accounts import user_for_token
-from ..audit import Actor
-from ..components import UNSET
-from ..db import utcnow
-from ..extensions import csrf
-from ..profile import EDITABLE, FIXED_BECAUSE, READ_ONLY, update_profile
-from ..timefmt import iso
-from ..web.session import db_session
-from .common import (
+from statuspage.accounts.users import user_for_token
+from statuspage.api.common import (
     ApiError,
     api_auth,
     api_user,
@@ -31,7 +22,15 @@ from .common import (
     require_admin,
     wrapped_object,
 )
-from .shapes import component_json, group_json, page_profile_json
+from statuspage.audit import Actor
+from statuspage.components import catalog, uptime
+from statuspage.components.catalog import UNSET
+from statuspage.db import utcnow
+from statuspage.edge.extensions import csrf
+from statuspage.edge.session import db_session
+from statuspage.page.profile import EDITABLE, FIXED_BECAUSE, READ_ONLY, update_profile
+from statuspage.shapes import component_json, group_json, page_profile_json
+from statuspage.timefmt import iso
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -96,7 +95,7 @@ def list_components(page):
 
 
 def _ordered_components():
-    return [c for item in comp.component_tree(db_session()) for c in item.components]
+    return [c for item in catalog.component_tree(db_session()) for c in item.components]
 
 
 @_route("/pages/<page_id>/components", methods=["POST"])
@@ -107,7 +106,7 @@ def create_component(page):
         # comp.create_component looks the group up without checking its type; update_component checks.
         raise ApiError(422, "invalid", "group_id must be a component group id or null.", "group_id")
     session = db_session()
-    component = comp.create_component(
+    component = catalog.create_component(
         session, _actor(),
         name=data.get("name"),
         description=data.get("description"),
@@ -118,7 +117,7 @@ def create_component(page):
         start_date=data.get("start_date"),
     )
     if "position" in data:
-        comp.update_component(session, _actor(), component, position=data["position"])
+        catalog.update_component(session, _actor(), component, position=data["position"])
     session.commit()
     return jsonify(component_json(component, page)), 201
 
@@ -126,7 +125,7 @@ def create_component(page):
 @_route("/pages/<page_id>/components/<component_id>", methods=["GET"])
 @api_auth()
 def get_component(page, component_id):
-    return jsonify(component_json(comp.get_component(db_session(), component_id), page))
+    return jsonify(component_json(catalog.get_component(db_session(), component_id), page))
 
 
 @_route("/pages/<page_id>/components/<component_id>", methods=["PATCH", "PUT"])
@@ -134,8 +133,8 @@ def get_component(page, component_id):
 def update_component(page, component_id):
     data = wrapped_object(request_body(), "component", COMPONENT_FIELDS)
     session = db_session()
-    component = comp.get_component(session, component_id)
-    comp.update_component(
+    component = catalog.get_component(session, component_id)
+    catalog.update_component(
         session, _actor(), component,
         **{("group_code" if key == "group_id" else key): value for key, value in data.items()},
     )
@@ -146,7 +145,7 @@ def update_component(page, component_id):
 @_route("/pages/<page_id>/components/<component_id>/uptime", methods=["GET"])
 @api_auth()
 def component_uptime(page, component_id):
-    component = comp.get_component(db_session(), component_id)
+    component = catalog.get_component(db_session(), component_id)
     today = utcnow().date()
     start = _query_date("start", component.start_date or (today - timedelta(days=89)))
     end = _query_date("end", today)
@@ -186,9 +185,9 @@ def _query_date(name: str, default: date) -> date:
 @api_auth()
 def delete_component(page, component_id):
     session = db_session()
-    component = comp.get_component(session, component_id)
+    component = catalog.get_component(session, component_id)
     body = component_json(component, page)
-    comp.delete_component(session, _actor(), component)
+    catalog.delete_component(session, _actor(), component)
     session.commit()
     return jsonify(body)
 
@@ -199,7 +198,7 @@ def delete_component(page, component_id):
 @_route("/pages/<page_id>/component-groups", methods=["GET"])
 @api_auth()
 def list_groups(page):
-    return jsonify([group_json(g, page) for g in comp.all_groups(db_session())])
+    return jsonify([group_json(g, page) for g in catalog.all_groups(db_session())])
 
 
 def _group_fields(body: dict) -> dict:
@@ -218,11 +217,11 @@ def _group_fields(body: dict) -> dict:
 def create_group(page):
     data = _group_fields(request_body())
     session = db_session()
-    group = comp.create_group(session, _actor(), name=data.get("name"),
-                              description=data.get("description"),
-                              component_codes=data.get("components", []))
+    group = catalog.create_group(session, _actor(), name=data.get("name"),
+                                 description=data.get("description"),
+                                 component_codes=data.get("components", []))
     if "position" in data:
-        comp.update_group(session, _actor(), group, position=data["position"])
+        catalog.update_group(session, _actor(), group, position=data["position"])
     session.commit()
     session.refresh(group)
     return jsonify(group_json(group, page)), 201
@@ -231,7 +230,7 @@ def create_group(page):
 @_route("/pages/<page_id>/component-groups/<group_id>", methods=["GET"])
 @api_auth()
 def get_group(page, group_id):
-    return jsonify(group_json(comp.get_group(db_session(), group_id, "id"), page))
+    return jsonify(group_json(catalog.get_group(db_session(), group_id, "id"), page))
 
 
 @_route("/pages/<page_id>/component-groups/<group_id>", methods=["PATCH", "PUT"])
@@ -239,8 +238,8 @@ def get_group(page, group_id):
 def update_group(page, group_id):
     data = _group_fields(request_body())
     session = db_session()
-    group = comp.get_group(session, group_id, "id")
-    comp.update_group(
+    group = catalog.get_group(session, group_id, "id")
+    catalog.update_group(
         session, _actor(), group,
         name=data.get("name", UNSET),
         description=data.get("description", UNSET),
@@ -256,8 +255,8 @@ def update_group(page, group_id):
 @api_auth()
 def delete_group(page, group_id):
     session = db_session()
-    group = comp.get_group(session, group_id, "id")
+    group = catalog.get_group(session, group_id, "id")
     body = group_json(group, page)
-    comp.delete_group(session, _actor(), group)
+    catalog.delete_group(session, _actor(), group)
     session.commit()
     return jsonify(body)

@@ -7,22 +7,8 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select
 
-from .. import incident_templates
-from .. import incidents as inc
-from ..audit import Actor
-from ..components import UNSET
-from ..extensions import csrf
-from ..models import (
-    Component,
-    Incident,
-    IncidentKind,
-    IncidentTemplate,
-    IncidentUpdate,
-    MaintenanceStatus,
-)
-from ..web.session import db_session
-from . import incident_body as incoming
-from .common import (
+from statuspage.api import incident_body as incoming
+from statuspage.api.common import (
     ApiError,
     api_auth,
     api_user,
@@ -35,7 +21,13 @@ from .common import (
     route,
     wrapped_object,
 )
-from .shapes import managed_incident_json, managed_update_json, template_json
+from statuspage.audit import Actor
+from statuspage.components.catalog import UNSET
+from statuspage.edge.extensions import csrf
+from statuspage.edge.session import db_session
+from statuspage.incidents import lifecycle, templates
+from statuspage.models import Component, Incident, IncidentKind, IncidentTemplate, IncidentUpdate, MaintenanceStatus
+from statuspage.shapes import managed_incident_json, managed_update_json, template_json
 
 bp = Blueprint("api_v1_incidents", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -68,31 +60,31 @@ def list_incidents(page):
         query = query.where(func.lower(Incident.name).contains(q.lower()))
     codes = db_session().scalars(query.with_only_columns(Incident.code).limit(limit)
                                  .offset((number - 1) * limit))
-    return _list(page, [inc.get_incident(db_session(), code) for code in codes])
+    return _list(page, [lifecycle.get_incident(db_session(), code) for code in codes])
 
 
 @route(bp, "/pages/<page_id>/incidents/unresolved", methods=["GET"])
 @api_auth()
 def list_unresolved(page):
-    return _list(page, inc.unresolved_incidents(db_session()))
+    return _list(page, lifecycle.unresolved_incidents(db_session()))
 
 
 @route(bp, "/pages/<page_id>/incidents/upcoming", methods=["GET"])
 @api_auth()
 def list_upcoming(page):
-    return _list(page, inc.maintenances(db_session(), (MaintenanceStatus.SCHEDULED,)))
+    return _list(page, lifecycle.maintenances(db_session(), (MaintenanceStatus.SCHEDULED,)))
 
 
 @route(bp, "/pages/<page_id>/incidents/scheduled", methods=["GET"])
 @api_auth()
 def list_scheduled(page):
-    return _list(page, inc.recent(db_session(), IncidentKind.MAINTENANCE, 100))
+    return _list(page, lifecycle.recent(db_session(), IncidentKind.MAINTENANCE, 100))
 
 
 @route(bp, "/pages/<page_id>/incidents/active_maintenance", methods=["GET"])
 @api_auth()
 def list_active_maintenance(page):
-    return _list(page, inc.maintenances(db_session(), inc.ACTIVE_MAINTENANCE))
+    return _list(page, lifecycle.maintenances(db_session(), lifecycle.ACTIVE_MAINTENANCE))
 
 
 @route(bp, "/pages/<page_id>/incidents", methods=["POST"])
@@ -103,12 +95,12 @@ def create_incident(page):
     session = db_session()
     incident = _schedule(session, data) if incoming.is_maintenance(data) else _open(session, data)
     session.commit()
-    return jsonify(_json(inc.get_incident(session, incident.code), page)), 201
+    return jsonify(_json(lifecycle.get_incident(session, incident.code), page)), 201
 
 
 def _open(session, data: dict[str, Any]) -> Incident:
     incoming.check_new_incident(data)
-    return inc.open_incident(
+    return lifecycle.open_incident(
         session, _actor(),
         name=data.get("name"), body=data.get("body"),
         status=data.get("status", "investigating"),
@@ -122,7 +114,7 @@ def _open(session, data: dict[str, Any]) -> Incident:
 
 def _schedule(session, data: dict[str, Any]) -> Incident:
     incoming.check_new_maintenance(data)
-    return inc.schedule_maintenance(
+    return lifecycle.schedule_maintenance(
         session, _actor(),
         name=data.get("name"), body=data.get("body"),
         scheduled_for=data.get("scheduled_for"), scheduled_until=data.get("scheduled_until"),
@@ -136,7 +128,7 @@ def _schedule(session, data: dict[str, Any]) -> Incident:
 @route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["GET"])
 @api_auth()
 def get_incident(page, incident_id):
-    return jsonify(_json(inc.get_incident(db_session(), object_id(incident_id)), page))
+    return jsonify(_json(lifecycle.get_incident(db_session(), object_id(incident_id)), page))
 
 
 @route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["PATCH", "PUT"])
@@ -145,14 +137,14 @@ def update_incident(page, incident_id):
     data = wrapped_object(request_body(), "incident", incoming.FIELDS)
     incoming.refuse_what_we_do_not_offer(data)
     session = db_session()
-    incident = inc.get_incident(session, object_id(incident_id))
+    incident = lifecycle.get_incident(session, object_id(incident_id))
     statuses = incoming.component_statuses(data.get("components"))
     posting = incoming.posts_update(data)
     incoming.check_update(data, incident, statuses, posting)
     if incident.is_maintenance:
         _reschedule(session, data, incident, posting)
     if posting:
-        inc.post_update(
+        lifecycle.post_update(
             session, _actor(), incident,
             status=data.get("status", incident.status),
             body=data.get("body"),
@@ -164,10 +156,10 @@ def update_incident(page, incident_id):
             name=data.get("name", UNSET),
         )
     elif {"name", "impact_override"} & set(data):
-        inc.change_details(session, _actor(), incident, name=data.get("name", UNSET),
-                           impact_override=data.get("impact_override", UNSET))
+        lifecycle.change_details(session, _actor(), incident, name=data.get("name", UNSET),
+                                 impact_override=data.get("impact_override", UNSET))
     session.commit()
-    return jsonify(_json(inc.get_incident(session, incident.code), page))
+    return jsonify(_json(lifecycle.get_incident(session, incident.code), page))
 
 
 def _reschedule(session, data: dict[str, Any], maintenance: Incident, posting: bool) -> None:
@@ -176,9 +168,9 @@ def _reschedule(session, data: dict[str, Any], maintenance: Incident, posting: b
     window = incoming.window_change(data, maintenance)
     if window is None:
         return
-    inc.reschedule_maintenance(session, _actor(), maintenance, scheduled_for=window[0],
-                               scheduled_until=window[1],
-                               deliver_notifications=not posting and data.get("deliver_notifications", False))
+    lifecycle.reschedule_maintenance(session, _actor(), maintenance, scheduled_for=window[0],
+                                     scheduled_until=window[1],
+                                     deliver_notifications=not posting and data.get("deliver_notifications", False))
 
 
 @route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["DELETE"])
@@ -186,9 +178,9 @@ def _reschedule(session, data: dict[str, Any], maintenance: Incident, posting: b
 def delete_incident(page, incident_id):
     require_admin()
     session = db_session()
-    incident = inc.get_incident(session, object_id(incident_id))
+    incident = lifecycle.get_incident(session, object_id(incident_id))
     answer = _json(incident, page)
-    inc.delete_incident(session, _actor(), incident)
+    lifecycle.delete_incident(session, _actor(), incident)
     session.commit()
     return jsonify(answer)
 
@@ -200,13 +192,13 @@ def edit_update(page, incident_id, update_id):
     data = wrapped_object(request_body(), "incident_update", UPDATE_FIELDS)
     incoming.refuse_what_we_do_not_offer(data)  # wants_twitter_update
     session = db_session()
-    incident = inc.get_incident(session, object_id(incident_id))
+    incident = lifecycle.get_incident(session, object_id(incident_id))
     update = next((u for u in incident.updates if u.code == object_id(update_id)), None)
     if update is None:
         raise ApiError(404, "not_found", f"No update {update_id!r} on this incident.", "incident_update_id")
-    inc.edit_update(session, _actor(), update, body=data.get("body", UNSET),
-                    display_at=data.get("display_at", UNSET),
-                    deliver_notifications=data.get("deliver_notifications", UNSET))
+    lifecycle.edit_update(session, _actor(), update, body=data.get("body", UNSET),
+                          display_at=data.get("display_at", UNSET),
+                          deliver_notifications=data.get("deliver_notifications", UNSET))
     session.commit()
     refreshed = session.get(IncidentUpdate, update.id)
     return jsonify(managed_update_json(refreshed, incident, page))
@@ -219,7 +211,7 @@ def edit_update(page, incident_id, update_id):
 @api_auth()
 def list_templates(page):
     session = db_session()
-    return jsonify([_template_json(session, t, page) for t in incident_templates.list_templates(session)])
+    return jsonify([_template_json(session, t, page) for t in templates.list_templates(session)])
 
 
 @route(bp, "/pages/<page_id>/incident_templates", methods=["POST"])
@@ -228,7 +220,7 @@ def create_template(page):
     data = wrapped_object(request_body(), "template", TEMPLATE_FIELDS)
     incoming.refuse_template_extras(data)
     session = db_session()
-    template = incident_templates.save_template(session, _actor(), name=data.get("name"), title=data.get("title"),
+    template = templates.save_template(session, _actor(), name=data.get("name"), title=data.get("title"),
                                  body=data.get("body"),
                                  update_status=data.get("update_status", "investigating"),
                                  component_ids=incoming.component_codes(data.get("component_ids")),
@@ -241,9 +233,9 @@ def create_template(page):
 @api_auth()
 def delete_template(page, template_id):
     session = db_session()
-    template = incident_templates.get_template(session, object_id(template_id))
+    template = templates.get_template(session, object_id(template_id))
     answer = _template_json(session, template, page)
-    incident_templates.delete_template(session, _actor(), template)
+    templates.delete_template(session, _actor(), template)
     session.commit()
     return jsonify(answer)
 

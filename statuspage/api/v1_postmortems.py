@@ -6,15 +6,24 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from .. import incidents as inc
-from .. import postmortems as pm
-from ..audit import Actor
-from ..components import parse_bool
-from ..extensions import csrf
-from ..models import Incident, Postmortem
-from ..timefmt import iso
-from ..web.session import db_session
-from .common import ApiError, api_auth, api_user, object_id, page_zone, register_error_handlers, request_body, route
+from statuspage.api.common import (
+    ApiError,
+    api_auth,
+    api_user,
+    object_id,
+    page_zone,
+    register_error_handlers,
+    request_body,
+    route,
+)
+from statuspage.audit import Actor
+from statuspage.components.catalog import parse_bool
+from statuspage.edge.extensions import csrf
+from statuspage.edge.session import db_session
+from statuspage.incidents import lifecycle
+from statuspage.models import Incident, Postmortem
+from statuspage.postmortems import editing
+from statuspage.timefmt import iso
 
 bp = Blueprint("api_v1_postmortems", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -30,18 +39,18 @@ def _zone() -> str:
 
 
 def _incident(code: str) -> Incident:
-    return inc.get_incident(db_session(), object_id(code))
+    return lifecycle.get_incident(db_session(), object_id(code))
 
 
 def postmortem_json(incident: Incident, postmortem: Postmortem, page) -> dict[str, Any]:
     """Statuspage's postmortem fields, with our sections, timeline, figures and Markdown beside them."""
     tz = page.time_zone
-    items = pm.items_for(db_session(), incident)
-    draft = pm.export_markdown(incident, postmortem, tz, items=items)
-    result = pm.figures(db_session(), incident, tz)
+    items = editing.items_for(db_session(), incident)
+    draft = editing.export_markdown(incident, postmortem, tz, items=items)
+    result = editing.figures(db_session(), incident, tz)
     return {
         "incident_id": incident.code,
-        "body": pm.export_markdown(incident, postmortem, tz, public=True, items=items)
+        "body": editing.export_markdown(incident, postmortem, tz, public=True, items=items)
         if postmortem.published_at else None,
         "body_draft": draft,
         "body_updated_at": iso(postmortem.updated_at, tz),
@@ -53,7 +62,7 @@ def postmortem_json(incident: Incident, postmortem: Postmortem, page) -> dict[st
         "custom_tweet": None,
         "created_at": iso(postmortem.created_at, tz),
         "updated_at": iso(postmortem.updated_at, tz),
-        "sections": {key: postmortem.sections.get(key, "") for key, _title in pm.SECTIONS if key != "timeline"},
+        "sections": {key: postmortem.sections.get(key, "") for key, _title in editing.SECTIONS if key != "timeline"},
         "timeline": postmortem.timeline,
         "figures": dict(result.rows),
         "action_items": [{"id": i.code, "title": i.title, "owner": i.owner, "status": i.status.value,
@@ -64,7 +73,7 @@ def postmortem_json(incident: Incident, postmortem: Postmortem, page) -> dict[st
 
 
 def _started(incident: Incident) -> Postmortem:
-    postmortem = pm.start(db_session(), _actor(), incident, _zone())
+    postmortem = editing.start(db_session(), _actor(), incident, _zone())
     return postmortem
 
 
@@ -72,7 +81,7 @@ def _started(incident: Incident) -> Postmortem:
 @api_auth()
 def get_postmortem(page, incident_id):
     incident = _incident(incident_id)
-    postmortem = pm.get(db_session(), incident)
+    postmortem = editing.get(db_session(), incident)
     if postmortem is None:
         raise ApiError(404, "not_found", "This incident has no postmortem yet; PUT one first.", "incident_id")
     return jsonify(postmortem_json(incident, postmortem, page))
@@ -94,9 +103,10 @@ def put_postmortem(page, incident_id):
         raise ApiError(422, "invalid", "sections must map section names to Markdown.", "sections")
     sections = dict(sections)
     if "body_draft" in data:
-        sections = {**pm.sections_from_markdown(data["body_draft"], pm.items_for(session, incident)), **sections}
-    pm.edit(session, _actor(), incident, postmortem, _zone(), sections=sections,
-            **({"timeline": data["timeline"]} if "timeline" in data else {}))
+        drafted = editing.sections_from_markdown(data["body_draft"], editing.items_for(session, incident))
+        sections = {**drafted, **sections}
+    editing.edit(session, _actor(), incident, postmortem, _zone(), sections=sections,
+                 **({"timeline": data["timeline"]} if "timeline" in data else {}))
     session.commit()
     return jsonify(postmortem_json(incident, postmortem, page))
 
@@ -106,7 +116,7 @@ def put_postmortem(page, incident_id):
 def delete_postmortem(page, incident_id):
     session = db_session()
     incident = _incident(incident_id)
-    postmortem = pm.get(session, incident)
+    postmortem = editing.get(session, incident)
     if postmortem is None:
         raise ApiError(404, "not_found", "This incident has no postmortem.", "incident_id")
     if postmortem.published_at is not None:
@@ -127,10 +137,10 @@ def publish_postmortem(page, incident_id):
     notify = parse_bool(data.get("notify_subscribers", True), "notify_subscribers")
     session = db_session()
     incident = _incident(incident_id)
-    postmortem = pm.get(session, incident)
+    postmortem = editing.get(session, incident)
     if postmortem is None:
         raise ApiError(404, "not_found", "This incident has no postmortem; PUT one first.", "incident_id")
-    pm.publish(session, _actor(), incident, postmortem, _zone(), notify=notify)
+    editing.publish(session, _actor(), incident, postmortem, _zone(), notify=notify)
     session.commit()
     return jsonify(postmortem_json(incident, postmortem, page))
 
@@ -140,9 +150,9 @@ def publish_postmortem(page, incident_id):
 def revert_postmortem(page, incident_id):
     session = db_session()
     incident = _incident(incident_id)
-    postmortem = pm.get(session, incident)
+    postmortem = editing.get(session, incident)
     if postmortem is None or postmortem.published_at is None:
         raise ApiError(422, "invalid", "This postmortem is not published.", "status")
-    pm.revert(session, _actor(), incident, postmortem)
+    editing.revert(session, _actor(), incident, postmortem)
     session.commit()
     return jsonify(postmortem_json(incident, postmortem, page))

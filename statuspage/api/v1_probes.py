@@ -6,16 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
-from ..audit import Actor
-from ..db import utcnow
-from ..extensions import csrf
-from ..models import Check, Page, Probe, ProbeKind
-from ..outbound import Policy
-from ..probes import CHECKERS, service
-from ..probes.http import masked_headers
-from ..timefmt import iso
-from ..web.session import db_session
-from .common import (
+from statuspage.api.common import (
     api_auth,
     api_user,
     object_id,
@@ -26,6 +17,15 @@ from .common import (
     route,
     wrapped_object,
 )
+from statuspage.audit import Actor
+from statuspage.db import utcnow
+from statuspage.edge.extensions import csrf
+from statuspage.edge.session import db_session
+from statuspage.models import Check, Page, Probe, ProbeKind
+from statuspage.outbound.guard import Policy
+from statuspage.probes import CHECKERS, service
+from statuspage.probes.http import masked_headers
+from statuspage.timefmt import iso
 
 bp = Blueprint("api_v1_probes", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

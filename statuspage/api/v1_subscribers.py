@@ -6,14 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .. import outbound
-from ..audit import Actor
-from ..errors import DomainError
-from ..extensions import csrf
-from ..models import SubscriberMode
-from ..notify import subscribers
-from ..web.session import db_session
-from .common import (
+from statuspage.api.common import (
     ApiError,
     api_auth,
     api_user,
@@ -26,7 +19,14 @@ from .common import (
     route,
     wrapped_object,
 )
-from .shapes import subscriber_json
+from statuspage.audit import Actor
+from statuspage.edge.extensions import csrf
+from statuspage.edge.session import db_session
+from statuspage.errors import DomainError
+from statuspage.models import SubscriberMode
+from statuspage.notify import subscribers
+from statuspage.outbound import guard
+from statuspage.shapes import subscriber_json
 
 bp = Blueprint("api_v1_subscribers", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -125,7 +125,7 @@ def create_subscriber(page):
     subscriber = subscribers.create(
         session, _actor(), email=data.get("email"), endpoint=data.get("endpoint"),
         component_codes=data.get("component_ids"), skip_confirmation=skip,
-        policy=outbound.Policy.from_settings(current_app.config["STATUSPAGE"]),
+        policy=guard.Policy.from_settings(current_app.config["STATUSPAGE"]),
     )
     session.commit()
     # What was applied: an email subscriber opted in without the confirmation mail.

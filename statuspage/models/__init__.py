@@ -4,9 +4,9 @@ Public ids are opaque 12-character codes (as Statuspage's); integer keys
 stay internal. Every status is a StrEnum stored as its string value.
 """
 
-from .base import DESCRIPTION_MAX, NAME_MAX, ComponentStatus, Role, StrEnumType, new_code
-from .core import ApiToken, AuditEntry, Component, ComponentGroup, Page, StatusChange, User
-from .incidents import (
+from statuspage.models.base import DESCRIPTION_MAX, NAME_MAX, ComponentStatus, Role, StrEnumType, new_code
+from statuspage.models.core import ApiToken, AuditEntry, Component, ComponentGroup, Page, StatusChange, User
+from statuspage.models.incidents import (
     Impact,
     Incident,
     IncidentComponent,
@@ -16,9 +16,9 @@ from .incidents import (
     IncidentUpdate,
     MaintenanceStatus,
 )
-from .notify import Delivery, DeliveryStatus, OutboxEvent, Subscriber, SubscriberMode, Subscription
-from .postmortems import ActionItem, ActionStatus, Postmortem, PostmortemRevision
-from .probes import AutoIncident, Check, CheckRollup, IncidentDraft, Probe, ProbeKind, ProbeState
+from statuspage.models.notify import Delivery, DeliveryStatus, OutboxEvent, Subscriber, SubscriberMode, Subscription
+from statuspage.models.postmortems import ActionItem, ActionStatus, Postmortem, PostmortemRevision
+from statuspage.models.probes import AutoIncident, Check, CheckRollup, IncidentDraft, Probe, ProbeKind, ProbeState
 
 __all__ = [
     "ActionItem", "ActionStatus", "Postmortem", "PostmortemRevision",

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, utcnow
-from .base import NAME_MAX, ComponentStatus, Role, StrEnumType, new_code
+from statuspage.db import Base, utcnow
+from statuspage.models.base import NAME_MAX, ComponentStatus, Role, StrEnumType, new_code
 
 
 class Page(Base):

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, utcnow
-from .base import NAME_MAX, StrEnumType, new_code
-from .core import Component
+from statuspage.db import Base, utcnow
+from statuspage.models.base import NAME_MAX, StrEnumType, new_code
+from statuspage.models.core import Component
 
 if TYPE_CHECKING:
-    from .postmortems import ActionItem, Postmortem
+    from statuspage.models.postmortems import ActionItem, Postmortem
 
 
 class IncidentKind(StrEnum):

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, utcnow
-from .base import StrEnumType, new_code
-from .core import Component
+from statuspage.db import Base, utcnow
+from statuspage.models.base import StrEnumType, new_code
+from statuspage.models.core import Component
 
 
 class SubscriberMode(StrEnum):

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, utcnow
-from .base import NAME_MAX, StrEnumType, new_code
+from statuspage.db import Base, utcnow
+from statuspage.models.base import NAME_MAX, StrEnumType, new_code
 
 
 class ActionStatus(StrEnum):

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, utcnow
-from .base import NAME_MAX, ComponentStatus, StrEnumType, new_code
-from .core import Component
+from statuspage.db import Base, utcnow
+from statuspage.models.base import NAME_MAX, ComponentStatus, StrEnumType, new_code
+from statuspage.models.core import Component
 
 
 class ProbeKind(StrEnum):

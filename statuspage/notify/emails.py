@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from .. import ROOT
-from ..markdown import plain, render
-from ..models import Delivery, OutboxEvent, Subscriber
-from . import tokens
+from statuspage.config import ROOT
+from statuspage.markdown import plain, render
+from statuspage.models import Delivery, OutboxEvent, Subscriber
+from statuspage.notify import tokens
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from .. import incidents as inc
-from .. import outbound
-from ..api.shapes import incident_json
-from ..components import component_tree, page_indicator
-from ..config import Settings
-from ..db import Database
-from ..errors import NotFound
-from ..models import Delivery, SubscriberMode
-from ..page import get_page
-from . import emails, outbox, subscribers, tokens, webhooks
-from .transports import MailTransport, TransportError, make_transport
+from statuspage.components.catalog import component_tree, page_indicator
+from statuspage.config import Settings
+from statuspage.db import Database
+from statuspage.errors import NotFound
+from statuspage.incidents import lifecycle
+from statuspage.models import Delivery, SubscriberMode
+from statuspage.notify import emails, subscribers, tokens, webhooks
+from statuspage.notify.transports import MailTransport, TransportError, make_transport
+from statuspage.outbound import guard
+from statuspage.outbox import queue
+from statuspage.page.record import get_page
+from statuspage.shapes import incident_json
 
 log = logging.getLogger("statuspage.notify")
 
@@ -132,10 +133,10 @@ class Notifier:
         """Turn one outbox event into one delivery per recipient."""
         now = self.clock()
         with self.database.transaction() as session:
-            event = outbox.claim_event(session, now, self.component_update_hold)
+            event = queue.claim_event(session, now, self.component_update_hold)
             if event is None:
                 return False
-            created = outbox.expand(session, event, now, subscribers.recipients)
+            created = queue.expand(session, event, now, subscribers.recipients)
             log.info("event %s (%s) expanded into %d deliveries", event.id, event.kind, created)
             return True
 
@@ -143,7 +144,7 @@ class Notifier:
         """Send one batch of due deliveries over one connection; mark each only after its outcome."""
         now = self.clock()
         with self.database.transaction() as session:
-            ids = outbox.claim_deliveries(session, now, self.batch_size, self.lease)
+            ids = queue.claim_deliveries(session, now, self.batch_size, self.lease)
         if not ids:
             return False
         with LeaseKeeper(self.database, self.clock, self.lease, ids, now + self.lease) as keeper:
@@ -157,9 +158,9 @@ class Notifier:
                 if delivery is None or outcome.lost or delivery.lease_until != keeper.held_until:
                     continue
                 if outcome.error is None:
-                    outbox.record_sent(session, delivery, self.clock(), outcome.message_id)
+                    queue.record_sent(session, delivery, self.clock(), outcome.message_id)
                 else:
-                    outbox.record_failure(session, delivery, self.clock(), outcome.error, outcome.permanent)
+                    queue.record_failure(session, delivery, self.clock(), outcome.error, outcome.permanent)
         return True
 
     # --- sending -----------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ class Notifier:
         incident = None
         if event.payload.get("incident"):
             try:
-                incident = incident_json(inc.get_incident(session, event.payload["incident"]), page,
+                incident = incident_json(lifecycle.get_incident(session, event.payload["incident"]), page,
                                          self.settings.base_url)
             except NotFound:
                 incident = None
@@ -298,7 +299,7 @@ class Notifier:
             component = webhooks.component_update(event.payload, page.time_zone if page else self.settings.timezone)
         tree = component_tree(session)
         indicator, description = page_indicator([c.status for item in tree for c in item.components],
-                                                inc.page_impacts(session))
+                                                lifecycle.page_impacts(session))
         unsubscribe = tokens.make(ctx.secret_key, "unsubscribe", subscriber.code, subscriber.token_nonce)
         body = webhooks.payload(
             event.kind, event.payload,
@@ -324,9 +325,9 @@ class Notifier:
             self._post(url, body, headers)
             return
         try:
-            response = outbound.http_request("POST", url, policy=outbound.Policy.from_settings(self.settings),
-                                             timeout=10.0, headers=headers, data=body, max_redirects=0)
-        except outbound.OutboundError as exc:
+            response = guard.http_request("POST", url, policy=guard.Policy.from_settings(self.settings),
+                                          timeout=10.0, headers=headers, data=body, max_redirects=0)
+        except guard.OutboundError as exc:
             raise TransportError(exc.message, permanent=exc.permanent) from exc
         if not 200 <= response.status < 300:
             raise TransportError(f"HTTP {response.status}", permanent=response.status in (404, 410))

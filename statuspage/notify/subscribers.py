@@ -15,14 +15,15 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from .. import audit, outbound
-from ..accounts import clean_email
-from ..audit import Actor
-from ..db import utcnow
-from ..errors import Conflict, InvalidInput, NotFound
-from ..incidents import parse_component_codes
-from ..models import Component, Delivery, DeliveryStatus, Subscriber, SubscriberMode, Subscription
-from . import outbox
+from statuspage import audit
+from statuspage.accounts.users import clean_email
+from statuspage.audit import Actor
+from statuspage.db import utcnow
+from statuspage.errors import Conflict, InvalidInput, NotFound
+from statuspage.incidents.lifecycle import parse_component_codes
+from statuspage.models import Component, Delivery, DeliveryStatus, Subscriber, SubscriberMode, Subscription
+from statuspage.outbound import guard
+from statuspage.outbox import queue
 
 ENDPOINT_MAX = 2000
 
@@ -48,7 +49,7 @@ def _clean_host(host: str, field: str) -> str:
     return ascii_host
 
 
-def clean_endpoint(value: Any, field: str = "endpoint", policy: outbound.Policy | None = None) -> str:
+def clean_endpoint(value: Any, field: str = "endpoint", policy: guard.Policy | None = None) -> str:
     """An http(s) URL for webhook deliveries that the outbound address guard allows.
 
     A literal address the guard refuses (link-local, cloud metadata, or private when the
@@ -74,9 +75,9 @@ def clean_endpoint(value: Any, field: str = "endpoint", policy: outbound.Policy 
         raise InvalidInput("The webhook URL's port must be between 1 and 65535.", field)
     host = _clean_host(parts.hostname, field)
     try:
-        outbound.guarded_addresses(host, port or (443 if parts.scheme == "https" else 80),
-                                   policy or outbound.Policy(), RESOLVE_TIMEOUT)
-    except outbound.OutboundError as exc:
+        guard.guarded_addresses(host, port or (443 if parts.scheme == "https" else 80),
+                                   policy or guard.Policy(), RESOLVE_TIMEOUT)
+    except guard.OutboundError as exc:
         if exc.permanent:
             reason = exc.message.removeprefix("refused: ").split(" (an operator", 1)[0]
             raise InvalidInput(f"The webhook URL is not allowed: {reason}.", field) from None
@@ -120,7 +121,7 @@ def _ask_to_confirm(session: Session, subscriber: Subscriber, chosen: Sequence[C
     payload: dict[str, Any] = {"subscriber": subscriber.code, "components": [c.code for c in chosen]}
     if subscriber.mode == SubscriberMode.WEBHOOK:
         payload["endpoint"] = subscriber.endpoint
-    outbox.enqueue(session, "confirmation", payload, [], now=now)
+    queue.enqueue(session, "confirmation", payload, [], now=now)
 
 
 def subscribe_email(
@@ -139,7 +140,7 @@ def subscribe_email(
     chosen = parse_component_codes(session, component_codes, "component_ids")
     subscriber = by_email(session, email)
     if subscriber is not None and subscriber.confirmed_at is not None:
-        outbox.enqueue(session, "manage_link", {"subscriber": subscriber.code}, [], now=now)
+        queue.enqueue(session, "manage_link", {"subscriber": subscriber.code}, [], now=now)
         return subscriber
     if subscriber is None:
         subscriber = Subscriber(mode=SubscriberMode.EMAIL, email=email, created_at=now)
@@ -152,7 +153,7 @@ def subscribe_email(
 
 def subscribe_webhook(
     session: Session, endpoint: Any, email: Any, component_codes: Any = None,
-    policy: outbound.Policy | None = None, now: datetime | None = None,
+    policy: guard.Policy | None = None, now: datetime | None = None,
 ) -> Subscriber | None:
     """The public form's webhook sign-up: double opt-in through the contact address.
 
@@ -172,7 +173,7 @@ def subscribe_webhook(
         if existing.email != contact:
             return None
         if existing.confirmed_at is not None:
-            outbox.enqueue(session, "manage_link", {"subscriber": existing.code}, [], now=now)
+            queue.enqueue(session, "manage_link", {"subscriber": existing.code}, [], now=now)
         else:
             _ask_to_confirm(session, existing, chosen, now)
         return existing
@@ -193,7 +194,7 @@ def create(
     endpoint: Any = None,
     component_codes: Any = None,
     skip_confirmation: Any = False,
-    policy: outbound.Policy | None = None,
+    policy: guard.Policy | None = None,
     now: datetime | None = None,
 ) -> Subscriber:
     """Add a subscriber for a responder or the API; email subscribers confirm unless skipped.

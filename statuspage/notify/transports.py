@@ -14,8 +14,8 @@ import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from ..config import Settings
-from .emails import OutgoingMail
+from statuspage.config import Settings
+from statuspage.notify.emails import OutgoingMail
 
 
 class TransportError(Exception):

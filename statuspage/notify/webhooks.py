@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from ..timefmt import iso
+from statuspage.timefmt import iso
 
 SIGNATURE_HEADER = "X-Statuspage-Signature"
 

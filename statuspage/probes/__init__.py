@@ -8,15 +8,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from ..models import ProbeKind
-from ..outbound import Policy
-from .alertmanager import AlertmanagerChecker
-from .base import Checker, CheckResult, ProbeSpec, failed
-from .database import DatabaseChecker
-from .dns import DnsChecker
-from .heartbeat import HeartbeatChecker
-from .http import HttpChecker
-from .tcp import TcpChecker
+from statuspage.models import ProbeKind
+from statuspage.outbound.guard import Policy
+from statuspage.probes.alertmanager import AlertmanagerChecker
+from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed
+from statuspage.probes.database import DatabaseChecker
+from statuspage.probes.dns import DnsChecker
+from statuspage.probes.heartbeat import HeartbeatChecker
+from statuspage.probes.http import HttpChecker
+from statuspage.probes.tcp import TcpChecker
 
 log = logging.getLogger("statuspage.probes")
 

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..components import worst_status
-from ..errors import InvalidInput
-from ..models import Component, ComponentStatus, Probe, ProbeKind, ProbeState
-from .base import Checker, CheckResult, ProbeSpec, failed, passed
+from statuspage.components.catalog import worst_status
+from statuspage.errors import InvalidInput
+from statuspage.models import Component, ComponentStatus, Probe, ProbeKind, ProbeState
+from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, passed
 
 SEVERITIES = ("critical", "warning", "info", "none")
 WARNING_STATUSES = (ComponentStatus.DEGRADED_PERFORMANCE.value, ComponentStatus.PARTIAL_OUTAGE.value)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from ..models import Probe, ProbeKind
-from ..outbound import Policy
+from statuspage.models import Probe, ProbeKind
+from statuspage.outbound.guard import Policy
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Check, Component, Probe
-from . import SCHEDULED_KINDS
-from .rollup import percentile
+from statuspage.models import Check, Component, Probe
+from statuspage.probes import SCHEDULED_KINDS
+from statuspage.probes.rollup import percentile
 
 WIDTH, HEIGHT, PAD = 600, 120, 4
 BUCKETS = 48  # half an hour each

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from ..errors import InvalidInput
-from ..models import ProbeKind
-from ..outbound import DATABASE_QUERY_KEYS, OutboundError, database_ping
-from .base import Checker, CheckResult, ProbeSpec, failed, passed
-from .fields import clean_host, parse_text
+from statuspage.errors import InvalidInput
+from statuspage.models import ProbeKind
+from statuspage.outbound.guard import DATABASE_QUERY_KEYS, OutboundError, database_ping
+from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, passed
+from statuspage.probes.fields import clean_host, parse_text
 
 ENV_PREFIX = "PROBE_PASSWORD_"
 _ENV_NAME = re.compile(r"^PROBE_PASSWORD_[A-Z0-9_]{1,100}$")

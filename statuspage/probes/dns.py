@@ -7,11 +7,11 @@ import time
 from datetime import datetime
 from typing import Any
 
-from ..errors import InvalidInput
-from ..models import ProbeKind
-from ..outbound import OutboundError, resolve
-from .base import Checker, CheckResult, ProbeSpec, failed, passed
-from .fields import clean_host, parse_text
+from statuspage.errors import InvalidInput
+from statuspage.models import ProbeKind
+from statuspage.outbound.guard import OutboundError, resolve
+from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, passed
+from statuspage.probes.fields import clean_host, parse_text
 
 
 def _parse_expect(value: Any) -> list[str]:

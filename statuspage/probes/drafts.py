@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, selectinload
 
-from .. import audit
-from .. import incidents as inc
-from ..audit import Actor
-from ..errors import Conflict, NotFound
-from ..models import (
+from statuspage import audit
+from statuspage.audit import Actor
+from statuspage.errors import Conflict, NotFound
+from statuspage.incidents import lifecycle
+from statuspage.models import (
     AutoIncident,
     Component,
     ComponentStatus,
@@ -35,8 +35,8 @@ from ..models import (
     IncidentStatus,
     Probe,
 )
-from ..models.base import NAME_MAX
-from ..page import get_page
+from statuspage.models.base import NAME_MAX
+from statuspage.page.record import get_page
 
 OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
 SYSTEM = Actor.system("probe", "probes")
@@ -69,7 +69,7 @@ def open_incident_for(session: Session, component: Component) -> Incident | None
         select(Incident)
         .join(IncidentComponent, IncidentComponent.incident_id == Incident.id)
         .where(IncidentComponent.component_id == component.id, Incident.kind == IncidentKind.INCIDENT,
-               Incident.status.in_([s.value for s in inc.UNRESOLVED]))
+               Incident.status.in_([s.value for s in lifecycle.UNRESOLVED]))
         .limit(1)
     ).first()
 
@@ -109,10 +109,10 @@ def _auto_open(session: Session, component: Component, status: ComponentStatus, 
                           body=_body(component, started), status=status, started_at=started, created_at=at)
     session.add(draft)
     if mode == AutoIncident.PUBLISH:
-        incident = inc.open_incident(session, SYSTEM, name=draft.name, body=draft.body,
-                                     status=IncidentStatus.INVESTIGATING,
-                                     component_statuses={component.code: status.value},
-                                     started_at=started, now=at)
+        incident = lifecycle.open_incident(session, SYSTEM, name=draft.name, body=draft.body,
+                                           status=IncidentStatus.INVESTIGATING,
+                                           component_statuses={component.code: status.value},
+                                           started_at=started, now=at)
         draft.state, draft.incident_id = PUBLISHED, incident.id
     session.flush()
 
@@ -129,9 +129,9 @@ def _follow_up(session: Session, component: Component, at: datetime) -> None:
                Incident.status.in_([IncidentStatus.INVESTIGATING.value, IncidentStatus.IDENTIFIED.value]))
     )
     for code in list(dict.fromkeys(codes)):
-        incident = inc.get_incident(session, code)
-        inc.post_update(session, SYSTEM, incident, status=IncidentStatus.MONITORING,
-                        body=f"Checks on {component.name} have been passing since "
+        incident = lifecycle.get_incident(session, code)
+        lifecycle.post_update(session, SYSTEM, incident, status=IncidentStatus.MONITORING,
+                              body=f"Checks on {component.name} have been passing since "
                              f"{_local(component, at):%H:%M %Z}. We are monitoring the recovery.", now=at)
 
 
@@ -181,7 +181,7 @@ def publish_draft(session: Session, actor: Actor, draft: IncidentDraft, now: dat
         raise Conflict(f"{existing.name!r} is already open for {component.name}; dismiss this draft or "
                        "update that incident.", "draft_id")
     down = component.status not in (ComponentStatus.OPERATIONAL, ComponentStatus.UNDER_MAINTENANCE)
-    incident = inc.open_incident(
+    incident = lifecycle.open_incident(
         session, actor, name=draft.name, body=draft.body, status=IncidentStatus.INVESTIGATING,
         component_statuses={component.code: component.status.value} if down else None,
         component_codes=None if down else [component.code],

@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from ..errors import InvalidInput
+from statuspage.errors import InvalidInput
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 

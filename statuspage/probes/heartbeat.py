@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..models import ProbeKind
-from .base import Checker, CheckResult, ProbeSpec, failed, passed
-from .fields import parse_int
+from statuspage.models import ProbeKind
+from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, passed
+from statuspage.probes.fields import parse_int
 
 DEFAULT_GRACE = 60
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..components import parse_bool
-from ..errors import InvalidInput
-from ..models import ProbeKind
-from ..outbound import OutboundError, http_request
-from .base import Checker, CheckResult, ProbeSpec, failed, passed
-from .fields import clean_host, parse_int, parse_text
+from statuspage.components.catalog import parse_bool
+from statuspage.errors import InvalidInput
+from statuspage.models import ProbeKind
+from statuspage.outbound.guard import OutboundError, http_request
+from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, passed
+from statuspage.probes.fields import clean_host, parse_int, parse_text
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ..models import Check, CheckRollup, Probe
+from statuspage.models import Check, CheckRollup, Probe
 
 HOUR, DAY = "hour", "day"
 # The first key of our PostgreSQL advisory locks for rollups (the second is the probe id).

@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit import Actor
-from ..components import set_status, worst_status
-from ..models import Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState, StatusChange
-from .base import CheckResult
-from .drafts import after_status_change
+from statuspage.audit import Actor
+from statuspage.components.catalog import set_status, worst_status
+from statuspage.models import Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState, StatusChange
+from statuspage.probes.base import CheckResult
+from statuspage.probes.drafts import after_status_change
 
 OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
 PROBE_ACTOR = Actor.system("probe", "probes")

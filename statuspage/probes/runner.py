@@ -28,14 +28,14 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from ..db import Database
-from ..models import Check, Probe, ProbeKind
-from ..outbound import Policy
-from . import SCHEDULED_KINDS, run_check
-from .base import CheckResult, ProbeSpec, failed
-from .rollup import roll_up_one
-from .rules import apply_check
-from .service import LEASE_MARGIN
+from statuspage.db import Database
+from statuspage.models import Check, Probe, ProbeKind
+from statuspage.outbound.guard import Policy
+from statuspage.probes import SCHEDULED_KINDS, run_check
+from statuspage.probes.base import CheckResult, ProbeSpec, failed
+from statuspage.probes.rollup import roll_up_one
+from statuspage.probes.rules import apply_check
+from statuspage.probes.service import LEASE_MARGIN
 
 log = logging.getLogger("statuspage.probes")
 ROLLUP_IDLE = timedelta(minutes=10)

@@ -17,19 +17,19 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..audit import Actor
-from ..components import clean_name, get_component, parse_bool
-from ..errors import Conflict, InvalidInput, NotFound
-from ..models import AutoIncident, Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState
-from ..outbound import Policy, literal_refusal
-from ..page import bump_version
-from . import CHECKERS, run_check
-from .alertmanager import firing_after, parse_payload, probe_state, status_for
-from .base import CheckResult, ProbeSpec, passed
-from .fields import parse_int, parse_number
-from .heartbeat import grace
-from .rules import apply_check, follow_probes, record_check
+from statuspage import audit
+from statuspage.audit import Actor
+from statuspage.components.catalog import clean_name, get_component, parse_bool
+from statuspage.errors import Conflict, InvalidInput, NotFound
+from statuspage.models import AutoIncident, Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState
+from statuspage.outbound.guard import Policy, literal_refusal
+from statuspage.page.record import bump_version
+from statuspage.probes import CHECKERS, run_check
+from statuspage.probes.alertmanager import firing_after, parse_payload, probe_state, status_for
+from statuspage.probes.base import CheckResult, ProbeSpec, passed
+from statuspage.probes.fields import parse_int, parse_number
+from statuspage.probes.heartbeat import grace
+from statuspage.probes.rules import apply_check, follow_probes, record_check
 
 INTERVAL_LIMITS = (10, 86_400)
 HEARTBEAT_INTERVAL_LIMITS = (10, 31 * 86_400)

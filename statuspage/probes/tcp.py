@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..models import ProbeKind
-from ..outbound import OutboundError, tcp_connect
-from .base import Checker, CheckResult, ProbeSpec, failed, passed
-from .fields import join_host_port, split_host_port
+from statuspage.models import ProbeKind
+from statuspage.outbound.guard import OutboundError, tcp_connect
+from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, passed
+from statuspage.probes.fields import join_host_port, split_host_port
 
 
 class TcpChecker(Checker):

@@ -17,13 +17,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import components as comp
-from ..api.common import current_page
-from ..audit import Actor
-from ..errors import Conflict, DomainError
-from ..models import AuditEntry
-from .auth import safe_next
-from .session import db_session
+from statuspage.api.common import current_page
+from statuspage.audit import Actor
+from statuspage.components import catalog
+from statuspage.edge.session import db_session
+from statuspage.errors import Conflict, DomainError
+from statuspage.models import AuditEntry
+from statuspage.web.auth import safe_next
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -65,19 +65,19 @@ def domain_form(template: str) -> Callable:
 def _template_context(template: str, kwargs: dict) -> dict:
     """What a re-rendered form needs besides the error."""
     session = db_session()
-    context: dict = {"page": current_page(), "groups": comp.all_groups(session)}
+    context: dict = {"page": current_page(), "groups": catalog.all_groups(session)}
     if "code" in kwargs:
         try:
             if template.endswith("component.html"):
-                component = comp.get_component(session, kwargs["code"])
+                component = catalog.get_component(session, kwargs["code"])
                 context["component"] = component
-                context["history"] = comp.history(session, component)
+                context["history"] = catalog.history(session, component)
             elif template.endswith("group.html"):
-                context["group"] = comp.get_group(session, kwargs["code"])
+                context["group"] = catalog.get_group(session, kwargs["code"])
         except DomainError:
             abort(404)
     if template.endswith("dashboard.html"):
-        context["tree"] = comp.component_tree(session)
+        context["tree"] = catalog.component_tree(session)
     return context
 
 
@@ -86,7 +86,7 @@ def _template_context(template: str, kwargs: dict) -> dict:
 def dashboard():
     session = db_session()
     return render_template("admin/dashboard.html", page=current_page(),
-                           tree=comp.component_tree(session), groups=comp.all_groups(session),
+                           tree=catalog.component_tree(session), groups=catalog.all_groups(session),
                            form={})
 
 
@@ -98,7 +98,7 @@ def dashboard():
 @domain_form("admin/dashboard.html")
 def create_component():
     session = db_session()
-    comp.create_component(
+    catalog.create_component(
         session, _actor(),
         name=_form_text("name"),
         description=_form_text("description"),
@@ -116,13 +116,13 @@ def edit_component(code: str):
     session = db_session()
     component = _component_or_404(code)
     return render_template("admin/component.html", page=current_page(), component=component,
-                           groups=comp.all_groups(session),
-                           history=comp.history(session, component), form={})
+                           groups=catalog.all_groups(session),
+                           history=catalog.history(session, component), form={})
 
 
 def _component_or_404(code: str):
     try:
-        return comp.get_component(db_session(), code)
+        return catalog.get_component(db_session(), code)
     except DomainError:
         abort(404)
 
@@ -133,7 +133,7 @@ def _component_or_404(code: str):
 def update_component(code: str):
     session = db_session()
     component = _component_or_404(code)
-    comp.update_component(
+    catalog.update_component(
         session, _actor(), component,
         name=_form_text("name"),
         description=_form_text("description"),
@@ -153,7 +153,7 @@ def update_component(code: str):
 def set_component_status(code: str):
     session = db_session()
     component = _component_or_404(code)
-    comp.update_component(session, _actor(), component, status=_form_text("status"))
+    catalog.update_component(session, _actor(), component, status=_form_text("status"))
     session.commit()
     flash(f"{component.name} is now {component.status.value.replace('_', ' ')}.")
     return redirect(safe_next(request.form.get("back")))
@@ -163,7 +163,7 @@ def set_component_status(code: str):
 @login_required
 def move_component(code: str):
     session = db_session()
-    comp.move(session, _actor(), _component_or_404(code), -1 if _form_text("direction") == "up" else 1)
+    catalog.move(session, _actor(), _component_or_404(code), -1 if _form_text("direction") == "up" else 1)
     session.commit()
     return redirect(url_for("admin.dashboard"))
 
@@ -180,7 +180,7 @@ def delete_component(code: str):
         return render_template("admin/confirm_delete.html", page=current_page(), kind="component",
                                name=component.name, action=request.path,
                                error="Type the exact name to confirm."), 422
-    comp.delete_component(session, _actor(), component)
+    catalog.delete_component(session, _actor(), component)
     session.commit()
     flash(f"Component {component.name} deleted.")
     return redirect(url_for("admin.dashboard"))
@@ -191,7 +191,7 @@ def delete_component(code: str):
 
 def _group_or_404(code: str):
     try:
-        return comp.get_group(db_session(), code)
+        return catalog.get_group(db_session(), code)
     except DomainError:
         abort(404)
 
@@ -201,7 +201,7 @@ def _group_or_404(code: str):
 @domain_form("admin/dashboard.html")
 def create_group():
     session = db_session()
-    comp.create_group(session, _actor(), _form_text("name"), _form_text("description"))
+    catalog.create_group(session, _actor(), _form_text("name"), _form_text("description"))
     session.commit()
     flash(f"Group {_form_text('name').strip()} created.")
     return redirect(url_for("admin.dashboard"))
@@ -211,7 +211,7 @@ def create_group():
 @login_required
 def edit_group(code: str):
     return render_template("admin/group.html", page=current_page(), group=_group_or_404(code),
-                           groups=comp.all_groups(db_session()), form={})
+                           groups=catalog.all_groups(db_session()), form={})
 
 
 @bp.post("/groups/<code>")
@@ -220,8 +220,8 @@ def edit_group(code: str):
 def update_group(code: str):
     session = db_session()
     group = _group_or_404(code)
-    comp.update_group(session, _actor(), group, name=_form_text("name"),
-                      description=_form_text("description"))
+    catalog.update_group(session, _actor(), group, name=_form_text("name"),
+                         description=_form_text("description"))
     session.commit()
     flash("Group saved.")
     return redirect(url_for("admin.edit_group", code=code))
@@ -231,7 +231,7 @@ def update_group(code: str):
 @login_required
 def move_group(code: str):
     session = db_session()
-    comp.move(session, _actor(), _group_or_404(code), -1 if _form_text("direction") == "up" else 1)
+    catalog.move(session, _actor(), _group_or_404(code), -1 if _form_text("direction") == "up" else 1)
     session.commit()
     return redirect(url_for("admin.dashboard"))
 
@@ -250,7 +250,7 @@ def delete_group(code: str):
                                name=group.name, action=request.path,
                                error="Type the exact name to confirm."), 422
     try:
-        comp.delete_group(session, _actor(), group)
+        catalog.delete_group(session, _actor(), group)
         session.commit()
     except (DomainError, IntegrityError) as exc:
         # E.g. a member's name is taken at the top level, where deletion would move it.

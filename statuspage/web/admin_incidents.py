@@ -7,18 +7,19 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import incident_templates, postmortems
-from .. import incidents as inc
-from ..api.common import current_page, page_zone
-from ..audit import Actor
-from ..components import all_components
-from ..errors import DomainError, NotFound
-from ..markdown import render
-from ..models import IncidentStatus, MaintenanceStatus
-from ..notify import subscribers
-from ..timefmt import parse_local, to_local_input
-from .auth import admin_required
-from .session import db_session
+from statuspage.api.common import current_page, page_zone
+from statuspage.audit import Actor
+from statuspage.components.catalog import all_components
+from statuspage.edge.session import db_session
+from statuspage.errors import DomainError, NotFound
+from statuspage.incidents import lifecycle
+from statuspage.incidents import templates as incident_templates
+from statuspage.markdown import render
+from statuspage.models import IncidentStatus, MaintenanceStatus
+from statuspage.notify import subscribers
+from statuspage.postmortems import editing
+from statuspage.timefmt import parse_local, to_local_input
+from statuspage.web.auth import admin_required
 
 bp = Blueprint("admin_incidents", __name__, url_prefix="/admin")
 
@@ -50,7 +51,7 @@ def _checkbox(name: str) -> bool:
 
 def _incident_or_404(code: str):
     try:
-        return inc.get_incident(db_session(), code)
+        return lifecycle.get_incident(db_session(), code)
     except NotFound:
         abort(404, "There is no incident with that id.")
 
@@ -78,9 +79,9 @@ def incidents():
     session = db_session()
     return render_template(
         "admin/incidents.html", page=current_page(),
-        unresolved=inc.unresolved_incidents(session),
-        maintenance=inc.maintenances(session, (MaintenanceStatus.SCHEDULED, *inc.ACTIVE_MAINTENANCE)),
-        recent=inc.history_page(session, 1, 20)[0],
+        unresolved=lifecycle.unresolved_incidents(session),
+        maintenance=lifecycle.maintenances(session, (MaintenanceStatus.SCHEDULED, *lifecycle.ACTIVE_MAINTENANCE)),
+        recent=lifecycle.history_page(session, 1, 20)[0],
     )
 
 
@@ -94,7 +95,7 @@ def new_incident():
             prefill = {"name": template.title, "status": template.update_status, **_template_fill(template)}
         return _render_form("admin/incident_new.html", form=prefill)
     try:
-        incident = inc.open_incident(
+        incident = lifecycle.open_incident(
             db_session(), _actor(),
             name=request.form.get("name"),
             body=request.form.get("body"),
@@ -150,7 +151,7 @@ def _render_incident(item, status: int = 200, **context: Any):
     session = db_session()
     context.setdefault("window", _window_fields(item))
     return _render_form("admin/incident.html", status, incident=item,
-                        figures=postmortems.figures(session, item, _tz()), **context)
+                        figures=editing.figures(session, item, _tz()), **context)
 
 
 def _window_fields(item) -> dict[str, str]:
@@ -171,7 +172,7 @@ def incident(code: str):
 def post_update(code: str):
     item = _incident_or_404(code)
     try:
-        inc.post_update(
+        lifecycle.post_update(
             db_session(), _actor(), item,
             status=request.form.get("status"),
             body=request.form.get("body"),
@@ -193,7 +194,7 @@ def post_update(code: str):
 def reschedule(code: str):
     item = _incident_or_404(code)
     try:
-        inc.reschedule_maintenance(
+        lifecycle.reschedule_maintenance(
             db_session(), _actor(), item,
             scheduled_for=_edge("scheduled_for", item.scheduled_for),
             scheduled_until=_edge("scheduled_until", item.scheduled_until),
@@ -224,7 +225,7 @@ def delete_incident(code: str):
     if request.form.get("confirm_name", "").strip() != item.name:
         flash("Type the exact title to delete this incident.")
         return redirect(url_for("admin_incidents.incident", code=code))
-    inc.delete_incident(db_session(), _actor(), item)
+    lifecycle.delete_incident(db_session(), _actor(), item)
     db_session().commit()
     flash(f"Deleted {item.name}.")
     return redirect(url_for("admin_incidents.incidents"))
@@ -237,7 +238,7 @@ def new_maintenance():
         return _render_form("admin/maintenance_new.html", form={"auto_transition": "on",
                                                                 "deliver_notifications": "on"})
     try:
-        maintenance = inc.schedule_maintenance(
+        maintenance = lifecycle.schedule_maintenance(
             db_session(), _actor(),
             name=request.form.get("name"),
             body=request.form.get("body"),
@@ -291,6 +292,6 @@ def delete_template(code: str):
 def preview():
     """The sanitized HTML of a Markdown message, for the live preview."""
     body = request.form.get("body", "")
-    if len(body) > inc.BODY_MAX:
+    if len(body) > lifecycle.BODY_MAX:
         return jsonify({"error": {"code": "invalid", "message": "Message too long.", "field": "body"}}), 422
     return jsonify({"html": str(render(body))})

@@ -9,16 +9,16 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import incidents as inc
-from .. import postmortems as pm
-from ..api.common import current_page, page_zone
-from ..audit import Actor
-from ..components import UNSET
-from ..errors import DomainError, NotFound
-from ..models import ActionItem, Incident, Postmortem
-from ..notify import subscribers
-from ..timefmt import to_local_input
-from .session import db_session
+from statuspage.api.common import current_page, page_zone
+from statuspage.audit import Actor
+from statuspage.components.catalog import UNSET
+from statuspage.edge.session import db_session
+from statuspage.errors import DomainError, NotFound
+from statuspage.incidents import lifecycle
+from statuspage.models import ActionItem, Incident, Postmortem
+from statuspage.notify import subscribers
+from statuspage.postmortems import editing
+from statuspage.timefmt import to_local_input
 
 bp = Blueprint("admin_postmortems", __name__, url_prefix="/admin")
 NEW_ROWS = 3
@@ -34,7 +34,7 @@ def _zone() -> str:
 
 def _incident(code: str):
     try:
-        return inc.get_incident(db_session(), code)
+        return lifecycle.get_incident(db_session(), code)
     except NotFound:
         abort(404, "There is no incident with that id.")
 
@@ -77,7 +77,7 @@ def _editor(incident: Incident, postmortem: Postmortem, status: int = 200, error
             submitted: Submitted | None = None):
     session = db_session()
     submitted = submitted or Submitted()
-    items = pm.items_for(session, incident)
+    items = editing.items_for(session, incident)
     rows = submitted.rows if submitted.rows is not None else _stored_rows(postmortem)
 
     def values(code: str, item: ActionItem | None) -> dict[str, Any]:
@@ -85,11 +85,11 @@ def _editor(incident: Incident, postmortem: Postmortem, status: int = 200, error
 
     return render_template(
         "admin/postmortem.html", page=current_page(), incident=incident, postmortem=postmortem,
-        sections=pm.SECTIONS, section_values=submitted.sections or postmortem.sections,
+        sections=editing.SECTIONS, section_values=submitted.sections or postmortem.sections,
         lines=_labelled(rows, postmortem), new_rows=NEW_ROWS,
-        figures=pm.figures(session, incident, _zone()), error=error, today=date.today(),
+        figures=editing.figures(session, incident, _zone()), error=error, today=date.today(),
         item_forms=[(item, values(item.code, item)) for item in items], new_item=values("new", None),
-        revisions=pm.revisions(session, postmortem),
+        revisions=editing.revisions(session, postmortem),
         reach=subscribers.reach(session, (), incident.components),
     ), status
 
@@ -127,7 +127,7 @@ def editor(code: str):
     incident = _incident(code)
     session = db_session()
     try:
-        postmortem = pm.start(session, _actor(), incident, _zone())
+        postmortem = editing.start(session, _actor(), incident, _zone())
     except DomainError as exc:
         flash(exc.message)
         return redirect(url_for("admin_incidents.incident", code=code))
@@ -148,22 +148,22 @@ def _saved_message(changed: bool, published: bool, publishing: bool) -> str:
 def save(code: str):
     incident = _incident(code)
     session = db_session()
-    postmortem = pm.get(session, incident)
+    postmortem = editing.get(session, incident)
     if postmortem is None:
         abort(404, "Open the postmortem first.")
-    sections = {key: request.form[f"section-{key}"] for key, _t in pm.SECTIONS
+    sections = {key: request.form[f"section-{key}"] for key, _t in editing.SECTIONS
                 if key != "timeline" and f"section-{key}" in request.form}
     rows = _submitted_rows()
     publishing = request.form.get("action") == "publish"
     try:
-        changed = pm.edit(session, _actor(), incident, postmortem, _zone(), sections=sections,
-                          timeline=_timeline(rows))
+        changed = editing.edit(session, _actor(), incident, postmortem, _zone(), sections=sections,
+                               timeline=_timeline(rows))
         if publishing:
-            pm.publish(session, _actor(), incident, postmortem, _zone(), notify="notify" in request.form)
+            editing.publish(session, _actor(), incident, postmortem, _zone(), notify="notify" in request.form)
     except DomainError as exc:
         session.rollback()
-        return _editor(incident, pm.get(session, incident), 422, exc.message,
-                       Submitted(sections={**pm.get(session, incident).sections, **sections}, rows=rows))
+        return _editor(incident, editing.get(session, incident), 422, exc.message,
+                       Submitted(sections={**editing.get(session, incident).sections, **sections}, rows=rows))
     session.commit()
     flash(_saved_message(changed, postmortem.published_at is not None, publishing))
     return redirect(url_for("admin_postmortems.editor", code=code))
@@ -174,10 +174,10 @@ def save(code: str):
 def regenerate(code: str):
     incident = _incident(code)
     session = db_session()
-    postmortem = pm.get(session, incident)
+    postmortem = editing.get(session, incident)
     if postmortem is None:
         abort(404, "Open the postmortem first.")
-    changed = pm.regenerate_timeline(session, _actor(), incident, postmortem, _zone())
+    changed = editing.regenerate_timeline(session, _actor(), incident, postmortem, _zone())
     session.commit()
     flash("Timeline drafted again from the record; your own lines were kept." if changed
           else "The record drafts the same timeline; nothing changed.")
@@ -189,10 +189,10 @@ def regenerate(code: str):
 def revert(code: str):
     incident = _incident(code)
     session = db_session()
-    postmortem = pm.get(session, incident)
+    postmortem = editing.get(session, incident)
     if postmortem is None or postmortem.published_at is None:
         abort(404, "Nothing published to take back.")
-    pm.revert(session, _actor(), incident, postmortem)
+    editing.revert(session, _actor(), incident, postmortem)
     session.commit()
     flash("The postmortem is no longer public.")
     return redirect(url_for("admin_postmortems.editor", code=code))
@@ -203,10 +203,10 @@ def revert(code: str):
 def export(code: str):
     incident = _incident(code)
     session = db_session()
-    postmortem = pm.get(session, incident)
+    postmortem = editing.get(session, incident)
     if postmortem is None:
         abort(404, "This incident has no postmortem.")
-    text = pm.export_markdown(incident, postmortem, _zone(), items=pm.items_for(session, incident))
+    text = editing.export_markdown(incident, postmortem, _zone(), items=editing.items_for(session, incident))
     return Response(text, mimetype="text/markdown",
                     headers={"Content-Disposition": f"attachment; filename=postmortem-{incident.code}.md"})
 
@@ -227,7 +227,7 @@ def _refused_item(incident: Incident, code: str, message: str):
     """Draw the editor again with the item's form as sent, or say why when there is no editor."""
     session = db_session()
     session.rollback()
-    postmortem = pm.get(session, incident)
+    postmortem = editing.get(session, incident)
     if postmortem is None:
         flash(message)
         return redirect(url_for("admin_incidents.incident", code=incident.code))
@@ -240,7 +240,7 @@ def add_item(code: str):
     incident = _incident(code)
     session = db_session()
     try:
-        pm.add_item(session, _actor(), incident, **_item_fields())
+        editing.add_item(session, _actor(), incident, **_item_fields())
     except DomainError as exc:
         return _refused_item(incident, "new", exc.message)
     session.commit()
@@ -253,12 +253,12 @@ def add_item(code: str):
 def update_item(code: str):
     session = db_session()
     try:
-        item = pm.get_item(session, code)
+        item = editing.get_item(session, code)
     except NotFound:
         abort(404, "There is no such action item.")
     incident = session.get(Incident, item.incident_id)
     try:
-        changed = pm.update_item(session, _actor(), item, **_item_fields())
+        changed = editing.update_item(session, _actor(), item, **_item_fields())
     except DomainError as exc:
         return _refused_item(incident, code, exc.message)
     session.commit()
@@ -269,5 +269,5 @@ def update_item(code: str):
 @bp.get("/action-items")
 @login_required
 def action_items():
-    return render_template("admin/action_items.html", page=current_page(), rows=pm.open_items(db_session()),
+    return render_template("admin/action_items.html", page=current_page(), rows=editing.open_items(db_session()),
                            today=date.today())

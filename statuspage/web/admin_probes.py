@@ -11,18 +11,18 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import components as comp
-from ..api.common import current_page
-from ..audit import Actor
-from ..db import utcnow
-from ..errors import DomainError, InvalidInput, NotFound
-from ..models import AutoIncident, ComponentStatus, ProbeKind
-from ..outbound import Policy
-from ..probes import CHECKERS, drafts, service
-from ..probes.chart import response_time_svg
-from ..probes.http import masked_headers
-from .auth import admin_required
-from .session import db_session
+from statuspage.api.common import current_page
+from statuspage.audit import Actor
+from statuspage.components import catalog
+from statuspage.db import utcnow
+from statuspage.edge.session import db_session
+from statuspage.errors import DomainError, InvalidInput, NotFound
+from statuspage.models import AutoIncident, ComponentStatus, ProbeKind
+from statuspage.outbound.guard import Policy
+from statuspage.probes import CHECKERS, drafts, service
+from statuspage.probes.chart import response_time_svg
+from statuspage.probes.http import masked_headers
+from statuspage.web.auth import admin_required
 
 bp = Blueprint("admin_probes", __name__, url_prefix="/admin")
 
@@ -77,7 +77,7 @@ def _form_values(kind: ProbeKind) -> dict[str, Any]:
 def _render(template: str, status: int = 200, **context: Any):
     session = db_session()
     context.setdefault("form", {})
-    return render_template(template, page=current_page(), components=comp.all_components(session),
+    return render_template(template, page=current_page(), components=catalog.all_components(session),
                            kinds=list(ProbeKind), outage_statuses=service.OUTAGE_STATUSES,
                            auto_incidents=[a.value for a in AutoIncident], checkers=CHECKERS,
                            base_url=current_app.config["STATUSPAGE"].base_url, **context), status
@@ -115,7 +115,7 @@ def probes():
     for probe in all_probes:
         by_component.setdefault(probe.component_id, []).append(probe)
     rows = [(component, by_component.get(component.id, []))
-            for item in comp.component_tree(session) for component in item.components]
+            for item in catalog.component_tree(session) for component in item.components]
     return render_template("admin/probes.html", page=current_page(), rows=rows,
                            checks=service.recent_checks_by_probe(session, [p.id for p in all_probes], 10),
                            drafts=drafts.open_drafts(session), recovered=drafts.recovered_drafts(session, utcnow()),
@@ -253,7 +253,7 @@ def check_now(code: str):
 def pin(code: str):
     session = db_session()
     try:
-        component = comp.get_component(session, code)
+        component = catalog.get_component(session, code)
         service.pin_component(session, _actor(), component, request.form.get("pinned", ""), utcnow())
     except NotFound:
         abort(404, "There is no component with that id.")

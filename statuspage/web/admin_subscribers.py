@@ -7,14 +7,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..api.common import current_page
-from ..audit import Actor
-from ..components import all_components
-from ..errors import DomainError
-from ..models import Delivery, DeliveryStatus, OutboxEvent
-from ..notify import outbox, subscribers
-from .auth import admin_required
-from .session import db_session
+from statuspage.api.common import current_page
+from statuspage.audit import Actor
+from statuspage.components.catalog import all_components
+from statuspage.edge.session import db_session
+from statuspage.errors import DomainError
+from statuspage.models import Delivery, DeliveryStatus, OutboxEvent
+from statuspage.notify import subscribers
+from statuspage.outbox import queue
+from statuspage.web.auth import admin_required
 
 bp = Blueprint("admin_subscribers", __name__, url_prefix="/admin")
 PER_PAGE = 50
@@ -138,7 +139,7 @@ def delivery_retry(delivery_id: int):
     if delivery is None:
         abort(404, "There is no such delivery.")
     try:
-        outbox.retry(session, _actor(), delivery)
+        queue.retry(session, _actor(), delivery)
     except DomainError as exc:
         session.rollback()
         flash(exc.message)

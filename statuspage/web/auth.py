@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..accounts import authenticate
-from ..extensions import limiter, login_manager
-from ..models import User
-from .session import db_session
+from statuspage.accounts.users import authenticate
+from statuspage.edge.extensions import limiter, login_manager
+from statuspage.edge.session import db_session
+from statuspage.models import User
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from .. import incidents as inc
-from ..api.common import current_page
-from ..components import (
+from statuspage.api.common import current_page
+from statuspage.components.catalog import (
     INDICATOR_DESCRIPTIONS,
     STATUS_LABELS,
     component_tree,
@@ -15,10 +14,11 @@ from ..components import (
     page_indicator,
     worst_status,
 )
-from ..errors import NotFound
-from ..models import ComponentStatus
-from .public_cache import cached_public
-from .session import db_session
+from statuspage.edge.public_cache import cached_public
+from statuspage.edge.session import db_session
+from statuspage.errors import NotFound
+from statuspage.incidents import lifecycle
+from statuspage.models import ComponentStatus
 
 bp = Blueprint("embeds", __name__)
 
@@ -63,7 +63,7 @@ def badge():
         return _badge(item.name, STATUS_LABELS[status], COLOURS[status])
     tree = component_tree(session)
     indicator, value = page_indicator([c.status for item in tree for c in item.components],
-                                      inc.page_impacts(session))
+                                      lifecycle.page_impacts(session))
     return _badge("status", value, COLOURS[indicator])
 
 

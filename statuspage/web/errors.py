@@ -6,7 +6,7 @@ from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..api.common import error_response, storable_text
+from statuspage.api.common import error_response, storable_text
 
 UNSTORABLE_MESSAGE = ("The address or the form holds a character no page can contain (a NUL character "
                       "or a broken one) in {where}. Remove it and try again.")

@@ -6,18 +6,18 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import incidents as inc
-from .. import uptime as uptime_figures
-from ..api.common import current_page
-from ..components import component_tree, get_component, page_indicator
-from ..db import utcnow
-from ..errors import NotFound
-from ..feeds import FEED_SIZE, build_feed
-from ..history import past_page as past_incidents
-from ..models import IncidentKind, MaintenanceStatus
-from ..probes.chart import public_charts
-from .public_cache import cached_public
-from .session import db_session
+from statuspage.api.common import current_page
+from statuspage.components import uptime
+from statuspage.components.catalog import component_tree, get_component, page_indicator
+from statuspage.db import utcnow
+from statuspage.edge.public_cache import cached_public
+from statuspage.edge.session import db_session
+from statuspage.errors import NotFound
+from statuspage.feeds import FEED_SIZE, build_feed
+from statuspage.incidents import lifecycle
+from statuspage.incidents.history import past_page as past_incidents
+from statuspage.models import IncidentKind, MaintenanceStatus
+from statuspage.probes.chart import public_charts
 
 bp = Blueprint("public", __name__)
 
@@ -32,13 +32,13 @@ def index():
     session = db_session()
     tree = component_tree(session)
     statuses = [c.status for item in tree for c in item.components]
-    unresolved = inc.unresolved_incidents(session)
-    active = inc.maintenances(session, inc.ACTIVE_MAINTENANCE)
-    indicator, description = page_indicator(statuses, inc.page_impacts(session, unresolved, active))
+    unresolved = lifecycle.unresolved_incidents(session)
+    active = lifecycle.maintenances(session, lifecycle.ACTIVE_MAINTENANCE)
+    indicator, description = page_indicator(statuses, lifecycle.page_impacts(session, unresolved, active))
     showcased = [c for item in tree for c in item.components if c.showcase]
     return render_template(
         "public/index.html",
-        uptime=uptime_figures.for_components(session, showcased, utcnow()),
+        uptime=uptime.for_components(session, showcased, utcnow()),
         charts=public_charts(session, [c for item in tree for c in item.components], utcnow()),
         page=current_page(),
         tree=tree,
@@ -46,9 +46,9 @@ def index():
         description=description,
         unresolved=unresolved,
         active=active,
-        upcoming=inc.maintenances(session, (MaintenanceStatus.SCHEDULED,)),
-        recent=[i for i in inc.recent(session, IncidentKind.INCIDENT, 5 + len(unresolved))
-                if i.status not in inc.UNRESOLVED][:5],
+        upcoming=lifecycle.maintenances(session, (MaintenanceStatus.SCHEDULED,)),
+        recent=[i for i in lifecycle.recent(session, IncidentKind.INCIDENT, 5 + len(unresolved))
+                if i.status not in lifecycle.UNRESOLVED][:5],
         base_url=_base_url(),
     )
 
@@ -57,7 +57,7 @@ def index():
 @cached_public
 def incident(code: str):
     try:
-        item = inc.get_incident(db_session(), code)
+        item = lifecycle.get_incident(db_session(), code)
     except NotFound:
         abort(404, "There is no incident at this address.")
     return render_template("public/incident.html", page=current_page(), incident=item,
@@ -88,9 +88,9 @@ def _feed(kind: str):
             component = get_component(session, code)
         except NotFound:
             abort(404, "There is no component with that id.")
-        items = inc.for_component(session, component, FEED_SIZE)
+        items = lifecycle.for_component(session, component, FEED_SIZE)
     else:
-        items = inc.history_page(session, 1, FEED_SIZE)[0]
+        items = lifecycle.history_page(session, 1, FEED_SIZE)[0]
     self_url = _base_url() + url_for(f"public.feed_{kind}", **({"component": code} if code else {}))
     feed = build_feed(page, _base_url(), items, self_url, component)
     if kind == "rss":

@@ -14,15 +14,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy.exc import IntegrityError
 
-from .. import outbound
-from ..accounts import clean_email
-from ..api.common import current_page
-from ..components import all_components
-from ..errors import DomainError
-from ..extensions import csrf, limiter
-from ..models import Subscriber, SubscriberMode
-from ..notify import subscribers, tokens
-from .session import db_session
+from statuspage.accounts.users import clean_email
+from statuspage.api.common import current_page
+from statuspage.components.catalog import all_components
+from statuspage.edge.extensions import csrf, limiter
+from statuspage.edge.session import db_session
+from statuspage.errors import DomainError
+from statuspage.models import Subscriber, SubscriberMode
+from statuspage.notify import subscribers, tokens
+from statuspage.outbound import guard
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -106,7 +106,7 @@ def subscribe_webhook():
     try:
         subscribers.subscribe_webhook(session, request.form.get("endpoint"), request.form.get("email"),
                                       request.form.getlist("component_ids"),
-                                      outbound.Policy.from_settings(_settings()))
+                                      guard.Policy.from_settings(_settings()))
         session.commit()
     except DomainError as exc:
         session.rollback()

@@ -6,13 +6,13 @@ from datetime import datetime
 
 from flask import Flask
 
-from ..api.common import page_zone
-from ..components import INDICATOR_DESCRIPTIONS, STATUS_LABELS
-from ..markdown import plain as plain_markdown
-from ..markdown import render as render_markdown
-from ..models import ComponentStatus
-from ..postmortem_text import public_sections
-from ..timefmt import iso, local, utc_label
+from statuspage.api.common import page_zone
+from statuspage.components.catalog import INDICATOR_DESCRIPTIONS, STATUS_LABELS
+from statuspage.markdown import plain as plain_markdown
+from statuspage.markdown import render as render_markdown
+from statuspage.models import ComponentStatus
+from statuspage.postmortems.text import public_sections
+from statuspage.timefmt import iso, local, utc_label
 
 STATUS_ICONS = {
     "operational": "✓",

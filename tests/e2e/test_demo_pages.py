@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from conftest import screenshot, wait_for_previews
 
-from statuspage import components
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from tests.conftest import PASSWORD
 
 
@@ -13,9 +13,9 @@ def test_the_replayed_outage_reads_well_on_desktop_and_phone(browser, page, live
     result = runner.invoke(args=["statuspage", "demo", "--scenario", "aug14"])
     assert result.exit_code == 0, result.output
     code = result.output.split("/incidents/")[1].split()[0]
-    database = components.get_component(session, session.scalars(
-        components.select(components.Component.code).where(components.Component.name == "Cache")).one())
-    components.update_component(session, Actor.system("test"), database, status="degraded_performance")
+    database = catalog.get_component(session, session.scalars(
+        catalog.select(catalog.Component.code).where(catalog.Component.name == "Cache")).one())
+    catalog.update_component(session, Actor.system("test"), database, status="degraded_performance")
     session.commit()
 
     page.goto(live_server + "/")

@@ -17,9 +17,10 @@ import pytest
 from conftest import screenshot, wait_for_previews
 from sqlalchemy import select
 
-from statuspage import components, create_app
-from statuspage.accounts import create_user
+from statuspage import create_app
+from statuspage.accounts.users import create_user
 from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.models import Check
 from statuspage.probes import service
 from statuspage.worker import Worker
@@ -93,7 +94,7 @@ class Story:
 
     def database_status(self) -> str:
         self.db.expire_all()
-        return components.get_component(self.db, self.database_code).status.value
+        return catalog.get_component(self.db, self.database_code).status.value
 
     def until_database(self, status: str, limit: int = 10) -> datetime:
         for _ in range(limit):
@@ -140,8 +141,8 @@ def test_the_outage_story_end_to_end(page, responder, story_server, story_app, s
     origin, clock = story_server, simulated_clock
     customer = page
     db = story_app.extensions["statuspage.db"].session()
-    database = components.create_component(db, ACTOR, "Database cluster")
-    components.create_component(db, ACTOR, "Website")
+    database = catalog.create_component(db, ACTOR, "Database cluster")
+    catalog.create_component(db, ACTOR, "Website")
     host, port = database_host.getsockname()
     service.create_probe(db, ACTOR, {
         "name": "Primary connections", "kind": "tcp", "component_id": database.code, "target": f"{host}:{port}",

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from statuspage import components
 from statuspage.audit import Actor
+from statuspage.components import catalog
 
 ACTOR = Actor.system("test")
 WIDGET = Path(__file__).resolve().parent.parent / "clients" / "node_modules" / "@statuspage" / "status-widget"
 
 
 def test_our_widget_shows_the_state_on_another_origin(page, live_server, other_origin, session):
-    components.create_component(session, ACTOR, "Database cluster", status="partial_outage")
+    catalog.create_component(session, ACTOR, "Database cluster", status="partial_outage")
     session.commit()
     origin, folder = other_origin
     (folder / "index.html").write_text(
@@ -30,7 +30,7 @@ def test_our_widget_shows_the_state_on_another_origin(page, live_server, other_o
 
 
 def test_atlassians_status_widget_shows_our_state(page, live_server, other_origin, session):
-    components.create_component(session, ACTOR, "Website")
+    catalog.create_component(session, ACTOR, "Website")
     session.commit()
     origin, folder = other_origin
     shutil.copy(WIDGET / "dist" / "index.js", folder / "status-widget.js")
@@ -56,7 +56,7 @@ def test_atlassians_status_widget_shows_our_state(page, live_server, other_origi
 def test_atlassians_status_widget_shows_trouble_too(page, live_server, other_origin, session, statuses, appearance,
                                                      indicator, description):
     for name, status in statuses.items():
-        components.create_component(session, ACTOR, name, status=status)
+        catalog.create_component(session, ACTOR, name, status=status)
     session.commit()
     origin, folder = other_origin
     shutil.copy(WIDGET / "dist" / "index.js", folder / "status-widget.js")

@@ -11,12 +11,12 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit
-from .audit import Actor
-from .components import clean_name
-from .db import utcnow
-from .errors import Conflict, InvalidInput, NotFound
-from .models import ApiToken, Role, User
+from statuspage import audit
+from statuspage.audit import Actor
+from statuspage.components.catalog import clean_name
+from statuspage.db import utcnow
+from statuspage.errors import Conflict, InvalidInput, NotFound
+from statuspage.models import ApiToken, Role, User
 
 _hasher = PasswordHasher()
 PASSWORD_MIN = 10

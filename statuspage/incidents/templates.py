@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit
-from .audit import Actor
-from .components import clean_name, parse_bool
-from .errors import Conflict, InvalidInput, NotFound
-from .incidents import clean_body, parse_component_codes, parse_incident_status
-from .models import IncidentStatus, IncidentTemplate
+from statuspage import audit
+from statuspage.audit import Actor
+from statuspage.components.catalog import clean_name, parse_bool
+from statuspage.errors import Conflict, InvalidInput, NotFound
+from statuspage.incidents.lifecycle import clean_body, parse_component_codes, parse_incident_status
+from statuspage.models import IncidentStatus, IncidentTemplate
 
 
 def list_templates(session: Session) -> list[IncidentTemplate]:

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import audit, overlaps
-from .audit import Actor
-from .components import (
+from statuspage import audit
+from statuspage.audit import Actor
+from statuspage.components.catalog import (
     UNSET,
     clean_name,
     get_component,
@@ -26,9 +26,10 @@ from .components import (
     parse_status,
     set_status,
 )
-from .db import utcnow
-from .errors import InvalidInput, NotFound
-from .models import (
+from statuspage.db import utcnow
+from statuspage.errors import InvalidInput, NotFound
+from statuspage.incidents import overlaps
+from statuspage.models import (
     Component,
     ComponentStatus,
     Impact,
@@ -38,8 +39,8 @@ from .models import (
     IncidentUpdate,
     MaintenanceStatus,
 )
-from .notify import outbox
-from .page import bump_version
+from statuspage.outbox import queue
+from statuspage.page.record import bump_version
 
 BODY_MAX = 25_000
 # C0 controls and DEL, except the tab and line breaks a Markdown message is made of; NUL above all,
@@ -361,7 +362,7 @@ def open_incident(
     incident.impact = incident_impact(incident)
     session.flush()
     if notify:
-        outbox.incident_event(session, incident, update, first=True)
+        queue.incident_event(session, incident, update, first=True)
     audit.record(session, actor, "incident.open", "incident", incident.code,
                  {"name": name, "status": first_status.value, "impact": incident.impact.value})
     bump_version(session)
@@ -437,7 +438,7 @@ def post_update(
     session.flush()
     overlaps.let_probes_decide(session, given_back, incident, now)
     if notify:
-        outbox.incident_event(session, incident, update, first=False)
+        queue.incident_event(session, incident, update, first=False)
     audit.record(session, actor, "incident.update", "incident", incident.code,
                  {"from": current, "to": new_status})
     bump_version(session)
@@ -477,7 +478,7 @@ def schedule_maintenance(
                            "new_status": c.status.value} for c in affected], now, notify, now)
     session.flush()
     if notify:
-        outbox.incident_event(session, maintenance, update, first=True)
+        queue.incident_event(session, maintenance, update, first=True)
     audit.record(session, actor, "maintenance.schedule", "incident", maintenance.code,
                  {"name": name, "scheduled_for": start.isoformat(), "scheduled_until": end.isoformat()})
     bump_version(session)
@@ -536,7 +537,7 @@ def reschedule_maintenance(
     maintenance.updated_at = now
     session.flush()
     if notify and maintenance.updates:
-        outbox.incident_event(session, maintenance, maintenance.updates[0], first=False)
+        queue.incident_event(session, maintenance, maintenance.updates[0], first=False)
     audit.record(session, actor, "maintenance.reschedule", "incident", maintenance.code,
                  {"from": before, "to": {"scheduled_for": start.isoformat(), "scheduled_until": end.isoformat()}})
     bump_version(session)

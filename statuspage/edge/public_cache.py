@@ -27,9 +27,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.http import parse_etags
 
-from .. import page as page_module
-from ..db import utcnow
-from .session import db_session
+from statuspage.db import utcnow
+from statuspage.edge.session import db_session
+from statuspage.page import record
 
 # Smaller bodies are not worth a gzip header.
 GZIP_MIN_BYTES = 1024
@@ -142,7 +142,7 @@ def _cache() -> PublicCache:
 
 
 def _load_version() -> int:
-    return page_module.current_version(db_session())
+    return record.current_version(db_session())
 
 
 def database_unreachable(exc: SQLAlchemyError) -> bool:

@@ -16,14 +16,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, incidents, postmortems
-from .audit import Actor
-from .config import Settings
-from .demo import seed_components
-from .models import AuditEntry, Component, Incident
-from .page import get_page
-from .probes import drafts, rules, service
-from .probes.base import CheckResult
+from statuspage import audit
+from statuspage.audit import Actor
+from statuspage.config import Settings
+from statuspage.incidents import lifecycle
+from statuspage.models import AuditEntry, Component, Incident
+from statuspage.page.record import get_page
+from statuspage.postmortems import editing
+from statuspage.probes import drafts, rules, service
+from statuspage.probes.base import CheckResult
+from statuspage.tools.demo import seed_components
 
 DAY = date(2024, 8, 14)
 NAME = "Elevated error rates and latency across the web stack"
@@ -143,7 +145,7 @@ def aug14(session: Session, settings: Settings) -> Incident | None:
          "All systems are verified to be functioning normally. A postmortem will follow.", {}),
     ]
     for when, status, body, statuses in steps:
-        incidents.post_update(session, RESPONDER, incident, status=status, body=body,
+        lifecycle.post_update(session, RESPONDER, incident, status=status, body=body,
                               component_statuses=statuses, deliver_notifications=False, now=when)
         if when == _at(15, 20, zone):
             # Responders take over the cluster's status while they repair it; probes only record.
@@ -160,13 +162,13 @@ def aug14(session: Session, settings: Settings) -> Incident | None:
     session.flush()
 
     # The postmortem: drafted from the record, written by people, published.
-    postmortem = postmortems.start(session, RESPONDER, incident, zone)
+    postmortem = editing.start(session, RESPONDER, incident, zone)
     sections = dict(SECTIONS)
     sections["impact"] = SECTIONS["impact"] + "\n\n" + postmortem.sections["impact"].split("\n\n", 1)[-1]
-    postmortems.edit(session, RESPONDER, incident, postmortem, zone, sections=sections)
+    editing.edit(session, RESPONDER, incident, postmortem, zone, sections=sections)
     for title, owner, due in ACTION_ITEMS:
-        postmortems.add_item(session, RESPONDER, incident, title=title, owner=owner, due_date=due, public=True)
-    postmortems.publish(session, RESPONDER, incident, postmortem, zone, notify=False)
+        editing.add_item(session, RESPONDER, incident, title=title, owner=owner, due_date=due, public=True)
+    editing.publish(session, RESPONDER, incident, postmortem, zone, notify=False)
     incident.updated_at = _at(18, 30, zone) + timedelta(days=2)
     postmortem.published_at = postmortem.updated_at = incident.updated_at
     _mark(session, incident)

@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .components import worst_status
-from .models import Component, ComponentStatus, Incident, IncidentUpdate, Probe, StatusChange
+from statuspage.components.catalog import worst_status
+from statuspage.models import Component, ComponentStatus, Incident, IncidentUpdate, Probe, StatusChange
 
 STATUS_VALUES = frozenset(s.value for s in ComponentStatus)
 
@@ -98,7 +98,7 @@ def let_probes_decide(session: Session, components: Sequence[Component], closing
     A pinned component, or one still under maintenance, keeps its status (probes.rules.follow_probes).
     """
     # Imported here: probes.drafts opens incidents through the incidents module, which imports this one.
-    from .probes.rules import follow_probes
+    from statuspage.probes.rules import follow_probes
 
     ids = [c.id for c in components]
     if not ids:

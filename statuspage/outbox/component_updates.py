@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
-from ..models import OutboxEvent, StatusChange, Subscriber, SubscriberMode
-from ..models.base import new_code
-from . import outbox
+from statuspage.db import utcnow
+from statuspage.models import OutboxEvent, StatusChange, Subscriber, SubscriberMode
+from statuspage.models.base import new_code
+from statuspage.outbox import queue
 
 KIND = "component_update"
 
@@ -74,4 +74,4 @@ def queued(session: Session, change: StatusChange) -> None:
             else:
                 session.expire(event)
             return
-    outbox.enqueue(session, KIND, payload, [component.id], now=now)
+    queue.enqueue(session, KIND, payload, [component.id], now=now)

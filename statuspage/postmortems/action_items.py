@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit
-from .audit import Actor
-from .components import clean_name
-from .db import utcnow
-from .errors import InvalidInput, NotFound
-from .models import ActionItem, ActionStatus, Incident
-from .page import bump_version, get_page
+from statuspage import audit
+from statuspage.audit import Actor
+from statuspage.components.catalog import clean_name
+from statuspage.db import utcnow
+from statuspage.errors import InvalidInput, NotFound
+from statuspage.models import ActionItem, ActionStatus, Incident
+from statuspage.page.record import bump_version, get_page
 
 _CONTROL = frozenset(chr(code) for code in (*range(0x20), 0x7F))
 

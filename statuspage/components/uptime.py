@@ -20,8 +20,8 @@ from itertools import islice
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .components import SEVERITY
-from .models import Component, ComponentStatus, Incident, IncidentComponent, IncidentKind, StatusChange
+from statuspage.components.catalog import SEVERITY
+from statuspage.models import Component, ComponentStatus, Incident, IncidentComponent, IncidentKind, StatusChange
 
 DAYS = 90
 WEIGHTS = {

@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..audit import Actor
-from ..db import utcnow
-from ..errors import InvalidInput
-from ..models import (
+from statuspage import audit
+from statuspage.audit import Actor
+from statuspage.db import utcnow
+from statuspage.errors import InvalidInput
+from statuspage.models import (
     Delivery,
     DeliveryStatus,
     Incident,
@@ -33,7 +33,7 @@ from ..models import (
     Subscriber,
     SubscriberMode,
 )
-from ..page import get_page
+from statuspage.page.record import get_page
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8

@@ -6,7 +6,7 @@ from flask import Flask, current_app, g
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.orm import Session
 
-from ..db import Database
+from statuspage.db import Database
 
 
 def database() -> Database:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from .models import Incident, IncidentStatus, MaintenanceStatus
+from statuspage.models import Incident, IncidentStatus, MaintenanceStatus
 
 PER_PAGE = 20
 # Statuses that end an incident's or a maintenance's story (the two enums share no value).

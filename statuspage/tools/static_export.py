@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Flask
 from sqlalchemy import select
 
-from .models import Incident
+from statuspage.models import Incident
 
 API_FILES = [
     "summary", "status", "components", "incidents", "incidents/unresolved", "scheduled-maintenances",

@@ -18,19 +18,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit
-from .action_items import add_item as add_item
-from .action_items import get_item as get_item
-from .action_items import items_for
-from .action_items import open_items as open_items
-from .action_items import update_item as update_item
-from .audit import Actor
-from .components import SEVERITY, STATUS_LABELS, UNSET
-from .db import utcnow
-from .errors import InvalidInput
-from .incidents import BODY_MAX, IncidentStatus
-from .markdown import plain
-from .models import (
+from statuspage import audit
+from statuspage.audit import Actor
+from statuspage.components.catalog import SEVERITY, STATUS_LABELS, UNSET
+from statuspage.db import utcnow
+from statuspage.errors import InvalidInput
+from statuspage.incidents.lifecycle import BODY_MAX, IncidentStatus
+from statuspage.markdown import plain
+from statuspage.models import (
     Check,
     ComponentStatus,
     Delivery,
@@ -44,9 +39,14 @@ from .models import (
     StatusChange,
     User,
 )
-from .notify import outbox
-from .page import bump_version
-from .postmortem_text import (
+from statuspage.outbox import queue
+from statuspage.page.record import bump_version
+from statuspage.postmortems.action_items import add_item as add_item
+from statuspage.postmortems.action_items import get_item as get_item
+from statuspage.postmortems.action_items import items_for
+from statuspage.postmortems.action_items import open_items as open_items
+from statuspage.postmortems.action_items import update_item as update_item
+from statuspage.postmortems.text import (
     FIGURES_HEADING,
     SECTION_KEYS,
     SECTIONS,
@@ -56,7 +56,7 @@ from .postmortem_text import (
     export_text,
     require_written,
 )
-from .postmortem_text import sections_from_markdown as sections_from_markdown
+from statuspage.postmortems.text import sections_from_markdown as sections_from_markdown
 
 TIMELINE_LINE_MAX = 1000
 # Postgres cannot store NUL, and no other control character belongs in a write-up; sections keep
@@ -513,7 +513,7 @@ def publish(session: Session, actor: Actor, incident: Incident, postmortem: Post
         postmortem.notified_subscribers = True
         # The email's title already says "Postmortem: <name>"; the body starts with the sections.
         items = items_for(session, incident)
-        outbox.enqueue(session, "postmortem", {
+        queue.enqueue(session, "postmortem", {
             "incident": incident.code, "name": incident.name, "kind": "postmortem", "status": "postmortem",
             "impact": incident.impact.value,
             "body": export_markdown(incident, postmortem, zone, public=True, items=items, heading=False),

@@ -15,10 +15,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .errors import InvalidInput
-from .incidents import BODY_MAX
-from .markdown import plain
-from .models import ActionItem, ActionStatus, Incident, Postmortem
+from statuspage.errors import InvalidInput
+from statuspage.incidents.lifecycle import BODY_MAX
+from statuspage.markdown import plain
+from statuspage.models import ActionItem, ActionStatus, Incident, Postmortem
 
 SECTIONS: list[tuple[str, str]] = [
     ("summary", "Summary"),

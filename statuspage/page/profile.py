@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from . import audit
-from .accounts import clean_email
-from .audit import Actor
-from .components import clean_name, parse_bool
-from .errors import InvalidInput
-from .models import Page
-from .page import bump_version
+from statuspage import audit
+from statuspage.accounts.users import clean_email
+from statuspage.audit import Actor
+from statuspage.components.catalog import clean_name, parse_bool
+from statuspage.errors import InvalidInput
+from statuspage.models import Page
+from statuspage.page.record import bump_version
 
 PROFILE_SWITCHES = ("allow_page_subscribers", "allow_incident_subscribers", "allow_email_subscribers",
                     "allow_webhook_subscribers", "allow_rss_atom_feeds")

@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit
-from .audit import Actor
+from statuspage import audit
+from statuspage.audit import Actor
 
 # The name and position rules of create_component/create_group; the importer cannot call those
 # two because it keeps Statuspage's ids and times.
-from .components import (
+from statuspage.components.catalog import (
     _check_unique_component_name,
     _check_unique_group_name,
     _next_position_in,
@@ -34,10 +34,10 @@ from .components import (
     parse_start_date,
     parse_status,
 )
-from .db import utcnow
-from .errors import DomainError, InvalidInput
-from .incidents import clean_body, parse_impact, parse_time
-from .models import (
+from statuspage.db import utcnow
+from statuspage.errors import DomainError, InvalidInput
+from statuspage.incidents.lifecycle import clean_body, parse_impact, parse_time
+from statuspage.models import (
     Component,
     ComponentGroup,
     ComponentStatus,
@@ -49,7 +49,7 @@ from .models import (
     MaintenanceStatus,
     StatusChange,
 )
-from .page import bump_version
+from statuspage.page.record import bump_version
 
 CODE = re.compile(r"^[a-z0-9]{12}$")
 FILES = ("summary.json", "components.json", "incidents.json", "scheduled-maintenances.json")

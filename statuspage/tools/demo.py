@@ -7,12 +7,12 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import components, uptime
-from .audit import Actor
-from .config import Settings
-from .db import utcnow
-from .models import Component, ComponentGroup, StatusChange
-from .page import ensure_page
+from statuspage.audit import Actor
+from statuspage.components import catalog, uptime
+from statuspage.config import Settings
+from statuspage.db import utcnow
+from statuspage.models import Component, ComponentGroup, StatusChange
+from statuspage.page.record import ensure_page
 
 DEMO_STACK: list[tuple[str | None, list[tuple[str, str]]]] = [
     ("Web", [
@@ -61,11 +61,11 @@ def seed_components(session: Session, settings: Settings, now: datetime | None =
         if group_name:
             group = session.scalars(select(ComponentGroup).where(ComponentGroup.name == group_name)).first()
             if group is None:
-                group = components.create_group(session, actor, group_name)
+                group = catalog.create_group(session, actor, group_name)
         for name, description in members:
             exists = session.scalars(select(Component).where(Component.name == name)).first()
             if exists is None:
-                component = components.create_component(session, actor, name, description,
+                component = catalog.create_component(session, actor, name, description,
                                                          group_code=group.code if group else None)
                 _backdate(session, component, since)
                 created += 1

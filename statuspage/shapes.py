@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..components import TreeItem, page_indicator, worst_status
-from ..models import Component, ComponentGroup, Incident, IncidentTemplate, IncidentUpdate, Page, Subscriber
-from ..postmortems import export_markdown
-from ..profile import fixed_fields
-from ..timefmt import iso, iso_date
+from statuspage.components.catalog import TreeItem, page_indicator, worst_status
+from statuspage.models import Component, ComponentGroup, Incident, IncidentTemplate, IncidentUpdate, Page, Subscriber
+from statuspage.page.profile import fixed_fields
+from statuspage.postmortems.editing import export_markdown
+from statuspage.timefmt import iso, iso_date
 
 
 def page_json(page: Page, base_url: str) -> dict[str, Any]:

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import audit
-from .audit import Actor
-from .db import utcnow
-from .errors import Conflict, InvalidInput, NotFound
-from .models import DESCRIPTION_MAX, NAME_MAX, Component, ComponentGroup, ComponentStatus, StatusChange
-from .notify import component_updates
-from .page import bump_version
+from statuspage import audit
+from statuspage.audit import Actor
+from statuspage.db import utcnow
+from statuspage.errors import Conflict, InvalidInput, NotFound
+from statuspage.models import DESCRIPTION_MAX, NAME_MAX, Component, ComponentGroup, ComponentStatus, StatusChange
+from statuspage.outbox import component_updates
+from statuspage.page.record import bump_version
 
 UNSET: Any = object()
 

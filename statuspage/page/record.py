@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .db import utcnow
-from .models import Page
+from statuspage.db import utcnow
+from statuspage.models import Page
 
 
 def get_page(session: Session) -> Page | None:
@@ -17,7 +17,7 @@ def get_page(session: Session) -> Page | None:
 def ensure_page(session: Session, name: str, time_zone: str, url: str | None = None) -> Page:
     """The page, created from the settings the first time with the default saved messages."""
     # Imported here: incidents imports this module for bump_version.
-    from .incident_templates import seed_templates
+    from statuspage.incidents.templates import seed_templates
 
     page = get_page(session)
     if page is None:

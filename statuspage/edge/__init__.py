@@ -1,0 +1,1 @@
+"""What both HTTP edges (web and api) share: the per-request session, the public cache, the current page."""

@@ -1,0 +1,1 @@
+"""Incidents and maintenance: their lifecycle, overlapping windows, saved messages and the history."""

@@ -1,0 +1,1 @@
+"""The page itself: its row, the version that keys the public cache, and its profile."""

@@ -1,0 +1,1 @@
+"""Postmortems: editing and publishing, their plain text, the figures from the record, action items."""
