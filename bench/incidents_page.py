@@ -86,7 +86,7 @@ def seed(env: dict[str, str], past: int, rng: random.Random) -> dict[str, int]:
     from statuspage.components import catalog
     from statuspage.config import Settings
     from statuspage.db import Database, utcnow
-    from statuspage.incidents import lifecycle
+    from statuspage.incidents import lookups
     from statuspage.models import Component, Incident, IncidentUpdate, OutboxEvent
     from statuspage.tools.demo import seed_components
 
@@ -120,7 +120,7 @@ def seed(env: dict[str, str], past: int, rng: random.Random) -> dict[str, int]:
             counts = {
                 "incidents": session.scalar(select(func.count(Incident.id))) or 0,
                 "updates": session.scalar(select(func.count(IncidentUpdate.id))) or 0,
-                "unresolved": len(lifecycle.unresolved_incidents(session)),
+                "unresolved": len(lookups.unresolved_incidents(session)),
                 "outbox": session.scalar(select(func.count(OutboxEvent.id))) or 0,
             }
     finally:

@@ -10,7 +10,7 @@ from markupsafe import escape
 
 from statuspage.markdown import render
 from statuspage.models import Component, Incident, Page
-from statuspage.postmortems.editing import export_markdown
+from statuspage.postmortems.document import export_markdown
 from statuspage.timefmt import local
 
 FEED_SIZE = 100

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from statuspage.components.catalog import TreeItem, page_indicator, worst_status
+from statuspage.components.catalog import TreeItem
+from statuspage.components.status_rules import page_indicator, worst_status
 from statuspage.models import Component, ComponentGroup, Incident, IncidentTemplate, IncidentUpdate, Page, Subscriber
 from statuspage.page.profile import fixed_fields
-from statuspage.postmortems.editing import export_markdown
+from statuspage.postmortems.document import export_markdown
 from statuspage.timefmt import iso, iso_date
 
 

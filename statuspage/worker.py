@@ -15,7 +15,7 @@ from datetime import datetime
 
 from statuspage.config import Settings
 from statuspage.db import Database, utcnow
-from statuspage.incidents import lifecycle
+from statuspage.incidents import windows
 from statuspage.notify.sender import Notifier
 from statuspage.notify.transports import MailTransport
 from statuspage.probes.runner import ProbeRunner
@@ -49,10 +49,10 @@ class Worker:
         """Move one maintenance window across the edge it has reached."""
         now = self.clock()
         with self.database.transaction() as session:
-            maintenance = lifecycle.due_maintenance(session, now)
+            maintenance = windows.due_maintenance(session, now)
             if maintenance is None:
                 return False
-            update = lifecycle.advance_maintenance(session, maintenance, now)
+            update = windows.advance_maintenance(session, maintenance, now)
             log.info("maintenance %s is now %s", maintenance.code, update.status)
             return True
 

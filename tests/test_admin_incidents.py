@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.db import utcnow
-from statuspage.incidents import lifecycle, templates
+from statuspage.incidents import lifecycle, rules, templates, windows
 from statuspage.models import (
     Component,
     ComponentStatus,
@@ -57,7 +57,7 @@ def a_maintenance(session: Session, name: str = "Database upgrade", **fields) ->
     fields.setdefault("scheduled_for", T0 + timedelta(days=1))
     fields.setdefault("scheduled_until", T0 + timedelta(days=1, hours=2))
     fields.setdefault("now", T0)
-    maintenance = lifecycle.schedule_maintenance(session, ACTOR, name=name, **fields)
+    maintenance = windows.schedule_maintenance(session, ACTOR, name=name, **fields)
     session.commit()
     return maintenance
 
@@ -727,7 +727,7 @@ def test_the_preview_needs_a_csrf_token(client, session, login_as):
 def test_the_preview_refuses_an_oversized_message(client, session, login_as):
     login_as("responder")
 
-    response = post_form(client, "/admin/preview", {"body": "x" * (lifecycle.BODY_MAX + 1)})
+    response = post_form(client, "/admin/preview", {"body": "x" * (rules.BODY_MAX + 1)})
 
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == "body"

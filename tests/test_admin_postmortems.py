@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from statuspage.models import AuditEntry, PostmortemRevision
-from statuspage.postmortems import editing
+from statuspage.postmortems import action_items, editing
 from tests.postmortem_builders import ACTOR, T0, ZONE, form_fields, outage, written
 
 
@@ -175,11 +175,11 @@ def test_a_refused_new_item_keeps_what_was_typed(client, session, incident, edit
     html = response.get_data(as_text=True)
     for typed in ('value="Rotate the pool credentials"', 'value="Dana"', 'value="https://tracker.example/2"'):
         assert typed in html, typed
-    assert editing.items_for(session, incident) == []
+    assert action_items.items_for(session, incident) == []
 
 
 def test_a_refused_item_change_keeps_what_was_typed(client, session, incident, editor):
-    item = editing.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana")
+    item = action_items.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana")
     session.commit()
     fields = {**form_fields(editor.page(), "action-item-form"), "title": "Patch the pooler\x07 today",
               "owner": "Sam"}

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from statuspage.db import utcnow
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lifecycle, windows
 from statuspage.models import AuditEntry, Incident, OutboxEvent
 from tests.conftest import post_form
 from tests.test_admin_incidents import (
@@ -32,7 +32,7 @@ def days_ahead_at(days: int, hour: int, minute: int = 0, second: int = 0) -> dat
 def upcoming_maintenance(session, start: datetime | None = None, hours: int = 2, **fields) -> Incident:
     """A maintenance scheduled now, for a window ahead (default: in three days at 10:00, Berlin)."""
     start = start or days_ahead_at(3, 10)
-    maintenance = lifecycle.schedule_maintenance(session, ACTOR, name="Database upgrade", body="Upgrading.",
+    maintenance = windows.schedule_maintenance(session, ACTOR, name="Database upgrade", body="Upgrading.",
                                                  scheduled_for=start, scheduled_until=start + timedelta(hours=hours),
                                                  **fields)
     session.commit()

@@ -10,7 +10,7 @@ from test_api_v2 import validator
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.db import utcnow
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lifecycle, windows
 
 ACTOR = Actor.system("test")
 INCIDENT_LISTS = {"summary": "summary.json", "incidents": "incidents.json",
@@ -58,13 +58,13 @@ def three_windows(session):
     now = utcnow()
 
     def window(name, start_in):
-        return lifecycle.schedule_maintenance(
+        return windows.schedule_maintenance(
             session, ACTOR, name=name, body="Planned.", scheduled_for=now + start_in,
             scheduled_until=now + start_in + timedelta(hours=2), component_codes=[storage.code], now=now)
 
     window("Storage upgrade", timedelta(days=2))
     started = window("CDN switch", -timedelta(minutes=30))
-    lifecycle.advance_maintenance(session, started, now)
+    windows.advance_maintenance(session, started, now)
     done = window("Old window", timedelta(hours=1))
     lifecycle.post_update(session, ACTOR, done, status="completed", body="Cancelled.", now=now)
     session.commit()

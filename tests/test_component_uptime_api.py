@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from statuspage.audit import Actor
-from statuspage.components import catalog
+from statuspage.components import catalog, status_rules
 from statuspage.db import utcnow
 from statuspage.incidents import lifecycle
 from statuspage.models import StatusChange
@@ -27,7 +27,7 @@ def database(session):
     incident = lifecycle.open_incident(session, ACTOR, name="DB down", body="x", now=day + timedelta(hours=3),
                                        started_at=day + timedelta(hours=1),
                                        component_statuses={component.code: "major_outage"})
-    catalog.set_status(session, component, catalog.ComponentStatus.PARTIAL_OUTAGE, ACTOR,
+    status_rules.set_status(session, component, catalog.ComponentStatus.PARTIAL_OUTAGE, ACTOR,
                        at=day + timedelta(hours=5))
     lifecycle.post_update(session, ACTOR, incident, status="resolved", body="ok", now=day + timedelta(hours=15))
     for change in session.query(StatusChange).filter_by(component_id=component.id):

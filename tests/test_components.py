@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from statuspage import inputs
 from statuspage.audit import Actor
-from statuspage.components import catalog
+from statuspage.components import catalog, status_rules
 from statuspage.errors import Conflict, InvalidInput, NotFound
 from statuspage.models import (
     AuditEntry,
@@ -336,7 +337,7 @@ def test_deleting_a_group_is_refused_when_a_member_name_is_taken_at_the_top_leve
 
 def test_deleting_a_component_deletes_its_history(session):
     component = a_component(session, "Website")
-    catalog.set_status(session, component, MAJOR, ACTOR)
+    status_rules.set_status(session, component, MAJOR, ACTOR)
     session.commit()
 
     catalog.delete_component(session, ACTOR, component)
@@ -354,7 +355,7 @@ def test_set_status_writes_exactly_one_history_row(session, make_user):
     component = a_component(session, "Website")
     when = datetime(2024, 8, 14, 12, 30, tzinfo=UTC)
 
-    change = catalog.set_status(session, component, PARTIAL, Actor.for_user(user, "admin"), at=when)
+    change = status_rules.set_status(session, component, PARTIAL, Actor.for_user(user, "admin"), at=when)
     session.commit()
     session.expire_all()
 
@@ -370,7 +371,7 @@ def test_set_status_stamps_the_change_with_the_current_time_by_default(session):
     component = a_component(session, "Website")
     before = datetime.now(UTC)
 
-    change = catalog.set_status(session, component, DEGRADED, ACTOR, cause="probe 3, check 1207")
+    change = status_rules.set_status(session, component, DEGRADED, ACTOR, cause="probe 3, check 1207")
     session.commit()
 
     assert before <= change.at <= datetime.now(UTC) + timedelta(seconds=1)
@@ -381,7 +382,7 @@ def test_set_status_writes_no_row_and_keeps_the_version_when_unchanged(session):
     component = a_component(session, "Website", status="major_outage")
     rows, version = count(session, StatusChange), current_version(session)
 
-    assert catalog.set_status(session, component, MAJOR, ACTOR) is None
+    assert status_rules.set_status(session, component, MAJOR, ACTOR) is None
     session.commit()
 
     assert count(session, StatusChange) == rows
@@ -402,7 +403,7 @@ def test_set_status_bumps_the_page_version(session):
     component = a_component(session, "Website")
     version = current_version(session)
 
-    catalog.set_status(session, component, MAJOR, ACTOR)
+    status_rules.set_status(session, component, MAJOR, ACTOR)
     session.commit()
 
     assert current_version(session) > version
@@ -411,9 +412,9 @@ def test_set_status_bumps_the_page_version(session):
 def test_history_lists_the_newest_change_first(session):
     component = a_component(session, "Website")
     start = datetime.now(UTC) + timedelta(minutes=1)
-    catalog.set_status(session, component, DEGRADED, ACTOR, at=start)
-    catalog.set_status(session, component, MAJOR, ACTOR, at=start + timedelta(minutes=5))
-    catalog.set_status(session, component, OPERATIONAL, ACTOR, at=start + timedelta(minutes=9))
+    status_rules.set_status(session, component, DEGRADED, ACTOR, at=start)
+    status_rules.set_status(session, component, MAJOR, ACTOR, at=start + timedelta(minutes=5))
+    status_rules.set_status(session, component, OPERATIONAL, ACTOR, at=start + timedelta(minutes=9))
     session.commit()
 
     history = catalog.history(session, component)
@@ -493,7 +494,7 @@ def test_the_audit_row_of_a_status_change_names_both_statuses(session):
     ],
 )
 def test_the_page_indicator_follows_the_component_statuses(statuses, expected):
-    assert catalog.page_indicator(statuses) == expected
+    assert status_rules.page_indicator(statuses) == expected
 
 
 @pytest.mark.parametrize(
@@ -508,15 +509,15 @@ def test_the_page_indicator_follows_the_component_statuses(statuses, expected):
     ],
 )
 def test_an_unresolved_incident_raises_the_page_indicator(statuses, impacts, expected):
-    indicator, description = catalog.page_indicator(statuses, impacts)
+    indicator, description = status_rules.page_indicator(statuses, impacts)
 
     assert indicator == expected
-    assert description == catalog.INDICATOR_DESCRIPTIONS[expected]
+    assert description == status_rules.INDICATOR_DESCRIPTIONS[expected]
 
 
 @pytest.mark.parametrize("impacts", [["none"], ["minor"], ["maintenance"]])
 def test_an_incident_never_lowers_the_page_indicator(impacts):
-    assert catalog.page_indicator([MAJOR, MAJOR], impacts) == ("critical", "Major System Outage")
+    assert status_rules.page_indicator([MAJOR, MAJOR], impacts) == ("critical", "Major System Outage")
 
 
 def test_a_group_shows_its_worst_component_status(session):
@@ -612,12 +613,12 @@ def test_it_refuses_a_name_with_a_line_break_or_control_character(session, name)
 
 def test_a_clean_name_names_the_field_at_fault():
     with pytest.raises(InvalidInput) as error:
-        catalog.clean_name("Elevated errors\r\nBcc: all@example.com", "title")
+        inputs.clean_name("Elevated errors\r\nBcc: all@example.com", "title")
     assert (error.value.field, error.value.message.split()[0]) == ("title", "Title")
 
 
 def test_a_name_keeps_its_inner_spaces_and_any_script():
-    assert catalog.clean_name("  Zahlungen – API (EU) 支付  ") == "Zahlungen – API (EU) 支付"
+    assert inputs.clean_name("  Zahlungen – API (EU) 支付  ") == "Zahlungen – API (EU) 支付"
 
 
 # --- a save that changes nothing records nothing -------------------------------------------------

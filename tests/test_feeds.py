@@ -16,7 +16,7 @@ from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.config import Settings
 from statuspage.db import utcnow
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lifecycle, windows
 from statuspage.models import Component, Incident
 from statuspage.page.record import bump_version, get_page
 
@@ -56,7 +56,7 @@ def an_update(session: Session, incident: Incident, status: str, body: str, at: 
 
 
 def a_maintenance(session: Session, name: str, start: datetime, **fields) -> Incident:
-    maintenance = lifecycle.schedule_maintenance(
+    maintenance = windows.schedule_maintenance(
         session, ACTOR, name=name, body=f"{name} is planned.", scheduled_for=start,
         scheduled_until=start + timedelta(hours=2), now=start - timedelta(days=1), **fields,
     )
@@ -219,7 +219,7 @@ def test_a_rescheduled_maintenance_shows_its_new_window_and_counts_as_updated(cl
     maintenance = a_maintenance(session, "Disk swap", start)  # announced a day ahead: now
     before = entry_for(fetch(client, path), maintenance)
     moved = utcnow().replace(microsecond=0) + timedelta(seconds=1)
-    lifecycle.reschedule_maintenance(session, ACTOR, maintenance, scheduled_for=start + timedelta(days=1),
+    windows.reschedule_maintenance(session, ACTOR, maintenance, scheduled_for=start + timedelta(days=1),
                                      scheduled_until=start + timedelta(days=1, hours=2), now=moved)
     session.commit()
 

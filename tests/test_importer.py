@@ -283,7 +283,8 @@ def test_a_clash_the_checks_miss_is_a_clear_error_not_a_traceback(runner, sessio
 
 def test_a_second_run_leaves_live_component_statuses_and_their_history_alone(runner, session, tmp_path):
     from statuspage.audit import Actor
-    from statuspage.components.catalog import get_component, set_status
+    from statuspage.components.catalog import get_component
+    from statuspage.components.status_rules import set_status
     from statuspage.models import ComponentStatus, StatusChange
 
     folder = write(tmp_path, summary=summary())
@@ -367,7 +368,7 @@ def test_maintenance_windows_still_ahead_move_on_their_own_and_past_ones_do_not(
     from datetime import timedelta
 
     from statuspage.db import utcnow
-    from statuspage.incidents.lifecycle import due_maintenance
+    from statuspage.incidents.windows import due_maintenance
 
     now = utcnow()
     folder = write(tmp_path, scheduled_maintenances=upcoming_and_active(now))

@@ -9,7 +9,7 @@ import pytest
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.db import utcnow
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lifecycle, windows
 from statuspage.models import ComponentStatus
 from tests.probe_builders import a_probe
 
@@ -43,10 +43,10 @@ def resolve(session, incident, now):
 
 
 def a_started_maintenance(session, component, now, name="Database upgrade"):
-    maintenance = lifecycle.schedule_maintenance(
+    maintenance = windows.schedule_maintenance(
         session, RESPONDER, name=name, body="Upgrading.", scheduled_for=now - timedelta(minutes=1),
         scheduled_until=now + timedelta(hours=2), component_codes=[component.code], now=now)
-    lifecycle.advance_maintenance(session, maintenance, now)
+    windows.advance_maintenance(session, maintenance, now)
     return maintenance
 
 
@@ -148,7 +148,7 @@ def test_overlapping_maintenance_windows_hand_the_component_over(session, databa
 
 def test_cancelling_a_window_that_never_began_leaves_the_component_alone(session, database, now):
     catalog.update_component(session, RESPONDER, database, status="degraded_performance")
-    maintenance = lifecycle.schedule_maintenance(
+    maintenance = windows.schedule_maintenance(
         session, RESPONDER, name="Later", body="Planned.", scheduled_for=now + timedelta(days=1),
         scheduled_until=now + timedelta(days=1, hours=1), component_codes=[database.code], now=now)
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.errors import Conflict, InvalidInput, NotFound
-from statuspage.incidents import lifecycle, templates
+from statuspage.incidents import lifecycle, lookups, templates, windows
 from statuspage.models import (
     AuditEntry,
     ComponentStatus,
@@ -216,7 +216,7 @@ def test_an_update_to_a_deleted_incident_is_not_found(session, database):
     lifecycle.delete_incident(session, RESPONDER, incident)
     session.commit()
     with pytest.raises(NotFound):
-        lifecycle.get_incident(session, code)
+        lookups.get_incident(session, code)
 
 
 def test_a_failure_half_way_leaves_nothing_behind(app, session, database, monkeypatch):
@@ -260,7 +260,7 @@ def outbox_fails(monkeypatch, after: int = 0) -> None:
 def saved_state(session, component, incident) -> tuple:
     """Everything one change writes: statuses, timeline, history, outbox and page version."""
     session.expire_all()
-    fresh = lifecycle.get_incident(session, incident.code)
+    fresh = lookups.get_incident(session, incident.code)
     return (fresh.status, fresh.impact, len(fresh.updates), catalog.get_component(session, component.code).status,
             count(session, StatusChange), count(session, OutboxEvent), session.scalar(select(Page.version)))
 
@@ -272,7 +272,7 @@ def test_an_update_whose_notification_fails_leaves_nothing_behind(app, session, 
     outbox_fails(monkeypatch)
 
     with pytest.raises(RuntimeError), app.extensions["statuspage.db"].transaction() as other:
-        lifecycle.post_update(other, RESPONDER, lifecycle.get_incident(other, incident.code), status="resolved",
+        lifecycle.post_update(other, RESPONDER, lookups.get_incident(other, incident.code), status="resolved",
                               body="Fixed.", component_statuses={website.code: "degraded_performance"}, now=NOW)
 
     assert saved_state(session, database, incident) == before
@@ -317,7 +317,7 @@ def schedule(session, database, start_in=timedelta(hours=1), length=timedelta(ho
                      scheduled_for=NOW + start_in, scheduled_until=NOW + start_in + length,
                      component_codes=[database.code], now=NOW)
     arguments.update(overrides)
-    return lifecycle.schedule_maintenance(session, RESPONDER, **arguments)
+    return windows.schedule_maintenance(session, RESPONDER, **arguments)
 
 
 def test_it_refuses_a_maintenance_that_ends_before_it_starts(session, database):
@@ -340,13 +340,13 @@ def test_the_worker_moves_maintenance_across_its_window(app, session, database):
     clock[0] = NOW + timedelta(hours=1, minutes=1)
     assert worker.run_once() == 1
     session.expire_all()
-    assert lifecycle.get_incident(session, maintenance.code).status == "in_progress"
+    assert lookups.get_incident(session, maintenance.code).status == "in_progress"
     assert catalog.get_component(session, database.code).status == ComponentStatus.UNDER_MAINTENANCE
 
     clock[0] = NOW + timedelta(hours=3, minutes=1)
     assert worker.run_once() == 1
     session.expire_all()
-    finished = lifecycle.get_incident(session, maintenance.code)
+    finished = lookups.get_incident(session, maintenance.code)
     assert finished.status == "completed"
     assert [u.status for u in finished.updates] == ["completed", "in_progress", "scheduled"]
     assert catalog.get_component(session, database.code).status == ComponentStatus.OPERATIONAL
@@ -358,7 +358,7 @@ def test_a_window_missed_entirely_records_both_edges(app, session, database):
     worker = Worker(app.extensions["statuspage.db"], clock=lambda: NOW + timedelta(days=1))
     assert worker.run_once() == 1
     session.expire_all()
-    assert [u.status for u in lifecycle.get_incident(session, maintenance.code).updates] == [
+    assert [u.status for u in lookups.get_incident(session, maintenance.code).updates] == [
         "completed", "in_progress", "scheduled"]
 
 
@@ -394,7 +394,7 @@ def test_a_scheduled_maintenance_moves_both_edges_without_a_new_update(session, 
     before = version(session)
     later_start, later_end = NOW + timedelta(days=1), NOW + timedelta(days=1, hours=3)
 
-    lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=later_start.isoformat(),
+    windows.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=later_start.isoformat(),
                                      scheduled_until=later_end, now=NOW)
     session.commit()
 
@@ -408,7 +408,7 @@ def test_a_scheduled_maintenance_moves_both_edges_without_a_new_update(session, 
 
 def test_the_worker_follows_the_rescheduled_window(app, session, database):
     maintenance = schedule(session, database)
-    lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=NOW + timedelta(hours=5),
+    windows.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=NOW + timedelta(hours=5),
                                      scheduled_until=NOW + timedelta(hours=6), now=NOW)
     session.commit()
     clock = [NOW + timedelta(hours=2)]
@@ -424,7 +424,7 @@ def test_rescheduling_to_the_same_window_records_nothing(session, database):
     session.commit()
     before = version(session)
 
-    lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=maintenance.scheduled_for,
+    windows.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=maintenance.scheduled_for,
                                      scheduled_until=maintenance.scheduled_until.astimezone(
                                          timezone(timedelta(hours=2))).isoformat(), now=NOW)
     session.commit()
@@ -446,7 +446,7 @@ def test_a_reschedule_is_checked_like_a_schedule(session, database, start_in, le
     start = NOW + start_in if isinstance(start_in, timedelta) else start_in
     end = (start if isinstance(start, datetime) else NOW) + length
     with pytest.raises(InvalidInput, match=message):
-        lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
+        windows.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
                                          scheduled_until=end, now=NOW)
     session.rollback()
     assert maintenance.scheduled_for == NOW + timedelta(hours=1)
@@ -455,18 +455,18 @@ def test_a_reschedule_is_checked_like_a_schedule(session, database, start_in, le
 
 def test_a_maintenance_in_progress_may_only_move_its_end(session, database):
     maintenance = schedule(session, database, start_in=-timedelta(minutes=5))
-    lifecycle.advance_maintenance(session, maintenance, NOW)
+    windows.advance_maintenance(session, maintenance, NOW)
     start = maintenance.scheduled_for
 
     with pytest.raises(InvalidInput, match="only scheduled_until") as raised:
-        lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start + timedelta(hours=1),
+        windows.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start + timedelta(hours=1),
                                          scheduled_until=NOW + timedelta(hours=4), now=NOW)
     assert raised.value.field == "scheduled_for"
     with pytest.raises(InvalidInput, match="already over"):
-        lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
+        windows.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
                                          scheduled_until=NOW - timedelta(minutes=1), now=NOW)
 
-    lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
+    windows.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=start,
                                      scheduled_until=NOW + timedelta(hours=4), now=NOW)
     assert maintenance.scheduled_until == NOW + timedelta(hours=4)
     assert maintenance.status == "in_progress"
@@ -477,14 +477,14 @@ def test_a_completed_maintenance_cannot_be_rescheduled(session, database):
     maintenance = schedule(session, database)
     lifecycle.post_update(session, RESPONDER, maintenance, status="completed", body="Cancelled.", now=NOW)
     with pytest.raises(InvalidInput, match="completed maintenance"):
-        lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=NOW + timedelta(days=1),
+        windows.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=NOW + timedelta(days=1),
                                          scheduled_until=NOW + timedelta(days=1, hours=1), now=NOW)
 
 
 def test_an_incident_has_no_window_to_reschedule(session, database):
     incident = open_db_incident(session, database)
     with pytest.raises(InvalidInput, match="Only a maintenance"):
-        lifecycle.reschedule_maintenance(session, RESPONDER, incident, scheduled_for=NOW + timedelta(days=1),
+        windows.reschedule_maintenance(session, RESPONDER, incident, scheduled_for=NOW + timedelta(days=1),
                                          scheduled_until=NOW + timedelta(days=1, hours=1), now=NOW)
 
 
@@ -492,7 +492,7 @@ def test_a_notified_reschedule_sends_the_latest_update_with_the_new_window(sessi
     maintenance = schedule(session, database, deliver_notifications=False)
     later = NOW + timedelta(days=2)
 
-    lifecycle.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=later,
+    windows.reschedule_maintenance(session, RESPONDER, maintenance, scheduled_for=later,
                                      scheduled_until=later + timedelta(hours=1), deliver_notifications=True,
                                      now=NOW)
     session.commit()
@@ -505,12 +505,12 @@ def test_a_notified_reschedule_sends_the_latest_update_with_the_new_window(sessi
 
 def test_page_impacts_include_open_incidents_and_active_maintenance(session, database, website):
     schedule(session, website, start_in=-timedelta(minutes=5))
-    assert lifecycle.page_impacts(session) == []
-    maintenance = lifecycle.maintenances(session, [lifecycle.MaintenanceStatus.SCHEDULED])[0]
-    lifecycle.advance_maintenance(session, maintenance, NOW)
-    assert lifecycle.page_impacts(session) == ["maintenance"]
+    assert lookups.page_impacts(session) == []
+    maintenance = lookups.maintenances(session, [lifecycle.MaintenanceStatus.SCHEDULED])[0]
+    windows.advance_maintenance(session, maintenance, NOW)
+    assert lookups.page_impacts(session) == ["maintenance"]
     open_db_incident(session, database)
-    assert sorted(lifecycle.page_impacts(session)) == ["critical", "maintenance"]
+    assert sorted(lookups.page_impacts(session)) == ["critical", "maintenance"]
 
 
 def test_a_new_page_starts_with_the_default_templates_once(session):

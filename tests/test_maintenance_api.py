@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from statuspage.components import catalog
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lookups
 from statuspage.models import AuditEntry, Incident, OutboxEvent
 from tests.test_incidents_api import ACTOR, window_ahead, zulu
 
@@ -55,7 +55,7 @@ def count_incidents(session) -> int:
 
 def stored(session, code: str) -> Incident:
     session.expire_all()
-    return lifecycle.get_incident(session, code)
+    return lookups.get_incident(session, code)
 
 
 # --- scheduling -----------------------------------------------------------------------------------

@@ -11,11 +11,12 @@ import feedparser
 import pytest
 from sqlalchemy import func, select
 
+from statuspage import models
 from statuspage.errors import InvalidInput
 from statuspage.models import AuditEntry, OutboxEvent, PostmortemRevision, StatusChange
 from statuspage.notify.emails import MailContext, render_event
-from statuspage.postmortems import editing
-from statuspage.postmortems.text import TEMPLATE, is_skeleton
+from statuspage.postmortems import action_items, editing, recorded
+from statuspage.postmortems.document import TEMPLATE, is_skeleton
 from tests.postmortem_builders import ACTOR, T0, ZONE, outage, written
 
 
@@ -95,15 +96,15 @@ def test_an_edit_that_changes_nothing_writes_no_revision_no_audit_row_and_no_upd
 
 
 def test_an_item_saved_unchanged_writes_no_audit_row(session, incident):
-    item = editing.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana",
+    item = action_items.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana",
                             due_date=T0.date() + timedelta(days=10), link="https://tracker.example/1")
     session.commit()
     audit_rows = count(session, AuditEntry)
     fields = {"title": " Patch the pooler ", "owner": "Dana", "due_date": item.due_date.isoformat(),
               "status": "open", "link": "https://tracker.example/1", "public": False}
-    assert editing.update_item(session, ACTOR, item, **fields) is False
+    assert action_items.update_item(session, ACTOR, item, **fields) is False
     assert count(session, AuditEntry) == audit_rows
-    assert editing.update_item(session, ACTOR, item, **{**fields, "status": "done"}) is True
+    assert action_items.update_item(session, ACTOR, item, **{**fields, "status": "done"}) is True
     assert count(session, AuditEntry) == audit_rows + 1
 
 
@@ -144,7 +145,7 @@ def test_a_recovery_in_one_step_is_a_full_restoration_without_a_partial_one(sess
     incident = outage(session, [(10, {"Database cluster": "major_outage"}), (120, {"Database cluster": "operational"})])
     assert restoration_lines(session, incident) == [
         (at(120), "Full restoration: all affected components operational in one step.")]
-    figures = dict(editing.figures(session, incident, ZONE).rows)
+    figures = dict(recorded.figures(session, incident, ZONE).rows)
     assert figures["Time to mitigate (to partial restoration)"] == figures["Time to full restoration"] == "2 h"
 
 
@@ -194,7 +195,7 @@ def test_a_status_row_that_changed_nothing_is_not_in_the_timeline(session, incid
 def test_the_replayed_outage_lists_no_unchanged_status(runner, session):
     result = runner.invoke(args=["statuspage", "demo", "--scenario", "aug14"])
     assert result.exit_code == 0, result.output
-    for postmortem_text in session.scalars(select(editing.Postmortem)):
+    for postmortem_text in session.scalars(select(models.Postmortem)):
         for line in postmortem_text.timeline:
             assert not re.search(r"(\b[A-Z][\w ]+) → \1\.$", line["text"]), line["text"]
 
@@ -207,13 +208,13 @@ def published(session, incident):
     """Published with three public items (out of due order, one linked and owned) and an internal one."""
     postmortem = written(session, incident)
     start = T0.date()
-    editing.add_item(session, ACTOR, incident, title="Patch the *pooler*", owner="Dana Secret",
+    action_items.add_item(session, ACTOR, incident, title="Patch the *pooler*", owner="Dana Secret",
                      due_date=start + timedelta(days=30), status="in_progress",
                      link="https://tracker.example/issues/1", public=True)
-    editing.add_item(session, ACTOR, incident, title="Write the runbook", public=True)
-    editing.add_item(session, ACTOR, incident, title="Update monitoring", owner="SRE",
+    action_items.add_item(session, ACTOR, incident, title="Write the runbook", public=True)
+    action_items.add_item(session, ACTOR, incident, title="Update monitoring", owner="SRE",
                      due_date=start + timedelta(days=10), public=True)
-    editing.add_item(session, ACTOR, incident, title="Internal follow-up", owner="Dana Secret")
+    action_items.add_item(session, ACTOR, incident, title="Internal follow-up", owner="Dana Secret")
     editing.publish(session, ACTOR, incident, postmortem, ZONE)
     session.commit()
     return postmortem
@@ -303,7 +304,7 @@ def test_the_postmortem_email_has_one_title_and_a_summary_that_reads_as_a_senten
 def test_a_draft_read_from_the_api_and_sent_back_changes_nothing(client, session, incident, api_token, page_code):
     headers = api_token()
     postmortem = written(session, incident)
-    editing.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana",
+    action_items.add_item(session, ACTOR, incident, title="Patch the pooler", owner="Dana",
                      due_date=T0.date() + timedelta(days=5))
     session.commit()
     url = f"/api/v1/pages/{page_code}/incidents/{incident.code}/postmortem"

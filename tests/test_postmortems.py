@@ -13,7 +13,7 @@ from statuspage.components import catalog
 from statuspage.errors import InvalidInput
 from statuspage.incidents import lifecycle
 from statuspage.models import OutboxEvent, PostmortemRevision
-from statuspage.postmortems import editing
+from statuspage.postmortems import action_items, document, editing, recorded
 
 ACTOR = Actor.system("admin", "responder@example.com")
 ZONE = "Europe/Berlin"
@@ -54,7 +54,7 @@ def test_a_postmortem_needs_a_resolved_incident(session):
 
 def test_it_starts_from_the_seed_template_with_every_section(session, resolved):
     postmortem = editing.start(session, ACTOR, resolved, ZONE)
-    assert [key for key, _ in editing.SECTIONS] == [
+    assert [key for key, _ in document.SECTIONS] == [
         "summary", "timeline", "root_cause", "impact", "resolution", "lessons", "action_items", "conclusion"]
     assert "August 14, 2024" in postmortem.sections["summary"]
     assert "14:30 CEST" in postmortem.sections["summary"] and "4 hours" in postmortem.sections["summary"]
@@ -65,7 +65,7 @@ def test_it_starts_from_the_seed_template_with_every_section(session, resolved):
 
 def test_the_timeline_is_drafted_in_order_in_the_page_time_zone(session, resolved):
     postmortem = editing.start(session, ACTOR, resolved, ZONE)
-    text = editing.export_markdown(resolved, postmortem, ZONE)
+    text = document.export_markdown(resolved, postmortem, ZONE)
     lines = [line for line in text.splitlines() if line.startswith("- 1")]
     assert lines == [
         "- 14:40 CEST: Database cluster: Operational → Major Outage.",
@@ -84,12 +84,12 @@ def test_the_timeline_is_drafted_in_order_in_the_page_time_zone(session, resolve
 
 
 def test_the_figures_measure_the_incident(session, resolved):
-    figures = dict(editing.figures(session, resolved, ZONE).rows)
+    figures = dict(recorded.figures(session, resolved, ZONE).rows)
     assert figures["Time to resolve"] == "4 h"
     assert figures["Time to mitigate (to partial restoration)"] == "1 h 30 min"
     assert figures["Time to full restoration"] == "2 h 30 min"
     assert figures["Time to detect"] == "n/a"  # no probe recorded this one
-    minutes = editing.figures(session, resolved, ZONE).minutes_by_component["Database cluster"]
+    minutes = recorded.figures(session, resolved, ZONE).minutes_by_component["Database cluster"]
     assert minutes == {"major_outage": 80, "partial_outage": 60}
 
 
@@ -167,13 +167,13 @@ def test_edits_after_publishing_are_kept_as_revisions(session, resolved):
 ])
 def test_action_items_that_make_no_sense_are_refused(session, resolved, fields, message):
     with pytest.raises(InvalidInput, match=message):
-        editing.add_item(session, ACTOR, resolved, **fields)
+        action_items.add_item(session, ACTOR, resolved, **fields)
 
 
 def test_open_and_overdue_items_are_listed_across_incidents(session, resolved):
-    editing.add_item(session, ACTOR, resolved, title="Update monitoring", owner="SRE", due_date="2024-09-01")
-    done = editing.add_item(session, ACTOR, resolved, title="Write docs", status="done")
-    rows = editing.open_items(session)
+    action_items.add_item(session, ACTOR, resolved, title="Update monitoring", owner="SRE", due_date="2024-09-01")
+    done = action_items.add_item(session, ACTOR, resolved, title="Write docs", status="done")
+    rows = action_items.open_items(session)
     assert [item.title for item, _incident in rows] == ["Update monitoring"]
     assert done.status.value == "done"
 
@@ -181,8 +181,8 @@ def test_open_and_overdue_items_are_listed_across_incidents(session, resolved):
 def test_the_published_postmortem_shows_publicly_in_the_page_feeds_and_api(
         app, client, session, resolved, api_token, page_code):
     postmortem = complete(session, resolved)
-    editing.add_item(session, ACTOR, resolved, title="Integrate database metrics", public=True)
-    editing.add_item(session, ACTOR, resolved, title="Internal only item")
+    action_items.add_item(session, ACTOR, resolved, title="Integrate database metrics", public=True)
+    action_items.add_item(session, ACTOR, resolved, title="Internal only item")
     editing.publish(session, ACTOR, resolved, postmortem, ZONE)
     session.commit()
     app.extensions["statuspage.public_cache"].clear()
@@ -228,7 +228,7 @@ def test_the_admin_edits_exports_and_publishes(client, session, resolved, login_
     import re
 
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    fields = {f"section-{key}": "" for key, _ in editing.SECTIONS if key != "timeline"}
+    fields = {f"section-{key}": "" for key, _ in document.SECTIONS if key != "timeline"}
     refused = client.post(f"/admin/incidents/{resolved.code}/postmortem",
                           data={"csrf_token": token, "action": "publish", **fields})
     assert refused.status_code == 422 and "Write these sections" in refused.get_data(as_text=True)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from statuspage.components import catalog
 from statuspage.errors import Conflict
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lifecycle, lookups
 from statuspage.models import ComponentStatus, Incident, IncidentDraft, Probe
 from statuspage.probes import drafts, service
 from statuspage.probes.base import CheckResult
@@ -229,11 +229,11 @@ def test_a_draft_can_be_dismissed(session, api):
 def test_publish_opens_the_incident_at_once_and_posts_monitoring_on_recovery(session, api):
     feed = feed_for(session, api, failures_to_outage=2, successes_to_recover=2, auto_incident="publish")
     feed(bad(), bad())
-    [incident] = lifecycle.unresolved_incidents(session)
+    [incident] = lookups.unresolved_incidents(session)
     assert incident.name == "Elevated errors on API" and incident.started_at == T0
     assert incident.impact.value == "critical"
     feed(good(), good())
-    incident = lifecycle.get_incident(session, incident.code)
+    incident = lookups.get_incident(session, incident.code)
     assert [u.status for u in incident.updates] == ["monitoring", "investigating"]
     assert "passing" in incident.updates[0].body
     assert incident.status == "monitoring"  # a human resolves it
@@ -243,10 +243,10 @@ def test_publish_posts_monitoring_when_recovery_passes_through_degraded_performa
     feed = feed_for(session, api, failures_to_outage=2, successes_to_recover=2, auto_incident="publish")
     feed(bad(), bad())
     assert feed(slow(), slow()) == DEGRADED  # up again but slow: the outage steps down
-    [incident] = lifecycle.unresolved_incidents(session)
-    assert [u.status for u in lifecycle.get_incident(session, incident.code).updates] == ["investigating"]
+    [incident] = lookups.unresolved_incidents(session)
+    assert [u.status for u in lookups.get_incident(session, incident.code).updates] == ["investigating"]
     assert feed(good(), good()) == OPERATIONAL
-    incident = lifecycle.get_incident(session, incident.code)
+    incident = lookups.get_incident(session, incident.code)
     assert [u.status for u in incident.updates] == ["monitoring", "investigating"]
     assert incident.status == "monitoring"
 
@@ -262,7 +262,7 @@ def test_a_draft_still_waiting_when_the_component_recovers_is_set_aside_as_recov
     assert drafts.recovered_drafts(session, T0 + minutes(60 * 25)) == []  # the admin lists them for a day
     with pytest.raises(Conflict, match="already recovered"):
         drafts.publish_draft(session, ACTOR, draft, T0 + minutes(10))
-    assert lifecycle.unresolved_incidents(session) == []
+    assert lookups.unresolved_incidents(session) == []
     feed(bad())  # a new outage proposes a new incident
     assert [d.state for d in drafts.open_drafts(session)] == ["open"]
 
@@ -271,7 +271,7 @@ def test_no_second_incident_while_one_is_open_for_the_component(session, api):
     lifecycle.open_incident(session, ACTOR, name="Known problem", body="", component_codes=[api.code], now=T0)
     session.commit()
     feed_for(session, api, failures_to_outage=1, auto_incident="publish")(bad())
-    assert [i.name for i in lifecycle.unresolved_incidents(session)] == ["Known problem"]
+    assert [i.name for i in lookups.unresolved_incidents(session)] == ["Known problem"]
     assert session.scalars(select(IncidentDraft)).all() == []
 
 
@@ -279,11 +279,11 @@ def test_off_opens_nothing_and_degradation_alone_opens_nothing(session, api):
     feed_for(session, api, failures_to_outage=1, auto_incident="off")(bad())
     feed_for(session, a_component(session, "Web"), slow_to_degrade=1, auto_incident="publish")(slow())
     assert session.scalars(select(IncidentDraft)).all() == []
-    assert lifecycle.unresolved_incidents(session) == []
+    assert lookups.unresolved_incidents(session) == []
 
 
 def test_a_component_with_a_long_name_still_gets_an_incident_that_fits(session):
     long = a_component(session, "X" * 250)
     feed_for(session, long, failures_to_outage=1, auto_incident="publish")(bad())
-    [incident] = lifecycle.unresolved_incidents(session)
+    [incident] = lookups.unresolved_incidents(session)
     assert len(incident.name) == 255 and incident.name.endswith("…")

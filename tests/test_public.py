@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from statuspage import create_app
 from statuspage.audit import Actor
-from statuspage.components import catalog
+from statuspage.components import catalog, status_rules
 from statuspage.config import Settings
 from statuspage.models import Component, ComponentGroup
 
@@ -175,7 +175,7 @@ def test_a_component_shown_only_when_degraded_is_hidden_while_operational(client
     shown = [name for name, _icon, _label in rows(parse(client.get("/")))]
     assert shown == ["Database"]
 
-    catalog.set_status(session, quiet, catalog.ComponentStatus.DEGRADED_PERFORMANCE, ACTOR)
+    status_rules.set_status(session, quiet, catalog.ComponentStatus.DEGRADED_PERFORMANCE, ACTOR)
     session.commit()
     app_cache = client.application.extensions["statuspage.public_cache"]
     app_cache.clear()

@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from statuspage.audit import Actor
-from statuspage.components import catalog
+from statuspage.components import catalog, status_rules
 from statuspage.config import Settings
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lifecycle, windows
 from statuspage.models import Component, ComponentStatus, Incident
 from statuspage.postmortems import editing
 from statuspage.worker import Worker
@@ -52,7 +52,7 @@ def an_update(session: Session, incident: Incident, status: str, body: str, at: 
 
 def a_maintenance(session: Session, name: str, start: datetime, hours: int = 2, **fields) -> Incident:
     fields.setdefault("now", start - timedelta(days=1))
-    maintenance = lifecycle.schedule_maintenance(
+    maintenance = windows.schedule_maintenance(
         session, ACTOR, name=name, body=f"{name} is planned.", scheduled_for=start,
         scheduled_until=start + timedelta(hours=hours), **fields,
     )
@@ -551,7 +551,7 @@ def test_the_indicator_shows_maintenance_only_when_nothing_else_is_wrong(
     assert overall(parse(client.get("/")))[0] == "maintenance"
 
     if trouble == "component":
-        catalog.set_status(session, session.get(Component, api.id), ComponentStatus.DEGRADED_PERFORMANCE, ACTOR)
+        status_rules.set_status(session, session.get(Component, api.id), ComponentStatus.DEGRADED_PERFORMANCE, ACTOR)
         session.commit()
     else:
         an_incident(session, "Payments failing", start, impact_override="major")

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 
 from statuspage.db import utcnow
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lookups
 from statuspage.models import AuditEntry, Delivery, Incident, OutboxEvent, Subscriber, SubscriberMode
-from statuspage.postmortems import editing
+from statuspage.postmortems import editing, recorded
 
 ZONE = "Europe/Berlin"
 
@@ -19,7 +19,7 @@ def replay(runner, session):
     assert result.exit_code == 0, result.output
     code = result.output.split("/incidents/")[1].split()[0]
     session.expire_all()
-    return lifecycle.get_incident(session, code)
+    return lookups.get_incident(session, code)
 
 
 def test_the_drafted_timeline_lists_the_outage_in_order_with_its_times(runner, session):
@@ -50,7 +50,7 @@ def test_the_drafted_timeline_lists_the_outage_in_order_with_its_times(runner, s
 
 def test_the_figures_are_those_of_the_seed(runner, session):
     incident = replay(runner, session)
-    figures = dict(editing.figures(session, incident, ZONE).rows)
+    figures = dict(recorded.figures(session, incident, ZONE).rows)
     assert figures["Time to detect"] == "5 min"
     assert figures["Time to acknowledge (detection to first public update)"] == "5 min"
     assert figures["Time to mitigate (to partial restoration)"] == "1 h 30 min"

@@ -14,7 +14,7 @@ import pytest
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.db import utcnow
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lifecycle, windows
 
 CLIENTS = Path(__file__).parent / "clients"
 ACTOR = Actor.system("test")
@@ -28,13 +28,13 @@ def outage(session):
     incident = lifecycle.open_incident(session, ACTOR, name="Database down", body="Looking into it.",
                                        component_statuses={database.code: "major_outage"})
     now = utcnow()
-    lifecycle.schedule_maintenance(session, ACTOR, name="Storage upgrade", body="Disks get bigger.",
+    windows.schedule_maintenance(session, ACTOR, name="Storage upgrade", body="Disks get bigger.",
                                    scheduled_for=now + timedelta(days=2),
                                    scheduled_until=now + timedelta(days=2, hours=2), component_codes=[database.code])
-    active = lifecycle.schedule_maintenance(session, ACTOR, name="CDN switch", body="Moving to a new CDN.",
+    active = windows.schedule_maintenance(session, ACTOR, name="CDN switch", body="Moving to a new CDN.",
                                             scheduled_for=now - timedelta(minutes=30),
                                             scheduled_until=now + timedelta(hours=1), component_codes=[website.code])
-    lifecycle.advance_maintenance(session, active, now)
+    windows.advance_maintenance(session, active, now)
     session.commit()
     return incident
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, select
 
-from statuspage.components import catalog, uptime
+from statuspage.components import catalog, status_rules, uptime
 from statuspage.db import utcnow
 from statuspage.edge import public_cache
 from statuspage.incidents import lifecycle
@@ -37,7 +37,7 @@ def created(session, name: str, at: datetime, **fields) -> Component:
 
 
 def change(session, component, status: ComponentStatus, at: datetime) -> None:
-    catalog.set_status(session, component, status, ACTOR, at=at)
+    status_rules.set_status(session, component, status, ACTOR, at=at)
     session.commit()
 
 

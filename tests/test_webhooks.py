@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from statuspage.accounts import users
 from statuspage.audit import Actor
-from statuspage.components import catalog
+from statuspage.components import catalog, status_rules
 from statuspage.db import utcnow
 from statuspage.errors import InvalidInput
 from statuspage.models import Delivery, OutboxEvent, StatusChange, Subscriber, SubscriberMode
@@ -545,7 +545,7 @@ def test_without_webhooks_a_status_change_writes_no_event(client, headers, page_
 def test_a_probe_taking_a_component_down_is_posted_too(
         client, headers, page_code, website, hook, receiver, worker, clock, session):
     # The probe path goes through the same components.set_status; one change, one component_update.
-    catalog.set_status(session, website, catalog.ComponentStatus.MAJOR_OUTAGE, Actor.system("probe"))
+    status_rules.set_status(session, website, catalog.ComponentStatus.MAJOR_OUTAGE, Actor.system("probe"))
     session.commit()
     clock[0] += HOLD
     worker.run_once()

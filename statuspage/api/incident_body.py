@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from statuspage.api.common import ApiError
-from statuspage.components.catalog import get_component, parse_bool, parse_status
-from statuspage.incidents.lifecycle import parse_time
+from statuspage.components.catalog import get_component
+from statuspage.components.status_rules import parse_status
+from statuspage.incidents.rules import parse_time
+from statuspage.inputs import parse_bool
 from statuspage.models import ComponentStatus, Impact, Incident, MaintenanceStatus
 
 # A maintenance that moves itself goes in progress at its start (its components under

@@ -36,9 +36,11 @@ from statuspage.api.openapi_blocks import (
     response_object,
     wrapped,
 )
-from statuspage.incidents.lifecycle import BODY_MAX, CLOCK_SKEW, MAINTENANCE_MAX_AHEAD, MAINTENANCE_MAX_WINDOW
+from statuspage.incidents.rules import BODY_MAX, CLOCK_SKEW, MAINTENANCE_MAX_AHEAD, MAINTENANCE_MAX_WINDOW
 from statuspage.models import ActionStatus, Impact, IncidentStatus, MaintenanceStatus
-from statuspage.postmortems.editing import SECTIONS, TIMELINE_LINE_MAX, Figures
+from statuspage.postmortems.document import SECTIONS
+from statuspage.postmortems.editing import TIMELINE_LINE_MAX
+from statuspage.postmortems.recorded import Figures
 from statuspage.shapes import NO_COMPONENTS
 
 INCIDENT_STATUSES = [s.value for s in IncidentStatus]

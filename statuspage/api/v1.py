@@ -24,10 +24,10 @@ from statuspage.api.common import (
 )
 from statuspage.audit import Actor
 from statuspage.components import catalog, uptime
-from statuspage.components.catalog import UNSET
 from statuspage.db import utcnow
 from statuspage.edge.extensions import csrf
 from statuspage.edge.session import db_session
+from statuspage.inputs import UNSET
 from statuspage.page.profile import EDITABLE, FIXED_BECAUSE, READ_ONLY, update_profile
 from statuspage.shapes import component_json, group_json, page_profile_json
 from statuspage.timefmt import iso

@@ -22,10 +22,10 @@ from statuspage.api.common import (
     wrapped_object,
 )
 from statuspage.audit import Actor
-from statuspage.components.catalog import UNSET
 from statuspage.edge.extensions import csrf
 from statuspage.edge.session import db_session
-from statuspage.incidents import lifecycle, templates
+from statuspage.incidents import lifecycle, lookups, rules, templates, windows
+from statuspage.inputs import UNSET
 from statuspage.models import Component, Incident, IncidentKind, IncidentTemplate, IncidentUpdate, MaintenanceStatus
 from statuspage.shapes import managed_incident_json, managed_update_json, template_json
 
@@ -60,31 +60,31 @@ def list_incidents(page):
         query = query.where(func.lower(Incident.name).contains(q.lower()))
     codes = db_session().scalars(query.with_only_columns(Incident.code).limit(limit)
                                  .offset((number - 1) * limit))
-    return _list(page, [lifecycle.get_incident(db_session(), code) for code in codes])
+    return _list(page, [lookups.get_incident(db_session(), code) for code in codes])
 
 
 @route(bp, "/pages/<page_id>/incidents/unresolved", methods=["GET"])
 @api_auth()
 def list_unresolved(page):
-    return _list(page, lifecycle.unresolved_incidents(db_session()))
+    return _list(page, lookups.unresolved_incidents(db_session()))
 
 
 @route(bp, "/pages/<page_id>/incidents/upcoming", methods=["GET"])
 @api_auth()
 def list_upcoming(page):
-    return _list(page, lifecycle.maintenances(db_session(), (MaintenanceStatus.SCHEDULED,)))
+    return _list(page, lookups.maintenances(db_session(), (MaintenanceStatus.SCHEDULED,)))
 
 
 @route(bp, "/pages/<page_id>/incidents/scheduled", methods=["GET"])
 @api_auth()
 def list_scheduled(page):
-    return _list(page, lifecycle.recent(db_session(), IncidentKind.MAINTENANCE, 100))
+    return _list(page, lookups.recent(db_session(), IncidentKind.MAINTENANCE, 100))
 
 
 @route(bp, "/pages/<page_id>/incidents/active_maintenance", methods=["GET"])
 @api_auth()
 def list_active_maintenance(page):
-    return _list(page, lifecycle.maintenances(db_session(), lifecycle.ACTIVE_MAINTENANCE))
+    return _list(page, lookups.maintenances(db_session(), rules.ACTIVE_MAINTENANCE))
 
 
 @route(bp, "/pages/<page_id>/incidents", methods=["POST"])
@@ -95,7 +95,7 @@ def create_incident(page):
     session = db_session()
     incident = _schedule(session, data) if incoming.is_maintenance(data) else _open(session, data)
     session.commit()
-    return jsonify(_json(lifecycle.get_incident(session, incident.code), page)), 201
+    return jsonify(_json(lookups.get_incident(session, incident.code), page)), 201
 
 
 def _open(session, data: dict[str, Any]) -> Incident:
@@ -114,7 +114,7 @@ def _open(session, data: dict[str, Any]) -> Incident:
 
 def _schedule(session, data: dict[str, Any]) -> Incident:
     incoming.check_new_maintenance(data)
-    return lifecycle.schedule_maintenance(
+    return windows.schedule_maintenance(
         session, _actor(),
         name=data.get("name"), body=data.get("body"),
         scheduled_for=data.get("scheduled_for"), scheduled_until=data.get("scheduled_until"),
@@ -128,7 +128,7 @@ def _schedule(session, data: dict[str, Any]) -> Incident:
 @route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["GET"])
 @api_auth()
 def get_incident(page, incident_id):
-    return jsonify(_json(lifecycle.get_incident(db_session(), object_id(incident_id)), page))
+    return jsonify(_json(lookups.get_incident(db_session(), object_id(incident_id)), page))
 
 
 @route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["PATCH", "PUT"])
@@ -137,7 +137,7 @@ def update_incident(page, incident_id):
     data = wrapped_object(request_body(), "incident", incoming.FIELDS)
     incoming.refuse_what_we_do_not_offer(data)
     session = db_session()
-    incident = lifecycle.get_incident(session, object_id(incident_id))
+    incident = lookups.get_incident(session, object_id(incident_id))
     statuses = incoming.component_statuses(data.get("components"))
     posting = incoming.posts_update(data)
     incoming.check_update(data, incident, statuses, posting)
@@ -159,7 +159,7 @@ def update_incident(page, incident_id):
         lifecycle.change_details(session, _actor(), incident, name=data.get("name", UNSET),
                                  impact_override=data.get("impact_override", UNSET))
     session.commit()
-    return jsonify(_json(lifecycle.get_incident(session, incident.code), page))
+    return jsonify(_json(lookups.get_incident(session, incident.code), page))
 
 
 def _reschedule(session, data: dict[str, Any], maintenance: Incident, posting: bool) -> None:
@@ -168,7 +168,7 @@ def _reschedule(session, data: dict[str, Any], maintenance: Incident, posting: b
     window = incoming.window_change(data, maintenance)
     if window is None:
         return
-    lifecycle.reschedule_maintenance(session, _actor(), maintenance, scheduled_for=window[0],
+    windows.reschedule_maintenance(session, _actor(), maintenance, scheduled_for=window[0],
                                      scheduled_until=window[1],
                                      deliver_notifications=not posting and data.get("deliver_notifications", False))
 
@@ -178,7 +178,7 @@ def _reschedule(session, data: dict[str, Any], maintenance: Incident, posting: b
 def delete_incident(page, incident_id):
     require_admin()
     session = db_session()
-    incident = lifecycle.get_incident(session, object_id(incident_id))
+    incident = lookups.get_incident(session, object_id(incident_id))
     answer = _json(incident, page)
     lifecycle.delete_incident(session, _actor(), incident)
     session.commit()
@@ -192,7 +192,7 @@ def edit_update(page, incident_id, update_id):
     data = wrapped_object(request_body(), "incident_update", UPDATE_FIELDS)
     incoming.refuse_what_we_do_not_offer(data)  # wants_twitter_update
     session = db_session()
-    incident = lifecycle.get_incident(session, object_id(incident_id))
+    incident = lookups.get_incident(session, object_id(incident_id))
     update = next((u for u in incident.updates if u.code == object_id(update_id)), None)
     if update is None:
         raise ApiError(404, "not_found", f"No update {update_id!r} on this incident.", "incident_update_id")

@@ -17,12 +17,12 @@ from statuspage.api.common import (
     route,
 )
 from statuspage.audit import Actor
-from statuspage.components.catalog import parse_bool
 from statuspage.edge.extensions import csrf
 from statuspage.edge.session import db_session
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lookups
+from statuspage.inputs import parse_bool
 from statuspage.models import Incident, Postmortem
-from statuspage.postmortems import editing
+from statuspage.postmortems import action_items, document, editing, recorded
 from statuspage.timefmt import iso
 
 bp = Blueprint("api_v1_postmortems", __name__, url_prefix="/api/v1")
@@ -39,18 +39,18 @@ def _zone() -> str:
 
 
 def _incident(code: str) -> Incident:
-    return lifecycle.get_incident(db_session(), object_id(code))
+    return lookups.get_incident(db_session(), object_id(code))
 
 
 def postmortem_json(incident: Incident, postmortem: Postmortem, page) -> dict[str, Any]:
     """Statuspage's postmortem fields, with our sections, timeline, figures and Markdown beside them."""
     tz = page.time_zone
-    items = editing.items_for(db_session(), incident)
-    draft = editing.export_markdown(incident, postmortem, tz, items=items)
-    result = editing.figures(db_session(), incident, tz)
+    items = action_items.items_for(db_session(), incident)
+    draft = document.export_markdown(incident, postmortem, tz, items=items)
+    result = recorded.figures(db_session(), incident, tz)
     return {
         "incident_id": incident.code,
-        "body": editing.export_markdown(incident, postmortem, tz, public=True, items=items)
+        "body": document.export_markdown(incident, postmortem, tz, public=True, items=items)
         if postmortem.published_at else None,
         "body_draft": draft,
         "body_updated_at": iso(postmortem.updated_at, tz),
@@ -62,7 +62,7 @@ def postmortem_json(incident: Incident, postmortem: Postmortem, page) -> dict[st
         "custom_tweet": None,
         "created_at": iso(postmortem.created_at, tz),
         "updated_at": iso(postmortem.updated_at, tz),
-        "sections": {key: postmortem.sections.get(key, "") for key, _title in editing.SECTIONS if key != "timeline"},
+        "sections": {key: postmortem.sections.get(key, "") for key, _title in document.SECTIONS if key != "timeline"},
         "timeline": postmortem.timeline,
         "figures": dict(result.rows),
         "action_items": [{"id": i.code, "title": i.title, "owner": i.owner, "status": i.status.value,
@@ -103,7 +103,7 @@ def put_postmortem(page, incident_id):
         raise ApiError(422, "invalid", "sections must map section names to Markdown.", "sections")
     sections = dict(sections)
     if "body_draft" in data:
-        drafted = editing.sections_from_markdown(data["body_draft"], editing.items_for(session, incident))
+        drafted = document.sections_from_markdown(data["body_draft"], action_items.items_for(session, incident))
         sections = {**drafted, **sections}
     editing.edit(session, _actor(), incident, postmortem, _zone(), sections=sections,
                  **({"timeline": data["timeline"]} if "timeline" in data else {}))

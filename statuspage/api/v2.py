@@ -11,7 +11,7 @@ from statuspage.api.common import current_page, register_error_handlers
 from statuspage.components.catalog import component_tree
 from statuspage.edge.public_cache import cached_public
 from statuspage.edge.session import db_session
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lookups, rules
 from statuspage.models import IncidentKind, MaintenanceStatus
 from statuspage.shapes import incident_json, overall_status, page_json, tree_json
 
@@ -65,7 +65,7 @@ class PublicState:
     @property
     def unresolved(self):
         if self._unresolved is None:
-            self._unresolved = lifecycle.unresolved_incidents(self.session)
+            self._unresolved = lookups.unresolved_incidents(self.session)
         return self._unresolved
 
     def incidents(self, items) -> list[dict[str, Any]]:
@@ -75,7 +75,7 @@ class PublicState:
         return page_json(self.page, self.base_url)
 
     def status(self) -> dict[str, str]:
-        return overall_status(self.tree, lifecycle.page_impacts(self.session, self.unresolved))
+        return overall_status(self.tree, lookups.page_impacts(self.session, self.unresolved))
 
 
 PARTS: dict[str, Callable[[PublicState], Any]] = {
@@ -83,11 +83,11 @@ PARTS: dict[str, Callable[[PublicState], Any]] = {
     "components": lambda s: tree_json(s.tree, s.page),
     "status": PublicState.status,
     "unresolved": lambda s: s.incidents(s.unresolved),
-    "recent_incidents": lambda s: s.incidents(lifecycle.recent(s.session, IncidentKind.INCIDENT, 50)),
-    "summary_maintenances": lambda s: s.incidents(lifecycle.maintenances(s.session, SUMMARY_MAINTENANCE)),
-    "recent_maintenances": lambda s: s.incidents(lifecycle.recent(s.session, IncidentKind.MAINTENANCE, 50)),
-    "upcoming": lambda s: s.incidents(lifecycle.maintenances(s.session, UPCOMING)),
-    "active": lambda s: s.incidents(lifecycle.maintenances(s.session, lifecycle.ACTIVE_MAINTENANCE)),
+    "recent_incidents": lambda s: s.incidents(lookups.recent(s.session, IncidentKind.INCIDENT, 50)),
+    "summary_maintenances": lambda s: s.incidents(lookups.maintenances(s.session, SUMMARY_MAINTENANCE)),
+    "recent_maintenances": lambda s: s.incidents(lookups.recent(s.session, IncidentKind.MAINTENANCE, 50)),
+    "upcoming": lambda s: s.incidents(lookups.maintenances(s.session, UPCOMING)),
+    "active": lambda s: s.incidents(lookups.maintenances(s.session, rules.ACTIVE_MAINTENANCE)),
 }
 
 

@@ -1,14 +1,13 @@
-"""The component tree, its status rules and the page indicator.
+"""The component catalog: components and groups, their order on the page, lookups and history.
 
-`set_status` is the only writer of a component's status: the StatusChange
-row it appends is the history, the uptime input and the timeline event.
+Status changes go through `status_rules.set_status`, the only writer of a component's status.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,104 +15,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from statuspage import audit
 from statuspage.audit import Actor
+from statuspage.components.status_rules import parse_status, set_status, worst_status
 from statuspage.db import utcnow
 from statuspage.errors import Conflict, InvalidInput, NotFound
-from statuspage.models import DESCRIPTION_MAX, NAME_MAX, Component, ComponentGroup, ComponentStatus, StatusChange
-from statuspage.outbox import component_updates
+from statuspage.inputs import UNSET, clean_description, clean_name, parse_bool
+from statuspage.models import Component, ComponentGroup, ComponentStatus, StatusChange
 from statuspage.page.record import bump_version
-
-UNSET: Any = object()
-
-# Worse statuses sort later; maintenance is planned, so it ranks below any outage.
-SEVERITY = {
-    ComponentStatus.OPERATIONAL: 0,
-    ComponentStatus.UNDER_MAINTENANCE: 1,
-    ComponentStatus.DEGRADED_PERFORMANCE: 2,
-    ComponentStatus.PARTIAL_OUTAGE: 3,
-    ComponentStatus.MAJOR_OUTAGE: 4,
-}
-
-STATUS_LABELS = {
-    ComponentStatus.OPERATIONAL: "Operational",
-    ComponentStatus.DEGRADED_PERFORMANCE: "Degraded Performance",
-    ComponentStatus.PARTIAL_OUTAGE: "Partial Outage",
-    ComponentStatus.MAJOR_OUTAGE: "Major Outage",
-    ComponentStatus.UNDER_MAINTENANCE: "Under Maintenance",
-}
-
-INDICATOR_DESCRIPTIONS = {
-    "none": "All Systems Operational",
-    "minor": "Minor Service Outage",
-    "major": "Partial System Outage",
-    "critical": "Major System Outage",
-    "maintenance": "Service Under Maintenance",
-}
-INDICATOR_RANK = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical": 4}
-
-
-# --- input rules shared by the admin and the API -------------------------------------------
-
-
-# C0 controls and DEL: a name is one line, and it reaches email headers and feeds.
-_CONTROL_CHARACTERS = frozenset(chr(code) for code in (*range(0x20), 0x7F))
-
-
-def clean_name(value: Any, field: str = "name") -> str:
-    """A trimmed, non-empty, single-line name of at most 255 characters without control characters."""
-    label = field.replace("_", " ").capitalize()
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{label} is required.", field)
-    value = value.strip()
-    if len(value) > NAME_MAX:
-        raise InvalidInput(f"{label} must be at most {NAME_MAX} characters.", field)
-    if not _CONTROL_CHARACTERS.isdisjoint(value):
-        raise InvalidInput(
-            f"{label} must be one line without control characters (line breaks, tabs, NUL).", field
-        )
-    if not is_unicode_text(value):
-        raise InvalidInput(f"{label} must not contain unpaired surrogates (broken Unicode).", field)
-    return value
-
-
-def is_unicode_text(value: str) -> bool:
-    """False for text holding a lone surrogate: no database stores it (UTF-8 cannot encode it)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def clean_description(value: Any, field: str = "description") -> str | None:
-    """An optional description of at most 2,000 characters (empty means none)."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput("Description must be text.", field)
-    value = value.strip()
-    if len(value) > DESCRIPTION_MAX:
-        raise InvalidInput(f"Description must be at most {DESCRIPTION_MAX} characters.", field)
-    return value or None
-
-
-def parse_status(value: Any, field: str = "status") -> ComponentStatus:
-    """A component status from its Statuspage name."""
-    try:
-        return ComponentStatus(value)
-    except ValueError:
-        allowed = ", ".join(s.value for s in ComponentStatus)
-        raise InvalidInput(f"Unknown status {value!r}; use one of: {allowed}.", field) from None
-
-
-def parse_bool(value: Any, field: str) -> bool:
-    """A JSON boolean (or the strings a form sends)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "1", "on", "yes"}:
-        return True
-    if isinstance(value, str) and value.lower() in {"false", "0", "off", "no", ""}:
-        return False
-    raise InvalidInput(f"{field} must be true or false.", field)
 
 
 def parse_start_date(value: Any, field: str = "start_date") -> date | None:
@@ -208,76 +115,6 @@ def component_tree(session: Session) -> list[TreeItem]:
     items += [TreeItem(None, [c]) for c in loose]
     items.sort(key=lambda item: (item.position, item.group is None))
     return items
-
-
-# --- status rules ----------------------------------------------------------------------------
-
-
-def worst_status(statuses: Iterable[ComponentStatus]) -> ComponentStatus:
-    """The most severe status of several (operational when there are none)."""
-    return max(statuses, key=SEVERITY.__getitem__, default=ComponentStatus.OPERATIONAL)
-
-
-def indicator_for_components(statuses: Sequence[ComponentStatus]) -> str:
-    """The page indicator the component statuses alone call for.
-
-    Any degradation or partial outage is `minor`; a major outage of some
-    components is `major` ("Partial System Outage"); of every component,
-    `critical`. Maintenance alone is `maintenance`.
-    """
-    if not statuses:
-        return "none"
-    worst = worst_status(statuses)
-    if worst == ComponentStatus.MAJOR_OUTAGE:
-        all_down = all(s == ComponentStatus.MAJOR_OUTAGE for s in statuses)
-        return "critical" if all_down else "major"
-    if worst in (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.DEGRADED_PERFORMANCE):
-        return "minor"
-    if worst == ComponentStatus.UNDER_MAINTENANCE:
-        return "maintenance"
-    return "none"
-
-
-def page_indicator(
-    statuses: Sequence[ComponentStatus], incident_impacts: Iterable[str] = ()
-) -> tuple[str, str]:
-    """(indicator, description): the worst of component states and unresolved incident impacts."""
-    indicator = indicator_for_components(statuses)
-    for impact in incident_impacts:
-        if impact in INDICATOR_RANK and INDICATOR_RANK[impact] > INDICATOR_RANK[indicator]:
-            indicator = impact
-    return indicator, INDICATOR_DESCRIPTIONS[indicator]
-
-
-def set_status(
-    session: Session,
-    component: Component,
-    status: ComponentStatus,
-    actor: Actor,
-    cause: str | None = None,
-    at: datetime | None = None,
-    incident_id: int | None = None,
-) -> StatusChange | None:
-    """Change a component's status and append its history row; None if unchanged."""
-    if component.status == status:
-        return None
-    when = at or utcnow()
-    change = StatusChange(
-        component=component,
-        from_status=component.status,
-        to_status=status,
-        at=when,
-        user_id=actor.user_id,
-        source=actor.source,
-        cause=cause or actor.label,
-        incident_id=incident_id,
-    )
-    component.status = status
-    component.updated_at = when
-    session.add(change)
-    component_updates.queued(session, change)  # webhooks' component_update, in this transaction
-    bump_version(session)
-    return change
 
 
 # --- groups ----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from itertools import islice
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from statuspage.components.catalog import SEVERITY
+from statuspage.components.status_rules import SEVERITY
 from statuspage.models import Component, ComponentStatus, Incident, IncidentComponent, IncidentKind, StatusChange
 
 DAYS = 90

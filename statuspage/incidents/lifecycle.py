@@ -1,4 +1,4 @@
-"""The incident and maintenance lifecycle: opening, updates, the window's edges.
+"""The incident lifecycle: opening, updates, corrections, deletion (maintenance windows add theirs in maintenance).
 
 Each function is one state change written in the caller's transaction:
 the incident, its update, the component statuses it sets (through
@@ -8,27 +8,33 @@ page version.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from statuspage import audit
 from statuspage.audit import Actor
-from statuspage.components.catalog import (
-    UNSET,
-    clean_name,
-    get_component,
-    is_unicode_text,
-    parse_bool,
-    parse_status,
-    set_status,
-)
+from statuspage.components.status_rules import set_status
 from statuspage.db import utcnow
-from statuspage.errors import InvalidInput, NotFound
+from statuspage.errors import InvalidInput
 from statuspage.incidents import overlaps
+from statuspage.incidents.lookups import maintenances, unresolved_incidents
+from statuspage.incidents.rules import (
+    ACTIVE_MAINTENANCE,
+    INCIDENT_NEXT,
+    MAINTENANCE_NEXT,
+    clean_body,
+    derive_impact,
+    parse_component_codes,
+    parse_component_statuses,
+    parse_impact,
+    parse_incident_status,
+    parse_maintenance_status,
+    parse_past_time,
+)
+from statuspage.inputs import UNSET, clean_name, parse_bool
 from statuspage.models import (
     Component,
     ComponentStatus,
@@ -41,222 +47,6 @@ from statuspage.models import (
 )
 from statuspage.outbox import queue
 from statuspage.page.record import bump_version
-
-BODY_MAX = 25_000
-# C0 controls and DEL, except the tab and line breaks a Markdown message is made of; NUL above all,
-# which PostgreSQL cannot store.
-BODY_CONTROL_CHARACTERS = frozenset(chr(code) for code in (*range(0x20), 0x7F)) - {"\t", "\n", "\r"}
-# Clocks disagree a little; a "started at" this far ahead is still accepted as now.
-CLOCK_SKEW = timedelta(minutes=2)
-MAINTENANCE_MAX_WINDOW = timedelta(days=30)
-MAINTENANCE_MAX_AHEAD = timedelta(days=366)
-# Times outside these years are typing errors; before 1970 some zones' offsets have seconds (local mean
-# time), which ISO 8601 output cannot show, and near year 1 or 9999 shifting to a zone overflows.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(3000, 1, 1, tzinfo=UTC)
-
-UNRESOLVED = (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING)
-ACTIVE_MAINTENANCE = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
-IMPACT_RANK = {Impact.NONE: 0, Impact.MAINTENANCE: 1, Impact.MINOR: 2, Impact.MAJOR: 3,
-               Impact.CRITICAL: 4}
-IMPACT_FOR_STATUS = {
-    ComponentStatus.OPERATIONAL: Impact.NONE,
-    ComponentStatus.UNDER_MAINTENANCE: Impact.NONE,
-    ComponentStatus.DEGRADED_PERFORMANCE: Impact.MINOR,
-    ComponentStatus.PARTIAL_OUTAGE: Impact.MAJOR,
-    ComponentStatus.MAJOR_OUTAGE: Impact.CRITICAL,
-}
-# Which status may follow which. Postmortem is set only by publishing a postmortem.
-INCIDENT_NEXT = {
-    **{s: set(UNRESOLVED) | {IncidentStatus.RESOLVED} for s in UNRESOLVED},
-    IncidentStatus.RESOLVED: set(UNRESOLVED) | {IncidentStatus.RESOLVED},
-    IncidentStatus.POSTMORTEM: {IncidentStatus.POSTMORTEM},
-}
-MAINTENANCE_NEXT = {
-    MaintenanceStatus.SCHEDULED: {MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS,
-                                  MaintenanceStatus.COMPLETED},
-    MaintenanceStatus.IN_PROGRESS: {MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING,
-                                    MaintenanceStatus.COMPLETED},
-    MaintenanceStatus.VERIFYING: {MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING,
-                                  MaintenanceStatus.COMPLETED},
-    MaintenanceStatus.COMPLETED: {MaintenanceStatus.COMPLETED},
-}
-AUTO_MESSAGES = {
-    MaintenanceStatus.IN_PROGRESS: "Scheduled maintenance is currently in progress. We will provide "
-                                   "updates as necessary.",
-    MaintenanceStatus.COMPLETED: "The scheduled maintenance has been completed.",
-}
-
-
-# --- input rules --------------------------------------------------------------------------------
-
-
-def clean_body(value: Any, field: str = "body", required: bool = False) -> str:
-    """A Markdown message of at most 25,000 characters, storable on every database."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput("The message must be text.", field)
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput("A message is required.", field)
-    if len(value) > BODY_MAX:
-        raise InvalidInput(f"The message must be at most {BODY_MAX:,} characters.", field)
-    if not BODY_CONTROL_CHARACTERS.isdisjoint(value):
-        raise InvalidInput("The message must not contain control characters (NUL, escape, ...); "
-                           "line breaks and tabs are fine.", field)
-    if not is_unicode_text(value):
-        raise InvalidInput("The message must not contain unpaired surrogates (broken Unicode).", field)
-    return value
-
-
-def parse_time(value: Any, field: str) -> datetime:
-    """An aware datetime from a datetime or an ISO 8601 string with a UTC offset."""
-    if isinstance(value, str):
-        text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise InvalidInput(f"{field} must be an ISO 8601 time like 2024-08-14T14:30:00Z.",
-                               field) from None
-    if not isinstance(value, datetime):
-        raise InvalidInput(f"{field} must be an ISO 8601 time like 2024-08-14T14:30:00Z.", field)
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(f"{field} needs a time zone (e.g. Z or +02:00).", field)
-    if not EARLIEST <= value < LATEST:
-        raise InvalidInput(f"{field} must be between 1970 and 2999.", field)
-    return value
-
-
-def parse_past_time(value: Any, field: str, now: datetime) -> datetime:
-    """A time that is not in the future."""
-    when = parse_time(value, field)
-    if when > now + CLOCK_SKEW:
-        raise InvalidInput(f"{field} cannot be in the future.", field)
-    return min(when, now)
-
-
-def parse_incident_status(value: Any, field: str = "status") -> IncidentStatus:
-    try:
-        status = IncidentStatus(value)
-    except ValueError:
-        allowed = ", ".join(s.value for s in (*UNRESOLVED, IncidentStatus.RESOLVED))
-        raise InvalidInput(f"Unknown incident status {value!r}; use one of: {allowed}.", field) from None
-    return status
-
-
-def parse_maintenance_status(value: Any, field: str = "status") -> MaintenanceStatus:
-    try:
-        return MaintenanceStatus(value)
-    except ValueError:
-        allowed = ", ".join(s.value for s in MaintenanceStatus)
-        raise InvalidInput(f"Unknown maintenance status {value!r}; use one of: {allowed}.",
-                           field) from None
-
-
-def parse_impact(value: Any, field: str = "impact_override") -> Impact | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Impact(value)
-    except ValueError:
-        allowed = ", ".join(i.value for i in Impact)
-        raise InvalidInput(f"Unknown impact {value!r}; use one of: {allowed}.", field) from None
-
-
-def parse_component_statuses(
-    session: Session, mapping: Any, field: str = "components"
-) -> list[tuple[Component, ComponentStatus]]:
-    """Components and their new statuses from `{component_id: status}`."""
-    if mapping in (None, ""):
-        return []
-    if not isinstance(mapping, Mapping):
-        raise InvalidInput("components must map component ids to statuses.", field)
-    pairs = []
-    for code, status in mapping.items():
-        if not isinstance(code, str):
-            raise InvalidInput("components must map component ids to statuses.", field)
-        pairs.append((get_component(session, code), parse_status(status, f"{field}.{code}")))
-    return pairs
-
-
-def parse_component_codes(session: Session, codes: Any, field: str = "component_ids") -> list[Component]:
-    """Components from a list of ids."""
-    if codes in (None, ""):
-        return []
-    if not isinstance(codes, list | tuple) or not all(isinstance(c, str) for c in codes):
-        raise InvalidInput("component_ids must be a list of component ids.", field)
-    return [get_component(session, code) for code in dict.fromkeys(codes)]
-
-
-def derive_impact(statuses: Sequence[ComponentStatus]) -> Impact:
-    """The impact component statuses call for: the worst of them."""
-    return max((IMPACT_FOR_STATUS[s] for s in statuses), key=IMPACT_RANK.__getitem__,
-               default=Impact.NONE)
-
-
-# --- lookups ----------------------------------------------------------------------------------
-
-
-def _with_timeline(query):
-    return query.options(selectinload(Incident.updates), selectinload(Incident.components))
-
-
-def get_incident(session: Session, code: str) -> Incident:
-    """The incident or maintenance with this public id, or NotFound."""
-    incident = session.scalars(_with_timeline(select(Incident).where(Incident.code == code))).first()
-    if incident is None:
-        raise NotFound(f"No incident with id {code!r}.", "incident_id")
-    return incident
-
-
-def unresolved_incidents(session: Session) -> list[Incident]:
-    """Open incidents, the most recently updated first."""
-    return list(session.scalars(_with_timeline(
-        select(Incident)
-        .where(Incident.kind == IncidentKind.INCIDENT, Incident.status.in_([s.value for s in UNRESOLVED]))
-        .order_by(Incident.updated_at.desc(), Incident.id.desc())
-    )))
-
-
-def maintenances(session: Session, statuses: Sequence[MaintenanceStatus]) -> list[Incident]:
-    """Maintenance in the given states, soonest first."""
-    return list(session.scalars(_with_timeline(
-        select(Incident)
-        .where(Incident.kind == IncidentKind.MAINTENANCE, Incident.status.in_([s.value for s in statuses]))
-        .order_by(Incident.scheduled_for, Incident.id)
-    )))
-
-
-def recent(session: Session, kind: IncidentKind, limit: int = 50) -> list[Incident]:
-    """The newest incidents (or maintenances), resolved ones included."""
-    order = Incident.started_at if kind == IncidentKind.INCIDENT else Incident.scheduled_for
-    return list(session.scalars(_with_timeline(
-        select(Incident).where(Incident.kind == kind).order_by(order.desc(), Incident.id.desc()).limit(limit)
-    )))
-
-
-def history_page(session: Session, page: int, per_page: int = 20) -> tuple[list[Incident], int]:
-    """One page of past incidents and maintenance (newest first) and the number of pages."""
-    total = session.scalar(select(func.count(Incident.id))) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    items = session.scalars(_with_timeline(
-        select(Incident).order_by(Incident.started_at.desc(), Incident.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)
-    ))
-    return list(items), pages
-
-
-def for_component(session: Session, component: Component, limit: int = 50) -> list[Incident]:
-    """The newest incidents and maintenances that affected one component."""
-    return list(session.scalars(_with_timeline(
-        select(Incident).where(Incident.components.contains(component))
-        .order_by(Incident.started_at.desc(), Incident.id.desc()).limit(limit)
-    )))
-
-
-# --- writing the timeline -----------------------------------------------------------------------
 
 
 def _apply_statuses(
@@ -278,7 +68,7 @@ def _apply_statuses(
     return snapshot
 
 
-def _add_update(
+def add_update(
     session: Session,
     actor: Actor,
     incident: Incident,
@@ -289,6 +79,7 @@ def _add_update(
     deliver_notifications: bool,
     now: datetime,
 ) -> IncidentUpdate:
+    """Append an update to the incident's timeline, keeping the loaded timeline newest first."""
     update = IncidentUpdate(
         status=status, body=body, display_at=display_at, created_at=now,
         updated_at=now, deliver_notifications=deliver_notifications, user_id=actor.user_id,
@@ -358,7 +149,7 @@ def open_incident(
         incident.monitoring_at = now
     if first_status == IncidentStatus.RESOLVED:
         incident.resolved_at = now
-    update = _add_update(session, actor, incident, first_status.value, body, snapshot, now, notify, now)
+    update = add_update(session, actor, incident, first_status.value, body, snapshot, now, notify, now)
     incident.impact = incident_impact(incident)
     session.flush()
     if notify:
@@ -421,7 +212,7 @@ def post_update(
         pairs += [(c, ComponentStatus.UNDER_MAINTENANCE) for c in incident.components if c.id not in declared]
 
     snapshot = _apply_statuses(session, actor, incident, pairs, now)
-    update = _add_update(session, actor, incident, new_status, body, snapshot, shown_at, notify, now)
+    update = add_update(session, actor, incident, new_status, body, snapshot, shown_at, notify, now)
     incident.status = new_status
     incident.name = new_name
     incident.impact_override = override
@@ -443,138 +234,6 @@ def post_update(
                  {"from": current, "to": new_status})
     bump_version(session)
     return update
-
-
-def schedule_maintenance(
-    session: Session,
-    actor: Actor,
-    *,
-    name: Any,
-    body: Any,
-    scheduled_for: Any,
-    scheduled_until: Any,
-    component_codes: Any = None,
-    auto_transition: Any = True,
-    deliver_notifications: Any = True,
-    now: datetime | None = None,
-) -> Incident:
-    """Schedule a maintenance window over some components."""
-    now = now or utcnow()
-    name = clean_name(name)
-    body = clean_body(body)
-    start, end = parse_window(scheduled_for, scheduled_until, now)
-    affected = parse_component_codes(session, component_codes)
-    auto = parse_bool(auto_transition, "auto_transition")
-    notify = parse_bool(deliver_notifications, "deliver_notifications")
-
-    maintenance = Incident(kind=IncidentKind.MAINTENANCE, name=name, status=MaintenanceStatus.SCHEDULED.value,
-                           impact=Impact.MAINTENANCE, started_at=start, scheduled_for=start,
-                           scheduled_until=end, auto_transition=auto, created_at=now, updated_at=now)
-    session.add(maintenance)
-    session.flush()
-    maintenance.components.extend(affected)
-    update = _add_update(session, actor, maintenance, MaintenanceStatus.SCHEDULED.value, body,
-                         [{"code": c.code, "name": c.name, "old_status": c.status.value,
-                           "new_status": c.status.value} for c in affected], now, notify, now)
-    session.flush()
-    if notify:
-        queue.incident_event(session, maintenance, update, first=True)
-    audit.record(session, actor, "maintenance.schedule", "incident", maintenance.code,
-                 {"name": name, "scheduled_for": start.isoformat(), "scheduled_until": end.isoformat()})
-    bump_version(session)
-    return maintenance
-
-
-def parse_window(scheduled_for: Any, scheduled_until: Any, now: datetime) -> tuple[datetime, datetime]:
-    """A maintenance window's edges, checked the same way when scheduling and rescheduling."""
-    start = parse_time(scheduled_for, "scheduled_for")
-    end = parse_time(scheduled_until, "scheduled_until")
-    if end <= start:
-        raise InvalidInput("The maintenance must end after it starts.", "scheduled_until")
-    if end - start > MAINTENANCE_MAX_WINDOW:
-        raise InvalidInput("A maintenance window can last at most 30 days.", "scheduled_until")
-    if start > now + MAINTENANCE_MAX_AHEAD:
-        raise InvalidInput("A maintenance can be scheduled at most a year ahead.", "scheduled_for")
-    if end <= now:
-        raise InvalidInput("The maintenance window is already over.", "scheduled_until")
-    return start, end
-
-
-def reschedule_maintenance(
-    session: Session,
-    actor: Actor,
-    maintenance: Incident,
-    *,
-    scheduled_for: Any,
-    scheduled_until: Any,
-    deliver_notifications: Any = False,
-    now: datetime | None = None,
-) -> Incident:
-    """Move a maintenance window's edges without posting an update.
-
-    A scheduled window may move both edges; once it has begun only its end may
-    move (and must stay ahead of now); a completed one is final. An unchanged
-    window records nothing. With `deliver_notifications`, subscribers are sent
-    the latest update again with the new window.
-    """
-    now = now or utcnow()
-    if not maintenance.is_maintenance:
-        raise InvalidInput("Only a maintenance has a window to reschedule.", "incident_id")
-    status = MaintenanceStatus(maintenance.status)
-    notify = parse_bool(deliver_notifications, "deliver_notifications")
-    start, end = parse_time(scheduled_for, "scheduled_for"), parse_time(scheduled_until, "scheduled_until")
-    if (start, end) == (maintenance.scheduled_for, maintenance.scheduled_until):
-        return maintenance  # a client sending the window back as it read it asks for nothing
-    if status == MaintenanceStatus.COMPLETED:
-        raise InvalidInput("A completed maintenance cannot be rescheduled.", "status")
-    if status != MaintenanceStatus.SCHEDULED and start != maintenance.scheduled_for:
-        raise InvalidInput("The maintenance has begun: only scheduled_until can move.", "scheduled_for")
-    start, end = parse_window(start, end, now)
-    before = {"scheduled_for": _iso(maintenance.scheduled_for), "scheduled_until": _iso(maintenance.scheduled_until)}
-    maintenance.scheduled_for, maintenance.scheduled_until = start, end
-    if status == MaintenanceStatus.SCHEDULED:
-        maintenance.started_at = start
-    maintenance.updated_at = now
-    session.flush()
-    if notify and maintenance.updates:
-        queue.incident_event(session, maintenance, maintenance.updates[0], first=False)
-    audit.record(session, actor, "maintenance.reschedule", "incident", maintenance.code,
-                 {"from": before, "to": {"scheduled_for": start.isoformat(), "scheduled_until": end.isoformat()}})
-    bump_version(session)
-    return maintenance
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat() if when else None
-
-
-def due_maintenance(session: Session, now: datetime) -> Incident | None:
-    """One maintenance whose window edge has passed and that moves on its own, or None."""
-    return session.scalars(_with_timeline(
-        select(Incident).where(
-            Incident.kind == IncidentKind.MAINTENANCE,
-            Incident.auto_transition.is_(True),
-            (
-                (Incident.status == MaintenanceStatus.SCHEDULED.value) & (Incident.scheduled_for <= now)
-            ) | (
-                Incident.status.in_([s.value for s in ACTIVE_MAINTENANCE]) & (Incident.scheduled_until <= now)
-            ),
-        ).order_by(Incident.scheduled_for, Incident.id).limit(1)
-    )).first()
-
-
-def advance_maintenance(session: Session, maintenance: Incident, now: datetime) -> IncidentUpdate:
-    """Move a maintenance across the window edge it has reached."""
-    actor = Actor.system("maintenance", "scheduled maintenance")
-    if maintenance.status == MaintenanceStatus.SCHEDULED.value and now < maintenance.scheduled_until:
-        target = MaintenanceStatus.IN_PROGRESS
-    else:
-        target = MaintenanceStatus.COMPLETED
-    if target == MaintenanceStatus.COMPLETED and maintenance.status == MaintenanceStatus.SCHEDULED.value:
-        # The whole window passed unseen (worker down): record both edges.
-        post_update(session, actor, maintenance, status=MaintenanceStatus.IN_PROGRESS,
-                    body=AUTO_MESSAGES[MaintenanceStatus.IN_PROGRESS], now=now)
-    return post_update(session, actor, maintenance, status=target, body=AUTO_MESSAGES[target], now=now)
 
 
 def edit_update(
@@ -625,23 +284,3 @@ def delete_incident(session: Session, actor: Actor, incident: Incident) -> None:
     audit.record(session, actor, "incident.delete", "incident", incident.code, {"name": incident.name})
     session.delete(incident)
     bump_version(session)
-
-
-def page_impacts(
-    session: Session,
-    unresolved: Sequence[Incident] | None = None,
-    active: Sequence[Incident] | None = None,
-) -> list[str]:
-    """Impacts that raise the page indicator: open incidents and maintenance in progress.
-
-    A caller that has loaded `unresolved_incidents` and the active `maintenances`
-    already passes them, so they are not read twice.
-    """
-    if unresolved is None:
-        unresolved = unresolved_incidents(session)
-    if active is None:
-        active = maintenances(session, ACTIVE_MAINTENANCE)
-    impacts = [i.impact.value for i in unresolved]
-    if active:
-        impacts.append("maintenance")
-    return impacts

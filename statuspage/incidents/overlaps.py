@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from statuspage.components.catalog import worst_status
+from statuspage.components.status_rules import worst_status
 from statuspage.models import Component, ComponentStatus, Incident, IncidentUpdate, Probe, StatusChange
 
 STATUS_VALUES = frozenset(s.value for s in ComponentStatus)

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from statuspage import audit
 from statuspage.audit import Actor
-from statuspage.components.catalog import clean_name, parse_bool
 from statuspage.errors import Conflict, InvalidInput, NotFound
-from statuspage.incidents.lifecycle import clean_body, parse_component_codes, parse_incident_status
+from statuspage.incidents.rules import clean_body, parse_component_codes, parse_incident_status
+from statuspage.inputs import clean_name, parse_bool
 from statuspage.models import IncidentStatus, IncidentTemplate
 
 

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from statuspage.components.catalog import component_tree, page_indicator
+from statuspage.components.catalog import component_tree
+from statuspage.components.status_rules import page_indicator
 from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.errors import NotFound
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lookups
 from statuspage.models import Delivery, SubscriberMode
 from statuspage.notify import emails, subscribers, tokens, webhooks
 from statuspage.notify.transports import MailTransport, TransportError, make_transport
@@ -290,7 +291,7 @@ class Notifier:
         incident = None
         if event.payload.get("incident"):
             try:
-                incident = incident_json(lifecycle.get_incident(session, event.payload["incident"]), page,
+                incident = incident_json(lookups.get_incident(session, event.payload["incident"]), page,
                                          self.settings.base_url)
             except NotFound:
                 incident = None
@@ -299,7 +300,7 @@ class Notifier:
             component = webhooks.component_update(event.payload, page.time_zone if page else self.settings.timezone)
         tree = component_tree(session)
         indicator, description = page_indicator([c.status for item in tree for c in item.components],
-                                                lifecycle.page_impacts(session))
+                                                lookups.page_impacts(session))
         unsubscribe = tokens.make(ctx.secret_key, "unsubscribe", subscriber.code, subscriber.token_nonce)
         body = webhooks.payload(
             event.kind, event.payload,

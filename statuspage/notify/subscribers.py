@@ -20,7 +20,7 @@ from statuspage.accounts.users import clean_email
 from statuspage.audit import Actor
 from statuspage.db import utcnow
 from statuspage.errors import Conflict, InvalidInput, NotFound
-from statuspage.incidents.lifecycle import parse_component_codes
+from statuspage.incidents.rules import parse_component_codes
 from statuspage.models import Component, Delivery, DeliveryStatus, Subscriber, SubscriberMode, Subscription
 from statuspage.outbound import guard
 from statuspage.outbox import queue

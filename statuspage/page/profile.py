@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from statuspage import audit
 from statuspage.accounts.users import clean_email
 from statuspage.audit import Actor
-from statuspage.components.catalog import clean_name, parse_bool
 from statuspage.errors import InvalidInput
+from statuspage.inputs import clean_name, parse_bool
 from statuspage.models import Page
 from statuspage.page.record import bump_version
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from statuspage import audit
 from statuspage.audit import Actor
-from statuspage.components.catalog import clean_name
 from statuspage.db import utcnow
 from statuspage.errors import InvalidInput, NotFound
+from statuspage.inputs import clean_name
 from statuspage.models import ActionItem, ActionStatus, Incident
 from statuspage.page.record import bump_version, get_page
 

@@ -1,52 +1,40 @@
-"""Postmortems: a timeline drafted from what was recorded, the figures the system knows (time to
-detect, acknowledge, mitigate, resolve), editing, and publishing (with revisions and a notification).
+"""Writing a postmortem: started with a timeline drafted from the record, edited, published (with
+revisions and a notification) and reverted.
 
-The sections' text, its public view and the Markdown export are in `postmortem_text`; action items
-in `action_items` (both re-exported here for callers that know only this module).
+The figures come from `figures`, the sections' text and its public view from `text`, action items
+from `action_items`.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from statuspage import audit
 from statuspage.audit import Actor
-from statuspage.components.catalog import SEVERITY, STATUS_LABELS, UNSET
+from statuspage.components.status_rules import STATUS_LABELS
 from statuspage.db import utcnow
 from statuspage.errors import InvalidInput
-from statuspage.incidents.lifecycle import BODY_MAX, IncidentStatus
-from statuspage.markdown import plain
+from statuspage.incidents.rules import BODY_MAX
+from statuspage.inputs import UNSET
 from statuspage.models import (
-    Check,
     ComponentStatus,
-    Delivery,
-    DeliveryStatus,
     Incident,
-    OutboxEvent,
+    IncidentStatus,
     Postmortem,
     PostmortemRevision,
-    Probe,
-    ProbeKind,
-    StatusChange,
     User,
 )
 from statuspage.outbox import queue
 from statuspage.page.record import bump_version
-from statuspage.postmortems.action_items import add_item as add_item
-from statuspage.postmortems.action_items import get_item as get_item
 from statuspage.postmortems.action_items import items_for
-from statuspage.postmortems.action_items import open_items as open_items
-from statuspage.postmortems.action_items import update_item as update_item
-from statuspage.postmortems.text import (
+from statuspage.postmortems.document import (
     FIGURES_HEADING,
     SECTION_KEYS,
     SECTIONS,
@@ -56,7 +44,7 @@ from statuspage.postmortems.text import (
     export_text,
     require_written,
 )
-from statuspage.postmortems.text import sections_from_markdown as sections_from_markdown
+from statuspage.postmortems.recorded import Event, Figures, recorded_events
 
 TIMELINE_LINE_MAX = 1000
 # Postgres cannot store NUL, and no other control character belongs in a write-up; sections keep
@@ -64,246 +52,6 @@ TIMELINE_LINE_MAX = 1000
 _CONTROL = frozenset(chr(code) for code in (*range(0x20), 0x7F))
 _SECTION_CONTROL = _CONTROL - {"\n", "\t"}
 
-
-def _hhmm(value: datetime, zone: str) -> str:
-    return value.astimezone(ZoneInfo(zone)).strftime("%H:%M")
-
-
-def _duration(delta: timedelta | None) -> str:
-    if delta is None:
-        return "n/a"
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
-
-
-# --- what the system recorded ---------------------------------------------------------------------
-
-
-@dataclass
-class Event:
-    """One recorded moment for the timeline."""
-
-    key: str
-    at: datetime
-    text: str
-
-
-@dataclass
-class Figures:
-    """The incident's measured figures; None where the system has no record."""
-
-    impact_start: datetime
-    detected_at: datetime | None
-    acknowledged_at: datetime | None
-    mitigated_at: datetime | None
-    restored_at: datetime | None
-    resolved_at: datetime | None
-    minutes_by_component: dict[str, dict[str, int]] = field(default_factory=dict)
-    subscribers_notified: int = 0
-
-    def _since(self, start: datetime | None, end: datetime | None) -> timedelta | None:
-        return end - start if start and end else None
-
-    @property
-    def rows(self) -> list[tuple[str, str]]:
-        """(label, value) pairs for the admin and the Impact section."""
-        return [
-            ("Duration (impact start to resolution)", _duration(self._since(self.impact_start, self.resolved_at))),
-            ("Time to detect", _duration(self._since(self.impact_start, self.detected_at))),
-            ("Time to acknowledge (detection to first public update)",
-             _duration(self._since(self.detected_at or self.impact_start, self.acknowledged_at))),
-            ("Time to mitigate (to partial restoration)", _duration(self._since(self.impact_start, self.mitigated_at))),
-            ("Time to full restoration", _duration(self._since(self.impact_start, self.restored_at))),
-            ("Time to resolve", _duration(self._since(self.impact_start, self.resolved_at))),
-            ("Subscribers notified", str(self.subscribers_notified)),
-        ]
-
-
-def _window(incident: Incident) -> tuple[datetime, datetime]:
-    end = incident.resolved_at or utcnow()
-    return incident.started_at - timedelta(hours=1), end + timedelta(minutes=1)
-
-
-def _status_changes(session: Session, incident: Incident) -> list[StatusChange]:
-    start, end = _window(incident)
-    ids = [c.id for c in incident.components]
-    if not ids:
-        return []
-    return list(session.scalars(
-        select(StatusChange).where(StatusChange.component_id.in_(ids), StatusChange.at >= incident.started_at,
-                                   StatusChange.at <= end, StatusChange.from_status.is_not(None),
-                                   # A row that changed nothing ("Major Outage → Major Outage") tells nothing.
-                                   StatusChange.from_status != StatusChange.to_status)
-        .order_by(StatusChange.at, StatusChange.id)))
-
-
-def _failing_checks(session: Session, incident: Incident) -> tuple[Check | None, list[tuple[Check, Probe]]]:
-    """The first failing check near the start, and the alerts received, of the affected components."""
-    start, end = _window(incident)
-    ids = [c.id for c in incident.components]
-    if not ids:
-        return None, []
-    rows = session.execute(
-        select(Check, Probe).join(Probe, Probe.id == Check.probe_id)
-        .where(Probe.component_id.in_(ids), Check.at >= start, Check.at <= end, Check.ok.is_(False))
-        .order_by(Check.at, Check.id))
-    first: Check | None = None
-    alerts: list[tuple[Check, Probe]] = []
-    for check, probe in rows:
-        if probe.kind == ProbeKind.ALERTMANAGER:
-            alerts.append((check, probe))
-        elif first is None:
-            first = check
-    return first, alerts
-
-
-@dataclass
-class Restoration:
-    """When service got better after the worst point: the first improvement (partial restoration,
-    None when everything came back in one step) and when all affected components were operational."""
-
-    partial_at: datetime | None = None
-    improved: list[StatusChange] = field(default_factory=list)
-    full_at: datetime | None = None
-
-
-def _badness(current: dict[int, ComponentStatus]) -> tuple[int, int]:
-    severities = [SEVERITY[status] for status in current.values()]
-    return max(severities, default=0), sum(severities)
-
-
-def _restorations(changes: Sequence[StatusChange]) -> Restoration:
-    """Partial and full restoration, read from the status changes moment by moment.
-
-    1. Walk the moments (changes at the same time count as one step) and note how bad things were
-       after each: the worst status of any affected component, then the sum of their severities.
-    2. The worst point is the last moment at the peak (a relapse moves it later).
-    3. Partial restoration: the first later moment where a component improved while another (or
-       the same) was still not operational. Full restoration: the last moment things went from
-       not all operational to all operational, after the worst point.
-    """
-    current = {change.component_id: change.from_status for change in reversed(changes)}
-    moments: list[tuple[datetime, list[StatusChange], tuple[int, int], bool]] = [
-        (datetime.min.replace(tzinfo=UTC), [], _badness(current), False)]
-    for at, group in groupby(changes, key=lambda change: change.at):
-        steps = list(group)
-        for change in steps:
-            current[change.component_id] = change.to_status
-        operational = all(status == ComponentStatus.OPERATIONAL for status in current.values())
-        moments.append((at, steps, _badness(current), operational))
-    peak = max(badness for _at, _steps, badness, _ok in moments)
-    if peak == (0, 0):
-        return Restoration()
-    worst = max(index for index, moment in enumerate(moments) if moment[2] == peak)
-    result = Restoration()
-    was_operational = False
-    for at, steps, _badness_now, operational in moments[worst + 1:]:
-        improved = [c for c in steps if SEVERITY[c.to_status] < SEVERITY[c.from_status]]
-        if improved and not operational and result.partial_at is None and result.full_at is None:
-            result.partial_at, result.improved = at, improved
-        if operational and not was_operational:
-            result.full_at = at
-        was_operational = operational
-    if not was_operational:
-        result.full_at = None
-    return result
-
-
-def recorded_events(session: Session, incident: Incident, zone: str) -> tuple[list[Event], Figures]:
-    """Everything the timeline draws from, in order, and the figures they give."""
-    names = {c.id: c.name for c in incident.components}
-    events: list[Event] = []
-    first_check, alerts = _failing_checks(session, incident)
-    if first_check is not None:
-        events.append(Event(f"check:{first_check.id}", first_check.at,
-                            f"Monitoring detected the first failure: {first_check.reason or 'check failed'}."))
-    for check, probe in alerts:
-        events.append(Event(f"alert:{check.id}", check.at,
-                            f"Alert received from {probe.name}: {check.reason or 'firing'}."))
-    changes = _status_changes(session, incident)
-    for change in changes:
-        before = STATUS_LABELS[change.from_status] if change.from_status else "—"
-        events.append(Event(f"status:{change.id}", change.at,
-                            f"{names.get(change.component_id, 'A component')}: {before} → "
-                            f"{STATUS_LABELS[change.to_status]}."))
-    updates = sorted(incident.updates, key=lambda u: (u.display_at, u.id or 0))
-    for number, update in enumerate(updates):
-        first_line = (plain(update.body).splitlines() or [""])[0][:300]
-        label = update.status.replace("_", " ").capitalize()
-        prefix = "Incident opened, " if number == 0 else ""
-        events.append(Event(f"update:{update.code}", update.display_at, f"{prefix}{label}: {first_line}".rstrip(": ")))
-    restoration = _restorations(changes)
-    if restoration.partial_at is not None:
-        improved = ", ".join(f"{names.get(c.component_id, 'a component')} improved to {STATUS_LABELS[c.to_status]}"
-                             for c in restoration.improved)
-        events.append(Event("partial-restoration", restoration.partial_at,
-                            f"Partial restoration: {improved}; not everything is operational yet."))
-    if restoration.full_at is not None:
-        step = "" if restoration.partial_at is not None else " in one step"
-        events.append(Event("full-restoration", restoration.full_at,
-                            f"Full restoration: all affected components operational{step}."))
-    if incident.resolved_at is not None:
-        events.append(Event("resolved", incident.resolved_at, "Incident resolved."))
-    events.sort(key=lambda e: e.at)
-
-    detections = [e.at for e in events if e.key.startswith("alert:")]
-    detected_at = min(detections) if detections else (first_check.at if first_check else None)
-    figures = Figures(
-        impact_start=incident.started_at,
-        detected_at=detected_at,
-        acknowledged_at=updates[0].display_at if updates else None,
-        # Coming back in one step mitigates and restores at once.
-        mitigated_at=restoration.partial_at or restoration.full_at,
-        restored_at=restoration.full_at,
-        resolved_at=incident.resolved_at,
-        minutes_by_component=_minutes_by_component(session, incident, names),
-        subscribers_notified=_notified(session, incident),
-    )
-    return events, figures
-
-
-def _minutes_by_component(session: Session, incident: Incident, names: dict[int, str]) -> dict[str, dict[str, int]]:
-    """Minutes each affected component spent in each non-operational status during the incident."""
-    end = incident.resolved_at or utcnow()
-    result: dict[str, dict[str, int]] = {}
-    for component_id, name in names.items():
-        before = session.scalars(
-            select(StatusChange).where(StatusChange.component_id == component_id,
-                                       StatusChange.at <= incident.started_at)
-            .order_by(StatusChange.at.desc(), StatusChange.id.desc()).limit(1)).first()
-        status = before.to_status if before else ComponentStatus.OPERATIONAL
-        cursor = incident.started_at
-        spent: dict[str, float] = {}
-        changes = session.scalars(
-            select(StatusChange).where(StatusChange.component_id == component_id,
-                                       StatusChange.at > incident.started_at, StatusChange.at <= end)
-            .order_by(StatusChange.at, StatusChange.id))
-        for change in [*changes, None]:
-            until = change.at if change is not None else end
-            if status != ComponentStatus.OPERATIONAL:
-                spent[status.value] = spent.get(status.value, 0) + (until - cursor).total_seconds() / 60
-            if change is not None:
-                status, cursor = change.to_status, change.at
-        result[name] = {key: round(value) for key, value in spent.items() if value >= 0.5}
-    return result
-
-
-def _notified(session: Session, incident: Incident) -> int:
-    return session.scalar(
-        select(func.count(func.distinct(Delivery.address))).join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
-        .where(OutboxEvent.incident_id == incident.id, Delivery.status == DeliveryStatus.SENT,
-               OutboxEvent.kind.in_(["incident", "maintenance", "postmortem"]))) or 0
-
-
-def figures(session: Session, incident: Incident, zone: str) -> Figures:
-    """The incident's figures (shown in the admin for every incident)."""
-    return recorded_events(session, incident, zone)[1]
-
-
-# --- the postmortem -----------------------------------------------------------------------------
 
 
 def get(session: Session, incident: Incident) -> Postmortem | None:

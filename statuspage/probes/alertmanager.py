@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from statuspage.components.catalog import worst_status
+from statuspage.components.status_rules import worst_status
 from statuspage.errors import InvalidInput
 from statuspage.models import Component, ComponentStatus, Probe, ProbeKind, ProbeState
 from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, passed

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, object_session, selectinload
 from statuspage import audit
 from statuspage.audit import Actor
 from statuspage.errors import Conflict, NotFound
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lifecycle, lookups, rules
 from statuspage.models import (
     AutoIncident,
     Component,
@@ -69,7 +69,7 @@ def open_incident_for(session: Session, component: Component) -> Incident | None
         select(Incident)
         .join(IncidentComponent, IncidentComponent.incident_id == Incident.id)
         .where(IncidentComponent.component_id == component.id, Incident.kind == IncidentKind.INCIDENT,
-               Incident.status.in_([s.value for s in lifecycle.UNRESOLVED]))
+               Incident.status.in_([s.value for s in rules.UNRESOLVED]))
         .limit(1)
     ).first()
 
@@ -129,7 +129,7 @@ def _follow_up(session: Session, component: Component, at: datetime) -> None:
                Incident.status.in_([IncidentStatus.INVESTIGATING.value, IncidentStatus.IDENTIFIED.value]))
     )
     for code in list(dict.fromkeys(codes)):
-        incident = lifecycle.get_incident(session, code)
+        incident = lookups.get_incident(session, code)
         lifecycle.post_update(session, SYSTEM, incident, status=IncidentStatus.MONITORING,
                               body=f"Checks on {component.name} have been passing since "
                              f"{_local(component, at):%H:%M %Z}. We are monitoring the recovery.", now=at)

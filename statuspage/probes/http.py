@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from statuspage.components.catalog import parse_bool
 from statuspage.errors import InvalidInput
+from statuspage.inputs import parse_bool
 from statuspage.models import ProbeKind
 from statuspage.outbound.guard import OutboundError, http_request
 from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, passed

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from statuspage.audit import Actor
-from statuspage.components.catalog import set_status, worst_status
+from statuspage.components.status_rules import set_status, worst_status
 from statuspage.models import Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState, StatusChange
 from statuspage.probes.base import CheckResult
 from statuspage.probes.drafts import after_status_change

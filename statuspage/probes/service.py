@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from statuspage import audit
 from statuspage.audit import Actor
-from statuspage.components.catalog import clean_name, get_component, parse_bool
+from statuspage.components.catalog import get_component
 from statuspage.errors import Conflict, InvalidInput, NotFound
+from statuspage.inputs import clean_name, parse_bool
 from statuspage.models import AutoIncident, Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState
 from statuspage.outbound.guard import Policy, literal_refusal
 from statuspage.page.record import bump_version

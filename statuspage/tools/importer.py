@@ -28,15 +28,13 @@ from statuspage.components.catalog import (
     _check_unique_group_name,
     _next_position_in,
     _next_top_position,
-    clean_description,
-    clean_name,
-    parse_bool,
     parse_start_date,
-    parse_status,
 )
+from statuspage.components.status_rules import parse_status
 from statuspage.db import utcnow
 from statuspage.errors import DomainError, InvalidInput
-from statuspage.incidents.lifecycle import clean_body, parse_impact, parse_time
+from statuspage.incidents.rules import clean_body, parse_impact, parse_time
+from statuspage.inputs import clean_description, clean_name, parse_bool
 from statuspage.models import (
     Component,
     ComponentGroup,

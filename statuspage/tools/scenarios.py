@@ -22,7 +22,7 @@ from statuspage.config import Settings
 from statuspage.incidents import lifecycle
 from statuspage.models import AuditEntry, Component, Incident
 from statuspage.page.record import get_page
-from statuspage.postmortems import editing
+from statuspage.postmortems import action_items, editing
 from statuspage.probes import drafts, rules, service
 from statuspage.probes.base import CheckResult
 from statuspage.tools.demo import seed_components
@@ -167,7 +167,7 @@ def aug14(session: Session, settings: Settings) -> Incident | None:
     sections["impact"] = SECTIONS["impact"] + "\n\n" + postmortem.sections["impact"].split("\n\n", 1)[-1]
     editing.edit(session, RESPONDER, incident, postmortem, zone, sections=sections)
     for title, owner, due in ACTION_ITEMS:
-        editing.add_item(session, RESPONDER, incident, title=title, owner=owner, due_date=due, public=True)
+        action_items.add_item(session, RESPONDER, incident, title=title, owner=owner, due_date=due, public=True)
     editing.publish(session, RESPONDER, incident, postmortem, zone, notify=False)
     incident.updated_at = _at(18, 30, zone) + timedelta(days=2)
     postmortem.published_at = postmortem.updated_at = incident.updated_at

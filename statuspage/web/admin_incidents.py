@@ -12,12 +12,12 @@ from statuspage.audit import Actor
 from statuspage.components.catalog import all_components
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError, NotFound
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lifecycle, lookups, rules, windows
 from statuspage.incidents import templates as incident_templates
 from statuspage.markdown import render
 from statuspage.models import IncidentStatus, MaintenanceStatus
 from statuspage.notify import subscribers
-from statuspage.postmortems import editing
+from statuspage.postmortems import recorded
 from statuspage.timefmt import parse_local, to_local_input
 from statuspage.web.auth import admin_required
 
@@ -51,7 +51,7 @@ def _checkbox(name: str) -> bool:
 
 def _incident_or_404(code: str):
     try:
-        return lifecycle.get_incident(db_session(), code)
+        return lookups.get_incident(db_session(), code)
     except NotFound:
         abort(404, "There is no incident with that id.")
 
@@ -79,9 +79,9 @@ def incidents():
     session = db_session()
     return render_template(
         "admin/incidents.html", page=current_page(),
-        unresolved=lifecycle.unresolved_incidents(session),
-        maintenance=lifecycle.maintenances(session, (MaintenanceStatus.SCHEDULED, *lifecycle.ACTIVE_MAINTENANCE)),
-        recent=lifecycle.history_page(session, 1, 20)[0],
+        unresolved=lookups.unresolved_incidents(session),
+        maintenance=lookups.maintenances(session, (MaintenanceStatus.SCHEDULED, *rules.ACTIVE_MAINTENANCE)),
+        recent=lookups.history_page(session, 1, 20)[0],
     )
 
 
@@ -151,7 +151,7 @@ def _render_incident(item, status: int = 200, **context: Any):
     session = db_session()
     context.setdefault("window", _window_fields(item))
     return _render_form("admin/incident.html", status, incident=item,
-                        figures=editing.figures(session, item, _tz()), **context)
+                        figures=recorded.figures(session, item, _tz()), **context)
 
 
 def _window_fields(item) -> dict[str, str]:
@@ -194,7 +194,7 @@ def post_update(code: str):
 def reschedule(code: str):
     item = _incident_or_404(code)
     try:
-        lifecycle.reschedule_maintenance(
+        windows.reschedule_maintenance(
             db_session(), _actor(), item,
             scheduled_for=_edge("scheduled_for", item.scheduled_for),
             scheduled_until=_edge("scheduled_until", item.scheduled_until),
@@ -238,7 +238,7 @@ def new_maintenance():
         return _render_form("admin/maintenance_new.html", form={"auto_transition": "on",
                                                                 "deliver_notifications": "on"})
     try:
-        maintenance = lifecycle.schedule_maintenance(
+        maintenance = windows.schedule_maintenance(
             db_session(), _actor(),
             name=request.form.get("name"),
             body=request.form.get("body"),
@@ -292,6 +292,6 @@ def delete_template(code: str):
 def preview():
     """The sanitized HTML of a Markdown message, for the live preview."""
     body = request.form.get("body", "")
-    if len(body) > lifecycle.BODY_MAX:
+    if len(body) > rules.BODY_MAX:
         return jsonify({"error": {"code": "invalid", "message": "Message too long.", "field": "body"}}), 422
     return jsonify({"html": str(render(body))})

@@ -11,13 +11,14 @@ from flask_login import current_user, login_required
 
 from statuspage.api.common import current_page, page_zone
 from statuspage.audit import Actor
-from statuspage.components.catalog import UNSET
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError, NotFound
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lookups
+from statuspage.inputs import UNSET
 from statuspage.models import ActionItem, Incident, Postmortem
 from statuspage.notify import subscribers
-from statuspage.postmortems import editing
+from statuspage.postmortems import action_items as postmortem_items
+from statuspage.postmortems import document, editing, recorded
 from statuspage.timefmt import to_local_input
 
 bp = Blueprint("admin_postmortems", __name__, url_prefix="/admin")
@@ -34,7 +35,7 @@ def _zone() -> str:
 
 def _incident(code: str):
     try:
-        return lifecycle.get_incident(db_session(), code)
+        return lookups.get_incident(db_session(), code)
     except NotFound:
         abort(404, "There is no incident with that id.")
 
@@ -77,7 +78,7 @@ def _editor(incident: Incident, postmortem: Postmortem, status: int = 200, error
             submitted: Submitted | None = None):
     session = db_session()
     submitted = submitted or Submitted()
-    items = editing.items_for(session, incident)
+    items = postmortem_items.items_for(session, incident)
     rows = submitted.rows if submitted.rows is not None else _stored_rows(postmortem)
 
     def values(code: str, item: ActionItem | None) -> dict[str, Any]:
@@ -85,9 +86,9 @@ def _editor(incident: Incident, postmortem: Postmortem, status: int = 200, error
 
     return render_template(
         "admin/postmortem.html", page=current_page(), incident=incident, postmortem=postmortem,
-        sections=editing.SECTIONS, section_values=submitted.sections or postmortem.sections,
+        sections=document.SECTIONS, section_values=submitted.sections or postmortem.sections,
         lines=_labelled(rows, postmortem), new_rows=NEW_ROWS,
-        figures=editing.figures(session, incident, _zone()), error=error, today=date.today(),
+        figures=recorded.figures(session, incident, _zone()), error=error, today=date.today(),
         item_forms=[(item, values(item.code, item)) for item in items], new_item=values("new", None),
         revisions=editing.revisions(session, postmortem),
         reach=subscribers.reach(session, (), incident.components),
@@ -151,7 +152,7 @@ def save(code: str):
     postmortem = editing.get(session, incident)
     if postmortem is None:
         abort(404, "Open the postmortem first.")
-    sections = {key: request.form[f"section-{key}"] for key, _t in editing.SECTIONS
+    sections = {key: request.form[f"section-{key}"] for key, _t in document.SECTIONS
                 if key != "timeline" and f"section-{key}" in request.form}
     rows = _submitted_rows()
     publishing = request.form.get("action") == "publish"
@@ -206,7 +207,7 @@ def export(code: str):
     postmortem = editing.get(session, incident)
     if postmortem is None:
         abort(404, "This incident has no postmortem.")
-    text = editing.export_markdown(incident, postmortem, _zone(), items=editing.items_for(session, incident))
+    text = document.export_markdown(incident, postmortem, _zone(), items=postmortem_items.items_for(session, incident))
     return Response(text, mimetype="text/markdown",
                     headers={"Content-Disposition": f"attachment; filename=postmortem-{incident.code}.md"})
 
@@ -240,7 +241,7 @@ def add_item(code: str):
     incident = _incident(code)
     session = db_session()
     try:
-        editing.add_item(session, _actor(), incident, **_item_fields())
+        postmortem_items.add_item(session, _actor(), incident, **_item_fields())
     except DomainError as exc:
         return _refused_item(incident, "new", exc.message)
     session.commit()
@@ -253,12 +254,12 @@ def add_item(code: str):
 def update_item(code: str):
     session = db_session()
     try:
-        item = editing.get_item(session, code)
+        item = postmortem_items.get_item(session, code)
     except NotFound:
         abort(404, "There is no such action item.")
     incident = session.get(Incident, item.incident_id)
     try:
-        changed = editing.update_item(session, _actor(), item, **_item_fields())
+        changed = postmortem_items.update_item(session, _actor(), item, **_item_fields())
     except DomainError as exc:
         return _refused_item(incident, code, exc.message)
     session.commit()
@@ -269,5 +270,5 @@ def update_item(code: str):
 @bp.get("/action-items")
 @login_required
 def action_items():
-    return render_template("admin/action_items.html", page=current_page(), rows=editing.open_items(db_session()),
-                           today=date.today())
+    rows = postmortem_items.open_items(db_session())
+    return render_template("admin/action_items.html", page=current_page(), rows=rows, today=date.today())

@@ -5,19 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from statuspage.api.common import current_page
-from statuspage.components.catalog import (
-    INDICATOR_DESCRIPTIONS,
-    STATUS_LABELS,
-    component_tree,
-    get_component,
-    get_group,
-    page_indicator,
-    worst_status,
-)
+from statuspage.components.catalog import component_tree, get_component, get_group
+from statuspage.components.status_rules import INDICATOR_DESCRIPTIONS, STATUS_LABELS, page_indicator, worst_status
 from statuspage.edge.public_cache import cached_public
 from statuspage.edge.session import db_session
 from statuspage.errors import NotFound
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lookups
 from statuspage.models import ComponentStatus
 
 bp = Blueprint("embeds", __name__)
@@ -63,7 +56,7 @@ def badge():
         return _badge(item.name, STATUS_LABELS[status], COLOURS[status])
     tree = component_tree(session)
     indicator, value = page_indicator([c.status for item in tree for c in item.components],
-                                      lifecycle.page_impacts(session))
+                                      lookups.page_impacts(session))
     return _badge("status", value, COLOURS[indicator])
 
 

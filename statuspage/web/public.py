@@ -8,13 +8,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from statuspage.api.common import current_page
 from statuspage.components import uptime
-from statuspage.components.catalog import component_tree, get_component, page_indicator
+from statuspage.components.catalog import component_tree, get_component
+from statuspage.components.status_rules import page_indicator
 from statuspage.db import utcnow
 from statuspage.edge.public_cache import cached_public
 from statuspage.edge.session import db_session
 from statuspage.errors import NotFound
 from statuspage.feeds import FEED_SIZE, build_feed
-from statuspage.incidents import lifecycle
+from statuspage.incidents import lookups, rules
 from statuspage.incidents.history import past_page as past_incidents
 from statuspage.models import IncidentKind, MaintenanceStatus
 from statuspage.probes.chart import public_charts
@@ -32,9 +33,9 @@ def index():
     session = db_session()
     tree = component_tree(session)
     statuses = [c.status for item in tree for c in item.components]
-    unresolved = lifecycle.unresolved_incidents(session)
-    active = lifecycle.maintenances(session, lifecycle.ACTIVE_MAINTENANCE)
-    indicator, description = page_indicator(statuses, lifecycle.page_impacts(session, unresolved, active))
+    unresolved = lookups.unresolved_incidents(session)
+    active = lookups.maintenances(session, rules.ACTIVE_MAINTENANCE)
+    indicator, description = page_indicator(statuses, lookups.page_impacts(session, unresolved, active))
     showcased = [c for item in tree for c in item.components if c.showcase]
     return render_template(
         "public/index.html",
@@ -46,9 +47,9 @@ def index():
         description=description,
         unresolved=unresolved,
         active=active,
-        upcoming=lifecycle.maintenances(session, (MaintenanceStatus.SCHEDULED,)),
-        recent=[i for i in lifecycle.recent(session, IncidentKind.INCIDENT, 5 + len(unresolved))
-                if i.status not in lifecycle.UNRESOLVED][:5],
+        upcoming=lookups.maintenances(session, (MaintenanceStatus.SCHEDULED,)),
+        recent=[i for i in lookups.recent(session, IncidentKind.INCIDENT, 5 + len(unresolved))
+                if i.status not in rules.UNRESOLVED][:5],
         base_url=_base_url(),
     )
 
@@ -57,7 +58,7 @@ def index():
 @cached_public
 def incident(code: str):
     try:
-        item = lifecycle.get_incident(db_session(), code)
+        item = lookups.get_incident(db_session(), code)
     except NotFound:
         abort(404, "There is no incident at this address.")
     return render_template("public/incident.html", page=current_page(), incident=item,
@@ -88,9 +89,9 @@ def _feed(kind: str):
             component = get_component(session, code)
         except NotFound:
             abort(404, "There is no component with that id.")
-        items = lifecycle.for_component(session, component, FEED_SIZE)
+        items = lookups.for_component(session, component, FEED_SIZE)
     else:
-        items = lifecycle.history_page(session, 1, FEED_SIZE)[0]
+        items = lookups.history_page(session, 1, FEED_SIZE)[0]
     self_url = _base_url() + url_for(f"public.feed_{kind}", **({"component": code} if code else {}))
     feed = build_feed(page, _base_url(), items, self_url, component)
     if kind == "rss":

@@ -7,11 +7,11 @@ from datetime import datetime
 from flask import Flask
 
 from statuspage.api.common import page_zone
-from statuspage.components.catalog import INDICATOR_DESCRIPTIONS, STATUS_LABELS
+from statuspage.components.status_rules import INDICATOR_DESCRIPTIONS, STATUS_LABELS
 from statuspage.markdown import plain as plain_markdown
 from statuspage.markdown import render as render_markdown
 from statuspage.models import ComponentStatus
-from statuspage.postmortems.text import public_sections
+from statuspage.postmortems.document import public_sections
 from statuspage.timefmt import iso, local, utc_label
 
 STATUS_ICONS = {

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from statuspage.errors import InvalidInput
-from statuspage.incidents.lifecycle import BODY_MAX
+from statuspage.incidents.rules import BODY_MAX
 from statuspage.markdown import plain
 from statuspage.models import ActionItem, ActionStatus, Incident, Postmortem
 

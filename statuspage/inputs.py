@@ -1,0 +1,66 @@
+"""Rules for what people and machines type, shared by every edge: names, descriptions, booleans, storable text.
+
+The admin, the API, the importer and the CLI all call these, so one input gets one answer everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statuspage.errors import InvalidInput
+from statuspage.models import DESCRIPTION_MAX, NAME_MAX
+
+UNSET: Any = object()
+
+
+# C0 controls and DEL: a name is one line, and it reaches email headers and feeds.
+_CONTROL_CHARACTERS = frozenset(chr(code) for code in (*range(0x20), 0x7F))
+
+
+def clean_name(value: Any, field: str = "name") -> str:
+    """A trimmed, non-empty, single-line name of at most 255 characters without control characters."""
+    label = field.replace("_", " ").capitalize()
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{label} is required.", field)
+    value = value.strip()
+    if len(value) > NAME_MAX:
+        raise InvalidInput(f"{label} must be at most {NAME_MAX} characters.", field)
+    if not _CONTROL_CHARACTERS.isdisjoint(value):
+        raise InvalidInput(
+            f"{label} must be one line without control characters (line breaks, tabs, NUL).", field
+        )
+    if not is_unicode_text(value):
+        raise InvalidInput(f"{label} must not contain unpaired surrogates (broken Unicode).", field)
+    return value
+
+
+def is_unicode_text(value: str) -> bool:
+    """False for text holding a lone surrogate: no database stores it (UTF-8 cannot encode it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def clean_description(value: Any, field: str = "description") -> str | None:
+    """An optional description of at most 2,000 characters (empty means none)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("Description must be text.", field)
+    value = value.strip()
+    if len(value) > DESCRIPTION_MAX:
+        raise InvalidInput(f"Description must be at most {DESCRIPTION_MAX} characters.", field)
+    return value or None
+
+
+def parse_bool(value: Any, field: str) -> bool:
+    """A JSON boolean (or the strings a form sends)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "1", "on", "yes"}:
+        return True
+    if isinstance(value, str) and value.lower() in {"false", "0", "off", "no", ""}:
+        return False
+    raise InvalidInput(f"{field} must be true or false.", field)
