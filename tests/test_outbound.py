@@ -10,7 +10,9 @@ import pytest
 
 from statuspage.config import SettingError, Settings
 from statuspage.outbound import guard
-from statuspage.outbound.guard import OutboundError, Policy, http_request, tcp_connect
+from statuspage.outbound.guard import OutboundError, Policy
+from statuspage.outbound.http import http_request
+from statuspage.outbound.tcp import tcp_connect
 from tests.targets import closed_port
 
 POLICY = Policy()

@@ -22,7 +22,7 @@ from statuspage.incidents import lookups
 from statuspage.models import Delivery, SubscriberMode
 from statuspage.notify import emails, subscribers, tokens, webhooks
 from statuspage.notify.transports import MailTransport, TransportError, make_transport
-from statuspage.outbound import guard
+from statuspage.outbound import guard, http
 from statuspage.outbox import queue
 from statuspage.page.record import get_page
 from statuspage.shapes import incident_json
@@ -326,7 +326,7 @@ class Notifier:
             self._post(url, body, headers)
             return
         try:
-            response = guard.http_request("POST", url, policy=guard.Policy.from_settings(self.settings),
+            response = http.http_request("POST", url, policy=guard.Policy.from_settings(self.settings),
                                           timeout=10.0, headers=headers, data=body, max_redirects=0)
         except guard.OutboundError as exc:
             raise TransportError(exc.message, permanent=exc.permanent) from exc

@@ -19,7 +19,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from statuspage.errors import InvalidInput
 from statuspage.models import ProbeKind
-from statuspage.outbound.guard import DATABASE_QUERY_KEYS, OutboundError, database_ping
+from statuspage.outbound.database import DATABASE_QUERY_KEYS, database_ping
+from statuspage.outbound.guard import OutboundError
 from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, passed
 from statuspage.probes.fields import clean_host, parse_text
 

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 from statuspage.errors import InvalidInput
 from statuspage.inputs import parse_bool
 from statuspage.models import ProbeKind
-from statuspage.outbound.guard import OutboundError, http_request
+from statuspage.outbound.guard import OutboundError
+from statuspage.outbound.http import http_request
 from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, passed
 from statuspage.probes.fields import clean_host, parse_int, parse_text
 

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from statuspage.models import ProbeKind
-from statuspage.outbound.guard import OutboundError, tcp_connect
+from statuspage.outbound.guard import OutboundError
+from statuspage.outbound.tcp import tcp_connect
 from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, passed
 from statuspage.probes.fields import join_host_port, split_host_port
 
