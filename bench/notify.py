@@ -35,7 +35,7 @@ from statuspage.cli import alembic_config  # noqa: E402
 from statuspage.db import Database, utcnow  # noqa: E402
 from statuspage.incidents import lifecycle  # noqa: E402
 from statuspage.models import Subscriber, SubscriberMode, new_code  # noqa: E402
-from statuspage.page.record import ensure_page
+from statuspage.tools.setup import setup_page
 
 SECRET = "benchmark-secret-key-not-for-production"
 LEASE_SECONDS = 10
@@ -73,7 +73,7 @@ def prepare(folder: Path, subscribers: int) -> str:
     database.configure(url)
     now = utcnow()
     with database.transaction() as session:
-        ensure_page(session, "Bench", "Etc/UTC")
+        setup_page(session, "Bench", "Etc/UTC")
         rows = [{"code": new_code(), "mode": SubscriberMode.EMAIL, "email": f"reader{n}@example.org",
                  "all_components": True, "confirmed_at": now, "created_at": now, "token_nonce": "bench000",
                  "consecutive_failures": 0} for n in range(subscribers)]

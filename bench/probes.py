@@ -43,8 +43,8 @@ from statuspage.cli import alembic_config  # noqa: E402
 from statuspage.components import catalog  # noqa: E402
 from statuspage.db import Database  # noqa: E402
 from statuspage.models import Check, CheckRollup  # noqa: E402
-from statuspage.page.record import ensure_page  # noqa: E402
 from statuspage.probes import service  # noqa: E402
+from statuspage.tools.setup import setup_page  # noqa: E402
 
 ACTOR = Actor.system("bench")
 SECRET = "benchmark-secret-key-not-for-production"
@@ -97,7 +97,7 @@ def prepare(url: str, probes: int, interval: int, port: int, start: datetime) ->
     database.configure(url)
     first_runs = {}
     with database.transaction() as session:
-        ensure_page(session, "Bench", "Etc/UTC")
+        setup_page(session, "Bench", "Etc/UTC")
         component = None
         for n in range(probes):
             if n % 20 == 0:
@@ -220,7 +220,7 @@ def bytes_per_row(url: str, folder: Path) -> tuple[float, float]:
     database.configure(url)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     with database.transaction() as session:
-        ensure_page(session, "Sizing", "Etc/UTC")
+        setup_page(session, "Sizing", "Etc/UTC")
         component = catalog.create_component(session, ACTOR, "Sized")
         probe_ids = [service.create_probe(session, ACTOR, {
             "name": f"p{n}", "kind": "http", "component_id": component.code,

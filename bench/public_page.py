@@ -117,7 +117,7 @@ def seed(database_url: str) -> None:
     from statuspage.cli import alembic_config
     from statuspage.components import catalog
     from statuspage.db import Database
-    from statuspage.page.record import ensure_page
+    from statuspage.tools.setup import setup_page
 
     command.upgrade(alembic_config(database_url), "head")
     database = Database()
@@ -125,7 +125,7 @@ def seed(database_url: str) -> None:
     actor = Actor.system("bench")
     try:
         with database.transaction() as session:
-            ensure_page(session, "Bench", "Etc/UTC")
+            setup_page(session, "Bench", "Etc/UTC")
             for g in range(GROUPS):
                 group = catalog.create_group(session, actor, f"Region {g + 1:02d}",
                                              f"Services hosted in region {g + 1}.")

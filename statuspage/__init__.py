@@ -14,7 +14,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from statuspage.api import push, ratelimit, v1, v1_incidents, v1_postmortems, v1_probes, v1_subscribers, v2
     from statuspage.api.openapi import bp as openapi_bp
     from statuspage.db import Database
-    from statuspage.edge import session
+    from statuspage.edge import errors, session
     from statuspage.edge.extensions import csrf, limiter, login_manager
     from statuspage.edge.public_cache import FastPath, PublicCache
     from statuspage.web import (
@@ -25,7 +25,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         admin_subscribers,
         auth,
         embeds,
-        errors,
         public,
         subscriptions,
         templating,

@@ -20,8 +20,8 @@ from statuspage.audit import Actor
 from statuspage.config import ROOT
 from statuspage.errors import DomainError
 from statuspage.incidents import templates
-from statuspage.page.record import ensure_page
 from statuspage.tools import demo, importer, scenarios, static_export
+from statuspage.tools.setup import setup_page
 from statuspage.worker import Worker
 
 
@@ -48,10 +48,15 @@ statuspage_group = AppGroup("statuspage", help="Operate the status page.")
 @db_group.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Migrate the database to REVISION (default: the newest)."""
-    _settings().instance_dir.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(_settings().database_url), revision)
+    """Migrate the database to REVISION (default: the newest), then set up the page if there is none."""
+    settings = _settings()
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    config = alembic_config(settings.database_url)
+    command.upgrade(config, revision)
     click.echo(f"Database at {revision}.")
+    if revision in ("head", *ScriptDirectory.from_config(config).get_heads()):
+        with _database().transaction() as session:
+            setup_page(session, settings.page_name, settings.timezone)
 
 
 @db_group.command("downgrade")
@@ -113,7 +118,7 @@ def create_user(email: str, role: str) -> None:
     try:
         with _database().transaction() as session:
             settings = _settings()
-            ensure_page(session, settings.page_name, settings.timezone)
+            setup_page(session, settings.page_name, settings.timezone)
             user = users.create_user(session, email, password, role, Actor.system("cli"))
             click.echo(f"Created {user.role.value} {user.email}.")
     except DomainError as exc:
@@ -129,7 +134,7 @@ def create_token(email: str, name: str) -> None:
     try:
         with _database().transaction() as session:
             settings = _settings()
-            page = ensure_page(session, settings.page_name, settings.timezone)
+            page = setup_page(session, settings.page_name, settings.timezone)
             _token, raw = users.create_token(session, email, name, Actor.system("cli"))
             page_code = page.code
     except DomainError as exc:
@@ -176,7 +181,7 @@ def import_statuspage_command(source: Path) -> None:
     try:
         with _database().transaction() as session:
             settings = _settings()
-            ensure_page(session, settings.page_name, settings.timezone)
+            setup_page(session, settings.page_name, settings.timezone)
             counts = importer.run(session, Actor.system("cli", "import-statuspage"), source)
     except DomainError as exc:
         _fail(exc)

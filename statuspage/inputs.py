@@ -64,3 +64,13 @@ def parse_bool(value: Any, field: str) -> bool:
     if isinstance(value, str) and value.lower() in {"false", "0", "off", "no", ""}:
         return False
     raise InvalidInput(f"{field} must be true or false.", field)
+
+def storable_text(value: str) -> bool:
+    """Whether every database can store this text: no NUL (PostgreSQL refuses it), no lone surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -32,7 +32,7 @@ from statuspage.audit import Actor
 from statuspage.cli import alembic_config
 from statuspage.config import Settings
 from statuspage.db import Base, make_engine, utcnow
-from statuspage.page.record import ensure_page
+from statuspage.tools.setup import setup_page
 
 # Real local targets for probe tests (HTTP/HTTPS servers, TCP listeners, certificates).
 pytest_plugins = ["tests.targets"]
@@ -75,19 +75,22 @@ def migrated_urls(tmp_path_factory) -> dict[str, str]:
 _EMPTYING_ENGINES: dict = {}
 
 
-def empty_tables(url: str) -> None:
+def fresh_install(url: str) -> None:
+    """Empty every table, then set up the page as `db upgrade` does on a new install."""
     engine = _EMPTYING_ENGINES.get(url) or _EMPTYING_ENGINES.setdefault(url, make_engine(url))
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     # DELETE beats TRUNCATE on tables this small (no lock upgrade, no file rewrite), on both databases.
     with engine.begin() as connection:
         for table in tables:
             connection.execute(text(f"DELETE FROM {table}"))
+    with Session(engine) as session, session.begin():
+        setup_page(session, "Acme", "Europe/Berlin")
 
 
 @pytest.fixture(params=DATABASES)
 def database_url(request, migrated_urls) -> str:
     url = migrated_urls[request.param]
-    empty_tables(url)
+    fresh_install(url)
     return url
 
 
@@ -120,7 +123,7 @@ def session(app: Flask) -> Iterator[Session]:
     """A session for arranging and checking data; commit what the app must see."""
     db = app.extensions["statuspage.db"]
     session = db.session()
-    ensure_page(session, "Acme", "Europe/Berlin")
+    setup_page(session, "Acme", "Europe/Berlin")
     session.commit()
     yield session
     session.close()
@@ -187,7 +190,7 @@ def api_token(session: Session, make_user) -> Callable[[str], dict[str, str]]:
 
 @pytest.fixture
 def page_code(session: Session) -> str:
-    return ensure_page(session, "Acme", "Europe/Berlin").code
+    return setup_page(session, "Acme", "Europe/Berlin").code
 
 
 # --- a real SMTP server on loopback ------------------------------------------------------------

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from statuspage import ROOT, create_app
 from statuspage.cli import alembic_config
 from statuspage.db import Base, utcnow
-from statuspage.models import ApiToken, AuditEntry, Component, ComponentGroup, Role, User
+from statuspage.models import ApiToken, AuditEntry, Component, ComponentGroup, IncidentTemplate, Page, Role, User
 from statuspage.tools.demo import DEMO_STACK
 
 
@@ -354,3 +354,36 @@ def test_demo_on_a_database_it_cannot_open_says_what_to_check(settings, tmp_path
     assert "Cannot open the database" in result.output
     assert "STATUSPAGE_DATABASE_URL" in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+# --- db upgrade sets the page up; requests never do ----------------------------------------------
+
+
+def test_db_upgrade_sets_up_the_page_and_its_saved_messages(settings, tmp_path):
+    fresh = create_app(dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'fresh.db'}"))
+
+    result = fresh.test_cli_runner().invoke(args=["db", "upgrade"])
+
+    assert result.exit_code == 0, result.output
+    with fresh.extensions["statuspage.db"].session() as session:
+        [page] = session.scalars(select(Page))
+        assert (page.name, page.time_zone) == ("Acme", "Europe/Berlin")
+        assert session.scalar(select(func.count()).select_from(IncidentTemplate)) > 0
+    again = fresh.test_cli_runner().invoke(args=["db", "upgrade"])
+    with fresh.extensions["statuspage.db"].session() as session:
+        assert again.exit_code == 0 and session.scalar(select(func.count()).select_from(Page)) == 1
+    fresh.extensions["statuspage.db"].engine.dispose()
+
+
+def test_a_request_on_a_database_without_a_page_answers_503_and_writes_nothing(settings, tmp_path):
+    url = f"sqlite:///{tmp_path / 'no-page.db'}"
+    command.upgrade(alembic_config(url), "head")  # the schema only, as an upgrade interrupted before setup
+    bare = create_app(dataclasses.replace(settings, database_url=url))
+
+    responses = [bare.test_client().get(path) for path in ("/", "/api/v2/status.json")]
+
+    with bare.extensions["statuspage.db"].session() as session:
+        assert session.scalar(select(func.count()).select_from(Page)) == 0
+    bare.extensions["statuspage.db"].engine.dispose()
+    assert [r.status_code for r in responses] == [503, 503]
+    assert "db upgrade" in responses[1].get_json()["error"]["message"]

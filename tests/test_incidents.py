@@ -21,7 +21,7 @@ from statuspage.models import (
     Page,
     StatusChange,
 )
-from statuspage.page.record import ensure_page
+from statuspage.tools.setup import setup_page
 from statuspage.worker import Worker
 
 NOW = datetime(2024, 8, 14, 14, 40, tzinfo=UTC)
@@ -517,7 +517,7 @@ def test_a_new_page_starts_with_the_default_templates_once(session):
     names = [t.name for t in templates.list_templates(session)]
     assert names == ["Fix deployed, monitoring", "Investigating elevated error rates"]
     assert templates.seed_templates(session, RESPONDER) == 0
-    ensure_page(session, "Acme", "Europe/Berlin")
+    setup_page(session, "Acme", "Europe/Berlin")
     assert len(templates.list_templates(session)) == len(templates.DEFAULT_TEMPLATES)
     with pytest.raises(Conflict, match="already exists"):
         templates.save_template(session, RESPONDER, name="fix deployed, MONITORING", title="", body="x")

@@ -30,9 +30,9 @@ def client(mail_app):
 @pytest.fixture
 def db(mail_app):
     session = mail_app.extensions["statuspage.db"].session()
-    from statuspage.page.record import ensure_page
+    from statuspage.tools.setup import setup_page
 
-    ensure_page(session, "Acme", "Europe/Berlin")
+    setup_page(session, "Acme", "Europe/Berlin")
     session.commit()
     yield session
     session.close()

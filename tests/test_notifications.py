@@ -41,9 +41,9 @@ def stack(db):
 @pytest.fixture
 def token(db, mail_app):
     from statuspage.accounts.users import create_token, create_user
-    from statuspage.page.record import ensure_page
+    from statuspage.tools.setup import setup_page
 
-    page = ensure_page(db, "Acme", "Europe/Berlin")
+    page = setup_page(db, "Acme", "Europe/Berlin")
     user = create_user(db, "ops@example.com", "correct horse battery", "responder", ACTOR)
     _token, raw = create_token(db, user.email, "test", ACTOR)
     db.commit()

@@ -194,11 +194,11 @@ def mailer(mail_app, smtp_server, worker_for):
     """The mail-sending app with an admin's API key, one component and one confirmed subscriber."""
     from statuspage.accounts.users import create_token, create_user
     from statuspage.audit import Actor
-    from statuspage.page.record import ensure_page
+    from statuspage.tools.setup import setup_page
 
     session = mail_app.extensions["statuspage.db"].session()
     actor = Actor.system("test")
-    page = ensure_page(session, "Acme", "Europe/Berlin")
+    page = setup_page(session, "Acme", "Europe/Berlin")
     user = create_user(session, "admin@example.com", "correct horse battery", "admin", actor)
     _token, raw = create_token(session, user.email, "test", actor)
     session.commit()

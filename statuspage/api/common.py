@@ -7,16 +7,18 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, g, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from statuspage.accounts.users import user_for_token
 from statuspage.api.ratelimit import retry_after_seconds
+from statuspage.edge.errors import error_response
+from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError
-from statuspage.models import Page, User
-from statuspage.page.record import ensure_page
+from statuspage.inputs import storable_text
+from statuspage.models import User
 
 
 class ApiError(Exception):
@@ -27,12 +29,6 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.field = status, code, message, field
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
-    """Our `{"error": {...}}` beside Statuspage's `{"message": ...}`."""
-    body = {"error": {"code": code, "message": message, "field": field}, "message": message}
-    response = jsonify(body)
-    response.status_code = status
-    return response
 
 
 def register_error_handlers(blueprint: Blueprint) -> None:
@@ -86,22 +82,8 @@ def presented_token() -> str | None:
     return from_header or query
 
 
-def current_page() -> Page:
-    """The page (once per request), created from settings on first use."""
-    if "page" in g:
-        return g.page
-    settings = current_app.config["STATUSPAGE"]
-    session = db_session()
-    page = ensure_page(session, settings.page_name, settings.timezone)
-    if session.new or session.dirty:
-        session.commit()
-    g.page = page
-    return page
 
 
-def page_zone() -> str:
-    """The time zone times are shown in: the page's own (STATUSPAGE_TIMEZONE when it was created)."""
-    return current_page().time_zone
 
 
 def api_auth(admin_only: bool = False) -> Callable:
@@ -170,15 +152,6 @@ def _parse_form(form) -> dict[str, Any]:
     return result
 
 
-def storable_text(value: str) -> bool:
-    """Whether every database can store this text: no NUL (PostgreSQL refuses it), no lone surrogate."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _refuse_unstorable_text(data: Any) -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from statuspage.api.common import ApiError, error_response, register_error_handlers, request_body
+from statuspage.api.common import ApiError, register_error_handlers, request_body
 from statuspage.db import utcnow
+from statuspage.edge.errors import error_response
 from statuspage.edge.extensions import csrf
 from statuspage.edge.session import db_session
 from statuspage.errors import InvalidInput

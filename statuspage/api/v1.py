@@ -15,7 +15,6 @@ from statuspage.api.common import (
     ApiError,
     api_auth,
     api_user,
-    current_page,
     presented_token,
     register_error_handlers,
     request_body,
@@ -26,6 +25,7 @@ from statuspage.audit import Actor
 from statuspage.components import catalog, uptime
 from statuspage.db import utcnow
 from statuspage.edge.extensions import csrf
+from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
 from statuspage.inputs import UNSET
 from statuspage.page.profile import EDITABLE, FIXED_BECAUSE, READ_ONLY, update_profile

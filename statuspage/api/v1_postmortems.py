@@ -6,18 +6,10 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from statuspage.api.common import (
-    ApiError,
-    api_auth,
-    api_user,
-    object_id,
-    page_zone,
-    register_error_handlers,
-    request_body,
-    route,
-)
+from statuspage.api.common import ApiError, api_auth, api_user, object_id, register_error_handlers, request_body, route
 from statuspage.audit import Actor
 from statuspage.edge.extensions import csrf
+from statuspage.edge.page import page_zone
 from statuspage.edge.session import db_session
 from statuspage.incidents import lookups
 from statuspage.inputs import parse_bool

@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from statuspage.api.common import current_page, register_error_handlers
+from statuspage.api.common import register_error_handlers
 from statuspage.components.catalog import component_tree
+from statuspage.edge.page import current_page
 from statuspage.edge.public_cache import cached_public
 from statuspage.edge.session import db_session
 from statuspage.incidents import lookups, rules

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from statuspage import audit
@@ -20,7 +21,7 @@ from statuspage.components.status_rules import set_status
 from statuspage.db import utcnow
 from statuspage.errors import InvalidInput
 from statuspage.incidents import overlaps
-from statuspage.incidents.lookups import maintenances, unresolved_incidents
+from statuspage.incidents.lookups import get_incident, maintenances, unresolved_incidents
 from statuspage.incidents.rules import (
     ACTIVE_MAINTENANCE,
     INCIDENT_NEXT,
@@ -38,15 +39,20 @@ from statuspage.inputs import UNSET, clean_name, parse_bool
 from statuspage.models import (
     Component,
     ComponentStatus,
+    DraftState,
     Impact,
     Incident,
+    IncidentDraft,
     IncidentKind,
     IncidentStatus,
     IncidentUpdate,
     MaintenanceStatus,
 )
 from statuspage.outbox import queue
-from statuspage.page.record import bump_version
+from statuspage.page.record import bump_version, local_time
+
+# Who speaks when probes follow up an incident they opened.
+PROBES = Actor.system("probe", "probes")
 
 
 def _apply_statuses(
@@ -227,7 +233,8 @@ def post_update(
     if not closing and current in (IncidentStatus.RESOLVED.value, MaintenanceStatus.COMPLETED.value):
         incident.resolved_at = None
     session.flush()
-    overlaps.let_probes_decide(session, given_back, incident, now)
+    for component in overlaps.let_probes_decide(session, given_back, incident, now):
+        follow_up_recovery(session, component, now)
     if notify:
         queue.incident_event(session, incident, update, first=False)
     audit.record(session, actor, "incident.update", "incident", incident.code,
@@ -284,3 +291,20 @@ def delete_incident(session: Session, actor: Actor, incident: Incident) -> None:
     audit.record(session, actor, "incident.delete", "incident", incident.code, {"name": incident.name})
     session.delete(incident)
     bump_version(session)
+
+
+def follow_up_recovery(session: Session, component: Component, at: datetime) -> None:
+    """Checks pass again on `component`: set aside its drafts still waiting, and post "monitoring" on
+    the probe-opened incidents of it still being investigated."""
+    for draft in session.scalars(select(IncidentDraft).where(IncidentDraft.component_id == component.id,
+                                                             IncidentDraft.state == DraftState.OPEN)):
+        draft.state = DraftState.RECOVERED
+    codes = session.scalars(
+        select(Incident.code).join(IncidentDraft, IncidentDraft.incident_id == Incident.id)
+        .where(IncidentDraft.component_id == component.id, IncidentDraft.state == DraftState.PUBLISHED,
+               Incident.status.in_([IncidentStatus.INVESTIGATING.value, IncidentStatus.IDENTIFIED.value]))
+    )
+    for code in list(dict.fromkeys(codes)):
+        post_update(session, PROBES, get_incident(session, code), status=IncidentStatus.MONITORING,
+                    body=f"Checks on {component.name} have been passing since "
+                    f"{local_time(session, at):%H:%M %Z}. We are monitoring the recovery.", now=at)

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from statuspage.components.probe_verdicts import follow_verdicts
 from statuspage.components.status_rules import worst_status
 from statuspage.models import Component, ComponentStatus, Incident, IncidentUpdate, Probe, StatusChange
 
@@ -92,20 +93,27 @@ def _set_by_an_incident(session: Session, change: StatusChange) -> bool:
     return previous is not None
 
 
-def let_probes_decide(session: Session, components: Sequence[Component], closing: Incident, at: datetime) -> None:
+def let_probes_decide(
+    session: Session, components: Sequence[Component], closing: Incident, at: datetime
+) -> list[Component]:
     """Hand the components that probes watch back to them once `closing` has given them back.
 
-    A pinned component, or one still under maintenance, keeps its status (probes.rules.follow_probes).
+    A pinned component, or one still under maintenance, keeps its status
+    (components.probe_verdicts). Returns those that probes found operational again,
+    for the lifecycle to follow up the probe-opened incidents still open for them.
     """
-    # Imported here: probes.drafts opens incidents through the incidents module, which imports this one.
-    from statuspage.probes.rules import follow_probes
-
     ids = [c.id for c in components]
     if not ids:
-        return
+        return []
     watched = set(session.scalars(
         select(Probe.component_id).where(Probe.component_id.in_(ids), Probe.paused.is_(False))
     ))
+    recovered = []
     for component in components:
-        if component.id in watched:
-            follow_probes(session, component, at=at, cause=f"probes, after {closing.kind.value} {closing.code}")
+        if component.id not in watched:
+            continue
+        followed = follow_verdicts(session, component, at=at,
+                                   cause=f"probes, after {closing.kind.value} {closing.code}")
+        if followed and followed[1].to_status == ComponentStatus.OPERATIONAL:
+            recovered.append(component)
+    return recovered

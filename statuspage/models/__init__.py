@@ -18,11 +18,20 @@ from statuspage.models.incidents import (
 )
 from statuspage.models.notify import Delivery, DeliveryStatus, OutboxEvent, Subscriber, SubscriberMode, Subscription
 from statuspage.models.postmortems import ActionItem, ActionStatus, Postmortem, PostmortemRevision
-from statuspage.models.probes import AutoIncident, Check, CheckRollup, IncidentDraft, Probe, ProbeKind, ProbeState
+from statuspage.models.probes import (
+    AutoIncident,
+    Check,
+    CheckRollup,
+    DraftState,
+    IncidentDraft,
+    Probe,
+    ProbeKind,
+    ProbeState,
+)
 
 __all__ = [
     "ActionItem", "ActionStatus", "Postmortem", "PostmortemRevision",
-    "AutoIncident", "Check", "CheckRollup", "Delivery", "DeliveryStatus", "IncidentDraft",
+    "AutoIncident", "Check", "DraftState", "CheckRollup", "Delivery", "DeliveryStatus", "IncidentDraft",
     "OutboxEvent", "Probe", "ProbeKind", "ProbeState", "Subscriber", "SubscriberMode", "Subscription",
     "DESCRIPTION_MAX", "NAME_MAX", "ApiToken", "AuditEntry", "Component", "ComponentGroup",
     "ComponentStatus", "Impact", "Incident", "IncidentComponent", "IncidentKind", "IncidentStatus",

@@ -39,8 +39,9 @@ class StrEnumType(TypeDecorator):
     impl = String(32)
     cache_ok = True
 
-    def __init__(self, enum_class: type[StrEnum]) -> None:
+    def __init__(self, enum_class: type[StrEnum], length: int = 32) -> None:
         super().__init__()
+        self.impl = String(length)
         self.enum_class = enum_class
 
     def process_bind_param(self, value: Any, dialect) -> str | None:

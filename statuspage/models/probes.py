@@ -30,6 +30,15 @@ class ProbeState(StrEnum):
     DOWN = "down"
 
 
+class DraftState(StrEnum):
+    """Where a draft stands: waiting, published, dismissed, or recovered before anyone published it."""
+
+    OPEN = "open"
+    PUBLISHED = "published"
+    DISMISSED = "dismissed"
+    RECOVERED = "recovered"
+
+
 class AutoIncident(StrEnum):
     OFF = "off"
     DRAFT = "draft"
@@ -138,8 +147,7 @@ class IncidentDraft(Base):
     status: Mapped[ComponentStatus] = mapped_column(StrEnumType(ComponentStatus))
     started_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # "open", "published", "dismissed", or "recovered" (checks recovered before anyone published it).
-    state: Mapped[str] = mapped_column(String(16), default="open")
+    state: Mapped[DraftState] = mapped_column(StrEnumType(DraftState, 16), default=DraftState.OPEN)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"))
 
     component: Mapped[Component] = relationship()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -10,21 +13,15 @@ from statuspage.models import Page
 
 
 def get_page(session: Session) -> Page | None:
-    """The page, or None before the first `ensure_page`."""
+    """The page, or None before `db upgrade` (or `create-user`) set it up."""
     return session.scalars(select(Page).order_by(Page.id).limit(1)).first()
 
 
-def ensure_page(session: Session, name: str, time_zone: str, url: str | None = None) -> Page:
-    """The page, created from the settings the first time with the default saved messages."""
-    # Imported here: incidents imports this module for bump_version.
-    from statuspage.incidents.templates import seed_templates
-
-    page = get_page(session)
-    if page is None:
-        page = Page(name=name, time_zone=time_zone, url=url, version=1)
-        session.add(page)
-        seed_templates(session)
-        session.flush()
+def new_page(session: Session, name: str, time_zone: str, url: str | None = None) -> Page:
+    """Create the page row (tools.setup.setup_page adds what a new page starts with)."""
+    page = Page(name=name, time_zone=time_zone, url=url, version=1)
+    session.add(page)
+    session.flush()
     return page
 
 
@@ -41,3 +38,9 @@ def current_version(session: Session) -> int:
     version = session.scalar(select(Page.version).order_by(Page.id).limit(1))
     return version or 0
 
+
+
+def local_time(session: Session, at: datetime) -> datetime:
+    """`at` in the page's time zone, as customers read every other time on the page."""
+    page = get_page(session)
+    return at.astimezone(ZoneInfo(page.time_zone if page else "Etc/UTC"))

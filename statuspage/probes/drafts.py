@@ -15,7 +15,6 @@ the admin lists it as such.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, selectinload
@@ -23,11 +22,12 @@ from sqlalchemy.orm import Session, object_session, selectinload
 from statuspage import audit
 from statuspage.audit import Actor
 from statuspage.errors import Conflict, NotFound
-from statuspage.incidents import lifecycle, lookups, rules
+from statuspage.incidents import lifecycle, rules
 from statuspage.models import (
     AutoIncident,
     Component,
     ComponentStatus,
+    DraftState,
     Incident,
     IncidentComponent,
     IncidentDraft,
@@ -36,11 +36,9 @@ from statuspage.models import (
     Probe,
 )
 from statuspage.models.base import NAME_MAX
-from statuspage.page.record import get_page
+from statuspage.page.record import local_time
 
 OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
-SYSTEM = Actor.system("probe", "probes")
-OPEN, PUBLISHED, DISMISSED, RECOVERED = "open", "published", "dismissed", "recovered"
 # How long the admin keeps listing drafts whose component recovered before anyone published them.
 RECOVERED_SHOWN = timedelta(days=1)
 
@@ -51,14 +49,8 @@ def title(component: Component) -> str:
     return name if len(name) <= NAME_MAX else name[:NAME_MAX - 1] + "…"
 
 
-def _local(component: Component, at: datetime) -> datetime:
-    """`at` in the page's time zone, as customers read every other time on the page."""
-    page = get_page(object_session(component))
-    return at.astimezone(ZoneInfo(page.time_zone if page else "Etc/UTC"))
-
-
 def _body(component: Component, started: datetime) -> str:
-    local = _local(component, started)
+    local = local_time(object_session(component), started)
     return (f"We are investigating elevated errors on {component.name}. Our monitoring has seen failing "
             f"checks since {local:%H:%M %Z} on {local:%b %d}.")
 
@@ -77,7 +69,7 @@ def open_incident_for(session: Session, component: Component) -> Incident | None
 def open_draft_for(session: Session, component: Component) -> IncidentDraft | None:
     """The draft waiting for a responder for this component, if any."""
     return session.scalars(select(IncidentDraft).where(IncidentDraft.component_id == component.id,
-                                                       IncidentDraft.state == OPEN).limit(1)).first()
+                                                       IncidentDraft.state == DraftState.OPEN).limit(1)).first()
 
 
 def after_status_change(
@@ -94,7 +86,7 @@ def after_status_change(
     if after in OUTAGES and before not in OUTAGES and probe is not None:
         _auto_open(session, component, after, probe, at)
     elif after == ComponentStatus.OPERATIONAL and before != ComponentStatus.OPERATIONAL:
-        _follow_up(session, component, at)
+        lifecycle.follow_up_recovery(session, component, at)
 
 
 def _auto_open(session: Session, component: Component, status: ComponentStatus, probe: Probe,
@@ -109,30 +101,12 @@ def _auto_open(session: Session, component: Component, status: ComponentStatus, 
                           body=_body(component, started), status=status, started_at=started, created_at=at)
     session.add(draft)
     if mode == AutoIncident.PUBLISH:
-        incident = lifecycle.open_incident(session, SYSTEM, name=draft.name, body=draft.body,
+        incident = lifecycle.open_incident(session, lifecycle.PROBES, name=draft.name, body=draft.body,
                                            status=IncidentStatus.INVESTIGATING,
                                            component_statuses={component.code: status.value},
                                            started_at=started, now=at)
-        draft.state, draft.incident_id = PUBLISHED, incident.id
+        draft.state, draft.incident_id = DraftState.PUBLISHED, incident.id
     session.flush()
-
-
-def _follow_up(session: Session, component: Component, at: datetime) -> None:
-    """Set aside the drafts still waiting, and post "monitoring" on the probe-opened incidents of this
-    component still being investigated."""
-    for draft in session.scalars(select(IncidentDraft).where(IncidentDraft.component_id == component.id,
-                                                             IncidentDraft.state == OPEN)):
-        draft.state = RECOVERED
-    codes = session.scalars(
-        select(Incident.code).join(IncidentDraft, IncidentDraft.incident_id == Incident.id)
-        .where(IncidentDraft.component_id == component.id, IncidentDraft.state == PUBLISHED,
-               Incident.status.in_([IncidentStatus.INVESTIGATING.value, IncidentStatus.IDENTIFIED.value]))
-    )
-    for code in list(dict.fromkeys(codes)):
-        incident = lookups.get_incident(session, code)
-        lifecycle.post_update(session, SYSTEM, incident, status=IncidentStatus.MONITORING,
-                              body=f"Checks on {component.name} have been passing since "
-                             f"{_local(component, at):%H:%M %Z}. We are monitoring the recovery.", now=at)
 
 
 # --- responders' side ----------------------------------------------------------------------------
@@ -142,7 +116,8 @@ def open_drafts(session: Session) -> list[IncidentDraft]:
     """Drafts waiting for a responder, newest first."""
     return list(session.scalars(
         select(IncidentDraft).options(selectinload(IncidentDraft.component))
-        .where(IncidentDraft.state == OPEN).order_by(IncidentDraft.created_at.desc(), IncidentDraft.id.desc())
+        .where(IncidentDraft.state == DraftState.OPEN)
+        .order_by(IncidentDraft.created_at.desc(), IncidentDraft.id.desc())
     ))
 
 
@@ -150,7 +125,7 @@ def recovered_drafts(session: Session, now: datetime) -> list[IncidentDraft]:
     """Drafts of the last day whose component recovered before anyone published them, newest first."""
     return list(session.scalars(
         select(IncidentDraft).options(selectinload(IncidentDraft.component))
-        .where(IncidentDraft.state == RECOVERED, IncidentDraft.created_at >= now - RECOVERED_SHOWN)
+        .where(IncidentDraft.state == DraftState.RECOVERED, IncidentDraft.created_at >= now - RECOVERED_SHOWN)
         .order_by(IncidentDraft.created_at.desc(), IncidentDraft.id.desc()).limit(20)
     ))
 
@@ -164,7 +139,7 @@ def get_draft(session: Session, code: str) -> IncidentDraft:
 
 
 def _must_be_open(draft: IncidentDraft) -> None:
-    if draft.state != OPEN:
+    if draft.state != DraftState.OPEN:
         raise Conflict(f"This draft was already {draft.state}.", "draft_id")
 
 
@@ -187,7 +162,7 @@ def publish_draft(session: Session, actor: Actor, draft: IncidentDraft, now: dat
         component_codes=None if down else [component.code],
         started_at=min(draft.started_at, now), deliver_notifications=notify, now=now,
     )
-    draft.state, draft.incident_id = PUBLISHED, incident.id
+    draft.state, draft.incident_id = DraftState.PUBLISHED, incident.id
     audit.record(session, actor, "incident_draft.publish", "incident_draft", draft.code,
                  {"incident": incident.code})
     return incident
@@ -196,5 +171,5 @@ def publish_draft(session: Session, actor: Actor, draft: IncidentDraft, now: dat
 def dismiss_draft(session: Session, actor: Actor, draft: IncidentDraft) -> None:
     """Set a draft aside without publishing it."""
     _must_be_open(draft)
-    draft.state = DISMISSED
+    draft.state = DraftState.DISMISSED
     audit.record(session, actor, "incident_draft.dismiss", "incident_draft", draft.code, {"name": draft.name})

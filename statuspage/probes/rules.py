@@ -12,14 +12,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from statuspage.audit import Actor
-from statuspage.components.status_rules import set_status, worst_status
+from statuspage.components.probe_verdicts import follow_verdicts
 from statuspage.models import Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState, StatusChange
 from statuspage.probes.base import CheckResult
 from statuspage.probes.drafts import after_status_change
 
 OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
-PROBE_ACTOR = Actor.system("probe", "probes")
 
 
 def record_check(session: Session, probe: Probe, result: CheckResult, at: datetime) -> Check:
@@ -123,44 +121,14 @@ def apply_check(session: Session, probe: Probe, result: CheckResult, at: datetim
     return check
 
 
-def alert_statuses(probe: Probe, component_id: int) -> list[ComponentStatus]:
-    """The statuses an alert webhook's firing alerts ask of one component."""
-    firing = (probe.options or {}).get("firing") or {}
-    return [ComponentStatus(a["status"]) for a in firing.values() if a.get("component_id") == component_id]
-
-
-def desired_status(session: Session, component: Component) -> ComponentStatus:
-    """The worst verdict of the component's active probes and of alerts firing for it."""
-    verdicts = list(session.scalars(
-        select(Probe.verdict).where(Probe.component_id == component.id, Probe.paused.is_(False),
-                                    Probe.kind != ProbeKind.ALERTMANAGER.value)
-    ))
-    for probe in session.scalars(select(Probe).where(Probe.kind == ProbeKind.ALERTMANAGER.value,
-                                                     Probe.paused.is_(False))):
-        verdicts += alert_statuses(probe, component.id)
-    return worst_status(ComponentStatus(v) for v in verdicts)
-
-
 def follow_probes(
     session: Session, component: Component, *, at: datetime, cause: str, probe: Probe | None = None
 ) -> StatusChange | None:
-    """Set the component to what its probes ask, unless it is pinned or under maintenance.
-
-    1. Lock the component row (PostgreSQL), so two workers applying checks
-       of two probes of one component combine each other's verdicts.
-    2. Combine: the worst verdict of its probes and firing alerts.
-    3. A pinned component (and one under maintenance) keeps its status:
-       the checks and verdicts are recorded, nothing else changes.
-    4. Otherwise set the status, and open or follow up an incident as the
-       probe's `auto_incident` says.
-    """
-    session.execute(select(Component.id).where(Component.id == component.id).with_for_update())
-    desired = desired_status(session, component)
-    if component.pinned or component.status == ComponentStatus.UNDER_MAINTENANCE:
+    """Set the component to what its probes ask (components.probe_verdicts), then open or follow up
+    an incident as the probe's `auto_incident` says."""
+    followed = follow_verdicts(session, component, at=at, cause=cause)
+    if followed is None:
         return None
-    before = ComponentStatus(component.status)
-    change = set_status(session, component, desired, PROBE_ACTOR, cause=cause[:255], at=at)
-    if change is None:
-        return None
-    after_status_change(session, component, before, desired, probe=probe, at=at)
+    before, change = followed
+    after_status_change(session, component, before, ComponentStatus(change.to_status), probe=probe, at=at)
     return change

@@ -12,7 +12,7 @@ from statuspage.components import catalog, uptime
 from statuspage.config import Settings
 from statuspage.db import utcnow
 from statuspage.models import Component, ComponentGroup, StatusChange
-from statuspage.page.record import ensure_page
+from statuspage.tools.setup import setup_page
 
 DEMO_STACK: list[tuple[str | None, list[tuple[str, str]]]] = [
     ("Web", [
@@ -52,7 +52,7 @@ def _backdate(session: Session, component: Component, since: datetime) -> None:
 def seed_components(session: Session, settings: Settings, now: datetime | None = None) -> int:
     """Create whatever part of the demo stack is missing, as if created 90 days ago; returns how many
     components were made (existing ones are left alone)."""
-    ensure_page(session, settings.page_name, settings.timezone)
+    setup_page(session, settings.page_name, settings.timezone)
     actor = Actor.system("demo")
     since = history_start(now or utcnow())
     created = 0

@@ -17,9 +17,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from statuspage.api.common import current_page
 from statuspage.audit import Actor
 from statuspage.components import catalog
+from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
 from statuspage.errors import Conflict, DomainError
 from statuspage.models import AuditEntry

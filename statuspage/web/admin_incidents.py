@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from statuspage.api.common import current_page, page_zone
 from statuspage.audit import Actor
 from statuspage.components.catalog import all_components
+from statuspage.edge.page import current_page, page_zone
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError, NotFound
 from statuspage.incidents import lifecycle, lookups, rules, windows

@@ -11,10 +11,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from statuspage.api.common import current_page
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.db import utcnow
+from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError, InvalidInput, NotFound
 from statuspage.models import AutoIncident, ComponentStatus, ProbeKind

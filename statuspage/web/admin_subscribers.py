@@ -7,9 +7,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from statuspage.api.common import current_page
 from statuspage.audit import Actor
 from statuspage.components.catalog import all_components
+from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError
 from statuspage.models import Delivery, DeliveryStatus, OutboxEvent

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from statuspage.api.common import current_page
 from statuspage.components.catalog import component_tree, get_component, get_group
 from statuspage.components.status_rules import INDICATOR_DESCRIPTIONS, STATUS_LABELS, page_indicator, worst_status
+from statuspage.edge.page import current_page
 from statuspage.edge.public_cache import cached_public
 from statuspage.edge.session import db_session
 from statuspage.errors import NotFound

@@ -6,11 +6,11 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from statuspage.api.common import current_page
 from statuspage.components import uptime
 from statuspage.components.catalog import component_tree, get_component
 from statuspage.components.status_rules import page_indicator
 from statuspage.db import utcnow
+from statuspage.edge.page import current_page
 from statuspage.edge.public_cache import cached_public
 from statuspage.edge.session import db_session
 from statuspage.errors import NotFound

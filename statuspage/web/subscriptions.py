@@ -15,9 +15,9 @@ from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy.exc import IntegrityError
 
 from statuspage.accounts.users import clean_email
-from statuspage.api.common import current_page
 from statuspage.components.catalog import all_components
 from statuspage.edge.extensions import csrf, limiter
+from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError
 from statuspage.models import Subscriber, SubscriberMode

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from flask import Flask
 
-from statuspage.api.common import page_zone
 from statuspage.components.status_rules import INDICATOR_DESCRIPTIONS, STATUS_LABELS
+from statuspage.edge.page import page_zone
 from statuspage.markdown import plain as plain_markdown
 from statuspage.markdown import render as render_markdown
 from statuspage.models import ComponentStatus

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from statuspage.api.common import error_response, storable_text
+from statuspage.inputs import storable_text
 
 UNSTORABLE_MESSAGE = ("The address or the form holds a character no page can contain (a NUL character "
                       "or a broken one) in {where}. Remove it and try again.")
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    """Our `{"error": {...}}` beside Statuspage's `{"message": ...}`."""
+    body = {"error": {"code": code, "message": message, "field": field}, "message": message}
+    response = jsonify(body)
+    response.status_code = status
+    return response
 
 
 def _wants_json() -> bool:
@@ -32,7 +40,7 @@ def unstorable_input() -> str | None:
 def _refuse_unstorable_input() -> None:
     """400 for HTML routes given text PostgreSQL refuses, before any view queries with it.
 
-    The API refuses the same text itself with its JSON errors (api/common.py).
+    The API refuses the same text itself with its JSON errors (api.common).
     """
     if request.path.startswith("/api/"):
         return
