@@ -57,12 +57,13 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 ## make test: dev dependencies, then the whole suite (PostgreSQL too when STATUSPAGE_TEST_POSTGRES_URL is set).
-test: install-dev tests/clients/node_modules/.installed browser
-	$(BIN)/ruff check statuspage tests bench migrations app.py
+test: lint tests/clients/node_modules/.installed browser
 	$(BIN)/python -m pytest -q
 
+## make lint: ruff, the layer contracts (import-linter) and the types (mypy).
 lint: install-dev
 	$(BIN)/ruff check statuspage tests bench migrations app.py
+	$(BIN)/lint-imports --no-cache
 
 bench: install-dev
 	$(BIN)/python bench/public_page.py
