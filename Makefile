@@ -64,6 +64,7 @@ test: lint tests/clients/node_modules/.installed browser
 lint: install-dev
 	$(BIN)/ruff check statuspage tests bench migrations app.py
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy statuspage
 
 bench: install-dev
 	$(BIN)/python bench/public_page.py

@@ -17,7 +17,7 @@ UNSET: Any = object()
 _CONTROL_CHARACTERS = frozenset(chr(code) for code in (*range(0x20), 0x7F))
 
 
-def clean_name(value: Any, field: str = "name") -> str:
+def clean_name(value: object, field: str = "name") -> str:
     """A trimmed, non-empty, single-line name of at most 255 characters without control characters."""
     label = field.replace("_", " ").capitalize()
     if not isinstance(value, str) or not value.strip():

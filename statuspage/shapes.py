@@ -235,14 +235,14 @@ def subscriber_json(subscriber: Subscriber, page: Page) -> dict[str, Any]:
 def postmortem_fields(incident: Incident, page: Page) -> dict[str, Any]:
     """The management incident's postmortem_* fields, from our structured postmortem."""
     postmortem = incident.postmortem
-    published = postmortem is not None and postmortem.published_at is not None
+    published_at = postmortem.published_at if postmortem is not None else None
     body = export_markdown(incident, postmortem, page.time_zone, public=True,
-                           items=incident.action_items) if published else None
+                           items=incident.action_items) if postmortem is not None and published_at is not None else None
     return {
         "postmortem_body": body,
         "postmortem_body_last_updated_at": iso(postmortem.updated_at, page.time_zone) if postmortem else None,
         "postmortem_ignored": False,
         "postmortem_notified_subscribers": bool(postmortem and postmortem.notified_subscribers),
         "postmortem_notified_twitter": False,
-        "postmortem_published_at": iso(postmortem.published_at, page.time_zone) if published else None,
+        "postmortem_published_at": iso(published_at, page.time_zone),
     }

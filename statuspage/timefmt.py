@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -12,7 +12,7 @@ def iso(value: datetime | None, time_zone: str = "Etc/UTC") -> str | None:
         return None
     local = value.astimezone(ZoneInfo(time_zone))
     text = local.isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z") if local.utcoffset().total_seconds() == 0 else text
+    return text.replace("+00:00", "Z") if local.utcoffset() == timedelta(0) else text
 
 
 def iso_date(value: date | None) -> str | None:

@@ -39,7 +39,7 @@ def sign_in(client, session: Session, role: str = "admin") -> User:
     """Sign the test client in as a new user with `role` (through flask-login's session keys)."""
     user = a_user(session, role)
     with client.session_transaction() as cookie:
-        cookie["_user_id"] = str(user.id)
+        cookie["_user_id"] = user.get_id()
         cookie["_fresh"] = True
     return user
 

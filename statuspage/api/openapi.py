@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from flask import Blueprint, jsonify
 
@@ -141,6 +141,15 @@ def error_responses() -> dict[str, Schema]:
     return responses
 
 
+class OperationParts(TypedDict):
+    """The keyword arguments of `operation` that a PATCH and its PUT twin share."""
+
+    tag: str
+    ok: tuple[int, str, Schema]
+    errors: tuple[int, ...]
+    body: Schema | None
+
+
 def operation(
     operation_id: str,
     summary: str,
@@ -192,7 +201,7 @@ def resource_paths(
     one, many = names
     notes = notes or {}
     item_path = f"{collection}/{{{item_parameter}}}"
-    update = {
+    update: OperationParts = {
         "tag": tag, "ok": (200, f"The {noun} after the change.", ref(schema)),
         "errors": WRITE_ERRORS, "body": update_body,
     }
@@ -293,7 +302,7 @@ PAGE_FIELDS: dict[str, Schema] = {
 
 def pages_section() -> Section:
     tag = "Pages"
-    update = {
+    update: OperationParts = {
         "tag": tag, "errors": (400, 401, 403, 404, 413, 415, 422, 429), "ok": (200, "The page after the change.",
                                                                              ref("Page")),
         "body": wrapped_body("page", ref("PageUpdate"),

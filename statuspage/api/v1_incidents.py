@@ -200,7 +200,7 @@ def edit_update(page, incident_id, update_id):
                           display_at=data.get("display_at", UNSET),
                           deliver_notifications=data.get("deliver_notifications", UNSET))
     session.commit()
-    refreshed = session.get(IncidentUpdate, update.id)
+    refreshed = session.get_one(IncidentUpdate, update.id)
     return jsonify(managed_update_json(refreshed, incident, page))
 
 

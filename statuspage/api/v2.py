@@ -8,15 +8,16 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from statuspage.api.common import register_error_handlers
-from statuspage.components.catalog import component_tree
+from statuspage.components.catalog import TreeItem, component_tree
 from statuspage.edge.page import current_page
 from statuspage.edge.public_cache import cached_public
 from statuspage.edge.session import db_session
 from statuspage.incidents import lookups, rules
-from statuspage.models import IncidentKind, MaintenanceStatus
+from statuspage.models import Incident, IncidentKind, MaintenanceStatus
 from statuspage.shapes import incident_json, overall_status, page_json, tree_json
 
-bp = Blueprint("api_v2", __name__, url_prefix="/api/v2")
+PREFIX = "/api/v2"
+bp = Blueprint("api_v2", __name__, url_prefix=PREFIX)
 register_error_handlers(bp)
 
 # The feeds are read by browsers on other sites too (status widgets), like the JSON.
@@ -31,7 +32,7 @@ def open_to_other_sites(response: Response) -> Response:
     The render cache's own answers carry the same Allow-Origin (web/public_cache.py); this hook
     covers what does not come from it: OPTIONS, errors, and paths under /api/v2/ that match no route.
     """
-    if request.path.startswith(bp.url_prefix + "/") or request.path in FEEDS:
+    if request.path.startswith(PREFIX + "/") or request.path in FEEDS:
         response.headers["Access-Control-Allow-Origin"] = "*"
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
@@ -54,17 +55,17 @@ class PublicState:
         self.session = db_session()
         self.page = current_page()
         self.base_url = current_app.config["STATUSPAGE"].base_url
-        self._tree = None
-        self._unresolved = None
+        self._tree: list[TreeItem] | None = None
+        self._unresolved: list[Incident] | None = None
 
     @property
-    def tree(self):
+    def tree(self) -> list[TreeItem]:
         if self._tree is None:
             self._tree = component_tree(self.session)
         return self._tree
 
     @property
-    def unresolved(self):
+    def unresolved(self) -> list[Incident]:
         if self._unresolved is None:
             self._unresolved = lookups.unresolved_incidents(self.session)
         return self._unresolved

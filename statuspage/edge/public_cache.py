@@ -120,7 +120,8 @@ def cache_key(path: str, query: str) -> str:
 def reply(cache: PublicCache, entry: CachedBody, version: int, accept_encoding: str,
           if_none_match: str | None) -> Reply:
     """The response for a cached entry: 304 when the client has it, gzip when it accepts it."""
-    use_gzip = entry.gzipped is not None and "gzip" in accept_encoding.lower()
+    gzipped = entry.gzipped if "gzip" in accept_encoding.lower() else None
+    use_gzip = gzipped is not None
     etag = f'"v{version}-{utcnow().date().isoformat()}{"-gz" if use_gzip else ""}"'
     headers = [("Cache-Control", cache.cache_control), ("Access-Control-Allow-Origin", "*"),
                ("Vary", "Accept-Encoding")]
@@ -128,7 +129,7 @@ def reply(cache: PublicCache, entry: CachedBody, version: int, accept_encoding: 
         headers.append(("ETag", etag))
         if if_none_match and parse_etags(if_none_match).contains(etag.strip('"')):
             return Reply(304, headers, b"")
-    body = entry.gzipped if use_gzip else entry.body
+    body = gzipped if gzipped is not None else entry.body
     if use_gzip:
         headers.append(("Content-Encoding", "gzip"))
     content_type = entry.mimetype + ("; charset=utf-8" if entry.mimetype.startswith("text/")
@@ -168,9 +169,10 @@ def cached_public(view: Callable) -> Callable:
             version = cache.version(_load_version)
         except SQLAlchemyError:
             # The database is down: keep serving what was rendered last; the page must stay up.
-            version = cache.last_version()
-            if version is None:
+            last = cache.last_version()
+            if last is None:
                 abort(503, "The status page is starting up or cannot reach its database; try again shortly.")
+            version = last
         key = cache_key(request.path, request.query_string.decode("latin-1"))
         entry = cache.get(key, version)
         if entry is None:
@@ -182,7 +184,8 @@ def cached_public(view: Callable) -> Callable:
                 abort(503, "The status page cannot reach its database right now; try again shortly.")
             body = result.get_data()
             packed = gzip.compress(body, 6) if len(body) >= GZIP_MIN_BYTES else None
-            entry = CachedBody(body, packed, result.mimetype, result.status_code)
+            # Flask gives every response it makes a mimetype; the fallback only satisfies the type.
+            entry = CachedBody(body, packed, result.mimetype or "application/octet-stream", result.status_code)
             if result.status_code == 200:
                 cache.put(key, version, entry)
         answer = reply(cache, entry, version, request.headers.get("Accept-Encoding", ""),

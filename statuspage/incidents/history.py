@@ -6,7 +6,7 @@ page instead, so a customer reading the history sees only the record of the past
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from statuspage.models import Incident, IncidentStatus, MaintenanceStatus
@@ -16,7 +16,7 @@ PER_PAGE = 20
 OVER = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM, MaintenanceStatus.COMPLETED)
 
 
-def _is_over():
+def _is_over() -> ColumnElement[bool]:
     return Incident.status.in_([s.value for s in OVER])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from statuspage.errors import NotFound
@@ -17,7 +17,7 @@ from statuspage.models import (
 )
 
 
-def with_timeline(query):
+def with_timeline(query: Select[Incident]) -> Select[Incident]:
     """The query with each incident's updates and components loaded in one go."""
     return query.options(selectinload(Incident.updates), selectinload(Incident.components))
 

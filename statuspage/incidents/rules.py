@@ -65,7 +65,7 @@ MAINTENANCE_NEXT = {
 
 
 
-def clean_body(value: Any, field: str = "body", required: bool = False) -> str:
+def clean_body(value: object, field: str = "body", required: bool = False) -> str:
     """A Markdown message of at most 25,000 characters, storable on every database."""
     if value is None:
         value = ""

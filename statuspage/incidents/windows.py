@@ -121,6 +121,13 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
 
+def _window_end(maintenance: Incident) -> datetime:
+    """When a maintenance window ends; scheduling, rescheduling and the importer always set it."""
+    if maintenance.scheduled_until is None:
+        raise ValueError(f"maintenance {maintenance.code} has no scheduled_until")
+    return maintenance.scheduled_until
+
+
 def due_maintenance(session: Session, now: datetime) -> Incident | None:
     """One maintenance whose window edge has passed and that moves on its own, or None."""
     return session.scalars(with_timeline(
@@ -139,7 +146,7 @@ def due_maintenance(session: Session, now: datetime) -> Incident | None:
 def advance_maintenance(session: Session, maintenance: Incident, now: datetime) -> IncidentUpdate:
     """Move a maintenance across the window edge it has reached."""
     actor = Actor.system("maintenance", "scheduled maintenance")
-    if maintenance.status == MaintenanceStatus.SCHEDULED.value and now < maintenance.scheduled_until:
+    if maintenance.status == MaintenanceStatus.SCHEDULED.value and now < _window_end(maintenance):
         target = MaintenanceStatus.IN_PROGRESS
     else:
         target = MaintenanceStatus.COMPLETED

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import String
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
@@ -33,7 +34,7 @@ class Role(StrEnum):
     RESPONDER = "responder"
 
 
-class StrEnumType(TypeDecorator):
+class StrEnumType(TypeDecorator[StrEnum]):
     """Stores a StrEnum as VARCHAR and reads it back as the enum member."""
 
     impl = String(32)
@@ -44,10 +45,10 @@ class StrEnumType(TypeDecorator):
         self.impl = String(length)
         self.enum_class = enum_class
 
-    def process_bind_param(self, value: Any, dialect) -> str | None:
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
         return self.enum_class(value).value
 
-    def process_result_value(self, value: str | None, dialect) -> StrEnum | None:
+    def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
         return None if value is None else self.enum_class(value)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text, true
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statuspage.db import Base, utcnow
@@ -58,6 +58,11 @@ class IncidentComponent(Base):
     )
 
 
+def _updates_newest_first() -> list[ColumnElement[Any]]:
+    """The order of `Incident.updates` (evaluated once the mappers are configured)."""
+    return [IncidentUpdate.display_at.desc(), IncidentUpdate.id.desc()]
+
+
 class Incident(Base):
     """An incident or a scheduled maintenance, with its timeline of updates."""
 
@@ -91,7 +96,7 @@ class Incident(Base):
         back_populates="incident",
         cascade="all, delete-orphan",
         passive_deletes=True,
-        order_by=lambda: [IncidentUpdate.display_at.desc(), IncidentUpdate.id.desc()],
+        order_by=_updates_newest_first,
     )
     components: Mapped[list[Component]] = relationship(
         secondary="incident_component", order_by="Component.position"

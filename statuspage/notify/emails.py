@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import charset
-from email._policybase import Compat32
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -69,12 +69,25 @@ class _WirePolicy(Compat32):
     of its own (header injection), so it becomes a space whatever the value came from.
     """
 
-    def _fold(self, name: str, value, sanitize: bool) -> str:
-        if isinstance(value, str):
-            value = _BREAK.sub(" ", value)
-            if value.isascii() and all(len(line) < 990 for line in value.split(self.linesep)):
-                return f"{name}: {value}{self.linesep}"
-        return super()._fold(name, value, sanitize)
+    def fold(self, name: str, value: str) -> str:
+        value = _unbroken(value)
+        return self._as_is(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        value = _unbroken(value)
+        as_is = self._as_is(name, value)
+        return as_is.encode("ascii") if as_is else super().fold_binary(name, value)
+
+    def _as_is(self, name: str, value: str) -> str | None:
+        """The header line unchanged when the value is ASCII text whose lines fit; None when it needs folding."""
+        if isinstance(value, str) and value.isascii() and all(len(line) < 990 for line in value.split(self.linesep)):
+            return f"{name}: {value}{self.linesep}"
+        return None
+
+
+def _unbroken(value: str) -> str:
+    """The value with every CR or LF that is not a fold replaced by a space (a `Header` passes through)."""
+    return _BREAK.sub(" ", value) if isinstance(value, str) else value
 
 
 # SMTP wants CRLF line ends; the legacy policy otherwise writes bare LF.
@@ -212,6 +225,7 @@ def build(
         # RFC 8058 one-click needs only the https URL; no mailbox reads a mailto, so none is offered.
         message["List-Unsubscribe"] = f"<{links['unsubscribe']}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.attach(MIMEText(text, "plain", _UTF8_QP))
-    message.attach(MIMEText(html, "html", _UTF8_QP))
+    # typeshed types _charset as str only; the stdlib documents a Charset instance as accepted too.
+    message.attach(MIMEText(text, "plain", _UTF8_QP))  # type: ignore[arg-type]
+    message.attach(MIMEText(html, "html", _UTF8_QP))  # type: ignore[arg-type]
     return OutgoingMail(ascii_address(ctx.mail_from), recipient, message.as_bytes(policy=_WIRE), message_id)

@@ -31,7 +31,7 @@ def _serializer(secret_key: str, purpose: str) -> URLSafeSerializer:
 
 def make(secret_key: str, purpose: str, code: str, nonce: str, components: list[str] | None = None) -> str:
     """A token for one purpose and one subscriber (with a component choice, for confirmations)."""
-    value: list = [code, nonce] if components is None else [code, nonce, list(components)]
+    value: list[str | list[str]] = [code, nonce] if components is None else [code, nonce, list(components)]
     return _serializer(secret_key, purpose).dumps(value)
 
 

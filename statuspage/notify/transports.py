@@ -104,8 +104,9 @@ class SmtpTransport(MailTransport):
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code == 421:  # the server is closing the connection
                 self._drop()
-            text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            raise _smtp_error(exc.smtp_code, text) from exc
+            reason = (exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes)
+                      else str(exc.smtp_error))
+            raise _smtp_error(exc.smtp_code, reason) from exc
         except (UnicodeError, smtplib.SMTPNotSupportedError) as exc:
             # An address that needs SMTPUTF8: no retry helps. The server may be mid-transaction
             # (MAIL FROM accepted, RCPT never sent), so the next message starts on a new connection.

@@ -12,6 +12,7 @@ import itertools
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ class Call:
     sockets: list[socket.socket] = field(default_factory=list)
     expired: bool = False
     done: bool = False
-    peer_cert: dict | None = None
+    peer_cert: Mapping[str, object] | None = None
     peer_cert_der: bytes | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -117,7 +118,7 @@ def end(call: Call) -> None:
 
 def current_call() -> Call:
     """The call this thread is making; connections outside one are refused."""
-    call = getattr(_local, "call", None)
+    call: Call | None = getattr(_local, "call", None)
     if call is None:
         raise OutboundError("outbound connections must go through statuspage.outbound", permanent=True)
     return call

@@ -7,11 +7,13 @@ import socket
 import ssl
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import DEFAULT_POOLBLOCK, HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import InsecureRequestWarning
@@ -55,8 +57,10 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
 
 
 class _GuardedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = DEFAULT_POOLBLOCK, **pool_kwargs: Any
+    ) -> None:
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
 
 
@@ -73,7 +77,7 @@ class HttpResponse:
     elapsed_ms: float
     # The final hop's certificate as `ssl.getpeercert()` gives it when TLS was verified; when it was not,
     # the certificate itself (DER), as ssl decodes only verified ones.
-    peer_cert: dict | None = None
+    peer_cert: Mapping[str, object] | None = None
     peer_cert_der: bytes | None = None
 
 

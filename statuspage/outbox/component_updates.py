@@ -15,12 +15,13 @@ component are merged while its event waits to be expanded:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from statuspage.db import utcnow
+from statuspage.db import rows_matched, utcnow
 from statuspage.models import OutboxEvent, StatusChange, Subscriber, SubscriberMode
 from statuspage.models.base import new_code
 from statuspage.outbox import queue
@@ -28,7 +29,7 @@ from statuspage.outbox import queue
 KIND = "component_update"
 
 
-def _free(now):
+def _free(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """Still waiting: not expanded, and not leased by a worker expanding it right now."""
     return (OutboxEvent.expanded_at.is_(None),
             or_(OutboxEvent.lease_until.is_(None), OutboxEvent.lease_until < now))
@@ -63,12 +64,12 @@ def queued(session: Session, change: StatusChange) -> None:
             continue
         merged = {**payload, "id": event.payload["id"], "old_status": event.payload["old_status"]}
         if merged["old_status"] == merged["new_status"]:
-            done = session.execute(delete(OutboxEvent).where(OutboxEvent.id == event.id, *_free(now))
-                                   .execution_options(synchronize_session=False))
+            done = rows_matched(session, delete(OutboxEvent).where(OutboxEvent.id == event.id, *_free(now))
+                                .execution_options(synchronize_session=False))
         else:
-            done = session.execute(update(OutboxEvent).where(OutboxEvent.id == event.id, *_free(now))
-                                   .values(payload=merged).execution_options(synchronize_session=False))
-        if done.rowcount == 1:
+            done = rows_matched(session, update(OutboxEvent).where(OutboxEvent.id == event.id, *_free(now))
+                                .values(payload=merged).execution_options(synchronize_session=False))
+        if done == 1:
             if merged["old_status"] == merged["new_status"]:
                 session.expunge(event)
             else:

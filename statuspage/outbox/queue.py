@@ -13,16 +13,16 @@ Protocol (DESIGN.md, "Delivery"):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Select, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from statuspage import audit
 from statuspage.audit import Actor
-from statuspage.db import utcnow
+from statuspage.db import rows_matched, utcnow
 from statuspage.errors import InvalidInput
 from statuspage.models import (
     Delivery,
@@ -104,20 +104,27 @@ def claim_event(session: Session, now: datetime, hold: timedelta = timedelta(0))
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     for event_id in session.scalars(candidates).all():
-        claimed = session.execute(
+        claimed = rows_matched(
+            session,
             update(OutboxEvent)
             .where(OutboxEvent.id == event_id, OutboxEvent.expanded_at.is_(None),
                    or_(OutboxEvent.lease_until.is_(None), OutboxEvent.lease_until < now))
             .values(lease_until=now + LEASE)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        if claimed.rowcount == 1:
+        if claimed == 1:
             return session.get(OutboxEvent, event_id)
     return None
 
 
-def expand(session: Session, event: OutboxEvent, now: datetime, recipients_query) -> int:
+def expand(
+    session: Session,
+    event: OutboxEvent,
+    now: datetime,
+    recipients_query: Callable[[Sequence[int]], Select[Subscriber]],
+) -> int:
     """Insert one delivery per recipient of the event and mark it expanded; returns the count."""
+    rows: list[tuple[int | None, SubscriberMode, str | None]]
     if event.kind in PERSONAL_KINDS:
         subscribers = session.scalars(select(Subscriber).where(Subscriber.code == event.payload["subscriber"]))
         rows = [(s.id, SubscriberMode.EMAIL, s.email) for s in subscribers if s.email]
@@ -167,11 +174,12 @@ def claim_deliveries(session: Session, now: datetime, limit: int, lease: timedel
             candidates = candidates.with_for_update(skip_locked=True)
         ids = session.scalars(candidates).all()
         for delivery_id in ids:
-            claimed = session.execute(
+            claimed = rows_matched(
+                session,
                 update(Delivery).where(Delivery.id == delivery_id, *due).values(lease_until=now + lease)
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-            if claimed.rowcount == 1:
+            if claimed == 1:
                 won.append(delivery_id)
         tried += ids
         if won or not ids:
@@ -181,7 +189,8 @@ def claim_deliveries(session: Session, now: datetime, limit: int, lease: timedel
 
 def backoff(attempts: int) -> timedelta:
     """Wait before attempt `attempts + 1`: 30 s, 1 min, 2 min ... at most an hour."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    factor: int = 2 ** max(attempts - 1, 0)
+    return min(BACKOFF_BASE * factor, BACKOFF_MAX)
 
 
 def record_sent(session: Session, delivery: Delivery, now: datetime, message_id: str | None) -> None:

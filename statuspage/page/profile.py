@@ -62,7 +62,7 @@ def _colour(value: Any) -> str | None:
     return "#" + (digits if len(digits) == 6 else "".join(d * 2 for d in digits))
 
 
-def _unchanged(key: str, sent: Any, shown: Any) -> bool:
+def _unchanged(key: str, sent: object, shown: object) -> bool:
     """Whether a PATCH's value for a fixed field is the one shown (spelled any way a client may)."""
     if isinstance(shown, bool):
         return parse_bool(sent, key) is shown
@@ -71,7 +71,7 @@ def _unchanged(key: str, sent: Any, shown: Any) -> bool:
     if key in CSS_COLOURS:
         return _colour(sent) == shown
     if key == "domain":
-        return isinstance(sent, str) and sent.strip().lower().rstrip("/") == shown.lower()
+        return isinstance(sent, str) and sent.strip().lower().rstrip("/") == str(shown).lower()
     return sent == shown
 
 
@@ -83,7 +83,7 @@ def update_profile(session: Session, actor: Actor, page: Page, changes: dict[str
     the whole page object back), and refused with the reason when they would change it.
     """
     fixed = fixed_fields(base_url)
-    clean: dict = {}
+    clean: dict[str, Any] = {}
     for key, value in changes.items():
         if key in READ_ONLY:
             if key == "id" and value != page.code:

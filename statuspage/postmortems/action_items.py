@@ -86,7 +86,7 @@ def add_item(session: Session, actor: Actor, incident: Incident, *, title: Any, 
 def update_item(session: Session, actor: Actor, item: ActionItem, *, title: Any, owner: Any = None,
                 due_date: Any = None, status: Any = "open", link: Any = None, public: bool = False) -> bool:
     """Change an action item (all fields at once, as the form sends them); False when nothing changed."""
-    incident = session.get(Incident, item.incident_id)
+    incident = session.get_one(Incident, item.incident_id)
     values = _clean_item(title, owner, due_date, status, link, _started_on(session, incident))
     values["public"] = bool(public)
     if all(getattr(item, key) == value for key, value in values.items()):

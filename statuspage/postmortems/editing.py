@@ -115,7 +115,7 @@ def regenerate_timeline(session: Session, actor: Actor, incident: Incident, post
     return True
 
 
-def _clean_section(key: str, value: Any) -> str:
+def _clean_section(key: str, value: object) -> str:
     title = dict(SECTIONS).get(key)
     if title is None or key == "timeline":
         raise InvalidInput(f"Unknown section {key!r}.", key)
@@ -159,7 +159,7 @@ def parse_timeline(lines: Any, postmortem: Postmortem, incident: Incident, zone:
     if not isinstance(lines, list):
         raise InvalidInput("The timeline must be a list of lines.", "timeline")
     known = {line["key"]: line for line in postmortem.timeline}
-    result = []
+    result: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         if not isinstance(line, dict):
             raise InvalidInput(f"Timeline line {number} is not an object.", "timeline")

@@ -132,6 +132,13 @@ class Restoration:
     full_at: datetime | None = None
 
 
+def _before(change: StatusChange) -> ComponentStatus:
+    """The status before a change; _status_changes reads only changes that have one (not creations)."""
+    if change.from_status is None:
+        raise ValueError(f"status change {change.id} has no from_status")
+    return change.from_status
+
+
 def _badness(current: dict[int, ComponentStatus]) -> tuple[int, int]:
     severities = [SEVERITY[status] for status in current.values()]
     return max(severities, default=0), sum(severities)
@@ -147,7 +154,7 @@ def _restorations(changes: Sequence[StatusChange]) -> Restoration:
        the same) was still not operational. Full restoration: the last moment things went from
        not all operational to all operational, after the worst point.
     """
-    current = {change.component_id: change.from_status for change in reversed(changes)}
+    current = {change.component_id: _before(change) for change in reversed(changes)}
     moments: list[tuple[datetime, list[StatusChange], tuple[int, int], bool]] = [
         (datetime.min.replace(tzinfo=UTC), [], _badness(current), False)]
     for at, group in groupby(changes, key=lambda change: change.at):
@@ -163,7 +170,7 @@ def _restorations(changes: Sequence[StatusChange]) -> Restoration:
     result = Restoration()
     was_operational = False
     for at, steps, _badness_now, operational in moments[worst + 1:]:
-        improved = [c for c in steps if SEVERITY[c.to_status] < SEVERITY[c.from_status]]
+        improved = [c for c in steps if SEVERITY[c.to_status] < SEVERITY[_before(c)]]
         if improved and not operational and result.partial_at is None and result.full_at is None:
             result.partial_at, result.improved = at, improved
         if operational and not was_operational:

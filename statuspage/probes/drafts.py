@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from statuspage import audit
 from statuspage.audit import Actor
@@ -49,8 +49,8 @@ def title(component: Component) -> str:
     return name if len(name) <= NAME_MAX else name[:NAME_MAX - 1] + "…"
 
 
-def _body(component: Component, started: datetime) -> str:
-    local = local_time(object_session(component), started)
+def _body(session: Session, component: Component, started: datetime) -> str:
+    local = local_time(session, started)
     return (f"We are investigating elevated errors on {component.name}. Our monitoring has seen failing "
             f"checks since {local:%H:%M %Z} on {local:%b %d}.")
 
@@ -98,7 +98,7 @@ def _auto_open(session: Session, component: Component, status: ComponentStatus, 
         return
     started = min(probe.first_failure_at or at, at)
     draft = IncidentDraft(component_id=component.id, probe_id=probe.id, name=title(component),
-                          body=_body(component, started), status=status, started_at=started, created_at=at)
+                          body=_body(session, component, started), status=status, started_at=started, created_at=at)
     session.add(draft)
     if mode == AutoIncident.PUBLISH:
         incident = lifecycle.open_incident(session, lifecycle.PROBES, name=draft.name, body=draft.body,

@@ -48,7 +48,7 @@ def parse_number(value: Any, field: str, low: float, high: float, unit: str = ""
     return float(value)
 
 
-def parse_text(value: Any, field: str, limit: int, required: bool = False) -> str:
+def parse_text(value: object, field: str, limit: int, required: bool = False) -> str:
     """Text of at most `limit` characters without control characters (empty allowed unless required)."""
     if value is None:
         value = ""

@@ -6,6 +6,7 @@ import json
 import re
 import ssl
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -107,7 +108,7 @@ def certificate_not_after(der: bytes) -> str | None:
         tag, at, end = _der_item(der, start)  # tbsCertificate
         if tag != 0x30:
             return None
-        fields = []
+        fields: list[tuple[int, int, int]] = []
         while at < end and len(fields) < 5:
             tag, value, at = _der_item(der, at)
             if tag != 0xA0:  # the optional [0] version
@@ -129,11 +130,12 @@ def certificate_not_after(der: bytes) -> str | None:
     return time.strftime("%b %d %H:%M:%S %Y GMT", expires)
 
 
-def _cert_days_left(cert: dict | None, now: datetime) -> float | None:
-    if not cert or "notAfter" not in cert:
+def _cert_days_left(cert: Mapping[str, object] | None, now: datetime) -> float | None:
+    not_after = cert.get("notAfter") if cert else None
+    if not isinstance(not_after, str):
         return None
     try:
-        expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), UTC)
+        expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), UTC)
     except ValueError:
         return None
     return (expires - now).total_seconds() / 86400

@@ -22,15 +22,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeAlias
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from statuspage.db import rows_matched
 from statuspage.models import Check, CheckRollup, Probe
 
 HOUR, DAY = "hour", "day"
 # The first key of our PostgreSQL advisory locks for rollups (the second is the probe id).
 ROLLUP_LOCK = 7_301_001
+# A raw check as roll_up_day reads it: at, ok, slow, latency_ms.
+CheckRow: TypeAlias = "Row[datetime, bool, bool, float | None]"
 
 
 def day_start(when: datetime) -> datetime:
@@ -63,7 +67,7 @@ class Figures:
     max: float | None
 
     @classmethod
-    def of(cls, checks: Sequence) -> Figures:
+    def of(cls, checks: Sequence[CheckRow]) -> Figures:
         """The figures of some checks (rows with ok, slow and latency_ms)."""
         latencies = sorted(c.latency_ms for c in checks if c.latency_ms is not None)
         return cls(count=len(checks), failures=sum(1 for c in checks if not c.ok),
@@ -98,7 +102,7 @@ def roll_up_day(session: Session, probe_id: int, day: datetime) -> int:
     end = day + timedelta(days=1)
     window = (Check.probe_id == probe_id, Check.at >= day, Check.at < end)
     checks = session.execute(select(Check.at, Check.ok, Check.slow, Check.latency_ms).where(*window)).all()
-    by_hour: dict[datetime, list] = defaultdict(list)
+    by_hour: dict[datetime, list[CheckRow]] = defaultdict(list)
     for check in checks:
         by_hour[hour_start(check.at)].append(check)
     for start, items in sorted(by_hour.items()):
@@ -142,8 +146,8 @@ def roll_up_one(session: Session, now: datetime, raw_days: int = 7, keep_days: i
             if oldest is not None and oldest < cutoff:
                 roll_up_day(session, probe_id, day_start(oldest))
                 return True
-        pruned = session.execute(delete(CheckRollup).where(CheckRollup.probe_id == probe_id,
-                                                           CheckRollup.start < keep_from)).rowcount
+        pruned = rows_matched(session, delete(CheckRollup).where(CheckRollup.probe_id == probe_id,
+                                                                 CheckRollup.start < keep_from))
         if pruned:
             return True
     return False

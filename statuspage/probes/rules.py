@@ -89,7 +89,7 @@ def failure_rate_tripped(session: Session, probe: Probe) -> datetime | None:
         select(Check.ok, Check.at).where(Check.probe_id == probe.id)
         .order_by(Check.at.desc(), Check.id.desc()).limit(probe.failure_rate_window)
     ).all()
-    failures = [row.at for row in window if not row.ok]
+    failures: list[datetime] = [row.at for row in window if not row.ok]
     if len(window) < probe.failure_rate_window or len(failures) / len(window) < probe.failure_rate_threshold:
         return None
     return min(failures)

@@ -28,7 +28,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from statuspage.db import Database
+from statuspage.db import Database, rows_matched
 from statuspage.models import Check, Probe, ProbeKind
 from statuspage.outbound.guard import Policy
 from statuspage.probes import SCHEDULED_KINDS, run_check
@@ -53,7 +53,7 @@ class Claim:
 
 
 def _due(session: Session, kinds: tuple[ProbeKind, ...], now: datetime, limit: int,
-         due_by: datetime | None = None):
+         due_by: datetime | None = None) -> list[Probe]:
     query = (
         select(Probe)
         .where(Probe.kind.in_([k.value for k in kinds]), Probe.paused.is_(False),
@@ -84,13 +84,14 @@ def claim(session: Session, probe: Probe, now: datetime) -> Claim | None:
     """Step 2: compare-and-set one candidate's slot and lease; None if another worker got there first."""
     seen = probe.next_run_at
     lease = now + timedelta(seconds=probe.timeout_seconds) + LEASE_MARGIN
-    won = session.execute(
+    won = rows_matched(
+        session,
         update(Probe)
         .where(Probe.id == probe.id, Probe.next_run_at == seen,
                or_(Probe.lease_until.is_(None), Probe.lease_until < now))
         .values(lease_until=lease, next_run_at=_next_slot(probe, now))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if won != 1:
         return None
     return Claim(ProbeSpec.of(probe), scheduled_at=seen, started_at=now, lease_until=lease)
@@ -120,10 +121,11 @@ def expire_one_heartbeat(session: Session, now: datetime, policy: Policy) -> boo
         return False
     probe = due[0]
     following = now + timedelta(seconds=probe.interval_seconds)
-    won = session.execute(
+    won = rows_matched(
+        session,
         update(Probe).where(Probe.id == probe.id, Probe.next_run_at == probe.next_run_at)
-        .values(next_run_at=following).execution_options(synchronize_session=False)
-    ).rowcount
+        .values(next_run_at=following).execution_options(synchronize_session=False),
+    )
     if won != 1:
         return False
     probe.next_run_at = following
@@ -144,7 +146,7 @@ class ProbeRunner:
         self.keep_days = settings.rollup_retention_days if settings is not None else 400
         self.wait_seconds = wait_seconds
         self._pool: ThreadPoolExecutor | None = None
-        self._inflight: dict[Future, Claim] = {}
+        self._inflight: dict[Future[CheckResult], Claim] = {}
         self._rollup_idle_until: datetime | None = None
         # During a single pass (`worker --once`), only probes due by the pass's start are run.
         self.due_by: datetime | None = None
@@ -239,7 +241,9 @@ class ProbeRunner:
         except OperationalError:  # SQLite busy under a concurrent writer: claim on the next pass
             log.warning("could not claim probes this pass; retrying", exc_info=True)
             return 0
-        if claims and self._pool is None:
+        if not claims:
+            return 0
+        if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="probe")
         for claim in claims:
             future = self._pool.submit(run_check, claim.spec, claim.started_at, self.policy)

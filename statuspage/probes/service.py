@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from statuspage import audit
 from statuspage.audit import Actor
 from statuspage.components.catalog import get_component
+from statuspage.db import rows_matched
 from statuspage.errors import Conflict, InvalidInput, NotFound
 from statuspage.inputs import clean_name, parse_bool
 from statuspage.models import AutoIncident, Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState
@@ -179,7 +180,9 @@ def recent_checks(session: Session, probe: Probe, limit: int = 50, offset: int =
                                 .order_by(Check.at.desc(), Check.id.desc()).limit(limit).offset(offset)))
 
 
-def recent_checks_by_probe(session: Session, probe_ids: Iterable[int], per_probe: int = 10) -> dict[int, list]:
+def recent_checks_by_probe(
+    session: Session, probe_ids: Iterable[int], per_probe: int = 10
+) -> dict[int, list[Check]]:
     """The newest checks of many probes in one query (admin list)."""
     ids = list(probe_ids)
     if not ids:
@@ -188,7 +191,7 @@ def recent_checks_by_probe(session: Session, probe_ids: Iterable[int], per_probe
     inner = select(Check.id, rank.label("rank")).where(Check.probe_id.in_(ids)).subquery()
     rows = session.scalars(select(Check).join(inner, inner.c.id == Check.id).where(inner.c.rank <= per_probe)
                            .order_by(Check.probe_id, Check.at.desc(), Check.id.desc()))
-    result: dict[int, list] = {i: [] for i in ids}
+    result: dict[int, list[Check]] = {i: [] for i in ids}
     for check in rows:
         result[check.probe_id].append(check)
     return result
@@ -405,10 +408,11 @@ def check_now(
     if capped:
         spec = dataclasses.replace(spec, timeout_seconds=limit)
     lease = now + timedelta(seconds=spec.timeout_seconds) + LEASE_MARGIN
-    taken = session.execute(
+    taken = rows_matched(
+        session,
         update(Probe).where(Probe.id == probe.id, or_(Probe.lease_until.is_(None), Probe.lease_until < now))
-        .values(lease_until=lease).execution_options(synchronize_session=False)
-    ).rowcount
+        .values(lease_until=lease).execution_options(synchronize_session=False),
+    )
     if taken != 1:
         raise Conflict("A check of this probe is running right now; try again in a few seconds.", "probe_id")
     commit()

@@ -264,7 +264,7 @@ class Importer:
         impact = _checked(where, parse_impact, item.get("impact") or "none", "impact") or Impact.NONE
         start = _when(item.get("scheduled_for"), "scheduled_for", name)
         end = _when(item.get("scheduled_until"), "scheduled_until", name)
-        if kind == IncidentKind.MAINTENANCE and (end is None or end <= start):
+        if kind == IncidentKind.MAINTENANCE and (end is None or start is None or end <= start):
             raise InvalidInput(f"{where} must have a scheduled_until after its scheduled_for.",
                                "scheduled_until")
         incident = self._find(Incident, code)

@@ -100,7 +100,10 @@ def aug14(session: Session, settings: Settings) -> Incident | None:
     if mark is not None:
         return session.scalars(select(Incident).where(Incident.code == mark.target_code)).first()
     seed_components(session, settings)
-    zone = get_page(session).time_zone
+    page = get_page(session)
+    if page is None:  # seed_components sets the page up
+        raise RuntimeError("the demo page is not set up")
+    zone = page.time_zone
     database = _component(session, "Database cluster")
     website, api = _component(session, "Website"), _component(session, "REST API")
 
@@ -125,6 +128,8 @@ def aug14(session: Session, settings: Settings) -> Incident | None:
 
     # Responders: publish the drafted incident, then update it as service is restored.
     draft = drafts.open_draft_for(session, database)
+    if draft is None:  # the failing checks above draft it (the probe's auto_incident is "draft")
+        raise RuntimeError("the replayed checks drafted no incident")
     draft.name = NAME
     draft.body = "We are investigating elevated error rates and latency across the web stack; many requests fail."
     incident = drafts.publish_draft(session, RESPONDER, draft, _at(14, 40, zone), notify=False)

@@ -9,23 +9,27 @@ DomainError re-renders the form with its message and nothing saved.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
+from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
-from statuspage.errors import Conflict, DomainError
-from statuspage.models import AuditEntry
+from statuspage.errors import DomainError
+from statuspage.models import AuditEntry, Component, ComponentGroup
 from statuspage.web.auth import safe_next
+from statuspage.web.forms import confirm_delete, domain_form, or_404, refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# Two requests racing past the same uniqueness check (a name created twice at once):
+# the database kept the first, this one is told to reload.
+RACE = "This conflicts with a change saved a moment ago (the name is taken now); reload and retry."
 
 
 def _actor() -> Actor:
@@ -36,66 +40,53 @@ def _form_text(name: str) -> str:
     return request.form.get(name, "")
 
 
-def domain_form(template: str) -> Callable:
-    """Run a form view; on DomainError roll back and re-render `template` with the message.
-
-    An IntegrityError is two requests racing past the same uniqueness check (a name
-    created twice at once): the database kept the first, this one is told to reload.
-    """
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            try:
-                return view(*args, **kwargs)
-            except (DomainError, IntegrityError) as exc:
-                db_session().rollback()
-                if isinstance(exc, IntegrityError):
-                    exc = Conflict("This conflicts with a change saved a moment ago "
-                                   "(the name is taken now); reload and retry.", "name")
-                context = _template_context(template, kwargs)
-                return render_template(template, error=exc.message, error_field=exc.field,
-                                       form=request.form, **context), exc.status_code
-
-        return wrapper
-
-    return decorator
-
-
-def _template_context(template: str, kwargs: dict) -> dict:
-    """What a re-rendered form needs besides the error."""
+def _dashboard(status: int = 200, **context: Any) -> ResponseReturnValue:
     session = db_session()
-    context: dict = {"page": current_page(), "groups": catalog.all_groups(session)}
-    if "code" in kwargs:
-        try:
-            if template.endswith("component.html"):
-                component = catalog.get_component(session, kwargs["code"])
-                context["component"] = component
-                context["history"] = catalog.history(session, component)
-            elif template.endswith("group.html"):
-                context["group"] = catalog.get_group(session, kwargs["code"])
-        except DomainError:
-            abort(404)
-    if template.endswith("dashboard.html"):
-        context["tree"] = catalog.component_tree(session)
-    return context
+    return render_template("admin/dashboard.html", page=current_page(), tree=catalog.component_tree(session),
+                           groups=catalog.all_groups(session), **context), status
+
+
+def _component_page(code: str, status: int = 200, **context: Any) -> ResponseReturnValue:
+    session = db_session()
+    component = _component_or_404(code)
+    return render_template("admin/component.html", page=current_page(), component=component,
+                           groups=catalog.all_groups(session), history=catalog.history(session, component),
+                           **context), status
+
+
+def _group_page(code: str, status: int = 200, **context: Any) -> ResponseReturnValue:
+    return render_template("admin/group.html", page=current_page(), group=_group_or_404(code),
+                           groups=catalog.all_groups(db_session()), **context), status
+
+
+def _dashboard_refused(exc: DomainError, **_view_args: Any) -> ResponseReturnValue:
+    return _dashboard(exc.status_code, **refusal(exc))
+
+
+def _component_refused(exc: DomainError, code: str) -> ResponseReturnValue:
+    return _component_page(code, exc.status_code, **refusal(exc))
+
+
+def _group_refused(exc: DomainError, code: str) -> ResponseReturnValue:
+    return _group_page(code, exc.status_code, **refusal(exc))
 
 
 @bp.get("/")
 @login_required
 def dashboard():
-    session = db_session()
-    return render_template("admin/dashboard.html", page=current_page(),
-                           tree=catalog.component_tree(session), groups=catalog.all_groups(session),
-                           form={})
+    return _dashboard(form={})
 
 
 # --- components -------------------------------------------------------------------------------
 
 
+def _component_or_404(code: str) -> Component:
+    return or_404(catalog.get_component, db_session(), code)
+
+
 @bp.post("/components")
 @login_required
-@domain_form("admin/dashboard.html")
+@domain_form(_dashboard_refused, race=RACE)
 def create_component():
     session = db_session()
     catalog.create_component(
@@ -113,23 +104,12 @@ def create_component():
 @bp.get("/components/<code>")
 @login_required
 def edit_component(code: str):
-    session = db_session()
-    component = _component_or_404(code)
-    return render_template("admin/component.html", page=current_page(), component=component,
-                           groups=catalog.all_groups(session),
-                           history=catalog.history(session, component), form={})
-
-
-def _component_or_404(code: str):
-    try:
-        return catalog.get_component(db_session(), code)
-    except DomainError:
-        abort(404)
+    return _component_page(code, form={})
 
 
 @bp.post("/components/<code>")
 @login_required
-@domain_form("admin/component.html")
+@domain_form(_component_refused, race=RACE)
 def update_component(code: str):
     session = db_session()
     component = _component_or_404(code)
@@ -149,7 +129,7 @@ def update_component(code: str):
 
 @bp.post("/components/<code>/status")
 @login_required
-@domain_form("admin/dashboard.html")
+@domain_form(_dashboard_refused, race=RACE)
 def set_component_status(code: str):
     session = db_session()
     component = _component_or_404(code)
@@ -171,34 +151,23 @@ def move_component(code: str):
 @bp.route("/components/<code>/delete", methods=["GET", "POST"])
 @login_required
 def delete_component(code: str):
-    session = db_session()
     component = _component_or_404(code)
-    if request.method == "GET":
-        return render_template("admin/confirm_delete.html", page=current_page(), kind="component",
-                               name=component.name, action=request.path)
-    if _form_text("confirm_name").strip() != component.name:
-        return render_template("admin/confirm_delete.html", page=current_page(), kind="component",
-                               name=component.name, action=request.path,
-                               error="Type the exact name to confirm."), 422
-    catalog.delete_component(session, _actor(), component)
-    session.commit()
-    flash(f"Component {component.name} deleted.")
-    return redirect(url_for("admin.dashboard"))
+    return confirm_delete(
+        "component", component.name, lambda: catalog.delete_component(db_session(), _actor(), component),
+        done=url_for("admin.dashboard"), message=f"Component {component.name} deleted.",
+    )
 
 
 # --- groups -----------------------------------------------------------------------------------
 
 
-def _group_or_404(code: str):
-    try:
-        return catalog.get_group(db_session(), code)
-    except DomainError:
-        abort(404)
+def _group_or_404(code: str) -> ComponentGroup:
+    return or_404(catalog.get_group, db_session(), code)
 
 
 @bp.post("/groups")
 @login_required
-@domain_form("admin/dashboard.html")
+@domain_form(_dashboard_refused, race=RACE)
 def create_group():
     session = db_session()
     catalog.create_group(session, _actor(), _form_text("name"), _form_text("description"))
@@ -210,13 +179,12 @@ def create_group():
 @bp.get("/groups/<code>")
 @login_required
 def edit_group(code: str):
-    return render_template("admin/group.html", page=current_page(), group=_group_or_404(code),
-                           groups=catalog.all_groups(db_session()), form={})
+    return _group_page(code, form={})
 
 
 @bp.post("/groups/<code>")
 @login_required
-@domain_form("admin/group.html")
+@domain_form(_group_refused, race=RACE)
 def update_group(code: str):
     session = db_session()
     group = _group_or_404(code)
@@ -239,30 +207,15 @@ def move_group(code: str):
 @bp.route("/groups/<code>/delete", methods=["GET", "POST"])
 @login_required
 def delete_group(code: str):
-    session = db_session()
     group = _group_or_404(code)
-    if request.method == "GET":
-        return render_template("admin/confirm_delete.html", page=current_page(), kind="group",
-                               name=group.name, action=request.path,
-                               note="Its components stay, moved to the top level.")
-    if _form_text("confirm_name").strip() != group.name:
-        return render_template("admin/confirm_delete.html", page=current_page(), kind="group",
-                               name=group.name, action=request.path,
-                               error="Type the exact name to confirm."), 422
-    try:
-        catalog.delete_group(session, _actor(), group)
-        session.commit()
-    except (DomainError, IntegrityError) as exc:
-        # E.g. a member's name is taken at the top level, where deletion would move it.
-        session.rollback()
-        error = exc if isinstance(exc, DomainError) else Conflict(
-            "A component of this group has a name taken at the top level a moment ago.", "name")
-        return render_template("admin/confirm_delete.html", page=current_page(), kind="group",
-                               name=group.name, action=request.path,
-                               note="Its components stay, moved to the top level.",
-                               error=error.message), error.status_code
-    flash(f"Group {group.name} deleted.")
-    return redirect(url_for("admin.dashboard"))
+    # Deleting moves the members to the top level, where one's name may be taken (a DomainError),
+    # or taken a moment ago by a racing request.
+    return confirm_delete(
+        "group", group.name, lambda: catalog.delete_group(db_session(), _actor(), group),
+        done=url_for("admin.dashboard"), message=f"Group {group.name} deleted.",
+        note="Its components stay, moved to the top level.",
+        race="A component of this group has a name taken at the top level a moment ago.",
+    )
 
 
 # --- audit log --------------------------------------------------------------------------------

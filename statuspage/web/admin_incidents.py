@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from statuspage.audit import Actor
 from statuspage.components.catalog import all_components
 from statuspage.edge.page import current_page, page_zone
 from statuspage.edge.session import db_session
-from statuspage.errors import DomainError, NotFound
+from statuspage.errors import DomainError
 from statuspage.incidents import lifecycle, lookups, rules, windows
 from statuspage.incidents import templates as incident_templates
 from statuspage.markdown import render
-from statuspage.models import IncidentStatus, MaintenanceStatus
+from statuspage.models import Incident, IncidentStatus, IncidentTemplate, MaintenanceStatus
 from statuspage.notify import subscribers
 from statuspage.postmortems import recorded
 from statuspage.timefmt import parse_local, to_local_input
 from statuspage.web.auth import admin_required
+from statuspage.web.forms import confirm_delete, domain_form, form_again, or_404, refusal
 
 bp = Blueprint("admin_incidents", __name__, url_prefix="/admin")
+# The statuses a template can set: an incident's, before resolved.
+TEMPLATE_STATUSES = list(IncidentStatus)[:4]
 
 
 def _actor() -> Actor:
@@ -49,14 +53,11 @@ def _checkbox(name: str) -> bool:
     return name in request.form
 
 
-def _incident_or_404(code: str):
-    try:
-        return lookups.get_incident(db_session(), code)
-    except NotFound:
-        abort(404, "There is no incident with that id.")
+def _incident_or_404(code: str) -> Incident:
+    return or_404(lookups.get_incident, db_session(), code, message="There is no incident with that id.")
 
 
-def _render_form(template: str, status: int = 200, **context: Any):
+def _render_form(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
     session = db_session()
     context.setdefault("form", request.form)
     return render_template(template, page=current_page(), components=all_components(session),
@@ -66,11 +67,6 @@ def _render_form(template: str, status: int = 200, **context: Any):
                            reach=subscribers.reach(session, _chosen_codes(context["form"]),
                                                    getattr(context.get("incident"), "components", ())),
                            **context), status
-
-
-def _form_failed(template: str, exc: DomainError, **context: Any):
-    db_session().rollback()
-    return _render_form(template, exc.status_code, error=exc.message, error_field=exc.field, **context)
 
 
 @bp.get("/incidents")
@@ -87,6 +83,7 @@ def incidents():
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @login_required
+@domain_form(form_again(_render_form, "admin/incident_new.html"))
 def new_incident():
     if request.method == "GET":
         template = _chosen_template()
@@ -94,33 +91,29 @@ def new_incident():
         if template is not None:
             prefill = {"name": template.title, "status": template.update_status, **_template_fill(template)}
         return _render_form("admin/incident_new.html", form=prefill)
-    try:
-        incident = lifecycle.open_incident(
-            db_session(), _actor(),
-            name=request.form.get("name"),
-            body=request.form.get("body"),
-            status=request.form.get("status", "investigating"),
-            impact_override=request.form.get("impact_override") or None,
-            component_statuses=_component_statuses(),
-            started_at=parse_local(request.form.get("started_at", ""), _tz(), "started_at"),
-            deliver_notifications=_checkbox("deliver_notifications"),
-        )
-    except DomainError as exc:
-        return _form_failed("admin/incident_new.html", exc)
+    incident = lifecycle.open_incident(
+        db_session(), _actor(),
+        name=request.form.get("name"),
+        body=request.form.get("body"),
+        status=request.form.get("status", "investigating"),
+        impact_override=request.form.get("impact_override") or None,
+        component_statuses=_component_statuses(),
+        started_at=parse_local(request.form.get("started_at", ""), _tz(), "started_at"),
+        deliver_notifications=_checkbox("deliver_notifications"),
+    )
     db_session().commit()
     flash("Incident published.")
     return redirect(url_for("admin_incidents.incident", code=incident.code))
 
 
-def _chosen_template():
+def _template_or_404(code: str) -> IncidentTemplate:
+    return or_404(incident_templates.get_template, db_session(), code, message="There is no template with that id.")
+
+
+def _chosen_template() -> IncidentTemplate | None:
     """The template `?template=<id>` asks to fill a form from, None without one, 404 for an unknown one."""
     code = request.args.get("template")
-    if not code:
-        return None
-    try:
-        return incident_templates.get_template(db_session(), code)
-    except NotFound:
-        abort(404, "There is no template with that id.")
+    return _template_or_404(code) if code else None
 
 
 def _template_fill(template, incident=None) -> dict[str, str]:
@@ -147,7 +140,7 @@ def _update_prefill(item) -> dict[str, str]:
     return prefill
 
 
-def _render_incident(item, status: int = 200, **context: Any):
+def _render_incident(item: Incident, status: int = 200, **context: Any) -> ResponseReturnValue:
     session = db_session()
     context.setdefault("window", _window_fields(item))
     return _render_form("admin/incident.html", status, incident=item,
@@ -167,43 +160,45 @@ def incident(code: str):
     return _render_incident(item, form=_update_prefill(item))
 
 
+def _update_refused(exc: DomainError, code: str) -> ResponseReturnValue:
+    return _render_incident(_incident_or_404(code), exc.status_code, **refusal(exc))
+
+
 @bp.post("/incidents/<code>/updates")
 @login_required
+@domain_form(_update_refused)
 def post_update(code: str):
     item = _incident_or_404(code)
-    try:
-        lifecycle.post_update(
-            db_session(), _actor(), item,
-            status=request.form.get("status"),
-            body=request.form.get("body"),
-            component_statuses=_component_statuses(),
-            restore_components=_checkbox("restore_components"),
-            deliver_notifications=_checkbox("deliver_notifications"),
-        )
-    except DomainError as exc:
-        db_session().rollback()
-        return _render_incident(_incident_or_404(code), exc.status_code, error=exc.message,
-                                error_field=exc.field)
+    lifecycle.post_update(
+        db_session(), _actor(), item,
+        status=request.form.get("status"),
+        body=request.form.get("body"),
+        component_statuses=_component_statuses(),
+        restore_components=_checkbox("restore_components"),
+        deliver_notifications=_checkbox("deliver_notifications"),
+    )
     db_session().commit()
     flash("Update posted.")
     return redirect(url_for("admin_incidents.incident", code=code))
 
 
+def _reschedule_refused(exc: DomainError, code: str) -> ResponseReturnValue:
+    """The window as typed goes back into the reschedule form; the update form is as first shown."""
+    item = _incident_or_404(code)
+    return _render_incident(item, exc.status_code, **refusal(exc, form=_update_prefill(item), window=request.form))
+
+
 @bp.post("/incidents/<code>/reschedule")
 @login_required
+@domain_form(_reschedule_refused)
 def reschedule(code: str):
     item = _incident_or_404(code)
-    try:
-        windows.reschedule_maintenance(
-            db_session(), _actor(), item,
-            scheduled_for=_edge("scheduled_for", item.scheduled_for),
-            scheduled_until=_edge("scheduled_until", item.scheduled_until),
-            deliver_notifications=_checkbox("deliver_notifications"),
-        )
-    except DomainError as exc:
-        db_session().rollback()
-        return _render_incident(_incident_or_404(code), exc.status_code, form=_update_prefill(item),
-                                window=request.form, error=exc.message, error_field=exc.field)
+    windows.reschedule_maintenance(
+        db_session(), _actor(), item,
+        scheduled_for=_edge("scheduled_for", item.scheduled_for),
+        scheduled_until=_edge("scheduled_until", item.scheduled_until),
+        deliver_notifications=_checkbox("deliver_notifications"),
+    )
     db_session().commit()
     flash("Maintenance rescheduled.")
     return redirect(url_for("admin_incidents.incident", code=code))
@@ -222,34 +217,31 @@ def _edge(field: str, current):
 @admin_required
 def delete_incident(code: str):
     item = _incident_or_404(code)
-    if request.form.get("confirm_name", "").strip() != item.name:
-        flash("Type the exact title to delete this incident.")
-        return redirect(url_for("admin_incidents.incident", code=code))
-    lifecycle.delete_incident(db_session(), _actor(), item)
-    db_session().commit()
-    flash(f"Deleted {item.name}.")
-    return redirect(url_for("admin_incidents.incidents"))
+    return confirm_delete(
+        "incident", item.name, lambda: lifecycle.delete_incident(db_session(), _actor(), item),
+        done=url_for("admin_incidents.incidents"), message=f"Deleted {item.name}.",
+        asked_on=url_for("admin_incidents.incident", code=code),
+        wrong_name="Type the exact title to delete this incident.",
+    )
 
 
 @bp.route("/maintenance/new", methods=["GET", "POST"])
 @login_required
+@domain_form(form_again(_render_form, "admin/maintenance_new.html"))
 def new_maintenance():
     if request.method == "GET":
         return _render_form("admin/maintenance_new.html", form={"auto_transition": "on",
                                                                 "deliver_notifications": "on"})
-    try:
-        maintenance = windows.schedule_maintenance(
-            db_session(), _actor(),
-            name=request.form.get("name"),
-            body=request.form.get("body"),
-            scheduled_for=parse_local(request.form.get("scheduled_for", ""), _tz(), "scheduled_for"),
-            scheduled_until=parse_local(request.form.get("scheduled_until", ""), _tz(), "scheduled_until"),
-            component_codes=request.form.getlist("component_ids"),
-            auto_transition=_checkbox("auto_transition"),
-            deliver_notifications=_checkbox("deliver_notifications"),
-        )
-    except DomainError as exc:
-        return _form_failed("admin/maintenance_new.html", exc)
+    maintenance = windows.schedule_maintenance(
+        db_session(), _actor(),
+        name=request.form.get("name"),
+        body=request.form.get("body"),
+        scheduled_for=parse_local(request.form.get("scheduled_for", ""), _tz(), "scheduled_for"),
+        scheduled_until=parse_local(request.form.get("scheduled_until", ""), _tz(), "scheduled_until"),
+        component_codes=request.form.getlist("component_ids"),
+        auto_transition=_checkbox("auto_transition"),
+        deliver_notifications=_checkbox("deliver_notifications"),
+    )
     db_session().commit()
     flash("Maintenance scheduled.")
     return redirect(url_for("admin_incidents.incident", code=maintenance.code))
@@ -257,34 +249,30 @@ def new_maintenance():
 
 @bp.route("/templates", methods=["GET", "POST"])
 @login_required
+@domain_form(form_again(_render_form, "admin/templates.html", statuses=TEMPLATE_STATUSES))
 def templates():
-    statuses = list(IncidentStatus)[:4]
-    if request.method == "POST":
-        try:
-            incident_templates.save_template(db_session(), _actor(), name=request.form.get("name"),
-                              title=request.form.get("title"), body=request.form.get("body"),
-                              update_status=request.form.get("update_status", "investigating"),
-                              component_ids=request.form.getlist("component_ids"),
-                              should_send_notifications=_checkbox("should_send_notifications"))
-        except DomainError as exc:
-            return _form_failed("admin/templates.html", exc, statuses=statuses)
-        db_session().commit()
-        flash("Template saved.")
-        return redirect(url_for("admin_incidents.templates"))
-    return _render_form("admin/templates.html", form={"should_send_notifications": "on"}, statuses=statuses)
+    if request.method == "GET":
+        return _render_form("admin/templates.html", form={"should_send_notifications": "on"},
+                            statuses=TEMPLATE_STATUSES)
+    incident_templates.save_template(db_session(), _actor(), name=request.form.get("name"),
+                                     title=request.form.get("title"), body=request.form.get("body"),
+                                     update_status=request.form.get("update_status", "investigating"),
+                                     component_ids=request.form.getlist("component_ids"),
+                                     should_send_notifications=_checkbox("should_send_notifications"))
+    db_session().commit()
+    flash("Template saved.")
+    return redirect(url_for("admin_incidents.templates"))
 
 
 @bp.post("/templates/<code>/delete")
 @login_required
 def delete_template(code: str):
-    try:
-        template = incident_templates.get_template(db_session(), code)
-    except NotFound:
-        abort(404, "There is no template with that id.")
-    incident_templates.delete_template(db_session(), _actor(), template)
-    db_session().commit()
-    flash(f"Template {template.name} deleted.")
-    return redirect(url_for("admin_incidents.templates"))
+    template = _template_or_404(code)
+    return confirm_delete(
+        "template", None, lambda: incident_templates.delete_template(db_session(), _actor(), template),
+        done=url_for("admin_incidents.templates"), message=f"Template {template.name} deleted.",
+        asked_on=url_for("admin_incidents.templates"),
+    )
 
 
 @bp.post("/preview")

@@ -7,12 +7,13 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from statuspage.audit import Actor
 from statuspage.edge.page import current_page, page_zone
 from statuspage.edge.session import db_session
-from statuspage.errors import DomainError, NotFound
+from statuspage.errors import DomainError
 from statuspage.incidents import lookups
 from statuspage.inputs import UNSET
 from statuspage.models import ActionItem, Incident, Postmortem
@@ -20,6 +21,7 @@ from statuspage.notify import subscribers
 from statuspage.postmortems import action_items as postmortem_items
 from statuspage.postmortems import document, editing, recorded
 from statuspage.timefmt import to_local_input
+from statuspage.web.forms import domain_form, flashed, or_404
 
 bp = Blueprint("admin_postmortems", __name__, url_prefix="/admin")
 NEW_ROWS = 3
@@ -33,11 +35,16 @@ def _zone() -> str:
     return page_zone()
 
 
-def _incident(code: str):
-    try:
-        return lookups.get_incident(db_session(), code)
-    except NotFound:
-        abort(404, "There is no incident with that id.")
+def _incident(code: str) -> Incident:
+    return or_404(lookups.get_incident, db_session(), code, message="There is no incident with that id.")
+
+
+def _postmortem(incident: Incident, message: str = "Open the postmortem first.") -> Postmortem:
+    """The incident's postmortem, or a 404 saying `message`."""
+    postmortem = editing.get(db_session(), incident)
+    if postmortem is None:
+        abort(404, message)
+    return postmortem
 
 
 @dataclass
@@ -75,7 +82,7 @@ def _item_values(item: ActionItem | None) -> dict[str, Any]:
 
 
 def _editor(incident: Incident, postmortem: Postmortem, status: int = 200, error: str | None = None,
-            submitted: Submitted | None = None):
+            submitted: Submitted | None = None) -> ResponseReturnValue:
     session = db_session()
     submitted = submitted or Submitted()
     items = postmortem_items.items_for(session, incident)
@@ -106,7 +113,7 @@ def _submitted_rows() -> list[dict[str, Any]] | None:
         return None
     rows = []
     for number in numbers:
-        row = {"key": request.form.get(f"line-{number}-key", ""),
+        row: dict[str, Any] = {"key": request.form.get(f"line-{number}-key", ""),
                "local": request.form.get(f"line-{number}-at", "").strip(),
                "text": request.form.get(f"line-{number}-text", ""),
                "removed": f"line-{number}-removed" in request.form}
@@ -122,16 +129,19 @@ def _timeline(rows: list[dict[str, Any]] | None) -> Any:
     return [{"key": row["key"], "at": row["local"], "text": row["text"], "removed": row["removed"]} for row in rows]
 
 
+def _submitted_sections() -> dict[str, str]:
+    """The sections the form sent (the timeline is rows of its own)."""
+    return {key: request.form[f"section-{key}"] for key, _t in document.SECTIONS
+            if key != "timeline" and f"section-{key}" in request.form}
+
+
 @bp.get("/incidents/<code>/postmortem")
 @login_required
+@domain_form(flashed("admin_incidents.incident", "code"))
 def editor(code: str):
     incident = _incident(code)
     session = db_session()
-    try:
-        postmortem = editing.start(session, _actor(), incident, _zone())
-    except DomainError as exc:
-        flash(exc.message)
-        return redirect(url_for("admin_incidents.incident", code=code))
+    postmortem = editing.start(session, _actor(), incident, _zone())
     session.commit()
     return _editor(incident, postmortem)
 
@@ -144,27 +154,26 @@ def _saved_message(changed: bool, published: bool, publishing: bool) -> str:
     return "Published postmortem updated; its page now says when." if published else "Draft saved."
 
 
+def _save_refused(exc: DomainError, code: str) -> ResponseReturnValue:
+    """The editor again with every section and timeline row as sent."""
+    incident = _incident(code)
+    postmortem = _postmortem(incident)
+    return _editor(incident, postmortem, 422, exc.message,
+                   Submitted(sections={**postmortem.sections, **_submitted_sections()}, rows=_submitted_rows()))
+
+
 @bp.post("/incidents/<code>/postmortem")
 @login_required
+@domain_form(_save_refused)
 def save(code: str):
     incident = _incident(code)
     session = db_session()
-    postmortem = editing.get(session, incident)
-    if postmortem is None:
-        abort(404, "Open the postmortem first.")
-    sections = {key: request.form[f"section-{key}"] for key, _t in document.SECTIONS
-                if key != "timeline" and f"section-{key}" in request.form}
-    rows = _submitted_rows()
+    postmortem = _postmortem(incident)
     publishing = request.form.get("action") == "publish"
-    try:
-        changed = editing.edit(session, _actor(), incident, postmortem, _zone(), sections=sections,
-                               timeline=_timeline(rows))
-        if publishing:
-            editing.publish(session, _actor(), incident, postmortem, _zone(), notify="notify" in request.form)
-    except DomainError as exc:
-        session.rollback()
-        return _editor(incident, editing.get(session, incident), 422, exc.message,
-                       Submitted(sections={**editing.get(session, incident).sections, **sections}, rows=rows))
+    changed = editing.edit(session, _actor(), incident, postmortem, _zone(), sections=_submitted_sections(),
+                           timeline=_timeline(_submitted_rows()))
+    if publishing:
+        editing.publish(session, _actor(), incident, postmortem, _zone(), notify="notify" in request.form)
     session.commit()
     flash(_saved_message(changed, postmortem.published_at is not None, publishing))
     return redirect(url_for("admin_postmortems.editor", code=code))
@@ -175,9 +184,7 @@ def save(code: str):
 def regenerate(code: str):
     incident = _incident(code)
     session = db_session()
-    postmortem = editing.get(session, incident)
-    if postmortem is None:
-        abort(404, "Open the postmortem first.")
+    postmortem = _postmortem(incident)
     changed = editing.regenerate_timeline(session, _actor(), incident, postmortem, _zone())
     session.commit()
     flash("Timeline drafted again from the record; your own lines were kept." if changed
@@ -204,9 +211,7 @@ def revert(code: str):
 def export(code: str):
     incident = _incident(code)
     session = db_session()
-    postmortem = editing.get(session, incident)
-    if postmortem is None:
-        abort(404, "This incident has no postmortem.")
+    postmortem = _postmortem(incident, "This incident has no postmortem.")
     text = document.export_markdown(incident, postmortem, _zone(), items=postmortem_items.items_for(session, incident))
     return Response(text, mimetype="text/markdown",
                     headers={"Content-Disposition": f"attachment; filename=postmortem-{incident.code}.md"})
@@ -224,26 +229,38 @@ def _item_fields() -> dict[str, Any]:
             "link": request.form.get("link", ""), "public": "public" in request.form}
 
 
-def _refused_item(incident: Incident, code: str, message: str):
+def _refused_item(incident: Incident, code: str, message: str) -> ResponseReturnValue:
     """Draw the editor again with the item's form as sent, or say why when there is no editor."""
-    session = db_session()
-    session.rollback()
-    postmortem = editing.get(session, incident)
+    postmortem = editing.get(db_session(), incident)
     if postmortem is None:
         flash(message)
         return redirect(url_for("admin_incidents.incident", code=incident.code))
     return _editor(incident, postmortem, 422, message, Submitted(item_code=code, item=_item_fields()))
 
 
+def _item_or_404(code: str) -> ActionItem:
+    return or_404(postmortem_items.get_item, db_session(), code, message="There is no such action item.")
+
+
+def _item_incident(item: ActionItem) -> Incident:
+    return db_session().get_one(Incident, item.incident_id)
+
+
+def _new_item_refused(exc: DomainError, code: str) -> ResponseReturnValue:
+    return _refused_item(_incident(code), "new", exc.message)
+
+
+def _item_refused(exc: DomainError, code: str) -> ResponseReturnValue:
+    return _refused_item(_item_incident(_item_or_404(code)), code, exc.message)
+
+
 @bp.post("/incidents/<code>/action-items")
 @login_required
+@domain_form(_new_item_refused)
 def add_item(code: str):
     incident = _incident(code)
     session = db_session()
-    try:
-        postmortem_items.add_item(session, _actor(), incident, **_item_fields())
-    except DomainError as exc:
-        return _refused_item(incident, "new", exc.message)
+    postmortem_items.add_item(session, _actor(), incident, **_item_fields())
     session.commit()
     flash("Action item added.")
     return redirect(_back(url_for("admin_postmortems.editor", code=code)))
@@ -251,17 +268,11 @@ def add_item(code: str):
 
 @bp.post("/action-items/<code>")
 @login_required
+@domain_form(_item_refused)
 def update_item(code: str):
     session = db_session()
-    try:
-        item = postmortem_items.get_item(session, code)
-    except NotFound:
-        abort(404, "There is no such action item.")
-    incident = session.get(Incident, item.incident_id)
-    try:
-        changed = postmortem_items.update_item(session, _actor(), item, **_item_fields())
-    except DomainError as exc:
-        return _refused_item(incident, code, exc.message)
+    item = _item_or_404(code)
+    changed = postmortem_items.update_item(session, _actor(), item, **_item_fields())
     session.commit()
     flash("Action item saved." if changed else "Nothing changed in that action item.")
     return redirect(_back(url_for("admin_postmortems.action_items")))

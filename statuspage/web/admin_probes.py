@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.db import utcnow
 from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
-from statuspage.errors import DomainError, InvalidInput, NotFound
-from statuspage.models import AutoIncident, ComponentStatus, ProbeKind
+from statuspage.errors import DomainError, InvalidInput
+from statuspage.models import AutoIncident, ComponentStatus, IncidentDraft, Probe, ProbeKind
 from statuspage.outbound.guard import Policy
 from statuspage.probes import CHECKERS, drafts, service
 from statuspage.probes.chart import response_time_svg
 from statuspage.probes.http import masked_headers
 from statuspage.web.auth import admin_required
+from statuspage.web.forms import aborted, confirm_delete, domain_form, flashed, form_again, or_404, refusal
 
 bp = Blueprint("admin_probes", __name__, url_prefix="/admin")
 
@@ -74,7 +77,7 @@ def _form_values(kind: ProbeKind) -> dict[str, Any]:
     return values
 
 
-def _render(template: str, status: int = 200, **context: Any):
+def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
     session = db_session()
     context.setdefault("form", {})
     return render_template(template, page=current_page(), components=catalog.all_components(session),
@@ -83,20 +86,11 @@ def _render(template: str, status: int = 200, **context: Any):
                            base_url=current_app.config["STATUSPAGE"].base_url, **context), status
 
 
-def _failed(template: str, exc: DomainError, **context: Any):
-    db_session().rollback()
-    return _render(template, exc.status_code, error=exc.message, error_field=exc.field, form=request.form,
-                   **context)
+def _probe_or_404(code: str) -> Probe:
+    return or_404(service.get_probe, db_session(), code, message="There is no probe with that id.")
 
 
-def _probe_or_404(code: str):
-    try:
-        return service.get_probe(db_session(), code)
-    except NotFound:
-        abort(404, "There is no probe with that id.")
-
-
-def _back(default: str) -> Any:
+def _back(default: str) -> Response:
     target = request.form.get("back", "")
     safe = (target.startswith("/admin/") and "//" not in target and "\\" not in target
             and target.isprintable())
@@ -127,6 +121,7 @@ def probes():
 
 @bp.route("/probes/new", methods=["GET", "POST"])
 @admin_required
+@domain_form(form_again(_render, "admin/probe_form.html", probe=None))
 def new_probe():
     if request.method == "GET":
         defaults = {"kind": request.args.get("kind", "http"), "component_id": request.args.get("component", ""),
@@ -136,18 +131,15 @@ def new_probe():
                     "auto_incident": AutoIncident.DRAFT.value, "verify_tls": "on", "tls_warn_days": "14",
                     "max_redirects": "5", "grace_seconds": "60", "method": "GET"}
         return _render("admin/probe_form.html", form=defaults, probe=None)
-    try:
-        kind = service.parse_kind(request.form.get("kind"))
-        probe = service.create_probe(db_session(), _actor(), {"kind": kind.value, **_form_values(kind)}, utcnow(),
-                                     _policy())
-    except DomainError as exc:
-        return _failed("admin/probe_form.html", exc, probe=None)
+    kind = service.parse_kind(request.form.get("kind"))
+    probe = service.create_probe(db_session(), _actor(), {"kind": kind.value, **_form_values(kind)}, utcnow(),
+                                 _policy())
     db_session().commit()
     flash(f"Probe {probe.name} created.")
     return redirect(url_for("admin_probes.probe", code=probe.code))
 
 
-def _edit_form(probe) -> dict[str, Any]:
+def _edit_form(probe: Probe) -> dict[str, Any]:
     """The form's values for an existing probe."""
     options = {**CHECKERS[ProbeKind(probe.kind)].options, **(probe.options or {})}
     form: dict[str, Any] = {
@@ -174,7 +166,7 @@ def _edit_form(probe) -> dict[str, Any]:
     return form
 
 
-def _probe_context(probe) -> dict[str, Any]:
+def _probe_context(probe: Probe) -> dict[str, Any]:
     session = db_session()
     checks = service.recent_checks(session, probe, 50)
     return {"probe": probe, "checks": checks, "chart": response_time_svg(session, probe, utcnow()),
@@ -188,14 +180,16 @@ def probe(code: str):
     return _render("admin/probe_form.html", form=_edit_form(item), **_probe_context(item))
 
 
+def _probe_refused(exc: DomainError, code: str) -> ResponseReturnValue:
+    return _render("admin/probe_form.html", exc.status_code, **refusal(exc, **_probe_context(_probe_or_404(code))))
+
+
 @bp.post("/probes/<code>")
 @admin_required
+@domain_form(_probe_refused)
 def update_probe(code: str):
     item = _probe_or_404(code)
-    try:
-        service.update_probe(db_session(), _actor(), item, _form_values(ProbeKind(item.kind)), utcnow(), _policy())
-    except DomainError as exc:
-        return _failed("admin/probe_form.html", exc, **_probe_context(_probe_or_404(code)))
+    service.update_probe(db_session(), _actor(), item, _form_values(ProbeKind(item.kind)), utcnow(), _policy())
     db_session().commit()
     flash("Probe saved.")
     return redirect(url_for("admin_probes.probe", code=code))
@@ -205,23 +199,19 @@ def update_probe(code: str):
 @admin_required
 def delete_probe(code: str):
     item = _probe_or_404(code)
-    if request.form.get("confirm_name", "").strip() != item.name:
-        flash("Type the probe's exact name to delete it.")
-        return redirect(url_for("admin_probes.probe", code=code))
-    service.delete_probe(db_session(), _actor(), item, utcnow())
-    db_session().commit()
-    flash(f"Probe {item.name} deleted.")
-    return redirect(url_for("admin_probes.probes"))
+    return confirm_delete(
+        "probe", item.name, lambda: service.delete_probe(db_session(), _actor(), item, utcnow()),
+        done=url_for("admin_probes.probes"), message=f"Probe {item.name} deleted.",
+        asked_on=url_for("admin_probes.probe", code=code), wrong_name="Type the probe's exact name to delete it.",
+    )
 
 
 @bp.post("/probes/<code>/token")
 @admin_required
+@domain_form(aborted())
 def new_token(code: str):
     item = _probe_or_404(code)
-    try:
-        service.new_token(db_session(), _actor(), item)
-    except DomainError as exc:
-        abort(exc.status_code, exc.message)
+    service.new_token(db_session(), _actor(), item)
     db_session().commit()
     flash("New URL made; the old one no longer works.")
     return redirect(url_for("admin_probes.probe", code=code))
@@ -230,18 +220,19 @@ def new_token(code: str):
 # --- responders' actions ---------------------------------------------------------------------------
 
 
+def _check_refused(exc: DomainError, code: str) -> ResponseReturnValue:
+    flash(exc.message)
+    return _back(url_for("admin_probes.probe", code=code))
+
+
 @bp.post("/probes/<code>/check")
 @login_required
+@domain_form(_check_refused)
 def check_now(code: str):
     session = db_session()
     item = _probe_or_404(code)
     name = item.name
-    try:
-        check = service.check_now(session, _actor(), item, policy=_policy(), now=utcnow(), commit=session.commit)
-    except DomainError as exc:
-        session.rollback()
-        flash(exc.message)
-        return _back(url_for("admin_probes.probe", code=code))
+    check = service.check_now(session, _actor(), item, policy=_policy(), now=utcnow(), commit=session.commit)
     session.commit()
     verdict = "good" if check.ok and not check.slow else "slow" if check.ok else "failed"
     flash(f"Checked {name}: {verdict} ({check.reason}).")
@@ -250,38 +241,27 @@ def check_now(code: str):
 
 @bp.post("/components/<code>/pin")
 @login_required
+@domain_form(aborted(400))
 def pin(code: str):
     session = db_session()
-    try:
-        component = catalog.get_component(session, code)
-        service.pin_component(session, _actor(), component, request.form.get("pinned", ""), utcnow())
-    except NotFound:
-        abort(404, "There is no component with that id.")
-    except DomainError as exc:
-        abort(400, exc.message)
+    component = or_404(catalog.get_component, session, code, message="There is no component with that id.")
+    service.pin_component(session, _actor(), component, request.form.get("pinned", ""), utcnow())
     session.commit()
     flash(f"{component.name} is {'pinned: probes only record' if component.pinned else 'following its probes'}.")
     return _back(url_for("admin_probes.probes"))
 
 
-def _draft_or_404(code: str):
-    try:
-        return drafts.get_draft(db_session(), code)
-    except NotFound:
-        abort(404, "There is no draft with that id.")
+def _draft_or_404(code: str) -> IncidentDraft:
+    return or_404(drafts.get_draft, db_session(), code, message="There is no draft with that id.")
 
 
 @bp.post("/drafts/<code>/publish")
 @login_required
+@domain_form(flashed("admin_probes.probes"))
 def publish_draft(code: str):
     session = db_session()
     draft = _draft_or_404(code)
-    try:
-        incident = drafts.publish_draft(session, _actor(), draft, utcnow())
-    except DomainError as exc:
-        session.rollback()
-        flash(exc.message)
-        return redirect(url_for("admin_probes.probes"))
+    incident = drafts.publish_draft(session, _actor(), draft, utcnow())
     session.commit()
     flash("Incident published.")
     return redirect(url_for("admin_incidents.incident", code=incident.code))
@@ -289,15 +269,11 @@ def publish_draft(code: str):
 
 @bp.post("/drafts/<code>/dismiss")
 @login_required
+@domain_form(flashed("admin_probes.probes"))
 def dismiss_draft(code: str):
     session = db_session()
     draft = _draft_or_404(code)
-    try:
-        drafts.dismiss_draft(session, _actor(), draft)
-    except DomainError as exc:
-        session.rollback()
-        flash(exc.message)
-        return redirect(url_for("admin_probes.probes"))
+    drafts.dismiss_draft(session, _actor(), draft)
     session.commit()
     flash("Draft dismissed.")
     return redirect(url_for("admin_probes.probes"))

@@ -16,6 +16,7 @@ from statuspage.models import Delivery, DeliveryStatus, OutboxEvent
 from statuspage.notify import subscribers
 from statuspage.outbox import queue
 from statuspage.web.auth import admin_required
+from statuspage.web.forms import confirm_delete, domain_form, flashed, or_404
 
 bp = Blueprint("admin_subscribers", __name__, url_prefix="/admin")
 PER_PAGE = 50
@@ -65,6 +66,7 @@ def subscriber_csv():
 
 @bp.post("/subscribers/import")
 @admin_required
+@domain_form(flashed("admin_subscribers.subscriber_list"))
 def subscriber_import():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -74,16 +76,13 @@ def subscriber_import():
     if len(raw) > CSV_MAX_BYTES:
         flash(TOO_LARGE)
         return redirect(url_for("admin_subscribers.subscriber_list"))
-    session = db_session()
     try:
-        result = subscribers.import_csv(session, _actor(), raw.decode("utf-8-sig", errors="strict"))
+        text = raw.decode("utf-8-sig", errors="strict")
     except UnicodeDecodeError:
         flash("The file is not UTF-8 text.")
         return redirect(url_for("admin_subscribers.subscriber_list"))
-    except DomainError as exc:
-        session.rollback()
-        flash(exc.message)
-        return redirect(url_for("admin_subscribers.subscriber_list"))
+    session = db_session()
+    result = subscribers.import_csv(session, _actor(), text)
     session.commit()
     left_out = f"; {result['left_out']} webhooks or unconfirmed left out" if result["left_out"] else ""
     flash(f"Imported {result['created']} subscribers ({result['skipped']} already there{left_out}).")
@@ -100,15 +99,13 @@ def _too_large(exc: RequestEntityTooLarge):
 @bp.post("/subscribers/<code>/delete")
 @admin_required
 def subscriber_delete(code: str):
-    session = db_session()
-    try:
-        subscriber = subscribers.get(session, code)
-    except DomainError:
-        abort(404, "There is no subscriber with that id.")
-    subscribers.remove(session, subscriber, _actor())
-    session.commit()
-    flash(f"Removed {subscriber.email or subscriber.endpoint}.")
-    return redirect(url_for("admin_subscribers.subscriber_list"))
+    subscriber = or_404(subscribers.get, db_session(), code, message="There is no subscriber with that id.")
+    return confirm_delete(
+        "subscriber", None, lambda: subscribers.remove(db_session(), subscriber, _actor()),
+        done=url_for("admin_subscribers.subscriber_list"),
+        message=f"Removed {subscriber.email or subscriber.endpoint}.",
+        asked_on=url_for("admin_subscribers.subscriber_list"),
+    )
 
 
 @bp.get("/deliveries")
@@ -133,17 +130,13 @@ def deliveries():
 
 @bp.post("/deliveries/<int:delivery_id>/retry")
 @login_required
+@domain_form(flashed("admin_subscribers.deliveries"))
 def delivery_retry(delivery_id: int):
     session = db_session()
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         abort(404, "There is no such delivery.")
-    try:
-        queue.retry(session, _actor(), delivery)
-    except DomainError as exc:
-        session.rollback()
-        flash(exc.message)
-        return redirect(url_for("admin_subscribers.deliveries"))
+    queue.retry(session, _actor(), delivery)
     session.commit()
     flash("Queued again.")
     return redirect(url_for("admin_subscribers.deliveries"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from sqlalchemy.orm import Session
 
 from statuspage.components.catalog import component_tree, get_component, get_group
 from statuspage.components.status_rules import INDICATOR_DESCRIPTIONS, STATUS_LABELS, page_indicator, worst_status
@@ -33,6 +34,21 @@ def _badge(label: str, value: str, colour: str, status: int = 200):
     return current_app.response_class(body, status=status, mimetype="image/svg+xml")
 
 
+def _named_status(session: Session, code: str) -> tuple[str, ComponentStatus] | None:
+    """The name and status of the component, or else the group, with this id; None when neither exists."""
+    try:
+        component = get_component(session, code)
+    except NotFound:
+        pass
+    else:
+        return component.name, component.status
+    try:
+        group = get_group(session, code)
+    except NotFound:
+        return None
+    return group.name, worst_status(c.status for c in group.components)
+
+
 @bp.get("/badge.svg")
 @cached_public
 def badge():
@@ -44,16 +60,11 @@ def badge():
     session = db_session()
     code = request.args.get("component")
     if code:
-        try:
-            item = get_component(session, code)
-            status = item.status
-        except NotFound:
-            try:
-                item = get_group(session, code)
-            except NotFound:
-                return _badge("component", "unknown", UNKNOWN_COLOUR, 404)
-            status = worst_status(c.status for c in item.components)
-        return _badge(item.name, STATUS_LABELS[status], COLOURS[status])
+        found = _named_status(session, code)
+        if found is None:
+            return _badge("component", "unknown", UNKNOWN_COLOUR, 404)
+        name, status = found
+        return _badge(name, STATUS_LABELS[status], COLOURS[status])
     tree = component_tree(session)
     indicator, value = page_indicator([c.status for item in tree for c in item.components],
                                       lookups.page_impacts(session))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,12 +15,12 @@ from statuspage.db import utcnow
 from statuspage.edge.page import current_page
 from statuspage.edge.public_cache import cached_public
 from statuspage.edge.session import db_session
-from statuspage.errors import NotFound
 from statuspage.feeds import FEED_SIZE, build_feed
 from statuspage.incidents import lookups, rules
 from statuspage.incidents.history import past_page as past_incidents
 from statuspage.models import IncidentKind, MaintenanceStatus
 from statuspage.probes.chart import public_charts
+from statuspage.web.forms import or_404
 
 bp = Blueprint("public", __name__)
 
@@ -57,10 +59,7 @@ def index():
 @bp.get("/incidents/<code>")
 @cached_public
 def incident(code: str):
-    try:
-        item = lookups.get_incident(db_session(), code)
-    except NotFound:
-        abort(404, "There is no incident at this address.")
+    item = or_404(lookups.get_incident, db_session(), code, message="There is no incident at this address.")
     return render_template("public/incident.html", page=current_page(), incident=item,
                            base_url=_base_url())
 
@@ -85,14 +84,12 @@ def _feed(kind: str):
     component = None
     code = request.args.get("component")
     if code:
-        try:
-            component = get_component(session, code)
-        except NotFound:
-            abort(404, "There is no component with that id.")
+        component = or_404(get_component, session, code, message="There is no component with that id.")
         items = lookups.for_component(session, component, FEED_SIZE)
     else:
         items = lookups.history_page(session, 1, FEED_SIZE)[0]
-    self_url = _base_url() + url_for(f"public.feed_{kind}", **({"component": code} if code else {}))
+    query: dict[str, Any] = {"component": code} if code else {}
+    self_url = _base_url() + url_for(f"public.feed_{kind}", **query)
     feed = build_feed(page, _base_url(), items, self_url, component)
     if kind == "rss":
         return current_app.response_class(feed.rss_str(pretty=False), mimetype="application/rss+xml")
