@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -16,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from statuspage.db import Database
     from statuspage.edge import errors, session
     from statuspage.edge.extensions import csrf, limiter, login_manager
+    from statuspage.edge.headers import SecurityHeaders
     from statuspage.edge.public_cache import FastPath, PublicCache
     from statuspage.web import (
         admin,
@@ -46,6 +49,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.cookie_secure,
+        # The cookie's signature carries its time: a copy unused for this long no longer opens anything.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_idle_hours),
+        SESSION_REFRESH_EACH_REQUEST=True,
         WTF_CSRF_TIME_LIMIT=None,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
         RATELIMIT_HEADERS_ENABLED=True,
@@ -58,9 +64,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     public_cache = PublicCache(settings.version_check_seconds, settings.public_max_age,
                                settings.public_stale_while_revalidate)
     app.extensions["statuspage.public_cache"] = public_cache
-    app.wsgi_app = FastPath(app.wsgi_app, public_cache)
+    # Flask's documented way to add WSGI middleware, which mypy reads as replacing a method.
+    app.wsgi_app = FastPath(app.wsgi_app, public_cache)  # type: ignore[method-assign]
+    app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]
+        app.wsgi_app, settings.frame_ancestors, settings.base_url.startswith("https://"))
     if settings.trusted_proxies:  # the client's address and scheme as the proxies in front saw them
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
 
     csrf.init_app(app)
     limiter.init_app(app)
@@ -68,23 +78,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
-    app.register_blueprint(public.bp)
-    app.register_blueprint(embeds.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(subscriptions.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(admin_incidents.bp)
-    app.register_blueprint(admin_postmortems.bp)
-    app.register_blueprint(admin_probes.bp)
-    app.register_blueprint(admin_subscribers.bp)
-    app.register_blueprint(v2.bp)
-    app.register_blueprint(v1.bp)
-    app.register_blueprint(v1_incidents.bp)
-    app.register_blueprint(v1_subscribers.bp)
-    app.register_blueprint(v1_postmortems.bp)
-    app.register_blueprint(v1_probes.bp)
-    app.register_blueprint(push.bp)
-    app.register_blueprint(openapi_bp)
-    ratelimit.limit([v1.bp, v1_incidents.bp, v1_subscribers.bp, v1_postmortems.bp, v1_probes.bp])
+    management_api = [v1.bp, v1_incidents.bp, v1_subscribers.bp, v1_postmortems.bp, v1_probes.bp]
+    site = [public.bp, embeds.bp, auth.bp, subscriptions.bp, admin.bp, admin_incidents.bp, admin_postmortems.bp,
+            admin_probes.bp, admin_subscribers.bp]
+    for blueprint in [*site, v2.bp, *management_api, push.bp, openapi_bp]:
+        app.register_blueprint(blueprint)
+    ratelimit.limit(management_api)
     cli.init_app(app)
     return app

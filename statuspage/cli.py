@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -14,12 +15,14 @@ from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from statuspage.accounts import users
 from statuspage.audit import Actor
 from statuspage.config import ROOT
 from statuspage.errors import DomainError
 from statuspage.incidents import templates
+from statuspage.models import User
 from statuspage.tools import demo, importer, scenarios, static_export
 from statuspage.tools.setup import setup_page
 from statuspage.worker import Worker
@@ -144,6 +147,98 @@ def create_token(email: str, name: str) -> None:
     click.echo(f"Token: {raw}")
 
 
+# --- people and keys: everything the admin's Users page does, for operators without a browser -------
+
+
+def _change_user(email: str, change: Callable[[Session, Actor, User], str]) -> None:
+    """Find the user by address, apply one change in a transaction, print what happened."""
+    _require_current_schema()
+    try:
+        with _database().transaction() as session:
+            click.echo(change(session, Actor.system("cli"), users.find_user(session, email)))
+    except DomainError as exc:
+        _fail(exc)
+
+
+@statuspage_group.command("users")
+def list_users() -> None:
+    """List users: address, role, active or not, last sign-in."""
+    _require_current_schema()
+    with _database().transaction() as session:
+        for user in users.all_users(session):
+            seen = f"{user.last_login_at:%Y-%m-%d %H:%M} UTC" if user.last_login_at else "never signed in"
+            click.echo(f"{user.email}\t{user.role.value}\t{'active' if user.active else 'deactivated'}\t{seen}")
+
+
+@statuspage_group.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["admin", "responder"]))
+def set_role(email: str, role: str) -> None:
+    """Make a user an admin or a responder (their sessions end)."""
+    _change_user(email, lambda s, actor, user: f"{users.change_role(s, actor, user, role).email} is now {role}.")
+
+
+@statuspage_group.command("reset-password")
+@click.argument("email")
+def reset_password(email: str) -> None:
+    """Set a new password from STATUSPAGE_PASSWORD or a prompt (the user's sessions end)."""
+    password = os.environ.get("STATUSPAGE_PASSWORD") or click.prompt(
+        "New password", hide_input=True, confirmation_prompt=True)
+    _change_user(email, lambda s, actor, user:
+                 f"New password set for {users.set_password(s, actor, user, password).email}.")
+
+
+@statuspage_group.command("deactivate")
+@click.argument("email")
+def deactivate(email: str) -> None:
+    """Stop a user signing in or using their API keys, at once; their history stays."""
+    _change_user(email, lambda s, actor, user: f"Deactivated {users.set_active(s, actor, user, False).email}.")
+
+
+@statuspage_group.command("reactivate")
+@click.argument("email")
+def reactivate(email: str) -> None:
+    """Let a deactivated user sign in again (with their keys that were not revoked)."""
+    _change_user(email, lambda s, actor, user: f"Reactivated {users.set_active(s, actor, user, True).email}.")
+
+
+@statuspage_group.command("delete-user")
+@click.argument("email")
+def delete_user(email: str) -> None:
+    """Delete a user and their API keys; the audit log keeps what they did."""
+    def delete(session: Session, actor: Actor, user: User) -> str:
+        users.delete_user(session, actor, user)
+        return f"Deleted {user.email}."
+
+    _change_user(email, delete)
+
+
+@statuspage_group.command("tokens")
+@click.argument("email")
+def list_tokens(email: str) -> None:
+    """List a user's API keys: id, name, first characters, created, last used, revoked."""
+    def listing(session: Session, _actor: Actor, user: User) -> str:
+        lines = [f"{t.id}\t{t.name}\t{t.prefix}…\tcreated {t.created_at:%Y-%m-%d}\t"
+                 f"{'used ' + format(t.last_used_at, '%Y-%m-%d %H:%M') if t.last_used_at else 'never used'}\t"
+                 f"{'revoked ' + format(t.revoked_at, '%Y-%m-%d %H:%M') if t.revoked_at else 'active'}"
+                 for t in users.tokens_of(session, user)]
+        return "\n".join(lines) or f"{user.email} has no API keys."
+
+    _change_user(email, listing)
+
+
+@statuspage_group.command("revoke-token")
+@click.argument("email")
+@click.argument("token_id")
+def revoke_token(email: str, token_id: str) -> None:
+    """Revoke one of a user's API keys (by the id `tokens` lists); the API refuses it at once."""
+    def revoke(session: Session, actor: Actor, user: User) -> str:
+        token = users.revoke_token(session, actor, users.get_token(session, token_id, owner=user))
+        return f"Revoked key {token.name} ({token.prefix}…) of {user.email}."
+
+    _change_user(email, revoke)
+
+
 @statuspage_group.command("demo")
 @click.option("--scenario", type=click.Choice(["aug14"]), default=None,
               help="Also replay a real outage with its postmortem (aug14: the database cluster failure).")
@@ -169,7 +264,8 @@ def export_static_command(folder: Path) -> None:
     """Write the public site (pages, feeds, API v2 JSON) as static files into FOLDER."""
     _require_current_schema()
     folder.mkdir(parents=True, exist_ok=True)
-    written = static_export.export(current_app._get_current_object(), folder)
+    # Flask types current_app as Flask, though it is the LocalProxy whose documented method returns the app.
+    written = static_export.export(current_app._get_current_object(), folder)  # type: ignore[attr-defined]
     click.echo(f"Wrote {len(written)} files to {folder}.")
 
 

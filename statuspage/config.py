@@ -8,8 +8,10 @@ when not given, is generated once and kept in the instance directory.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,7 +28,7 @@ class SettingError(ValueError):
     """A setting has a value we refuse to guess about."""
 
 
-def env_str(name: str, default: str | None = None, environ: dict | None = None) -> str | None:
+def env_str(name: str, default: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
     """Read `STATUSPAGE_<name>`, or the file named by `STATUSPAGE_<name>_FILE`."""
     environ = os.environ if environ is None else environ
     key = PREFIX + name
@@ -41,7 +43,7 @@ def env_str(name: str, default: str | None = None, environ: dict | None = None) 
     return default
 
 
-def env_bool(name: str, default: bool, environ: dict | None = None) -> bool:
+def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None) -> bool:
     """Read a boolean; an unknown spelling raises instead of meaning False."""
     raw = env_str(name, None, environ)
     if raw is None:
@@ -55,7 +57,7 @@ def env_bool(name: str, default: bool, environ: dict | None = None) -> bool:
 
 
 def env_int(
-    name: str, default: int, environ: dict | None = None, minimum: int = 0, maximum: int | None = None
+    name: str, default: int, environ: Mapping[str, str] | None = None, minimum: int = 0, maximum: int | None = None
 ) -> int:
     """Read an integer no smaller than `minimum` (and no larger than `maximum`, when given)."""
     raw = env_str(name, None, environ)
@@ -72,7 +74,7 @@ def env_int(
     return value
 
 
-def env_choice(name: str, default: str, choices: tuple[str, ...], environ: dict | None = None) -> str:
+def env_choice(name: str, default: str, choices: tuple[str, ...], environ: Mapping[str, str] | None = None) -> str:
     """Read one of a fixed set of words."""
     value = env_str(name, default, environ) or default
     if value not in choices:
@@ -88,7 +90,7 @@ def _read_key(path: Path) -> str:
     return key
 
 
-def _secret_key(instance_dir: Path, environ: dict | None) -> str:
+def _secret_key(instance_dir: Path, environ: Mapping[str, str] | None) -> str:
     """The configured key, or one generated on first start and kept in the instance dir."""
     configured = env_str("SECRET_KEY", None, environ)
     if configured:
@@ -112,7 +114,7 @@ def _secret_key(instance_dir: Path, environ: dict | None) -> str:
     return key
 
 
-def _ca_bundle(environ: dict | None) -> str | None:
+def _ca_bundle(environ: Mapping[str, str] | None) -> str | None:
     """An extra CA bundle for probes of internal HTTPS services; it must be a readable file."""
     path = env_str("PROBE_CA_BUNDLE", None, environ)
     if path is None:
@@ -120,6 +122,18 @@ def _ca_bundle(environ: dict | None) -> str | None:
     if not Path(path).is_file():
         raise SettingError(f"{PREFIX}PROBE_CA_BUNDLE={path!r} is not a readable file")
     return path
+
+
+def _frame_ancestors(environ: Mapping[str, str] | None) -> str:
+    """STATUSPAGE_FRAME_ANCESTORS: 'self', 'none', * or origins such as https://intranet.example.com."""
+    raw = (env_str("FRAME_ANCESTORS", "'self'", environ) or "'self'").strip()
+    sources = raw.split()
+    allowed = re.compile(r"'self'|'none'|\*|(https?://)?(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+    if not sources or any(not allowed.fullmatch(source) for source in sources) or (
+            "'none'" in sources and len(sources) > 1):
+        raise SettingError(f"{PREFIX}FRAME_ANCESTORS={raw!r} is not a list of origins "
+                           "(e.g. 'self' https://intranet.example.com, or 'none')")
+    return " ".join(sources)
 
 
 @dataclass(frozen=True)
@@ -153,18 +167,24 @@ class Settings:
     component_update_hold_seconds: int = 30
     # Reverse proxies in front of the web nodes whose X-Forwarded-For/-Proto to trust (0: none).
     trusted_proxies: int = 0
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
     # Probes and the worker (defaults here so code building Settings by hand keeps working).
     probe_allow_link_local: bool = False
     probe_deny_private: bool = False
     probe_max_bytes: int = 1_048_576
     probe_ca_bundle: str | None = None
+    # Targets that strangers choose (public webhook sign-ups) may be private or loopback only when set.
+    subscriber_allow_private: bool = False
+    # Who may frame the public pages (CSP frame-ancestors); the admin and sign-in never may be framed.
+    frame_ancestors: str = "'self'"
+    # A signed-in session ends after this long without a request.
+    session_idle_hours: int = 12
     worker_threads: int = 32
     check_retention_days: int = 7
     rollup_retention_days: int = 400
 
     @classmethod
-    def from_env(cls, environ: dict | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from the environment; raises SettingError on bad values."""
         instance_dir = Path(env_str("INSTANCE_DIR", "instance", environ) or "instance").resolve()
         database_url = env_str("DATABASE_URL", None, environ) or (
@@ -212,6 +232,9 @@ class Settings:
             probe_max_bytes=env_int("PROBE_MAX_BYTES", 1_048_576, environ, minimum=1024,
                                     maximum=100 * 1_048_576),
             probe_ca_bundle=_ca_bundle(environ),
+            subscriber_allow_private=env_bool("SUBSCRIBER_ALLOW_PRIVATE", False, environ),
+            frame_ancestors=_frame_ancestors(environ),
+            session_idle_hours=env_int("SESSION_IDLE_HOURS", 12, environ, minimum=1, maximum=24 * 30),
             worker_threads=env_int("WORKER_THREADS", 32, environ, minimum=1, maximum=512),
             check_retention_days=env_int("CHECK_RETENTION_DAYS", 7, environ, minimum=1, maximum=90),
             rollup_retention_days=env_int("ROLLUP_RETENTION_DAYS", 400, environ, minimum=1,

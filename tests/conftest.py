@@ -22,8 +22,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from alembic import command
 from flask import Flask
+from flask import session as flask_session
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from flask_login import login_user
+from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
 
 from statuspage import create_app
@@ -57,16 +59,35 @@ def fast_password_hashing(request, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def migrated_urls(tmp_path_factory) -> dict[str, str]:
-    """A freshly migrated database per backend, shared by the whole run."""
+def postgres_url(worker_id: str) -> str | None:
+    """This process's PostgreSQL database: the configured one, or `<name>_gw0`, `<name>_gw1`, ... when
+    pytest-xdist runs workers, so that no two workers ever empty, migrate or drop each other's tables.
+
+    A worker's database is created through the configured one the first time and kept for later runs.
+    """
+    if not POSTGRES_URL or worker_id == "master":
+        return POSTGRES_URL
+    configured = make_url(POSTGRES_URL)
+    name = f"{configured.database}_{worker_id}"
+    engine = make_engine(POSTGRES_URL)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return configured.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def migrated_urls(tmp_path_factory, postgres_url: str | None) -> dict[str, str]:
+    """A freshly migrated database per backend, shared by the whole run (by one xdist worker's tests)."""
     urls = {"sqlite": f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"}
-    if POSTGRES_URL:
-        engine = make_engine(POSTGRES_URL)
+    if postgres_url:
+        engine = make_engine(postgres_url)
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
         engine.dispose()
-        urls["postgresql"] = POSTGRES_URL
+        urls["postgresql"] = postgres_url
     for url in urls.values():
         command.upgrade(alembic_config(url), "head")
     return urls
@@ -106,6 +127,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
             "STATUSPAGE_TIMEZONE": "Europe/Berlin",
             # Tests (schemathesis above all) make many calls with one token; test_api_rate_limit lowers it.
             "STATUSPAGE_API_RATE_LIMIT": "100000 per minute",
+            # Webhook receivers in tests listen on loopback; test_subscriber_targets keeps the public-only default.
+            "STATUSPAGE_SUBSCRIBER_ALLOW_PRIVATE": "true",
         }
     )
 
@@ -163,13 +186,25 @@ def make_user(session: Session) -> Callable[..., object]:
 
 
 @pytest.fixture
-def login_as(client: FlaskClient, make_user) -> Callable[[str], object]:
-    """Sign the test client in as a new user with `role` (admin or responder)."""
+def login_as(client: FlaskClient, session: Session, make_user) -> Callable[[str], object]:
+    """Sign the test client in as a new user with `role` (admin or responder).
+
+    It leaves what a successful sign-in leaves (the user's `last_login_at`, and the session keys
+    flask-login's `login_user` writes) without rendering and posting the form each time: test_auth
+    signs in through the form.
+    """
 
     def login(role: str = "admin"):
         user = make_user(f"{role}@example.com", role)
-        response = post_form(client, "/login", {"email": user.email, "password": PASSWORD})
-        assert response.status_code == 302, response.get_data(as_text=True)
+        user.last_login_at = utcnow()
+        session.commit()
+        # A request context like the client's (same address and User-Agent), so the `_id` that
+        # flask-login's session protection compares is the one the client's requests will have.
+        with client.application.test_request_context():
+            login_user(user)
+            signed_in = dict(flask_session)
+        with client.session_transaction() as cookie:
+            cookie.update(signed_in)
         return user
 
     return login

@@ -154,19 +154,40 @@ def test_sign_in_is_throttled_after_repeated_failures(client, make_user, fast_pa
     assert not signed_in(client)
 
 
-def test_throttling_one_email_follows_it_across_addresses(client, make_user, fast_password_hashing):
+def test_guesses_from_other_addresses_never_lock_out_the_right_password(client, make_user, fast_password_hashing):
     make_user("ops@example.com", "responder")
     token = csrf_token(client)
-    for n in range(10):
+    for n in range(15):
         client.post("/login", data={"csrf_token": token, "email": "ops@example.com",
                                     "password": f"guess {n}"},
-                    environ_base={"REMOTE_ADDR": f"10.0.0.{n + 1}"})
+                    environ_base={"REMOTE_ADDR": "10.0.0.66"})
 
     response = client.post("/login", data={"csrf_token": token, "email": "OPS@example.com",
                                            "password": PASSWORD},
                            environ_base={"REMOTE_ADDR": "10.0.1.1"})
 
-    assert response.status_code == 429
+    assert response.status_code == 302
+
+
+def test_one_address_guessing_many_emails_is_locked_too(client, make_user, fast_password_hashing):
+    token = csrf_token(client)
+    answers = [client.post("/login", data={"csrf_token": token, "email": f"user{n}@example.com",
+                                           "password": "guess"}).status_code for n in range(51)]
+
+    assert answers[:50] == [401] * 50 and answers[50] == 429
+
+
+def test_each_further_failure_after_a_lock_doubles_the_wait(session, fast_password_hashing):
+    from statuspage.accounts import throttle
+    from statuspage.db import utcnow
+
+    limits, now, waits = throttle.Limits(per_client_and_email=3), utcnow(), []
+    for _attempt in range(6):
+        throttle.record_failure(session, "192.0.2.7", "ops@example.com", now, limits)
+        waits.append(throttle.wait_seconds(session, "192.0.2.7", "ops@example.com", now))
+
+    assert waits == [0, 0, 61, 121, 241, 481]
+    assert throttle.wait_seconds(session, "192.0.2.8", "ops@example.com", now) == 0
 
 
 # --- the session cookie -----------------------------------------------------------------------

@@ -27,14 +27,16 @@ def fails(reason_part: str, *args, **kwargs) -> OutboundError:
 
 @pytest.fixture
 def fake_dns(monkeypatch):
-    """Names that resolve where a test says (the resolver is the system's; only these names are faked)."""
-    names: dict[str, str] = {}
+    """Names that resolve where a test says: one address, or a list (the resolver is the system's; only
+    these names are faked)."""
+    names: dict[str, str | list[str]] = {}
     real = socket.getaddrinfo
 
     def getaddrinfo(host, port, *args, **kwargs):
         if host in names:
-            family = socket.AF_INET6 if ":" in names[host] else socket.AF_INET
-            return [(family, socket.SOCK_STREAM, 6, "", (names[host], port or 0))]
+            answers = names[host] if isinstance(names[host], list) else [names[host]]
+            return [(socket.AF_INET6 if ":" in answer else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                     (answer, port or 0)) for answer in answers]
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)

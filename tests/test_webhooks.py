@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from statuspage.accounts import users
 from statuspage.audit import Actor
@@ -425,14 +425,17 @@ def test_a_name_that_does_not_resolve_yet_is_taken_and_judged_again_when_sending
     assert [address for address in connections if address[0] != "127.0.0.1"] == []
 
 
-def test_an_operator_who_allows_link_local_addresses_can_register_one(
+def test_allowing_link_local_addresses_for_probes_does_not_open_them_to_subscribers(
         mail_app, client, headers, page_code, session):
     import dataclasses
 
     settings = mail_app.config["STATUSPAGE"]
     mail_app.config["STATUSPAGE"] = dataclasses.replace(settings, probe_allow_link_local=True)
-    created = subscribe_webhook(client, headers, page_code, "http://169.254.10.20/hook")
-    assert created["endpoint"] == "http://169.254.10.20/hook"
+    response = client.post(f"/api/v1/pages/{page_code}/subscribers", headers=headers,
+                           json={"subscriber": {"endpoint": "http://169.254.10.20/hook"}})
+    assert response.status_code == 422
+    assert "169.254.10.20 is a link-local or cloud-metadata address" in response.get_json()["error"]["message"]
+    assert session.scalar(select(func.count()).select_from(Subscriber)) == 0
 
 
 @pytest.mark.parametrize("url", METADATA_URLS)

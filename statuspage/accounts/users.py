@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -100,9 +101,141 @@ def create_token(session: Session, email: str, name: str, actor: Actor) -> tuple
     return token, raw
 
 
-def user_for_token(session: Session, raw: str) -> User | None:
-    """The active user a raw token belongs to, or None."""
+# How often a key's last-used time is written: once a minute is exact enough and spares a write per call.
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def user_for_token(session: Session, raw: str, now: datetime | None = None) -> User | None:
+    """The active user a raw, unrevoked token belongs to, or None; notes when the key was last used."""
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(raw))).first()
-    if token is None or not token.user.active:
+    if token is None or token.revoked_at is not None or token.user is None or not token.user.active:
         return None
+    now = now or utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
+        token.last_used_at = now
     return token.user
+
+
+# --- managing people ------------------------------------------------------------------------------
+
+
+def get_user(session: Session, user_id: object) -> User:
+    """The user with this id (as the admin's URLs carry it), or NotFound."""
+    user = session.get(User, int(user_id)) if isinstance(user_id, int | str) and str(user_id).isdigit() else None
+    if user is None:
+        raise NotFound("No such user.", "user_id")
+    return user
+
+
+def find_user(session: Session, email: str) -> User:
+    """The user with this email address (as the CLI names users), or NotFound."""
+    user = session.scalars(select(User).where(User.email == clean_email(email))).first()
+    if user is None:
+        raise NotFound(f"No user {email}.", "email")
+    return user
+
+
+def all_users(session: Session) -> list[User]:
+    """Everyone who can sign in or could, admins first, then by address."""
+    return list(session.scalars(select(User).order_by(User.role, User.email)))
+
+
+def end_sessions(user: User) -> None:
+    """Every session cookie of this user stops working on its next request, on every node."""
+    user.session_version += 1
+
+
+def _active_admins(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)
+                          .where(User.role == Role.ADMIN, User.active.is_(True))) or 0
+
+
+def _keep_an_admin(session: Session, user: User, action: str) -> None:
+    """Refuse what would leave the page without an active admin (no one could manage users again)."""
+    if user.role == Role.ADMIN and user.active and _active_admins(session) <= 1:
+        raise Conflict(f"{user.email} is the only active admin: make someone else an admin before you {action}.",
+                       "user_id")
+
+
+def change_role(session: Session, actor: Actor, user: User, role: object) -> User:
+    """Make a user an admin or a responder; their sessions end so the new role holds at once."""
+    try:
+        new_role = Role(role) if isinstance(role, str) else None
+    except ValueError:
+        new_role = None
+    if new_role is None:
+        raise InvalidInput("Role must be admin or responder.", "role")
+    if new_role == user.role:
+        return user
+    if new_role != Role.ADMIN:
+        _keep_an_admin(session, user, "change their role")
+    audit.record(session, actor, "user.role", "user", str(user.id),
+                 {"email": user.email, "from": user.role.value, "to": new_role.value})
+    user.role = new_role
+    end_sessions(user)
+    return user
+
+
+def set_password(session: Session, actor: Actor, user: User, new_password: object,
+                 current_password: object | None = None) -> User:
+    """A new password (by an admin, or by the user, who must give the current one); every session of
+    the user ends, so a stolen cookie dies with the old password."""
+    if current_password is not None:
+        try:
+            _hasher.verify(user.password_hash, current_password if isinstance(current_password, str) else "")
+        except (VerificationError, InvalidHashError):
+            raise InvalidInput("The current password is not right.", "current_password") from None
+    if not isinstance(new_password, str) or len(new_password) < PASSWORD_MIN:
+        raise InvalidInput(f"Password must be at least {PASSWORD_MIN} characters.", "password")
+    user.password_hash = _hasher.hash(new_password)
+    end_sessions(user)
+    audit.record(session, actor, "user.password", "user", str(user.id), {"email": user.email})
+    return user
+
+
+def set_active(session: Session, actor: Actor, user: User, active: bool) -> User:
+    """Deactivate (sessions and API keys stop at once, the history keeps their name) or reactivate."""
+    if active == user.active:
+        return user
+    if not active:
+        _keep_an_admin(session, user, "deactivate them")
+    user.active = active
+    end_sessions(user)
+    audit.record(session, actor, "user.activate" if active else "user.deactivate", "user", str(user.id),
+                 {"email": user.email})
+    return user
+
+
+def delete_user(session: Session, actor: Actor, user: User) -> None:
+    """Delete a user and their keys; what they did stays in the audit log and history, unattributed."""
+    _keep_an_admin(session, user, "delete them")
+    audit.record(session, actor, "user.delete", "user", str(user.id), {"email": user.email})
+    session.delete(user)
+    session.flush()
+
+
+# --- API keys --------------------------------------------------------------------------------------
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """A user's keys, newest first, revoked ones included (marked)."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def get_token(session: Session, token_id: object, owner: User | None = None) -> ApiToken:
+    """A key by id; with `owner`, only that user's own key (others are NotFound, not Forbidden)."""
+    token = (session.get(ApiToken, int(token_id))
+             if isinstance(token_id, int | str) and str(token_id).isdigit() else None)
+    if token is None or (owner is not None and token.user_id != owner.id):
+        raise NotFound("No such API key.", "token_id")
+    return token
+
+
+def revoke_token(session: Session, actor: Actor, token: ApiToken, now: datetime | None = None) -> ApiToken:
+    """Revoke a key: the API answers 401 to it from the next call on."""
+    if token.revoked_at is None:
+        token.revoked_at = now or utcnow()
+        audit.record(session, actor, "token.revoke", "api_token", str(token.id),
+                     {"name": token.name, "user": token.user.email})
+    return token

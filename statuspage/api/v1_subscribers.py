@@ -125,7 +125,7 @@ def create_subscriber(page):
     subscriber = subscribers.create(
         session, _actor(), email=data.get("email"), endpoint=data.get("endpoint"),
         component_codes=data.get("component_ids"), skip_confirmation=skip,
-        policy=guard.Policy.from_settings(current_app.config["STATUSPAGE"]),
+        policy=guard.Policy.for_subscribers(current_app.config["STATUSPAGE"]),
     )
     session.commit()
     # What was applied: an email subscriber opted in without the confirmation mail.

@@ -5,7 +5,16 @@ stay internal. Every status is a StrEnum stored as its string value.
 """
 
 from statuspage.models.base import DESCRIPTION_MAX, NAME_MAX, ComponentStatus, Role, StrEnumType, new_code
-from statuspage.models.core import ApiToken, AuditEntry, Component, ComponentGroup, Page, StatusChange, User
+from statuspage.models.core import (
+    ApiToken,
+    AuditEntry,
+    Component,
+    ComponentGroup,
+    Page,
+    SignInThrottle,
+    StatusChange,
+    User,
+)
 from statuspage.models.incidents import (
     Impact,
     Incident,
@@ -33,7 +42,7 @@ __all__ = [
     "ActionItem", "ActionStatus", "Postmortem", "PostmortemRevision",
     "AutoIncident", "Check", "DraftState", "CheckRollup", "Delivery", "DeliveryStatus", "IncidentDraft",
     "OutboxEvent", "Probe", "ProbeKind", "ProbeState", "Subscriber", "SubscriberMode", "Subscription",
-    "DESCRIPTION_MAX", "NAME_MAX", "ApiToken", "AuditEntry", "Component", "ComponentGroup",
+    "DESCRIPTION_MAX", "NAME_MAX", "ApiToken", "AuditEntry", "SignInThrottle", "Component", "ComponentGroup",
     "ComponentStatus", "Impact", "Incident", "IncidentComponent", "IncidentKind", "IncidentStatus",
     "IncidentTemplate", "IncidentUpdate", "MaintenanceStatus", "Page", "Role", "StatusChange",
     "StrEnumType", "User", "new_code",

@@ -143,6 +143,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
+    # Part of every session cookie: bumping it (sign-out, new password, role change, deactivation)
+    # ends every session of this user on every node at once.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -166,7 +169,8 @@ class User(Base):
         return self.role == Role.ADMIN
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie keeps: the id and the session version it was signed in under."""
+        return f"{self.id}:{self.session_version}"
 
 
 class ApiToken(Base):
@@ -182,8 +186,26 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
+    # Set when the key is revoked: the API refuses it at once, the admin still lists it.
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins of one client address, or of one address for one email: the count and the lock."""
+
+    __tablename__ = "sign_in_throttle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "ip <address>" or "ip+email <address> <email>": every count is tied to the client's address, so
+    # no one can lock a responder out from somewhere else.
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    client: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(320))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column()
 
 
 class AuditEntry(Base):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from statuspage.components.catalog import component_tree
 from statuspage.components.status_rules import page_indicator
@@ -19,7 +19,7 @@ from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.errors import NotFound
 from statuspage.incidents import lookups
-from statuspage.models import Delivery, SubscriberMode
+from statuspage.models import Delivery, Page, SubscriberMode
 from statuspage.notify import emails, subscribers, tokens, webhooks
 from statuspage.notify.transports import MailTransport, TransportError, make_transport
 from statuspage.outbound import guard, http
@@ -76,7 +76,7 @@ class LeaseKeeper:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
         self._thread.join()
 
@@ -119,7 +119,7 @@ class Notifier:
 
     def __init__(self, database: Database, settings: Settings, clock: Callable[[], datetime],
                  transport: MailTransport | None = None, batch_size: int | None = None,
-                 post: Callable | None = None) -> None:
+                 post: Callable[[str, bytes, dict[str, str]], None] | None = None) -> None:
         self.database = database
         self.settings = settings
         self.clock = clock
@@ -166,7 +166,7 @@ class Notifier:
 
     # --- sending -----------------------------------------------------------------------------------
 
-    def _context(self, page) -> emails.MailContext:
+    def _context(self, page: Page | None) -> emails.MailContext:
         return emails.MailContext(
             base_url=self.settings.base_url, page_name=page.name if page else self.settings.page_name,
             mail_from=(page.notifications_from_email if page and page.notifications_from_email
@@ -281,7 +281,8 @@ class Notifier:
             transport.close()
         return outcomes
 
-    def _send_webhook(self, session, ctx: emails.MailContext, page, delivery: Delivery) -> Outcome:
+    def _send_webhook(self, session: Session, ctx: emails.MailContext, page: Page | None,
+                      delivery: Delivery) -> Outcome:
         subscriber = delivery.subscriber
         if subscriber is None or not subscriber.webhook_secret:
             return Outcome(delivery.id, "subscriber removed", permanent=True)
@@ -290,6 +291,8 @@ class Notifier:
         event = delivery.event
         incident = None
         if event.payload.get("incident"):
+            if page is None:  # incidents exist only once the page is set up; _send records this as a failure
+                raise ValueError("the page is not set up")
             try:
                 incident = incident_json(lookups.get_incident(session, event.payload["incident"]), page,
                                          self.settings.base_url)
@@ -326,7 +329,7 @@ class Notifier:
             self._post(url, body, headers)
             return
         try:
-            response = http.http_request("POST", url, policy=guard.Policy.from_settings(self.settings),
+            response = http.http_request("POST", url, policy=guard.Policy.for_subscribers(self.settings),
                                           timeout=10.0, headers=headers, data=body, max_redirects=0)
         except guard.OutboundError as exc:
             raise TransportError(exc.message, permanent=exc.permanent) from exc

@@ -9,7 +9,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 from urllib.parse import urlsplit
 
 from sqlalchemy import Select, func, or_, select, update
@@ -49,11 +49,11 @@ def _clean_host(host: str, field: str) -> str:
     return ascii_host
 
 
-def clean_endpoint(value: Any, field: str = "endpoint", policy: guard.Policy | None = None) -> str:
+def clean_endpoint(value: object, field: str = "endpoint", policy: guard.Policy | None = None) -> str:
     """An http(s) URL for webhook deliveries that the outbound address guard allows.
 
-    A literal address the guard refuses (link-local, cloud metadata, or private when the
-    operator denies those) is refused at once; a name is resolved once and refused if it
+    A literal address the subscriber policy refuses (link-local, cloud metadata, loopback or
+    private unless the operator allows those) is refused at once; a name is resolved once and refused if it
     points there. A name that does not resolve now is taken as it is: the guard runs again
     on the address of every send, so it can never reach what the policy forbids.
     """
@@ -76,7 +76,7 @@ def clean_endpoint(value: Any, field: str = "endpoint", policy: guard.Policy | N
     host = _clean_host(parts.hostname, field)
     try:
         guard.guarded_addresses(host, port or (443 if parts.scheme == "https" else 80),
-                                   policy or guard.Policy(), RESOLVE_TIMEOUT)
+                                   policy or guard.Policy.for_subscribers(), RESOLVE_TIMEOUT)
     except guard.OutboundError as exc:
         if exc.permanent:
             reason = exc.message.removeprefix("refused: ").split(" (an operator", 1)[0]
@@ -199,7 +199,8 @@ def create(
 ) -> Subscriber:
     """Add a subscriber for a responder or the API; email subscribers confirm unless skipped.
 
-    `policy` is the operator's outbound policy that webhook URLs are checked against.
+    `policy` is the operator's outbound policy for subscriber targets that webhook URLs are checked
+    against (public addresses only unless STATUSPAGE_SUBSCRIBER_ALLOW_PRIVATE).
     """
     now = now or utcnow()
     skip = clean_flag(skip_confirmation, "skip_confirmation_notification")
@@ -295,7 +296,7 @@ def reactivate(session: Session, subscriber: Subscriber, actor: Actor) -> bool:
 # --- who receives an event ------------------------------------------------------------------------
 
 
-def recipients(component_ids: Sequence[int]) -> Select:
+def recipients(component_ids: Sequence[int]) -> Select[Subscriber]:
     """Confirmed, active subscribers of any of these components (or of all)."""
     query = select(Subscriber).where(Subscriber.confirmed_at.is_not(None), Subscriber.quarantined_at.is_(None))
     if component_ids:
@@ -346,7 +347,10 @@ def count(session: Session, q: str = "", state: str = "all", mode: str | None = 
     return session.scalar(_filtered(select(func.count(Subscriber.id)), q, state, mode)) or 0
 
 
-def _filtered(query: Select, q: str, state: str, mode: str | None) -> Select:
+_Columns = TypeVarTuple("_Columns")
+
+
+def _filtered(query: Select[*_Columns], q: str, state: str, mode: str | None) -> Select[*_Columns]:
     if q:
         pattern = f"%{q.lower()}%"
         query = query.where(or_(func.lower(Subscriber.email).like(pattern),

@@ -1,11 +1,14 @@
 """The address guard: which addresses outbound calls (probes, webhooks) may reach.
 
-Every call in this package has a deadline, a response-size cap and this guard:
+Every call in this package has a deadline, a response-size cap and this guard.
+Two policies: targets responders choose (probes) may be private, but
 link-local and cloud-metadata addresses (169.254.0.0/16, fe80::/10,
 fd00:ec2::254, and names that resolve there) are refused unless the
-operator allows them; private networks are allowed unless denied. The
-guard runs on the address we actually connect to, for every redirect hop,
-so a name that changes its answer between check and connect gains nothing.
+operator allows them; targets strangers choose (public webhook sign-ups)
+must be public addresses unless STATUSPAGE_SUBSCRIBER_ALLOW_PRIVATE is set.
+Every IPv4 address an IPv6 address can carry is judged too. The guard runs
+on the address we actually connect to, for every redirect hop, so a name
+that changes its answer between check and connect gains nothing.
 Failures raise one typed error, `OutboundError`, whose message is fit to
 show a responder as a check's reason.
 """
@@ -22,10 +25,18 @@ IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
 METADATA = (ipaddress.ip_address("fd00:ec2::254"),)
 SHARED = ipaddress.ip_network("100.64.0.0/10")
-# NAT64 prefixes (RFC 6052 well-known, RFC 8215 local use) and IPv4-compatible ::a.b.c.d: the last 32 bits
-# are an IPv4 address that a gateway may connect to.
-NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# NAT64 (RFC 6052): the well-known 64:ff9b::/96 and the local-use 64:ff9b:1::/48 (RFC 8215), whose operators
+# pick a prefix of 32 to 96 bits; every length is decoded, since we cannot know which one a gateway uses.
+NAT64 = ipaddress.ip_network("64:ff9b::/32")
+NAT64_LENGTHS = (32, 40, 48, 56, 64, 96)
+# SIIT's IPv4-translated ::ffff:0:a.b.c.d (RFC 2765) and IPv4-compatible ::a.b.c.d.
+TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
 COMPATIBLE = ipaddress.ip_network("::/96")
+# Prefixes whose whole meaning is "this IPv4 address": judged by the address inside, not as private themselves.
+TRANSLATORS = tuple(ipaddress.ip_network(n) for n in (
+    "::ffff:0:0/96", "::ffff:0:0:0/96", "::/96", "64:ff9b::/96", "2002::/16", "2001::/32"))
+# ISATAP interface identifiers: ...:0:5efe:a.b.c.d and ...:200:5efe:a.b.c.d.
+ISATAP_MARKS = (0x00005EFE, 0x02005EFE)
 
 
 class OutboundError(Exception):
@@ -48,6 +59,9 @@ class Policy:
     max_redirects: int = 5
     # A PEM bundle of the CAs to trust (internal services); None means the public ones.
     ca_bundle: str | None = None
+    # What a refusal tells the reader about the setting that decides it (stripped before the public sees it).
+    link_local_hint: str = "an operator can allow it with STATUSPAGE_PROBE_ALLOW_LINK_LOCAL=true"
+    private_hint: str = "STATUSPAGE_PROBE_DENY_PRIVATE is set"
 
     @classmethod
     def from_settings(cls, settings: Any) -> Policy:
@@ -59,43 +73,86 @@ class Policy:
             ca_bundle=settings.probe_ca_bundle,
         )
 
+    @classmethod
+    def for_subscribers(cls, settings: Any = None) -> Policy:
+        """Targets that strangers choose (public webhook sign-ups): public addresses only, never
+        link-local or metadata; private and loopback only with STATUSPAGE_SUBSCRIBER_ALLOW_PRIVATE
+        (no settings: the default, public only)."""
+        return cls(
+            allow_link_local=False,
+            deny_private=not (settings is not None and settings.subscriber_allow_private),
+            max_bytes=settings.probe_max_bytes if settings is not None else cls.max_bytes,
+            link_local_hint="an operator can allow it for probes only",
+            private_hint="an operator can allow it with STATUSPAGE_SUBSCRIBER_ALLOW_PRIVATE=true",
+        )
 
 
-def _unwrap(ip: IP) -> IP:
-    """The IPv4 address an IPv6 address carries (mapped, NAT64, 6to4, IPv4-compatible), else `ip`.
+
+def _nat64_ipv4(ip: ipaddress.IPv6Address, length: int) -> ipaddress.IPv4Address | None:
+    """The IPv4 address RFC 6052 places after a `length`-bit prefix, or None when the address is not
+    of that form (bits 64-71 and the suffix after the IPv4 address must be zero)."""
+    bits = f"{int(ip):0128b}"
+    if length < 96 and "1" in bits[64:72]:
+        return None
+    after = bits[length:64] + bits[72:] if length <= 64 else bits[length:]
+    if "1" in after[32:]:
+        return None
+    return ipaddress.IPv4Address(int(after[:32], 2))
+
+
+def embedded(ip: IP) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address may carry to a gateway: mapped, translated, compatible,
+    NAT64 at every prefix length, 6to4, Teredo (server and client), ISATAP.
 
     A NAT64 gateway turns 64:ff9b::a9fe:a9fe into 169.254.169.254, so the
-    guard must judge the IPv4 address inside, not the IPv6 wrapper.
+    guard must judge the IPv4 address inside as well as the IPv6 wrapper.
     """
     if not isinstance(ip, ipaddress.IPv6Address):
-        return ip
+        return []
+    found: list[ipaddress.IPv4Address] = []
+    last32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
+        found.append(ip.ipv4_mapped)
+    if ip in TRANSLATED or (ip in COMPATIBLE and int(ip) > 1):
+        found.append(last32)
+    if ip in NAT64:
+        found += [v4 for length in NAT64_LENGTHS if (v4 := _nat64_ipv4(ip, length)) is not None]
     if ip.sixtofour is not None:
-        return ip.sixtofour
-    if any(ip in net for net in NAT64) or (ip in COMPATIBLE and int(ip) > 1):
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found += list(ip.teredo)
+    if (int(ip) >> 32) & 0xFFFFFFFF in ISATAP_MARKS:
+        found.append(last32)
+    return list(dict.fromkeys(found))
+
+
+def _is_private(ip: IP) -> bool:
+    """Loopback, private, unique-local, site-local, CGNAT, reserved, unspecified: anything not global."""
+    return (not ip.is_global or ip.is_private or ip.is_loopback or ip.is_unspecified or ip.is_reserved
+            or (isinstance(ip, ipaddress.IPv4Address) and ip in SHARED)
+            or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local))
+
+
+def _own_refusal(ip: IP, policy: Policy, judge_private: bool = True) -> str | None:
+    if ip.is_multicast or ip == ipaddress.IPv4Address("255.255.255.255"):
+        return f"{ip} is not a unicast address"
+    if not policy.allow_link_local and (ip in METADATA or any(ip in net for net in LINK_LOCAL)):
+        return f"{ip} is a link-local or cloud-metadata address ({policy.link_local_hint})"
+    if policy.deny_private and judge_private and _is_private(ip):
+        return f"{ip} is a private address ({policy.private_hint})"
+    return None
 
 
 def refusal(ip: IP, policy: Policy) -> str | None:
-    """Why connecting to `ip` is not allowed, or None when it is."""
-    wrapped = ip
-    ip = _unwrap(ip)
-    if ip is not wrapped:
-        reason = refusal(ip, policy)
-        return f"{wrapped} carries {reason}" if reason else None
-    if ip.is_multicast or (isinstance(ip, ipaddress.IPv4Address) and ip == ipaddress.IPv4Address(
-            "255.255.255.255")):
-        return f"{ip} is not a unicast address"
-    if not policy.allow_link_local and (ip in METADATA or any(ip in net for net in LINK_LOCAL)):
-        return (f"{ip} is a link-local or cloud-metadata address "
-                "(an operator can allow it with STATUSPAGE_PROBE_ALLOW_LINK_LOCAL=true)")
-    private = (ip.is_private or ip.is_loopback or ip.is_unspecified or ip.is_reserved
-               or (isinstance(ip, ipaddress.IPv4Address) and ip in SHARED))
-    if policy.deny_private and private:
-        return f"{ip} is a private address (STATUSPAGE_PROBE_DENY_PRIVATE is set)"
-    return None
+    """Why connecting to `ip` is not allowed, or None when it is: the IPv4 addresses it carries are
+    judged first, then the address itself."""
+    inner = embedded(ip)
+    for address in inner:
+        reason = _own_refusal(address, policy)
+        if reason:
+            return f"{ip} carries {reason}"
+    translator = bool(inner) and any(ip in net for net in TRANSLATORS)
+    return _own_refusal(ip, policy, judge_private=not translator)
 
 
 def check_address(address: str, policy: Policy) -> None:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_login import current_user, login_required, login_user, logout_user
+from limits import parse
 
-from statuspage.accounts.users import authenticate
-from statuspage.edge.extensions import limiter, login_manager
+from statuspage.accounts import throttle
+from statuspage.accounts.users import authenticate, end_sessions
+from statuspage.db import utcnow
+from statuspage.edge.extensions import login_manager
 from statuspage.edge.session import db_session
 from statuspage.models import User
 
@@ -20,24 +25,31 @@ login_manager.login_message = "Please sign in to continue."
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
+def _load_user(cookie_id: str) -> User | None:
+    """The user a session cookie names, if it was signed in under their current session version."""
+    user_id, _sep, version = cookie_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None  # a cookie from before session versions: sign in again
     user = db_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
 
 
-def _login_rate() -> str:
-    return current_app.config["STATUSPAGE"].login_rate_limit
+def _limits() -> throttle.Limits:
+    """The failures allowed per client address and email (STATUSPAGE_LOGIN_RATE_LIMIT, e.g. "10 per
+    minute": ten failures, then a lock of one minute that doubles), five times that per address."""
+    allowance = parse(current_app.config["STATUSPAGE"].login_rate_limit)
+    return throttle.Limits(per_client_and_email=allowance.amount, per_client=5 * allowance.amount,
+                           first_lock=timedelta(seconds=allowance.get_expiry()))
 
 
-def _email_key() -> str:
-    return "login-email:" + request.form.get("email", "").strip().lower()
-
-
-def _failed_sign_in(response) -> bool:
-    """Only a refused password counts against the allowance; signing in costs nothing."""
-    return response.status_code == 401
+def _throttled(wait: int):
+    response = make_response(render_template(
+        "auth/login.html", error=f"Too many failed sign-ins from your address: try again in "
+                                 f"{max(1, round(wait / 60))} minute{'s' if wait > 90 else ''}."), 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def safe_next(target: str | None) -> str:
@@ -51,28 +63,34 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-# Per client address and per email address. With deduct_when the limiter only tests the
-# allowance before the view and takes one from it when the answer is a refusal (401).
-@limiter.limit(_login_rate, methods=["POST"], deduct_when=_failed_sign_in)
-@limiter.limit(_login_rate, methods=["POST"], key_func=_email_key, deduct_when=_failed_sign_in)
 def login():
-    error = None
-    if request.method == "POST":
-        email = request.form.get("email", "")
-        password = request.form.get("password", "")
-        session = db_session()
-        user = authenticate(session, email, password) if email and password else None
-        if user is not None:
-            session.commit()
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")))
-        error = "Wrong email or password."
-    return render_template("auth/login.html", error=error), 401 if error else 200
+    if request.method == "GET":
+        return render_template("auth/login.html", error=None)
+    email = request.form.get("email", "")
+    password = request.form.get("password", "")
+    client = request.remote_addr or "unknown"
+    session = db_session()
+    now = utcnow()
+    wait = throttle.wait_seconds(session, client, email, now)
+    if wait:
+        return _throttled(wait)
+    user = authenticate(session, email, password) if email and password else None
+    if user is None:
+        throttle.record_failure(session, client, email, now, _limits())
+        session.commit()
+        return render_template("auth/login.html", error="Wrong email or password."), 401
+    session.commit()
+    flask_session.permanent = True  # expires after STATUSPAGE_SESSION_IDLE_HOURS without a request
+    login_user(user)
+    return redirect(safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    """Sign out here and everywhere: the session version moves, so every copy of the cookie dies."""
+    end_sessions(current_user)
+    db_session().commit()
     logout_user()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))

@@ -11,7 +11,10 @@ RFC 8058's one-click (no session, no token but the link's).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 
 from statuspage.accounts.users import clean_email
@@ -23,6 +26,7 @@ from statuspage.errors import DomainError
 from statuspage.models import Subscriber, SubscriberMode
 from statuspage.notify import subscribers, tokens
 from statuspage.outbound import guard
+from statuspage.web.forms import domain_form
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -50,7 +54,7 @@ def _secret() -> str:
     return _settings().secret_key
 
 
-def _render(template: str, status: int = 200, **context):
+def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
     session = db_session()
     return render_template(template, page=current_page(), components=all_components(session),
                            **context), status
@@ -68,6 +72,14 @@ def _from_token(purpose: str, token: str) -> tuple[Subscriber | None, tokens.Lin
     return (subscriber if subscriber.token_nonce == found.nonce else None), found
 
 
+def _email_refused(exc: DomainError, **_view_args: Any) -> ResponseReturnValue:
+    return _render("public/subscribe.html", 422, form=request.form, error=exc.message)
+
+
+def _webhook_refused(exc: DomainError, **_view_args: Any) -> ResponseReturnValue:
+    return _render("public/subscribe.html", 422, form={}, webhook_form=request.form, webhook_error=exc.message)
+
+
 @bp.get("/subscribe")
 def subscribe_form():
     return _render("public/subscribe.html", form={})
@@ -77,6 +89,7 @@ def subscribe_form():
 @csrf.exempt
 @_per_ip
 @_per_address
+@domain_form(_email_refused)
 def subscribe():
     page = current_page()
     if not page.allow_email_subscribers:
@@ -85,9 +98,6 @@ def subscribe():
     try:
         subscribers.subscribe_email(session, request.form.get("email"), request.form.getlist("component_ids"))
         session.commit()
-    except DomainError as exc:
-        session.rollback()
-        return _render("public/subscribe.html", 422, form=request.form, error=exc.message)
     except IntegrityError:
         # The same address was signed up a moment ago by another request: answer as always.
         session.rollback()
@@ -98,6 +108,7 @@ def subscribe():
 @csrf.exempt
 @_per_ip
 @_per_address
+@domain_form(_webhook_refused)
 def subscribe_webhook():
     page = current_page()
     if not page.allow_webhook_subscribers:
@@ -106,11 +117,8 @@ def subscribe_webhook():
     try:
         subscribers.subscribe_webhook(session, request.form.get("endpoint"), request.form.get("email"),
                                       request.form.getlist("component_ids"),
-                                      guard.Policy.from_settings(_settings()))
+                                      guard.Policy.for_subscribers(_settings()))
         session.commit()
-    except DomainError as exc:
-        session.rollback()
-        return _render("public/subscribe.html", 422, form={}, webhook_form=request.form, webhook_error=exc.message)
     except IntegrityError:
         session.rollback()
     return _render("public/subscribed.html", webhook=True)
@@ -144,23 +152,28 @@ def _confirmed(subscriber: Subscriber, first_time: bool, show_secret: bool = Fal
                    webhook_secret=secret)
 
 
+def _manage_page(subscriber: Subscriber, status: int = 200, **context: Any) -> ResponseReturnValue:
+    unsubscribe = tokens.make(_secret(), "unsubscribe", subscriber.code, subscriber.token_nonce)
+    return _render("public/manage.html", status, subscriber=subscriber, unsubscribe_token=unsubscribe, **context)
+
+
+def _manage_refused(exc: DomainError, token: str) -> ResponseReturnValue:
+    subscriber, _link = _from_token("manage", token)
+    if subscriber is None:
+        return _render("public/subscription_gone.html")
+    return _manage_page(subscriber, 422, error=exc.message)
+
+
 @bp.route("/subscribers/manage/<token>", methods=["GET", "POST"])
+@domain_form(_manage_refused)
 def manage(token: str):
     subscriber, _link = _from_token("manage", token)
     if subscriber is None:
         return _render("public/subscription_gone.html")
-    unsubscribe = tokens.make(_secret(), "unsubscribe", subscriber.code, subscriber.token_nonce)
-    saved = False
     if request.method == "POST":
-        try:
-            subscribers.set_components(db_session(), subscriber, request.form.getlist("component_ids"))
-        except DomainError as exc:
-            db_session().rollback()
-            return _render("public/manage.html", 422, subscriber=subscriber, error=exc.message,
-                           unsubscribe_token=unsubscribe)
+        subscribers.set_components(db_session(), subscriber, request.form.getlist("component_ids"))
         db_session().commit()
-        saved = True
-    return _render("public/manage.html", subscriber=subscriber, saved=saved, unsubscribe_token=unsubscribe)
+    return _manage_page(subscriber, saved=request.method == "POST")
 
 
 @bp.route("/subscribers/unsubscribe/<token>", methods=["GET", "POST"])
