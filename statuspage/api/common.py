@@ -95,9 +95,12 @@ def api_auth(admin_only: bool = False) -> Callable:
             raw = presented_token()
             if not raw:
                 raise ApiError(401, "unauthorized", "An API key is required: 'Authorization: OAuth <key>'.")
-            user = user_for_token(db_session(), raw)
+            session = db_session()
+            user = user_for_token(session, raw)
             if user is None:
                 raise ApiError(401, "unauthorized", "Invalid API key.")
+            if session.dirty:
+                session.commit()  # the key's last-used time (at most once a minute), before the view's work
             if admin_only and not user.is_admin:
                 raise ApiError(403, "forbidden", "This action needs an admin's API key.")
             page = current_page()

@@ -36,7 +36,7 @@ def _load_user(cookie_id: str) -> User | None:
     return user
 
 
-def _limits() -> throttle.Limits:
+def throttle_limits() -> throttle.Limits:
     """The failures allowed per client address and email (STATUSPAGE_LOGIN_RATE_LIMIT, e.g. "10 per
     minute": ten failures, then a lock of one minute that doubles), five times that per address."""
     allowance = parse(current_app.config["STATUSPAGE"].login_rate_limit)
@@ -76,7 +76,7 @@ def login():
         return _throttled(wait)
     user = authenticate(session, email, password) if email and password else None
     if user is None:
-        throttle.record_failure(session, client, email, now, _limits())
+        throttle.record_failure(session, client, email, now, throttle_limits())
         session.commit()
         return render_template("auth/login.html", error="Wrong email or password."), 401
     session.commit()
