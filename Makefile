@@ -43,7 +43,8 @@ run: demo
 	@# shell, fired again and recursed until it crashed ("Segmentation fault").
 	@trap 'trap - INT TERM; kill $$worker $$web 2>/dev/null; wait' INT TERM; \
 	$(FLASK) statuspage worker & worker=$$!; \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - app:app & web=$$!; \
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - \
+		--logger-class statuspage.edge.access_log.RedactingLogger app:app & web=$$!; \
 	wait
 
 tests/clients/node_modules/.installed: tests/clients/package.json tests/clients/package-lock.json

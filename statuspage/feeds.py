@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 from markupsafe import escape
 
 from statuspage.markdown import render
@@ -14,6 +15,7 @@ from statuspage.postmortems.document import export_markdown
 from statuspage.timefmt import local
 
 FEED_SIZE = 100
+ATOM = "http://www.w3.org/2005/Atom"
 LOCAL_FORMAT = "%b %d, %Y %H:%M %Z"
 
 
@@ -67,10 +69,12 @@ def build_feed(
     feed = FeedGenerator()
     feed.load_extension("dc", atom=False, rss=True)
     author = {"name": page.name, "uri": f"{base_url}/"}
-    title = f"{page.name} status" + (f": {component.name}" if component else "")
+    # Names are escaped as HTML: many readers show RSS titles as HTML, and Atom's are typed "html"
+    # (atom_bytes), so a name like "<b>API</b>" reads as itself everywhere instead of running as markup.
+    title = escape(f"{page.name} status" + (f": {component.name}" if component else ""))
     feed.id(f"{base_url}/history" + (f"?component={component.code}" if component else ""))
     feed.title(title)
-    feed.description(f"Incidents and maintenance on the {page.name} status page.")
+    feed.description(escape(f"Incidents and maintenance on the {page.name} status page."))
     feed.author(author)
     feed.dc.dc_creator(page.name)
     # feedgen takes the last link as RSS's channel <link>: the page's, after the feed's own.
@@ -83,7 +87,7 @@ def build_feed(
         entry = feed.add_entry(order="append")
         entry.id(url)
         entry.guid(url, permalink=True)
-        entry.title(incident.name)
+        entry.title(escape(incident.name))
         entry.link(href=url)
         entry.author(author)
         entry.dc.dc_creator(page.name)
@@ -94,3 +98,16 @@ def build_feed(
         entry.description(html)
         entry.content(html, type="html")
     return feed
+
+
+def rss_bytes(feed: FeedGenerator) -> bytes:
+    """The feed as RSS 2.0."""
+    return bytes(feed.rss_str(pretty=False))
+
+
+def atom_bytes(feed: FeedGenerator) -> bytes:
+    """The feed as Atom 1.0, its titles and subtitle typed "html" since they hold escaped HTML."""
+    root = etree.fromstring(feed.atom_str(pretty=False))
+    for element in root.iter(f"{{{ATOM}}}title", f"{{{ATOM}}}subtitle"):
+        element.set("type", "html")
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))

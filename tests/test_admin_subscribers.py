@@ -175,6 +175,14 @@ def test_the_list_filters_by_state(client, login_as, population):
     assert client.get("/admin/subscribers?page=two").status_code == 400
 
 
+def test_a_page_number_past_the_end_shows_the_last_page(client, login_as, population):
+    login_as("responder")
+    for number in ("7", "99999999999999999999999", "-3"):
+        response = client.get(f"/admin/subscribers?page={number}")
+        assert response.status_code == 200
+        assert len(listed(client, f"?page={number}")) == 6
+
+
 def test_the_list_shows_who_chose_each_component_counting_only_those_who_would_hear(
         client, login_as, population):
     login_as("responder")

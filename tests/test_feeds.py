@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 
 import feedparser
@@ -419,3 +420,27 @@ def test_the_html_pages_advertise_both_feeds(client, outage, page):
     assert response.status_code == 200
     assert [href.removeprefix(BASE) for href in rss] == ["/history.rss"]
     assert [href.removeprefix(BASE) for href in atom] == ["/history.atom"]
+
+
+# --- names are text, never markup ----------------------------------------------------------------
+
+
+def test_names_with_markup_read_as_text_in_both_feeds_and_never_as_tags(client, session):
+    from html import unescape
+
+    from statuspage.page.record import get_page
+
+    get_page(session).name = "Acme <i>Cloud</i> & Co"
+    name = "<img src=x onerror=alert(1)> Billing & Payments down"
+    an_incident(session, name, utcnow())
+    session.commit()
+
+    atom = client.get("/history.atom").get_data(as_text=True)
+    assert re.search(r'<title type="html">&amp;lt;img src=x onerror=alert\(1\)&amp;gt; Billing &amp;amp;', atom)
+    for path in ("/history.rss", "/history.atom"):
+        feed = fetch(client, path)
+        [entry] = feed.entries
+        # A reader that shows the title as HTML shows these characters, and runs no tag.
+        assert (entry.title_detail.type, feed.feed.title_detail.type) == ("text/html", "text/html")
+        assert "<" not in entry.title and unescape(entry.title) == name
+        assert "<" not in feed.feed.title and unescape(feed.feed.title) == "Acme <i>Cloud</i> & Co status"

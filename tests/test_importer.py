@@ -211,6 +211,24 @@ def test_an_unknown_update_status_is_refused(runner, session, tmp_path, client):
     assert counts(session) == (0, 0, 0, 0)
 
 
+def test_an_id_with_a_trailing_newline_is_refused(runner, session, tmp_path):
+    data = github_summary()
+    data["components"][1]["id"] += "\n"
+    result = import_(runner, write(tmp_path, summary=data))
+    assert result.exit_code == 1 and "is not a Statuspage id" in result.output
+    assert counts(session) == (0, 0, 0, 0)
+
+
+def test_an_affected_component_whose_name_is_not_text_is_refused(runner, session, tmp_path):
+    data = incidents()
+    update = data["incidents"][0]["incident_updates"][0]
+    update["affected_components"] = [{"code": "4230lsnqdsld", "name": {"html": "<b>x</b>"},
+                                      "old_status": "operational", "new_status": "major_outage"}]
+    result = import_(runner, write(tmp_path, summary=summary(), incidents=data))
+    assert result.exit_code == 1 and "Name is required" in result.output
+    assert counts(session) == (0, 0, 0, 0)
+
+
 def test_two_top_level_components_with_one_name_are_refused(runner, session, tmp_path):
     data = github_summary()
     data["components"].append({**data["components"][0], "id": "q0lbnfc59j35", "position": 4})

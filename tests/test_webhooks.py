@@ -600,6 +600,37 @@ def test_the_public_page_offers_a_webhook_that_starts_after_its_contact_confirms
     assert request.json()["incident"]["name"] == "After confirming"
 
 
+def test_the_signing_secret_is_shown_once_and_the_confirmation_link_expires(
+        client, page_code, headers, website, receiver, worker, clock, session, smtp_server, monkeypatch):
+    import re
+
+    from statuspage.notify import tokens
+
+    sink, _port = smtp_server
+    public_hook(client, receiver.url)
+    worker.run_once()
+    confirm = confirmation_link(sink.to("hooks@example.org")[0])
+
+    first = client.post(confirm).get_data(as_text=True)
+    again = client.post(confirm).get_data(as_text=True)
+    shown_again = client.get(confirm).get_data(as_text=True)
+
+    assert re.search(r'<code class="secret">[0-9a-f]{64}</code>', first)
+    assert 'class="secret"' not in again and 'class="secret"' not in shown_again
+
+    public_hook(client, "http://127.0.0.1:9/later", email="late@example.org")
+    worker.run_once()
+    late = confirmation_link(sink.to("late@example.org")[0])
+    monkeypatch.setattr(tokens, "CONFIRM_DAYS", 0)  # a week has passed
+    import time
+    later = time.time() + 2
+    monkeypatch.setattr(time, "time", lambda: later)
+    expired = client.post(late).get_data(as_text=True)
+    assert 'class="secret"' not in expired
+    [late_hook] = [s for s in subscribers_now(session) if s.email == "late@example.org"]
+    assert late_hook.confirmed_at is None
+
+
 @pytest.mark.parametrize("url, message", [
     ("http://169.254.169.254/latest", "link-local or cloud-metadata"),
     ("http://[fe80::1]/x", "link-local or cloud-metadata"),

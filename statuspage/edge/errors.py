@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, jsonify, render_template, request
+import io
+
+from flask import Flask, Response, abort, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -49,7 +51,29 @@ def _refuse_unstorable_input() -> None:
         abort(400, UNSTORABLE_MESSAGE.format(where=where))
 
 
+def _read_chunked_body() -> None:
+    """A body sent without Content-Length (chunked) is read now, against the size limit: past it the
+    answer is 413, as for a body that declares its size, instead of a form or JSON cut short.
+
+    Read here from the server's stream, because werkzeug's own limit on such a body stops
+    reading at the limit without an error (werkzeug 3.1).
+    """
+    if request.content_length is not None or "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    stream, blocks, size = request.environ["wsgi.input"], [], 0
+    while block := stream.read(min(65536, limit + 1 - size)):
+        blocks.append(block)
+        size += len(block)
+        if size > limit:
+            abort(413)
+    request.environ["wsgi.input"] = io.BytesIO(b"".join(blocks))
+    request.environ["CONTENT_LENGTH"] = str(size)
+
+
 def init_app(app: Flask) -> None:
+    # First of all hooks: the rate limiter's key functions read the form and would swallow the 413.
+    app.before_request_funcs.setdefault(None, []).insert(0, _read_chunked_body)
     app.before_request(_refuse_unstorable_input)
 
     @app.errorhandler(CSRFError)

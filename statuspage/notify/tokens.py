@@ -1,19 +1,22 @@
-"""Signed links for subscribers: valid until the subscriber is removed (no expiry).
+"""Signed links for subscribers: manage and unsubscribe links stay valid until the subscriber is removed;
+a confirmation link expires after CONFIRM_DAYS.
 
 A link carries the subscriber's public id and nonce, signed with the app's
 secret key; removing the subscriber (or changing the nonce) voids it. A
 confirmation link also carries the components chosen on the form that sent
 it, so a later sign-up with the same address cannot change what an earlier
-link confirms.
+link confirms; it carries its time too, so an old email found in a mailbox
+cannot confirm a sign-up weeks later.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 PURPOSES = ("confirm", "manage", "unsubscribe")
+CONFIRM_DAYS = 7
 
 
 class Link(NamedTuple):
@@ -25,7 +28,9 @@ class Link(NamedTuple):
     components: list[str] | None = None
 
 
-def _serializer(secret_key: str, purpose: str) -> URLSafeSerializer:
+def _serializer(secret_key: str, purpose: str) -> URLSafeSerializer | URLSafeTimedSerializer:
+    if purpose == "confirm":
+        return URLSafeTimedSerializer(secret_key, salt="statuspage.subscriber.confirm.timed")
     return URLSafeSerializer(secret_key, salt=f"statuspage.subscriber.{purpose}")
 
 
@@ -36,9 +41,13 @@ def make(secret_key: str, purpose: str, code: str, nonce: str, components: list[
 
 
 def read(secret_key: str, purpose: str, token: str) -> Link | None:
-    """The link a valid token names, or None when tampered or of another purpose."""
+    """The link a valid token names, or None when tampered, of another purpose, or an expired confirmation."""
+    serializer = _serializer(secret_key, purpose)
     try:
-        value = _serializer(secret_key, purpose).loads(token)
+        if isinstance(serializer, URLSafeTimedSerializer):
+            value = serializer.loads(token, max_age=CONFIRM_DAYS * 24 * 3600)
+        else:
+            value = serializer.loads(token)
     except BadSignature:
         return None
     if not (isinstance(value, list) and len(value) in (2, 3) and all(isinstance(v, str) for v in value[:2])):

@@ -49,7 +49,7 @@ from statuspage.models import (
 )
 from statuspage.page.record import bump_version
 
-CODE = re.compile(r"^[a-z0-9]{12}$")
+CODE = re.compile(r"[a-z0-9]{12}")
 FILES = ("summary.json", "components.json", "incidents.json", "scheduled-maintenances.json")
 POSITION_MAX = 100_000
 STATUSES = {
@@ -85,7 +85,7 @@ def _list(data: dict[str, Any], key: str, name: str) -> list[dict[str, Any]]:
 
 
 def _code(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not CODE.match(value):
+    if not isinstance(value, str) or not CODE.fullmatch(value):
         raise InvalidInput(f"{name}: {value!r} is not a Statuspage id.", "id")
     return value
 
@@ -314,8 +314,9 @@ class Importer:
             display = _when(item.get("display_at"), "display_at", name) or _when(
                 item.get("created_at"), "created_at", name) or incident.created_at
             affected = [
-                {"code": a.get("code"), "name": a.get("name"), "old_status": a.get("old_status"),
-                 "new_status": a.get("new_status")}
+                {"code": _code(a.get("code"), name),
+                 "name": _checked(f"{where}: update {code}", clean_name, a.get("name")),
+                 "old_status": a.get("old_status"), "new_status": a.get("new_status")}
                 for a in (item.get("affected_components") or []) if isinstance(a, dict) and a.get("code")
             ]
             for entry in affected:

@@ -36,11 +36,13 @@ def subscriber_list():
     q = request.args.get("q", "").strip()
     state = request.args.get("state", "all")
     try:
-        number = max(int(request.args.get("page", "1")), 1)
-        found = subscribers.search(session, q, state, None, PER_PAGE, (number - 1) * PER_PAGE)
+        asked = int(request.args.get("page", "1"))
         total = subscribers.count(session, q, state)
     except (ValueError, DomainError):
         abort(400, "Unknown filter.")
+    # A page past the last shows the last (a huge number must not reach the database as an offset).
+    number = min(max(asked, 1), max(1, -(-total // PER_PAGE)))
+    found = subscribers.search(session, q, state, None, PER_PAGE, (number - 1) * PER_PAGE)
     components = all_components(session)
     counts = subscribers.component_counts(session)
     everything = subscribers.count(session, "", "active")

@@ -15,7 +15,7 @@ from statuspage.db import utcnow
 from statuspage.edge.page import current_page
 from statuspage.edge.public_cache import cached_public
 from statuspage.edge.session import db_session
-from statuspage.feeds import FEED_SIZE, build_feed
+from statuspage.feeds import FEED_SIZE, atom_bytes, build_feed, rss_bytes
 from statuspage.incidents import lookups, rules
 from statuspage.incidents.history import past_page as past_incidents
 from statuspage.models import IncidentKind, MaintenanceStatus
@@ -92,8 +92,8 @@ def _feed(kind: str):
     self_url = _base_url() + url_for(f"public.feed_{kind}", **query)
     feed = build_feed(page, _base_url(), items, self_url, component)
     if kind == "rss":
-        return current_app.response_class(feed.rss_str(pretty=False), mimetype="application/rss+xml")
-    return current_app.response_class(feed.atom_str(pretty=False), mimetype="application/atom+xml")
+        return current_app.response_class(rss_bytes(feed), mimetype="application/rss+xml")
+    return current_app.response_class(atom_bytes(feed), mimetype="application/atom+xml")
 
 
 @bp.get("/history.rss")

@@ -142,7 +142,8 @@ def confirm(token: str):
         return _render("public/subscription_gone.html")
     first_time = subscribers.confirm(db_session(), subscriber, link.components)
     db_session().commit()
-    return _confirmed(subscriber, first_time, show_secret=True)
+    # The signing secret is shown once, to whoever confirms; a later click on the link shows none.
+    return _confirmed(subscriber, first_time, show_secret=first_time)
 
 
 def _confirmed(subscriber: Subscriber, first_time: bool, show_secret: bool = False):
