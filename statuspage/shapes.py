@@ -123,7 +123,7 @@ def update_json(update: IncidentUpdate, incident: Incident, page: Page) -> dict[
     tz = page.time_zone
     return {
         "id": update.code,
-        "status": update.status,
+        "status": update.status.value,
         "body": update.body,
         "incident_id": incident.code,
         "created_at": iso(update.created_at, tz),
@@ -147,7 +147,7 @@ def incident_json(incident: Incident, page: Page, base_url: str) -> dict[str, An
     body = {
         "id": incident.code,
         "name": incident.name,
-        "status": incident.status,
+        "status": incident.status.value,
         "created_at": iso(incident.created_at, tz),
         "updated_at": iso(incident.updated_at, tz),
         "monitoring_at": iso(incident.monitoring_at, tz),

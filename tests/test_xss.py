@@ -121,12 +121,15 @@ def assert_safe_feed(xml: bytes, where: str) -> int:
     assert parsed.bozo == 0, f"{where}: {parsed.get('bozo_exception')}"
     document = lxml.etree.fromstring(xml)
     if document.tag == "rss":
-        html_parts = document.xpath("//item/description | //item/content:encoded", namespaces=RSS_CONTENT)
+        # Readers show RSS titles as HTML, so they are checked like the descriptions.
+        html_parts = document.xpath("//item/description | //item/content:encoded | //title | //channel/description",
+                                    namespaces=RSS_CONTENT)
     else:
         html_parts = document.xpath("//a:entry/a:content | //a:entry/a:summary", namespaces=ATOM)
-        # Titles are plain text in Atom; one marked HTML would need the same checks.
-        for title in document.xpath("//a:title", namespaces=ATOM):
-            assert title.get("type", "text") == "text", f"{where}: an HTML title"
+        # Titles and the subtitle are typed HTML (escaped names), so they get the same checks.
+        for title in document.xpath("//a:title | //a:subtitle", namespaces=ATOM):
+            assert title.get("type") == "html", f"{where}: a title not typed html"
+            html_parts.append(title)
     for part in html_parts:
         assert_safe_fragment(part.text or "", where)
     return len(html_parts)

@@ -17,7 +17,7 @@ OVER = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM, MaintenanceStatus.CO
 
 
 def _is_over() -> ColumnElement[bool]:
-    return Incident.status.in_([s.value for s in OVER])
+    return Incident.status.in_(OVER)
 
 
 def page_count(session: Session, per_page: int = PER_PAGE) -> int:

@@ -8,7 +8,7 @@ page version.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ from statuspage.models import (
     IncidentStatus,
     IncidentUpdate,
     MaintenanceStatus,
+    UpdateStatus,
 )
 from statuspage.outbox import queue
 from statuspage.page.record import bump_version, local_time
@@ -78,7 +79,7 @@ def add_update(
     session: Session,
     actor: Actor,
     incident: Incident,
-    status: str,
+    status: UpdateStatus,
     body: str,
     snapshot: list[dict[str, Any]],
     display_at: datetime,
@@ -145,7 +146,7 @@ def open_incident(
     started = parse_past_time(started_at, "started_at", now) if started_at not in (None, "") else now
     notify = parse_bool(deliver_notifications, "deliver_notifications")
 
-    incident = Incident(kind=IncidentKind.INCIDENT, name=name, status=first_status.value,
+    incident = Incident(kind=IncidentKind.INCIDENT, name=name, status=first_status,
                         impact_override=override, started_at=started, created_at=now, updated_at=now)
     session.add(incident)
     session.flush()
@@ -155,7 +156,7 @@ def open_incident(
         incident.monitoring_at = now
     if first_status == IncidentStatus.RESOLVED:
         incident.resolved_at = now
-    update = add_update(session, actor, incident, first_status.value, body, snapshot, now, notify, now)
+    update = add_update(session, actor, incident, first_status, body, snapshot, now, notify, now)
     incident.impact = incident_impact(incident)
     session.flush()
     if notify:
@@ -191,12 +192,14 @@ def post_update(
     """
     now = now or utcnow()
     current = incident.status
+    new_status: UpdateStatus
+    allowed: Collection[UpdateStatus]
     if incident.is_maintenance:
-        new_status: str = parse_maintenance_status(status).value
-        allowed = {s.value for s in MAINTENANCE_NEXT[MaintenanceStatus(current)]}
+        new_status = parse_maintenance_status(status)
+        allowed = MAINTENANCE_NEXT[MaintenanceStatus(current)]
     else:
-        new_status = parse_incident_status(status).value
-        allowed = {s.value for s in INCIDENT_NEXT[IncidentStatus(current)]}
+        new_status = parse_incident_status(status)
+        allowed = INCIDENT_NEXT[IncidentStatus(current)]
     if new_status not in allowed:
         raise InvalidInput(f"A {incident.kind.value} that is {current} cannot become {new_status}.", "status")
     body = clean_body(body)
@@ -207,13 +210,13 @@ def post_update(
     override = parse_impact(impact_override) if impact_override is not UNSET else incident.impact_override
     new_name = clean_name(name) if name is not UNSET else incident.name
 
-    closing = new_status in (IncidentStatus.RESOLVED.value, MaintenanceStatus.COMPLETED.value)
+    closing = new_status in (IncidentStatus.RESOLVED, MaintenanceStatus.COMPLETED)
     given_back: list[Component] = []
     if closing and restore:
         declared = {c.id for c, _s in pairs}
         given_back = [c for c in incident.components if c.id not in declared]
         pairs += _restore_pairs(session, incident, given_back)
-    if new_status == MaintenanceStatus.IN_PROGRESS.value and current != new_status:
+    if new_status == MaintenanceStatus.IN_PROGRESS and current != new_status:
         declared = {c.id for c, _s in pairs}
         pairs += [(c, ComponentStatus.UNDER_MAINTENANCE) for c in incident.components if c.id not in declared]
 
@@ -224,13 +227,13 @@ def post_update(
     incident.impact_override = override
     if not incident.is_maintenance:
         incident.impact = incident_impact(incident)
-    if new_status == IncidentStatus.MONITORING.value and incident.monitoring_at is None:
+    if new_status == IncidentStatus.MONITORING and incident.monitoring_at is None:
         incident.monitoring_at = now
-    if new_status == MaintenanceStatus.IN_PROGRESS.value and current == MaintenanceStatus.SCHEDULED.value:
+    if new_status == MaintenanceStatus.IN_PROGRESS and current == MaintenanceStatus.SCHEDULED:
         incident.started_at = now
     if closing and incident.resolved_at is None:
         incident.resolved_at = now
-    if not closing and current in (IncidentStatus.RESOLVED.value, MaintenanceStatus.COMPLETED.value):
+    if not closing and current in (IncidentStatus.RESOLVED, MaintenanceStatus.COMPLETED):
         incident.resolved_at = None
     session.flush()
     for component in overlaps.let_probes_decide(session, given_back, incident, now):
@@ -238,7 +241,7 @@ def post_update(
     if notify:
         queue.incident_event(session, incident, update, first=False)
     audit.record(session, actor, "incident.update", "incident", incident.code,
-                 {"from": current, "to": new_status})
+                 {"from": current.value, "to": new_status.value})
     bump_version(session)
     return update
 
@@ -302,7 +305,7 @@ def follow_up_recovery(session: Session, component: Component, at: datetime) -> 
     codes = session.scalars(
         select(Incident.code).join(IncidentDraft, IncidentDraft.incident_id == Incident.id)
         .where(IncidentDraft.component_id == component.id, IncidentDraft.state == DraftState.PUBLISHED,
-               Incident.status.in_([IncidentStatus.INVESTIGATING.value, IncidentStatus.IDENTIFIED.value]))
+               Incident.status.in_([IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED]))
     )
     for code in list(dict.fromkeys(codes)):
         post_update(session, PROBES, get_incident(session, code), status=IncidentStatus.MONITORING,

@@ -34,7 +34,7 @@ def unresolved_incidents(session: Session) -> list[Incident]:
     """Open incidents, the most recently updated first."""
     return list(session.scalars(with_timeline(
         select(Incident)
-        .where(Incident.kind == IncidentKind.INCIDENT, Incident.status.in_([s.value for s in UNRESOLVED]))
+        .where(Incident.kind == IncidentKind.INCIDENT, Incident.status.in_(UNRESOLVED))
         .order_by(Incident.updated_at.desc(), Incident.id.desc())
     )))
 
@@ -43,7 +43,7 @@ def maintenances(session: Session, statuses: Sequence[MaintenanceStatus]) -> lis
     """Maintenance in the given states, soonest first."""
     return list(session.scalars(with_timeline(
         select(Incident)
-        .where(Incident.kind == IncidentKind.MAINTENANCE, Incident.status.in_([s.value for s in statuses]))
+        .where(Incident.kind == IncidentKind.MAINTENANCE, Incident.status.in_(statuses))
         .order_by(Incident.scheduled_for, Incident.id)
     )))
 

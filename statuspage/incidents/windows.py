@@ -55,13 +55,13 @@ def schedule_maintenance(
     auto = parse_bool(auto_transition, "auto_transition")
     notify = parse_bool(deliver_notifications, "deliver_notifications")
 
-    maintenance = Incident(kind=IncidentKind.MAINTENANCE, name=name, status=MaintenanceStatus.SCHEDULED.value,
+    maintenance = Incident(kind=IncidentKind.MAINTENANCE, name=name, status=MaintenanceStatus.SCHEDULED,
                            impact=Impact.MAINTENANCE, started_at=start, scheduled_for=start,
                            scheduled_until=end, auto_transition=auto, created_at=now, updated_at=now)
     session.add(maintenance)
     session.flush()
     maintenance.components.extend(affected)
-    update = add_update(session, actor, maintenance, MaintenanceStatus.SCHEDULED.value, body,
+    update = add_update(session, actor, maintenance, MaintenanceStatus.SCHEDULED, body,
                          [{"code": c.code, "name": c.name, "old_status": c.status.value,
                            "new_status": c.status.value} for c in affected], now, notify, now)
     session.flush()
@@ -135,9 +135,9 @@ def due_maintenance(session: Session, now: datetime) -> Incident | None:
             Incident.kind == IncidentKind.MAINTENANCE,
             Incident.auto_transition.is_(True),
             (
-                (Incident.status == MaintenanceStatus.SCHEDULED.value) & (Incident.scheduled_for <= now)
+                (Incident.status == MaintenanceStatus.SCHEDULED) & (Incident.scheduled_for <= now)
             ) | (
-                Incident.status.in_([s.value for s in ACTIVE_MAINTENANCE]) & (Incident.scheduled_until <= now)
+                Incident.status.in_(ACTIVE_MAINTENANCE) & (Incident.scheduled_until <= now)
             ),
         ).order_by(Incident.scheduled_for, Incident.id).limit(1)
     )).first()
@@ -146,11 +146,11 @@ def due_maintenance(session: Session, now: datetime) -> Incident | None:
 def advance_maintenance(session: Session, maintenance: Incident, now: datetime) -> IncidentUpdate:
     """Move a maintenance across the window edge it has reached."""
     actor = Actor.system("maintenance", "scheduled maintenance")
-    if maintenance.status == MaintenanceStatus.SCHEDULED.value and now < _window_end(maintenance):
+    if maintenance.status == MaintenanceStatus.SCHEDULED and now < _window_end(maintenance):
         target = MaintenanceStatus.IN_PROGRESS
     else:
         target = MaintenanceStatus.COMPLETED
-    if target == MaintenanceStatus.COMPLETED and maintenance.status == MaintenanceStatus.SCHEDULED.value:
+    if target == MaintenanceStatus.COMPLETED and maintenance.status == MaintenanceStatus.SCHEDULED:
         # The whole window passed unseen (worker down): record both edges.
         post_update(session, actor, maintenance, status=MaintenanceStatus.IN_PROGRESS,
                     body=AUTO_MESSAGES[MaintenanceStatus.IN_PROGRESS], now=now)

@@ -24,8 +24,17 @@ from statuspage.models.incidents import (
     IncidentTemplate,
     IncidentUpdate,
     MaintenanceStatus,
+    UpdateStatus,
 )
-from statuspage.models.notify import Delivery, DeliveryStatus, OutboxEvent, Subscriber, SubscriberMode, Subscription
+from statuspage.models.notify import (
+    Delivery,
+    DeliveryStatus,
+    EventKind,
+    OutboxEvent,
+    Subscriber,
+    SubscriberMode,
+    Subscription,
+)
 from statuspage.models.postmortems import ActionItem, ActionStatus, Postmortem, PostmortemRevision
 from statuspage.models.probes import (
     AutoIncident,
@@ -40,10 +49,10 @@ from statuspage.models.probes import (
 
 __all__ = [
     "ActionItem", "ActionStatus", "Postmortem", "PostmortemRevision",
-    "AutoIncident", "Check", "DraftState", "CheckRollup", "Delivery", "DeliveryStatus", "IncidentDraft",
+    "AutoIncident", "Check", "DraftState", "CheckRollup", "Delivery", "DeliveryStatus", "EventKind", "IncidentDraft",
     "OutboxEvent", "Probe", "ProbeKind", "ProbeState", "Subscriber", "SubscriberMode", "Subscription",
     "DESCRIPTION_MAX", "NAME_MAX", "ApiToken", "AuditEntry", "SignInThrottle", "Component", "ComponentGroup",
     "ComponentStatus", "Impact", "Incident", "IncidentComponent", "IncidentKind", "IncidentStatus",
     "IncidentTemplate", "IncidentUpdate", "MaintenanceStatus", "Page", "Role", "StatusChange",
-    "StrEnumType", "User", "new_code",
+    "StrEnumType", "UpdateStatus", "User", "new_code",
 ]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statuspage.db import Base, utcnow
-from statuspage.models.base import NAME_MAX, StrEnumType, new_code
+from statuspage.models.base import NAME_MAX, StrEnumType, StrEnumUnionType, new_code
 from statuspage.models.core import Component
 
 if TYPE_CHECKING:
@@ -35,6 +35,11 @@ class MaintenanceStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     VERIFYING = "verifying"
     COMPLETED = "completed"
+
+
+# The status an incident or an update holds: an IncidentStatus for incidents, a MaintenanceStatus for
+# maintenance. Two sets with disjoint values, stored in one column that reads back the member it was.
+UpdateStatus: TypeAlias = IncidentStatus | MaintenanceStatus
 
 
 class Impact(StrEnum):
@@ -78,7 +83,7 @@ class Incident(Base):
     kind: Mapped[IncidentKind] = mapped_column(StrEnumType(IncidentKind), default=IncidentKind.INCIDENT)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     # An IncidentStatus for incidents, a MaintenanceStatus for maintenance.
-    status: Mapped[str] = mapped_column(String(32))
+    status: Mapped[UpdateStatus] = mapped_column(StrEnumUnionType((IncidentStatus, MaintenanceStatus), 32))
     impact: Mapped[Impact] = mapped_column(StrEnumType(Impact), default=Impact.NONE)
     impact_override: Mapped[Impact | None] = mapped_column(StrEnumType(Impact))
     # When the trouble began (may be set back), or when the maintenance actually started.
@@ -121,7 +126,8 @@ class IncidentUpdate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True, default=new_code)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(32))
+    # Its incident's kind of status, as on Incident.status.
+    status: Mapped[UpdateStatus] = mapped_column(StrEnumUnionType((IncidentStatus, MaintenanceStatus), 32))
     body: Mapped[str] = mapped_column(Text, default="")
     # The time readers see; may be set back when posting late.
     display_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -26,6 +26,22 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+class EventKind(StrEnum):
+    """What an outbox event tells, and so who receives it and how it reads."""
+
+    # Published incident and maintenance updates, and published postmortems: to subscribers.
+    INCIDENT = "incident"
+    MAINTENANCE = "maintenance"
+    POSTMORTEM = "postmortem"
+    # A component's status changed: to webhooks only.
+    COMPONENT_UPDATE = "component_update"
+    # Addressed to one subscriber, whatever their confirmation state.
+    CONFIRMATION = "confirmation"
+    MANAGE_LINK = "manage_link"
+    # To the page owner (and a disabled webhook's contact address).
+    OWNER_NOTICE = "owner_notice"
+
+
 class Subscription(Base):
     """A component a subscriber chose (none chosen means all)."""
 
@@ -80,8 +96,7 @@ class OutboxEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # "incident", "maintenance", "postmortem", "confirmation", "owner_notice".
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[EventKind] = mapped_column(StrEnumType(EventKind, 32))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"))
     # The components it concerns (internal ids); subscribers to any of them, or to all, receive it.
     component_ids: Mapped[list[int]] = mapped_column(JSON, default=list)

@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from statuspage.config import ROOT
 from statuspage.markdown import plain, render
-from statuspage.models import Delivery, OutboxEvent, Subscriber
+from statuspage.models import Delivery, EventKind, OutboxEvent, Subscriber
 from statuspage.notify import tokens
 
 
@@ -51,6 +51,8 @@ def _environment() -> Environment:
 
 # Per-recipient links are filled into the once-rendered body through these markers.
 MARKERS = {"confirm": "@@SP-CONFIRM@@", "manage": "@@SP-MANAGE@@", "unsubscribe": "@@SP-UNSUBSCRIBE@@"}
+# Kinds with email templates of their own (named after the kind); the others read as an incident update.
+OWN_TEMPLATES = {EventKind.CONFIRMATION, EventKind.MANAGE_LINK, EventKind.OWNER_NOTICE}
 _UTF8_QP = charset.Charset("utf-8")
 _UTF8_QP.body_encoding = charset.QP
 
@@ -142,7 +144,7 @@ def _links(ctx: MailContext, subscriber: Subscriber | None, event: OutboxEvent) 
     def make(purpose: str, components: list[str] | None = None) -> str:
         return tokens.make(ctx.secret_key, purpose, subscriber.code, subscriber.token_nonce, components)
 
-    choice = event.payload.get("components") if event.kind == "confirmation" else None
+    choice = event.payload.get("components") if event.kind == EventKind.CONFIRMATION else None
     return {
         "confirm": f"{ctx.base_url}/subscribers/confirm/{make('confirm', choice)}",
         "manage": f"{ctx.base_url}/subscribers/manage/{make('manage')}",
@@ -157,14 +159,14 @@ def thread_id(ctx: MailContext, incident_code: str, subscriber_code: str) -> str
 
 def _subject(ctx: MailContext, event: OutboxEvent) -> str:
     payload = event.payload
-    if event.kind == "confirmation":
+    if event.kind == EventKind.CONFIRMATION:
         what = "webhook" if payload.get("endpoint") else "subscription"
         return f"[{ctx.page_name}] Confirm your {what}"
-    if event.kind == "manage_link":
+    if event.kind == EventKind.MANAGE_LINK:
         return f"[{ctx.page_name}] Manage your subscription"
-    if event.kind == "owner_notice":
+    if event.kind == EventKind.OWNER_NOTICE:
         return f"[{ctx.page_name}] {payload['subject']}"
-    if event.kind == "postmortem":
+    if event.kind == EventKind.POSTMORTEM:
         return f"[{ctx.page_name}] Postmortem: {payload['name']}"
     status = str(payload["status"]).replace("_", " ").title()
     return f"[{ctx.page_name}] {payload['name']} - {status}"
@@ -178,7 +180,7 @@ def render_event(ctx: MailContext, event: OutboxEvent, personal: bool) -> Render
         if payload.get(key):
             payload[key + "_local"] = datetime.fromisoformat(payload[key]).astimezone(zone).strftime(
                 "%b %d, %Y %H:%M %Z")
-    template = event.kind if event.kind in {"confirmation", "manage_link", "owner_notice"} else "incident"
+    template = event.kind if event.kind in OWN_TEMPLATES else "incident"
     context = {"ctx": ctx, "event": event, "p": payload, "links": dict(MARKERS) if personal else {},
                "incident_url": f"{ctx.base_url}/incidents/{payload.get('incident', '')}"}
     env = _environment()
@@ -221,7 +223,7 @@ def build(
             message["In-Reply-To"] = root
             message["References"] = root
     message["Message-ID"] = message_id
-    if links and event.kind != "confirmation":
+    if links and event.kind != EventKind.CONFIRMATION:
         # RFC 8058 one-click needs only the https URL; no mailbox reads a mailto, so none is offered.
         message["List-Unsubscribe"] = f"<{links['unsubscribe']}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

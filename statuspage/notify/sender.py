@@ -19,7 +19,7 @@ from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.errors import NotFound
 from statuspage.incidents import lookups
-from statuspage.models import Delivery, Page, SubscriberMode
+from statuspage.models import Delivery, EventKind, Page, SubscriberMode
 from statuspage.notify import emails, subscribers, tokens, webhooks
 from statuspage.notify.transports import MailTransport, TransportError, make_transport
 from statuspage.outbound import guard, http
@@ -214,7 +214,7 @@ class Notifier:
         failed: list[Outcome] = []
         for delivery in deliveries:
             personal = delivery.subscriber is not None
-            if not personal and delivery.event.kind != "owner_notice":
+            if not personal and delivery.event.kind != EventKind.OWNER_NOTICE:
                 failed.append(Outcome(delivery.id, "subscriber removed", permanent=True))
                 continue
             key = (delivery.event_id, personal)
@@ -299,7 +299,7 @@ class Notifier:
             except NotFound:
                 incident = None
         component = None
-        if event.kind == "component_update":
+        if event.kind == EventKind.COMPONENT_UPDATE:
             component = webhooks.component_update(event.payload, page.time_zone if page else self.settings.timezone)
         tree = component_tree(session)
         indicator, description = page_indicator([c.status for item in tree for c in item.components],

@@ -21,7 +21,15 @@ from statuspage.audit import Actor
 from statuspage.db import utcnow
 from statuspage.errors import Conflict, InvalidInput, NotFound
 from statuspage.incidents.rules import parse_component_codes
-from statuspage.models import Component, Delivery, DeliveryStatus, Subscriber, SubscriberMode, Subscription
+from statuspage.models import (
+    Component,
+    Delivery,
+    DeliveryStatus,
+    EventKind,
+    Subscriber,
+    SubscriberMode,
+    Subscription,
+)
 from statuspage.outbound import guard
 from statuspage.outbox import queue
 
@@ -121,7 +129,7 @@ def _ask_to_confirm(session: Session, subscriber: Subscriber, chosen: Sequence[C
     payload: dict[str, Any] = {"subscriber": subscriber.code, "components": [c.code for c in chosen]}
     if subscriber.mode == SubscriberMode.WEBHOOK:
         payload["endpoint"] = subscriber.endpoint
-    queue.enqueue(session, "confirmation", payload, [], now=now)
+    queue.enqueue(session, EventKind.CONFIRMATION, payload, [], now=now)
 
 
 def subscribe_email(
@@ -140,7 +148,7 @@ def subscribe_email(
     chosen = parse_component_codes(session, component_codes, "component_ids")
     subscriber = by_email(session, email)
     if subscriber is not None and subscriber.confirmed_at is not None:
-        queue.enqueue(session, "manage_link", {"subscriber": subscriber.code}, [], now=now)
+        queue.enqueue(session, EventKind.MANAGE_LINK, {"subscriber": subscriber.code}, [], now=now)
         return subscriber
     if subscriber is None:
         subscriber = Subscriber(mode=SubscriberMode.EMAIL, email=email, created_at=now)
@@ -173,7 +181,7 @@ def subscribe_webhook(
         if existing.email != contact:
             return None
         if existing.confirmed_at is not None:
-            queue.enqueue(session, "manage_link", {"subscriber": existing.code}, [], now=now)
+            queue.enqueue(session, EventKind.MANAGE_LINK, {"subscriber": existing.code}, [], now=now)
         else:
             _ask_to_confirm(session, existing, chosen, now)
         return existing

@@ -86,33 +86,53 @@ _TLS_REASON = re.compile(r"certificate verify failed: ([^(]+?)\s*\(")
 
 def _failure(exc: BaseException, call: Call, timeout: float) -> OutboundError:
     """A clear reason for what went wrong, from requests' nested exceptions."""
-    if isinstance(exc, OutboundError):
-        return exc
-    text = str(exc)
-    context = exc.__context__
-    while context is not None:
-        if isinstance(context, OutboundError):
-            return context
-        context = context.__context__
+    ours = _own_error(exc)
+    if ours is not None:
+        return ours
     if call.expired or isinstance(exc, requests.Timeout):
         return OutboundError(f"timed out after {timeout:g} s")
     if isinstance(exc, requests.exceptions.SSLError):
-        match = _TLS_REASON.search(text)
-        if match:
-            return OutboundError(f"TLS error: {match.group(1)}")
-        for words in ("wrong version number", "handshake failure", "unexpected eof", "alert"):
-            if words in text.lower():
-                return OutboundError(f"TLS error: {words}")
-        return OutboundError("TLS error: the handshake failed")
-    lowered = text.lower()
-    if "name or service not known" in lowered or "nameresolutionerror" in lowered:
-        return OutboundError("DNS lookup failed")
-    if "connection refused" in lowered:
-        return OutboundError("connection refused")
-    if "connection reset" in lowered:
-        return OutboundError("connection reset by peer")
-    if "remotedisconnected" in lowered or "closed connection without response" in lowered:
-        return OutboundError("the server closed the connection without a response")
+        return OutboundError(f"TLS error: {_tls_reason(str(exc))}")
+    return _connection_failure(exc)
+
+
+def _own_error(exc: BaseException) -> OutboundError | None:
+    """Our own OutboundError (the address guard's, say), when it is `exc` or in the chain it was raised from."""
+    link: BaseException | None = exc
+    while link is not None:
+        if isinstance(link, OutboundError):
+            return link
+        link = link.__context__
+    return None
+
+
+def _tls_reason(text: str) -> str:
+    """Why a TLS handshake failed, in a few words from the error's text."""
+    match = _TLS_REASON.search(text)
+    if match:
+        return match.group(1)
+    for words in ("wrong version number", "handshake failure", "unexpected eof", "alert"):
+        if words in text.lower():
+            return words
+    return "the handshake failed"
+
+
+# Words in a failed request's text (lower-cased), and the reason they mean; the first match wins.
+_CONNECTION_REASONS = (
+    (("name or service not known", "nameresolutionerror"), "DNS lookup failed"),
+    (("connection refused",), "connection refused"),
+    (("connection reset",), "connection reset by peer"),
+    (("remotedisconnected", "closed connection without response"),
+     "the server closed the connection without a response"),
+)
+
+
+def _connection_failure(exc: BaseException) -> OutboundError:
+    """The reason for a request that failed other than by timing out or in TLS."""
+    lowered = str(exc).lower()
+    for words, reason in _CONNECTION_REASONS:
+        if any(word in lowered for word in words):
+            return OutboundError(reason)
     if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
         return OutboundError("the connection broke while reading the response")
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema

@@ -22,11 +22,9 @@ from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from statuspage.db import rows_matched, utcnow
-from statuspage.models import OutboxEvent, StatusChange, Subscriber, SubscriberMode
+from statuspage.models import EventKind, OutboxEvent, StatusChange, Subscriber, SubscriberMode
 from statuspage.models.base import new_code
 from statuspage.outbox import queue
-
-KIND = "component_update"
 
 
 def _free(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
@@ -57,7 +55,7 @@ def queued(session: Session, change: StatusChange) -> None:
     }
     now = utcnow()
     waiting = session.scalars(
-        select(OutboxEvent).where(OutboxEvent.kind == KIND, *_free(now)).order_by(OutboxEvent.id)
+        select(OutboxEvent).where(OutboxEvent.kind == EventKind.COMPONENT_UPDATE, *_free(now)).order_by(OutboxEvent.id)
     ).all()
     for event in waiting:
         if event.payload.get("component") != component.code:
@@ -75,4 +73,4 @@ def queued(session: Session, change: StatusChange) -> None:
             else:
                 session.expire(event)
             return
-    queue.enqueue(session, KIND, payload, [component.id], now=now)
+    queue.enqueue(session, EventKind.COMPONENT_UPDATE, payload, [component.id], now=now)

@@ -27,6 +27,7 @@ from statuspage.errors import InvalidInput
 from statuspage.models import (
     Delivery,
     DeliveryStatus,
+    EventKind,
     Incident,
     IncidentUpdate,
     OutboxEvent,
@@ -43,14 +44,14 @@ BACKOFF_MAX = timedelta(hours=1)
 WEBHOOK_FAILURES_TO_DISABLE = 10
 # Kinds addressed to one subscriber whatever their confirmation state, always by email
 # (a webhook's confirmation goes to its contact address).
-PERSONAL_KINDS = {"confirmation", "manage_link"}
+PERSONAL_KINDS = {EventKind.CONFIRMATION, EventKind.MANAGE_LINK}
 # Kinds only webhooks receive: email subscribers hear about incidents, not every component flap.
-WEBHOOK_KINDS = {"component_update"}
+WEBHOOK_KINDS = {EventKind.COMPONENT_UPDATE}
 
 
 def enqueue(
     session: Session,
-    kind: str,
+    kind: EventKind,
     payload: dict[str, Any],
     component_ids: Sequence[int],
     incident_id: int | None = None,
@@ -64,7 +65,7 @@ def enqueue(
 
 
 def incident_event(
-    session: Session, incident: Incident, update: IncidentUpdate, first: bool, kind: str | None = None
+    session: Session, incident: Incident, update: IncidentUpdate, first: bool, kind: EventKind | None = None
 ) -> OutboxEvent:
     """Queue the notification of one published update, as it was written."""
     payload = {
@@ -72,7 +73,7 @@ def incident_event(
         "update": update.code,
         "name": incident.name,
         "kind": incident.kind.value,
-        "status": update.status,
+        "status": update.status.value,
         "impact": incident.impact.value,
         "body": update.body,
         "display_at": update.display_at.isoformat(),
@@ -82,7 +83,7 @@ def incident_event(
         "affected": [dict(a) for a in update.affected_components],
         "first": first,
     }
-    return enqueue(session, kind or incident.kind.value, payload, [c.id for c in incident.components],
+    return enqueue(session, kind or EventKind(incident.kind.value), payload, [c.id for c in incident.components],
                    incident_id=incident.id, now=update.created_at)
 
 
@@ -128,7 +129,7 @@ def expand(
     if event.kind in PERSONAL_KINDS:
         subscribers = session.scalars(select(Subscriber).where(Subscriber.code == event.payload["subscriber"]))
         rows = [(s.id, SubscriberMode.EMAIL, s.email) for s in subscribers if s.email]
-    elif event.kind == "owner_notice":
+    elif event.kind == EventKind.OWNER_NOTICE:
         rows = [(None, SubscriberMode.EMAIL, event.payload["to"])]
     else:
         query = recipients_query(event.component_ids).with_only_columns(
@@ -242,7 +243,7 @@ def quarantine_webhook(session: Session, subscriber: Subscriber, now: datetime) 
     text = (f"The webhook {subscriber.endpoint} failed {subscriber.consecutive_failures} deliveries in a row "
             "and has been disabled. Subscribe it again once it answers.")
     for address in {a for a in (page.owner_email if page else None, subscriber.email) if a}:
-        enqueue(session, "owner_notice", {"to": address, "subject": "Webhook disabled", "text": text}, [],
+        enqueue(session, EventKind.OWNER_NOTICE, {"to": address, "subject": "Webhook disabled", "text": text}, [],
                 now=now)
 
 
@@ -257,7 +258,7 @@ def retry(session: Session, actor: Actor, delivery: Delivery, now: datetime | No
     if delivery.status != DeliveryStatus.FAILED:
         raise InvalidInput("Only a failed delivery can be retried.", "delivery")
     subscriber = delivery.subscriber
-    if subscriber is None and delivery.event.kind != "owner_notice":
+    if subscriber is None and delivery.event.kind != EventKind.OWNER_NOTICE:
         raise InvalidInput("The subscriber was removed; there is no one to send this to.", "delivery")
     if subscriber is not None and delivery.channel == SubscriberMode.WEBHOOK and subscriber.quarantined_at:
         raise InvalidInput("This webhook is disabled after repeated failures; it is not called again "

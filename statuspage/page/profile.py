@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,14 +13,12 @@ from statuspage import audit
 from statuspage.accounts.users import clean_email
 from statuspage.audit import Actor
 from statuspage.errors import InvalidInput
-from statuspage.inputs import clean_name, parse_bool
+from statuspage.inputs import UNSET, clean_name, parse_bool
 from statuspage.models import Page
 from statuspage.page.record import bump_version
 
 PROFILE_SWITCHES = ("allow_page_subscribers", "allow_incident_subscribers", "allow_email_subscribers",
                     "allow_webhook_subscribers", "allow_rss_atom_feeds")
-EDITABLE = frozenset({"name", "url", "time_zone", *PROFILE_SWITCHES, "allow_sms_subscribers",
-                      "notifications_from_email", "notifications_email_footer", "owner_email"})
 # Shown by GET, never changed by PATCH: a tool sending the whole page object back may include them.
 READ_ONLY = frozenset({"id", "created_at", "updated_at", "activity_score"})
 
@@ -75,6 +74,79 @@ def _unchanged(key: str, sent: object, shown: object) -> bool:
     return sent == shown
 
 
+def _url(value: Any, key: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")) or len(value) > 255:
+        raise InvalidInput("url must be an http(s) address of at most 255 characters.", key)
+    return value
+
+
+def _time_zone(value: Any, key: str) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" (a folder), too long
+        raise InvalidInput(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin).", key) from None
+    return str(value)
+
+
+def _no_sms(value: Any, key: str) -> Any:
+    if parse_bool(value, key):
+        raise InvalidInput("SMS subscribers are not supported.", key)
+    return UNSET
+
+
+def _optional_email(value: Any, key: str) -> str | None:
+    return clean_email(value, key) if value not in (None, "") else None
+
+
+def _footer(value: Any, key: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or len(value) > 2000):
+        raise InvalidInput("The footer is text of at most 2,000 characters.", key)
+    return value or None
+
+
+# Every field a PATCH may change, with its parser: (value sent, field name) to the value stored, or
+# InvalidInput; UNSET when it is accepted and nothing is stored. A change is audited under the field's name.
+FIELDS: dict[str, Callable[[Any, str], Any]] = {
+    "name": clean_name,
+    "url": _url,
+    "time_zone": _time_zone,
+    **dict.fromkeys(PROFILE_SWITCHES, parse_bool),
+    "allow_sms_subscribers": _no_sms,
+    "notifications_from_email": _optional_email,
+    "owner_email": _optional_email,
+    "notifications_email_footer": _footer,
+}
+EDITABLE = frozenset(FIELDS)
+
+
+def _check_kept(page: Page, key: str, value: Any, fixed: dict[str, Any]) -> None:
+    """A read-only or fixed field may be sent, with the value the API shows for it."""
+    if key == "id" and value != page.code:
+        raise InvalidInput(f"id is the page's own ({page.code!r}) and cannot be changed.", key)
+    if key in fixed and not _unchanged(key, value, fixed[key]):
+        raise InvalidInput(f"{key} cannot be changed here (it stays {fixed[key]!r}): {FIXED_BECAUSE[key]}.", key)
+
+
+def _parse_changes(page: Page, changes: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """The values a PATCH stores, each checked by its parser; InvalidInput for the first one refused."""
+    fixed = fixed_fields(base_url)
+    clean: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key in READ_ONLY or key in fixed:
+            _check_kept(page, key, value, fixed)
+            continue
+        if key not in FIELDS:
+            raise InvalidInput(f"Unknown page field {key!r}.", key)
+        parsed = FIELDS[key](value, key)
+        if key == "url" and page.url is None and parsed == base_url:
+            continue  # the address shown while none is set: sent back unchanged
+        if parsed is not UNSET:
+            clean[key] = parsed
+    return clean
+
+
 def update_profile(session: Session, actor: Actor, page: Page, changes: dict[str, Any],
                    base_url: str = "") -> Page:
     """Edit the page's profile (Statuspage's page fields); all validated before any is written.
@@ -82,46 +154,7 @@ def update_profile(session: Session, actor: Actor, page: Page, changes: dict[str
     Fields we do not offer are accepted when they keep the value the API shows (a tool sending
     the whole page object back), and refused with the reason when they would change it.
     """
-    fixed = fixed_fields(base_url)
-    clean: dict[str, Any] = {}
-    for key, value in changes.items():
-        if key in READ_ONLY:
-            if key == "id" and value != page.code:
-                raise InvalidInput(f"id is the page's own ({page.code!r}) and cannot be changed.", key)
-        elif key in fixed:
-            if not _unchanged(key, value, fixed[key]):
-                raise InvalidInput(f"{key} cannot be changed here (it stays {fixed[key]!r}): "
-                                   f"{FIXED_BECAUSE[key]}.", key)
-        elif key == "name":
-            clean[key] = clean_name(value)
-        elif key == "url":
-            if value in (None, ""):
-                clean[key] = None
-            elif not isinstance(value, str) or not value.startswith(("http://", "https://")) or len(value) > 255:
-                raise InvalidInput("url must be an http(s) address of at most 255 characters.", "url")
-            elif page.url is None and value == base_url:
-                pass  # the address shown while none is set: sent back unchanged
-            else:
-                clean[key] = value
-        elif key == "time_zone":
-            try:
-                ZoneInfo(str(value))
-            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" (a folder), too long
-                raise InvalidInput(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin).", key) from None
-            clean[key] = str(value)
-        elif key in PROFILE_SWITCHES:
-            clean[key] = parse_bool(value, key)
-        elif key == "allow_sms_subscribers":
-            if parse_bool(value, key):
-                raise InvalidInput("SMS subscribers are not supported.", key)
-        elif key in ("notifications_from_email", "owner_email"):
-            clean[key] = clean_email(value, key) if value not in (None, "") else None
-        elif key == "notifications_email_footer":
-            if value is not None and (not isinstance(value, str) or len(value) > 2000):
-                raise InvalidInput("The footer is text of at most 2,000 characters.", key)
-            clean[key] = value or None
-        else:
-            raise InvalidInput(f"Unknown page field {key!r}.", key)
+    clean = _parse_changes(page, changes, base_url)
     changed = {key: value for key, value in clean.items() if getattr(page, key) != value}
     if not changed:
         return page  # the same values again: nothing to record, the public cache stays

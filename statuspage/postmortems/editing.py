@@ -25,6 +25,7 @@ from statuspage.incidents.rules import BODY_MAX
 from statuspage.inputs import UNSET
 from statuspage.models import (
     ComponentStatus,
+    EventKind,
     Incident,
     IncidentStatus,
     Postmortem,
@@ -71,7 +72,7 @@ def start(session: Session, actor: Actor, incident: Incident, zone: str) -> Post
     """Open the postmortem of a resolved incident from the template, with its drafted timeline and figures."""
     if incident.is_maintenance:
         raise InvalidInput("Maintenance has no postmortem.", "incident_id")
-    if incident.status not in (IncidentStatus.RESOLVED.value, IncidentStatus.POSTMORTEM.value):
+    if incident.status not in (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM):
         raise InvalidInput("Resolve the incident before writing its postmortem.", "status")
     existing = get(session, incident)
     if existing is not None:
@@ -255,13 +256,13 @@ def publish(session: Session, actor: Actor, incident: Incident, postmortem: Post
     now = utcnow()
     postmortem.published_at = now
     postmortem.updated_at = now
-    incident.status = IncidentStatus.POSTMORTEM.value
+    incident.status = IncidentStatus.POSTMORTEM
     incident.updated_at = now
     if notify:
         postmortem.notified_subscribers = True
         # The email's title already says "Postmortem: <name>"; the body starts with the sections.
         items = items_for(session, incident)
-        queue.enqueue(session, "postmortem", {
+        queue.enqueue(session, EventKind.POSTMORTEM, {
             "incident": incident.code, "name": incident.name, "kind": "postmortem", "status": "postmortem",
             "impact": incident.impact.value,
             "body": export_markdown(incident, postmortem, zone, public=True, items=items, heading=False),
@@ -276,7 +277,7 @@ def publish(session: Session, actor: Actor, incident: Incident, postmortem: Post
 def revert(session: Session, actor: Actor, incident: Incident, postmortem: Postmortem) -> None:
     """Unpublish: the incident is `resolved` again and the page stops showing the postmortem."""
     postmortem.published_at = None
-    incident.status = IncidentStatus.RESOLVED.value
+    incident.status = IncidentStatus.RESOLVED
     incident.updated_at = utcnow()
     audit.record(session, actor, "postmortem.revert", "incident", incident.code, {})
     bump_version(session)

@@ -20,6 +20,7 @@ from statuspage.models import (
     ComponentStatus,
     Delivery,
     DeliveryStatus,
+    EventKind,
     Incident,
     OutboxEvent,
     Probe,
@@ -264,7 +265,7 @@ def _notified(session: Session, incident: Incident) -> int:
     return session.scalar(
         select(func.count(func.distinct(Delivery.address))).join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
         .where(OutboxEvent.incident_id == incident.id, Delivery.status == DeliveryStatus.SENT,
-               OutboxEvent.kind.in_(["incident", "maintenance", "postmortem"]))) or 0
+               OutboxEvent.kind.in_([EventKind.INCIDENT, EventKind.MAINTENANCE, EventKind.POSTMORTEM]))) or 0
 
 
 def figures(session: Session, incident: Incident, zone: str) -> Figures:

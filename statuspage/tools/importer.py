@@ -46,6 +46,7 @@ from statuspage.models import (
     IncidentUpdate,
     MaintenanceStatus,
     StatusChange,
+    UpdateStatus,
 )
 from statuspage.page.record import bump_version
 
@@ -56,6 +57,11 @@ STATUSES = {
     IncidentKind.INCIDENT: {s.value for s in IncidentStatus},
     IncidentKind.MAINTENANCE: {s.value for s in MaintenanceStatus},
 }
+
+
+def _status(kind: IncidentKind, value: str) -> UpdateStatus:
+    """A status already checked against STATUSES[kind], as its enum member."""
+    return MaintenanceStatus(value) if kind == IncidentKind.MAINTENANCE else IncidentStatus(value)
 
 
 def load(path: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -278,7 +284,7 @@ class Importer:
             self._updates(incident, _list(item, "incident_updates", name), where, name)
             return  # nothing newer than what this page has
         incident.name = _checked(where, clean_name, item.get("name"))
-        incident.status = status
+        incident.status = _status(kind, status)
         incident.impact = Impact.MAINTENANCE if kind == IncidentKind.MAINTENANCE else impact
         incident.started_at = _when(item.get("started_at"), "started_at", name) or start or created
         incident.updated_at = updated
@@ -289,7 +295,7 @@ class Importer:
         # A window still ahead (or under way) moves on its own as on Statuspage; past windows are
         # history and must not be replayed by the worker.
         incident.auto_transition = bool(kind == IncidentKind.MAINTENANCE and end is not None and end > self.now
-                                        and status != MaintenanceStatus.COMPLETED.value)
+                                        and status != MaintenanceStatus.COMPLETED)
         self.session.flush()
         linked = [self._find(Component, c["id"]) for c in _list(item, "components", name)
                   if isinstance(c.get("id"), str)]
@@ -323,7 +329,7 @@ class Importer:
                 for key in ("old_status", "new_status"):
                     if entry[key] not in {s.value for s in ComponentStatus}:
                         entry[key] = ComponentStatus.OPERATIONAL.value
-            update = IncidentUpdate(code=code, status=status,
+            update = IncidentUpdate(code=code, status=_status(incident.kind, status),
                                     body=_checked(f"{where}: update {code}", clean_body, item.get("body")),
                                     display_at=display,
                                     created_at=_when(item.get("created_at"), "created_at", name) or display,
