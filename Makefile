@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export STATUSPAGE_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test install install-dev migrate demo lint bench clean browser
+.PHONY: run test fuzz install install-dev migrate demo lint bench clean browser
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,7 @@ run: demo
 	@# shell, fired again and recursed until it crashed ("Segmentation fault").
 	@trap 'trap - INT TERM; kill $$worker $$web 2>/dev/null; wait' INT TERM; \
 	$(FLASK) statuspage worker & worker=$$!; \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - \
-		--logger-class statuspage.edge.access_log.RedactingLogger app:app & web=$$!; \
+	$(BIN)/gunicorn -c python:statuspage.edge.gunicorn_conf --bind $(HOST):$(PORT) app:app & web=$$!; \
 	wait
 
 tests/clients/node_modules/.installed: tests/clients/package.json tests/clients/package-lock.json
@@ -58,8 +57,17 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 ## make test: dev dependencies, then the whole suite (PostgreSQL too when STATUSPAGE_TEST_POSTGRES_URL is set).
+## It runs in TEST_WORKERS processes (pytest-xdist), each with its own SQLite file and PostgreSQL database
+## (<name>_gw0, <name>_gw1, ... created next to the configured one).
+TEST_WORKERS ?= auto
 test: lint tests/clients/node_modules/.installed browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+
+## make fuzz: the schemathesis test of every API operation, with FUZZ_EXAMPLES random requests each (15 in `make test`).
+FUZZ_EXAMPLES ?= 1000
+fuzz: install-dev
+	STATUSPAGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests/test_openapi.py \
+		-k test_no_request_gets_a_server_error_or_an_undocumented_answer
 
 ## make lint: ruff, the layer contracts (import-linter) and the types (mypy).
 lint: install-dev

@@ -24,7 +24,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, create=True)
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()

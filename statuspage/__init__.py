@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from statuspage.edge.extensions import csrf, limiter, login_manager
     from statuspage.edge.headers import SecurityHeaders
     from statuspage.edge.public_cache import FastPath, PublicCache
+    from statuspage.edge.snapshot_disk import SnapshotDisk
     from statuspage.web import (
         admin,
         admin_incidents,
@@ -63,7 +64,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     database.configure(settings.database_url)
     session.init_app(app, database)
     public_cache = PublicCache(settings.version_check_seconds, settings.public_max_age,
-                               settings.public_stale_while_revalidate)
+                               settings.public_stale_while_revalidate,
+                               disk=SnapshotDisk(settings.instance_dir / "snapshot"))
     app.extensions["statuspage.public_cache"] = public_cache
     # Flask's documented way to add WSGI middleware, which mypy reads as replacing a method.
     app.wsgi_app = FastPath(app.wsgi_app, public_cache)  # type: ignore[method-assign]

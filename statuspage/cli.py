@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -93,6 +95,10 @@ UPGRADE_FIRST = "run `flask --app app db upgrade` first"
 
 def _require_current_schema() -> None:
     """Stop with a clear message, not a traceback, when the database is unreachable or not migrated to head."""
+    url = make_url(_settings().database_url)
+    if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:") \
+            and Path(url.database).parent.is_dir() and not Path(url.database).exists():
+        raise click.ClickException(f"The database has no tables yet: {UPGRADE_FIRST}.")
     try:
         with _database().engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
@@ -290,11 +296,25 @@ def import_statuspage_command(source: Path) -> None:
     click.echo("Imported: " + ", ".join(f"{value} {key}" for key, value in counts.items()) + ".")
 
 
+def _wait_for_database(once: bool, every: float = 5.0) -> None:
+    """Start when the database answers: a worker started during an outage waits for it instead of exiting.
+    A database that answers but is not migrated is an operator's mistake, reported at once."""
+    while True:
+        try:
+            _require_current_schema()
+            return
+        except click.ClickException as exc:
+            if once or not exc.message.startswith("Cannot open the database"):
+                raise
+            click.echo(f"{exc.message} Retrying in {every:g} s.", err=True)
+            time.sleep(every)
+
+
 @statuspage_group.command("worker")
 @click.option("--once", is_flag=True, help="Do one pass of everything due, then exit.")
 def worker_command(once: bool) -> None:
     """Run the background worker (maintenance windows, probes, notifications)."""
-    _require_current_schema()
+    _wait_for_database(once)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     worker = Worker(_database(), settings=_settings())
     if once:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import CursorResult, DateTime, Delete, Engine, Update, create_engine, event
+from sqlalchemy import CursorResult, DateTime, Delete, Engine, Update, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -56,10 +56,18 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the settings our contracts need on each backend."""
+def make_engine(url: str, create: bool = False) -> Engine:
+    """An engine with the settings our contracts need on each backend.
+
+    A SQLite file is opened read-write only: a file moved away or deleted is an error, never
+    an empty database created at run time. Only `db upgrade` (create=True) creates it.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        parsed = make_url(url)
+        if not create and parsed.database not in (None, "", ":memory:") and not parsed.database.startswith("file:"):
+            parsed = parsed.set(database=f"file:{parsed.database}",
+                                query={**parsed.query, "mode": "rw", "uri": "true"})
+        engine = create_engine(parsed, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

@@ -1,7 +1,9 @@
-"""The access log of a real gunicorn never holds an API key sent as ?api_key=."""
+"""The documented gunicorn setup: its access log never holds an API key sent as ?api_key=, and idle
+connections cannot hold it."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -25,8 +27,8 @@ def test_gunicorn_logs_the_request_without_the_key(settings, tmp_path):
     environment = {"STATUSPAGE_DATABASE_URL": settings.database_url, "STATUSPAGE_INSTANCE_DIR": str(tmp_path),
                    "STATUSPAGE_SECRET_KEY": "test-secret-key-not-for-production", "PATH": "/usr/bin:/bin"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--access-logfile", str(log), "--logger-class", "statuspage.edge.access_log.RedactingLogger", "app:app"],
+        [sys.executable, "-m", "gunicorn", "-c", "python:statuspage.edge.gunicorn_conf", "--bind",
+         f"127.0.0.1:{port}", "--workers", "1", "--access-logfile", str(log), "app:app"],
         cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
@@ -47,3 +49,34 @@ def test_gunicorn_logs_the_request_without_the_key(settings, tmp_path):
 
     written = log.read_text()
     assert "api_key=[redacted]" in written and "sp_do_not_log_me" not in written
+
+
+def test_idle_connections_cannot_hold_the_documented_setup(settings, tmp_path):
+    port = free_port()
+    environment = {"STATUSPAGE_DATABASE_URL": settings.database_url, "STATUSPAGE_INSTANCE_DIR": str(tmp_path),
+                   "STATUSPAGE_SECRET_KEY": "test-secret-key-not-for-production", "PATH": "/usr/bin:/bin"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:statuspage.edge.gunicorn_conf", "--bind",
+         f"127.0.0.1:{port}", "--workers", "1", "app:app"],
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    idle: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]  # open, say nothing
+
+        started = time.monotonic()
+        answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+
+        assert answer.status_code == 200 and time.monotonic() - started < 2
+    finally:
+        for connection in idle:
+            connection.close()
+        server.terminate()
+        server.wait(10)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from statuspage import models  # noqa: F401  (registers every table on Base.metadata)
 from statuspage.cli import alembic_config
 from statuspage.db import Base, make_engine
-from tests.conftest import DATABASES, POSTGRES_URL
+from tests.conftest import DATABASES
 
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 TABLES = {table.name for table in Base.metadata.sorted_tables}
@@ -51,19 +51,20 @@ def test_there_is_one_line_of_migrations():
 
 
 @pytest.fixture(params=DATABASES)
-def scratch_database(request, tmp_path: Path) -> Iterator[Connection]:
-    """An empty database of its own: a temporary SQLite file, or a throwaway PostgreSQL schema.
+def scratch_database(request, tmp_path: Path, postgres_url: str | None) -> Iterator[Connection]:
+    """An empty database of its own: a temporary SQLite file, or a throwaway schema in this worker's
+    PostgreSQL database.
 
     The shared, migrated databases other tests use are never touched.
     """
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+        engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}", create=True)
         with engine.connect() as connection:
             yield connection
         engine.dispose()
         return
     schema = f"migration_test_{secrets.token_hex(4)}"
-    engine = make_engine(POSTGRES_URL)
+    engine = make_engine(postgres_url)
     with engine.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         connection.execute(text(f'SET search_path TO "{schema}"'))

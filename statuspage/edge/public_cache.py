@@ -1,9 +1,12 @@
-"""The public render cache: rendered bodies keyed by URL, day and page version.
+"""The public render cache: rendered bodies keyed by URL, tagged with the page version and day.
 
 Each process asks the database for the page version at most once per
-`version_check_seconds`; a hit in between serves from memory without a
-query. Any visible change bumps the version in its own transaction, so
-every gunicorn worker shows it within that interval.
+`version_check_seconds`, within a deadline well under a second; a hit in
+between serves from memory without a query. Any visible change bumps the
+version in its own transaction, so every gunicorn worker shows it within
+that interval. When the database does not answer, the last rendered
+response is served (from memory, or from the snapshot on disk for a process
+that has just started), so the page stays up through the outage.
 
 Two doors lead to the same entries. `cached_public` wraps public views
 (rendering on a miss, re-checking the version); `FastPath` wraps the WSGI
@@ -19,16 +22,19 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import wraps
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Response, abort, current_app, g, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.http import parse_etags
 
-from statuspage.db import utcnow
-from statuspage.edge.session import db_session
+from statuspage.db import Database, utcnow
+from statuspage.edge.snapshot_disk import SnapshotDisk
 from statuspage.page import record
 
 # Smaller bodies are not worth a gzip header.
@@ -50,79 +56,129 @@ class Reply:
     body: bytes
 
 
+class Unavailable(Exception):
+    """The database did not answer the version check in time (refused, failing or hanging)."""
+
+
 class PublicCache:
-    """A bounded LRU of rendered public responses, valid for one page version."""
+    """A bounded LRU of rendered public responses, each tagged with the version it was rendered for.
+
+    A version is the page's version and the UTC date ("12-2026-12-06"): uptime bars end today,
+    so a new day is a new page, but only once the database has confirmed the page version that
+    day. While the database is down the last version keeps being served, whatever the date.
+    """
 
     def __init__(self, check_seconds: float, max_age: int = 10, stale_while_revalidate: int = 60,
-                 max_entries: int = 1024) -> None:
+                 max_entries: int = 1024, deadline_seconds: float = 0.5, disk: SnapshotDisk | None = None) -> None:
         self.check_seconds = check_seconds
         self.max_entries = max_entries
+        self.deadline_seconds = deadline_seconds
+        self.disk = disk
         self.cache_control = f"public, max-age={max_age}, stale-while-revalidate={stale_while_revalidate}"
         self._lock = threading.Lock()
-        self._version: int | None = None
+        self._page_version: int | None = None
+        self._version: str | None = None
         self._checked_at = 0.0
-        self._entries: OrderedDict[str, CachedBody] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[str, CachedBody]] = OrderedDict()
+        self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="public-version")
+        self._in_flight: Future[int] | None = None
 
-    def version(self, load: Callable[[], int]) -> int:
-        """The page version, re-read through `load` at most once per interval."""
+    def _today(self, page_version: int) -> str:
+        return f"{page_version}-{utcnow().date().isoformat()}"
+
+    def _read(self, load: Callable[[], int]) -> int:
+        """`load()` within the deadline; a hanging database is treated like one that refuses."""
+        if self._in_flight is not None and not self._in_flight.done():
+            raise Unavailable("the last version check has not come back yet")
+        future = self._in_flight = self._checker.submit(load)
+        try:
+            return future.result(timeout=self.deadline_seconds)
+        except FutureTimeout:
+            raise Unavailable(f"no answer within {self.deadline_seconds:g} s") from None
+        except SQLAlchemyError as exc:
+            raise Unavailable(str(exc).splitlines()[0]) from exc
+
+    def version(self, load: Callable[[], int]) -> str:
+        """The current version, asking `load` for the page version at most once per interval.
+
+        Raises Unavailable when the database does not answer; `last_version()` is then what to serve.
+        """
         now = time.monotonic()
-        if self._version is not None and now - self._checked_at < self.check_seconds:
-            return self._version
-        version = load()
+        if self._page_version is None or now - self._checked_at >= self.check_seconds:
+            page_version = self._read(load)
+            with self._lock:
+                self._page_version, self._checked_at = page_version, now
         with self._lock:
-            if version != self._version:
-                self._entries.clear()
-                self._version = version
-            self._checked_at = now
-        return version
-
-    def fresh_version(self) -> int | None:
-        """The version if it was checked within the interval (a hit may be served), else None."""
-        if self._version is not None and time.monotonic() - self._checked_at < self.check_seconds:
+            assert self._page_version is not None
+            self._version = self._today(self._page_version)
             return self._version
+
+    def fresh_version(self) -> str | None:
+        """The version if the database confirmed it within the interval (a hit may be served), else None."""
+        with self._lock:
+            if self._page_version is not None and time.monotonic() - self._checked_at < self.check_seconds:
+                return self._today(self._page_version)
         return None
 
-    def last_version(self) -> int | None:
-        """The version last read, to keep serving while the database does not answer."""
+    def last_version(self) -> str | None:
+        """The version last served, to keep serving while the database does not answer; a process that
+        has served nothing yet takes the snapshot on disk."""
         with self._lock:
-            self._checked_at = time.monotonic()
+            if self._version is None and self.disk is not None:
+                found = self.disk.load()
+                if found is not None:
+                    self._version, entries = found
+                    for key, (body, gzipped, mimetype) in entries.items():
+                        self._entries[key] = (self._version, CachedBody(body, gzipped, mimetype, 200))
             return self._version
 
-    def get(self, key: str, version: int) -> CachedBody | None:
+    def get(self, key: str, version: str) -> CachedBody | None:
         with self._lock:
-            if version != self._version:
+            found = self._entries.get(key)
+            if found is None or found[0] != version:
                 return None
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
+            self._entries.move_to_end(key)
+            return found[1]
 
-    def put(self, key: str, version: int, entry: CachedBody) -> None:
+    def stale(self, key: str) -> tuple[str, CachedBody] | None:
+        """The entry for `key` of whatever version it was rendered for (while the database is down)."""
         with self._lock:
-            if version != self._version:
-                return
-            self._entries[key] = entry
+            return self._entries.get(key)
+
+    def put(self, key: str, version: str, entry: CachedBody) -> None:
+        with self._lock:
+            self._entries[key] = (version, entry)
+            self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
+        if self.disk is not None and entry.status == 200:
+            self.disk.save(version, key, entry.body, entry.gzipped, entry.mimetype)
 
     def clear(self) -> None:
-        """Forget everything (tests, and after a direct database edit)."""
+        """Forget everything in memory (tests, and after a direct database edit)."""
         with self._lock:
             self._entries.clear()
             self._version = None
+            self._page_version = None
+
+
+# The query parameters a public page reads; any other is ignored, so `/?anything=N` is the snapshot of `/`.
+PAGE_PARAMETERS = ("page", "component")
 
 
 def cache_key(path: str, query: str) -> str:
-    """The entry of a URL today: uptime bars end today (UTC), so a new day is a new page."""
-    return f"{utcnow().date().isoformat()} {path}?{query}"
+    """The entry of a URL: its path and only the parameters public pages read, in a fixed order."""
+    kept = sorted((name, value) for name, value in parse_qsl(query, keep_blank_values=True)
+                  if name in PAGE_PARAMETERS)
+    return f"{path}?{urlencode(kept)}"
 
 
-def reply(cache: PublicCache, entry: CachedBody, version: int, accept_encoding: str,
+def reply(cache: PublicCache, entry: CachedBody, version: str, accept_encoding: str,
           if_none_match: str | None) -> Reply:
     """The response for a cached entry: 304 when the client has it, gzip when it accepts it."""
     gzipped = entry.gzipped if "gzip" in accept_encoding.lower() else None
     use_gzip = gzipped is not None
-    etag = f'"v{version}-{utcnow().date().isoformat()}{"-gz" if use_gzip else ""}"'
+    etag = f'"v{version}{"-gz" if use_gzip else ""}"'
     headers = [("Cache-Control", cache.cache_control), ("Access-Control-Allow-Origin", "*"),
                ("Vary", "Accept-Encoding")]
     if entry.status == 200:
@@ -142,8 +198,14 @@ def _cache() -> PublicCache:
     return current_app.extensions["statuspage.public_cache"]
 
 
-def _load_version() -> int:
-    return record.current_version(db_session())
+def page_version_reader(database: Database) -> Callable[[], int]:
+    """Read the page version in a session of its own (the check runs on the cache's own thread)."""
+
+    def read() -> int:
+        with database.session() as session:
+            return record.current_version(session)
+
+    return read
 
 
 def database_unreachable(exc: SQLAlchemyError) -> bool:
@@ -158,22 +220,43 @@ def database_unreachable(exc: SQLAlchemyError) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+def _answer(cache: PublicCache, entry: CachedBody, version: str) -> Response:
+    answer = reply(cache, entry, version, request.headers.get("Accept-Encoding", ""),
+                   request.headers.get("If-None-Match"))
+    response = Response(answer.body, status=answer.status)
+    response.headers.clear()
+    for name, value in answer.headers:
+        response.headers[name] = value
+    response.direct_passthrough = True
+    return response
+
+
+def _from_snapshot(cache: PublicCache, key: str) -> Response:
+    """While the database is down: what was rendered last for this URL, or 503 when nothing was."""
+    cache.last_version()  # a process that has served nothing yet loads the snapshot from disk
+    found = cache.stale(key)
+    if found is None:
+        abort(503, "The status page cannot reach its database right now; try again shortly.")
+    version, entry = found
+    return _answer(cache, entry, version)
+
+
 def cached_public(view: Callable) -> Callable:
-    """Serve a public view from the render cache, rendering and storing it on a miss."""
+    """Serve a public view from the render cache, rendering and storing it on a miss.
+
+    When the database does not answer (refused, failing, or hanging past the deadline), the
+    last rendered response for the URL is served, from memory or from the snapshot on disk.
+    """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         g.public_response = True
         cache = _cache()
-        try:
-            version = cache.version(_load_version)
-        except SQLAlchemyError:
-            # The database is down: keep serving what was rendered last; the page must stay up.
-            last = cache.last_version()
-            if last is None:
-                abort(503, "The status page is starting up or cannot reach its database; try again shortly.")
-            version = last
         key = cache_key(request.path, request.query_string.decode("latin-1"))
+        try:
+            version = cache.version(page_version_reader(current_app.extensions["statuspage.db"]))
+        except Unavailable:
+            return _from_snapshot(cache, key)
         entry = cache.get(key, version)
         if entry is None:
             try:
@@ -181,21 +264,14 @@ def cached_public(view: Callable) -> Callable:
             except SQLAlchemyError as exc:
                 if not database_unreachable(exc):
                     raise
-                abort(503, "The status page cannot reach its database right now; try again shortly.")
+                return _from_snapshot(cache, key)
             body = result.get_data()
             packed = gzip.compress(body, 6) if len(body) >= GZIP_MIN_BYTES else None
             # Flask gives every response it makes a mimetype; the fallback only satisfies the type.
             entry = CachedBody(body, packed, result.mimetype or "application/octet-stream", result.status_code)
             if result.status_code == 200:
                 cache.put(key, version, entry)
-        answer = reply(cache, entry, version, request.headers.get("Accept-Encoding", ""),
-                       request.headers.get("If-None-Match"))
-        response = Response(answer.body, status=answer.status)
-        response.headers.clear()
-        for name, value in answer.headers:
-            response.headers[name] = value
-        response.direct_passthrough = True
-        return response
+        return _answer(cache, entry, version)
 
     return wrapper
 

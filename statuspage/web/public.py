@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from statuspage.components import uptime
 from statuspage.components.catalog import component_tree, get_component
 from statuspage.components.status_rules import page_indicator
 from statuspage.db import utcnow
+from statuspage.edge import health
 from statuspage.edge.page import current_page
 from statuspage.edge.public_cache import cached_public
 from statuspage.edge.session import db_session
@@ -110,8 +109,9 @@ def feed_atom():
 
 @bp.get("/healthz")
 def healthz():
-    try:
-        db_session().execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        return jsonify({"status": "error", "database": "unreachable"}), 503
-    return jsonify({"status": "ok"})
+    """ok, or degraded (503) with the reason: the database refuses, hangs, or is not migrated."""
+    status, body = health.check(current_app.extensions["statuspage.db"])
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response

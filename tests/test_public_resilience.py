@@ -1,0 +1,252 @@
+"""The public page keeps answering when its database does not: refused, gone, or hanging.
+
+Every public read is served from the last snapshot (memory, or disk for a process that starts
+during the outage) within a second; /healthz says degraded; everything recovers on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import make_url
+from sqlalchemy.orm import Session
+
+from statuspage import create_app
+from statuspage.audit import Actor
+from statuspage.cli import alembic_config
+from statuspage.components import catalog
+from statuspage.config import Settings
+from statuspage.db import make_engine, utcnow
+from statuspage.edge import public_cache
+from statuspage.incidents import lifecycle, lookups
+from statuspage.tools.setup import setup_page
+from tests.conftest import POSTGRES_URL
+
+ACTOR = Actor.system("test")
+PUBLIC = ["/", "/history", "/history.rss", "/history.atom", "/api/v2/summary.json", "/api/v2/status.json",
+          "/badge.svg", "/widget.js"]
+
+
+def seeded(url: str) -> str:
+    """A migrated database with a page, a component and an incident; gives the incident's path."""
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    with Session(engine) as session, session.begin():
+        setup_page(session, "Acme", "Europe/Berlin")
+        component = catalog.create_component(session, ACTOR, "Database cluster")
+        incident = lifecycle.open_incident(session, ACTOR, name="Database cluster failure", body="Investigating.",
+                                           status="investigating",
+                                           component_statuses={component.code: "major_outage"}, now=utcnow())
+        path = f"/incidents/{incident.code}"
+    engine.dispose()
+    return path
+
+
+def app_on(settings: Settings, url: str, instance: Path):
+    app = create_app(dataclasses.replace(settings, database_url=url, instance_dir=instance,
+                                         version_check_seconds=0))
+    app.config["TESTING"] = True
+    return app
+
+
+def gone(app, database: Path) -> None:
+    """Move the database file away; pooled connections (open file handles) are closed, as after a restart
+    of the database host, so every new connection finds no file."""
+    database.rename(database.with_suffix(".moved"))
+    app.extensions["statuspage.db"].engine.dispose()
+
+
+def timed_get(client, path: str):
+    started = time.monotonic()
+    response = client.get(path)
+    return response, time.monotonic() - started
+
+
+@pytest.fixture
+def sqlite_install(settings, tmp_path) -> tuple[str, Path, str]:
+    database = tmp_path / "data" / "statuspage.db"
+    database.parent.mkdir()
+    url = f"sqlite:///{database}"
+    return url, database, seeded(url)
+
+
+def test_with_the_database_file_gone_every_public_read_answers_from_the_snapshot(settings, tmp_path,
+                                                                                  sqlite_install):
+    url, database, incident = sqlite_install
+    app = app_on(settings, url, tmp_path / "instance")
+    client = app.test_client()
+    rendered = {path: client.get(path).get_data() for path in [*PUBLIC, incident]}
+    assert client.get("/healthz").status_code == 200
+
+    gone(app, database)
+
+    for path, body in rendered.items():
+        response, took = timed_get(client, path)
+        assert (response.status_code, response.get_data()) == (200, body), path
+        assert took < 1.0, path
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.get_json()["status"] == "degraded"
+    assert not database.exists(), "the database file is never created at run time"
+
+    database.with_suffix(".moved").rename(database)
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_a_process_started_while_the_database_is_gone_serves_the_snapshot_on_disk(settings, tmp_path,
+                                                                                   sqlite_install):
+    url, database, incident = sqlite_install
+    first_app = app_on(settings, url, tmp_path / "instance")
+    first = first_app.test_client()
+    rendered = {path: first.get(path).get_data() for path in ["/", incident, "/api/v2/summary.json"]}
+
+    gone(first_app, database)
+    try:
+        restarted = app_on(settings, url, tmp_path / "instance").test_client()
+        for path, body in rendered.items():
+            response = restarted.get(path)
+            assert (response.status_code, response.get_data()) == (200, body), path
+        assert restarted.get("/admin/").status_code in (302, 503)  # sign-in needs the database
+    finally:
+        if database.with_suffix(".moved").exists():
+            database.with_suffix(".moved").rename(database)
+
+
+def test_the_snapshot_outlives_midnight_while_the_database_is_down(settings, tmp_path, sqlite_install,
+                                                                   monkeypatch):
+    url, database, _incident = sqlite_install
+    app = app_on(settings, url, tmp_path / "instance")
+    client = app.test_client()
+    before = client.get("/")
+    gone(app, database)
+
+    tomorrow = utcnow() + timedelta(days=1)
+    monkeypatch.setattr(public_cache, "utcnow", lambda: tomorrow)
+
+    after = client.get("/")
+    assert (after.status_code, after.get_data()) == (200, before.get_data())
+
+
+def test_query_strings_a_page_does_not_read_do_not_bypass_the_snapshot(settings, tmp_path, sqlite_install):
+    url, database, _incident = sqlite_install
+    app = app_on(settings, url, tmp_path / "instance")
+    client = app.test_client()
+    client.get("/")
+    gone(app, database)  # any render now would fail
+
+    for query in ("?anything=1", "?utm_source=x&n=2", "?x=" + "a" * 200):
+        response = client.get("/" + query)
+        assert response.status_code == 200, query
+
+
+def test_a_change_after_the_outage_shows_up_on_its_own(settings, tmp_path, sqlite_install):
+    url, database, _incident = sqlite_install
+    app = app_on(settings, url, tmp_path / "instance")
+    client = app.test_client()
+    client.get("/")
+    gone(app, database)
+    assert client.get("/").status_code == 200
+    database.with_suffix(".moved").rename(database)
+
+    engine = make_engine(url)
+    with Session(engine) as session, session.begin():
+        for incident in lookups.unresolved_incidents(session):
+            lifecycle.post_update(session, ACTOR, incident, status="resolved", body="Fixed.", now=utcnow())
+    engine.dispose()
+
+    assert "All Systems Operational" in client.get("/").get_data(as_text=True)
+
+
+# --- PostgreSQL behind a proxy that refuses or hangs --------------------------------------------------
+
+
+class Proxy:
+    """A TCP proxy to PostgreSQL that can stop forwarding (the database hangs) or refuse (it is down)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.mode = "forward"
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                return
+            if self.mode == "refuse":
+                client.close()
+                continue
+            self.sockets.append(client)
+            if self.mode == "hang":
+                continue  # accepted, never answered
+            upstream = socket.create_connection(self.target)
+            self.sockets.append(upstream)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                while self.mode == "hang":
+                    time.sleep(0.05)  # open connections stop answering
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.listener.close()
+        for item in self.sockets:
+            item.close()
+
+
+@pytest.fixture
+def postgres_behind_proxy(postgres_url) -> Iterator[tuple[str, Proxy]]:
+    if not POSTGRES_URL:
+        pytest.skip("set STATUSPAGE_TEST_POSTGRES_URL")
+    real = make_url(postgres_url)
+    proxy = Proxy((real.host or "127.0.0.1", real.port or 5432))
+    yield real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False), proxy
+    proxy.mode = "forward"
+    proxy.close()
+
+
+@pytest.mark.parametrize("fault", ["hang", "refuse"])
+def test_postgresql_hanging_or_refusing_does_not_reach_readers(settings, tmp_path, postgres_behind_proxy, fault):
+    url, proxy = postgres_behind_proxy
+    engine = make_engine(url)
+    with Session(engine) as session:
+        incident = f"/incidents/{lookups.unresolved_incidents(session)[0].code}" \
+            if lookups.unresolved_incidents(session) else None
+    engine.dispose()
+    app = app_on(settings, url, tmp_path / "instance")
+    client = app.test_client()
+    paths = ["/", "/api/v2/summary.json", "/history.rss", *([incident] if incident else [])]
+    rendered = {path: client.get(path).get_data() for path in paths}
+
+    proxy.mode = fault
+    if fault == "refuse":
+        app.extensions["statuspage.db"].engine.dispose()  # the pool's open connections die with the server
+
+    for path, body in rendered.items():
+        response, took = timed_get(client, path)
+        assert (response.status_code, response.get_data()) == (200, body), path
+        assert took < 1.0, (path, took)
+    health, took = timed_get(client, "/healthz")
+    assert health.status_code == 503 and health.get_json()["status"] == "degraded" and took < 1.5
+
+    proxy.mode = "forward"
+    deadline = time.monotonic() + 15
+    while client.get("/healthz").status_code != 200:
+        assert time.monotonic() < deadline, "did not recover"
+        time.sleep(0.2)
