@@ -250,3 +250,36 @@ def test_postgresql_hanging_or_refusing_does_not_reach_readers(settings, tmp_pat
     while client.get("/healthz").status_code != 200:
         assert time.monotonic() < deadline, "did not recover"
         time.sleep(0.2)
+
+
+# --- compressed once ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("accept", "coding"), [
+    ("gzip, deflate, br", "br"), ("gzip", "gzip"), ("br;q=0, gzip", "gzip"), ("identity", None), ("", None),
+])
+def test_each_client_gets_the_smallest_variant_it_accepts(client, accept, coding):
+    import gzip
+
+    import brotli
+
+    plain = client.get("/", headers={"Accept-Encoding": ""}).get_data()
+    response = client.get("/", headers={"Accept-Encoding": accept})
+
+    assert response.headers.get("Content-Encoding") == coding
+    assert response.headers["Vary"] == "Accept-Encoding"
+    body = response.get_data()
+    decoded = {"br": brotli.decompress, "gzip": gzip.decompress, None: lambda b: b}[coding](body)
+    assert decoded == plain
+    if coding == "br":
+        assert len(body) < len(gzip.compress(plain, 6))
+
+
+def test_a_304_is_given_only_for_the_variant_the_client_holds(client):
+    held = client.get("/", headers={"Accept-Encoding": "br"})
+
+    same = client.get("/", headers={"Accept-Encoding": "br", "If-None-Match": held.headers["ETag"]})
+    other = client.get("/", headers={"Accept-Encoding": "gzip", "If-None-Match": held.headers["ETag"]})
+
+    assert same.status_code == 304
+    assert other.status_code == 200 and other.headers["Content-Encoding"] == "gzip"

@@ -12,7 +12,7 @@ Two doors lead to the same entries. `cached_public` wraps public views
 (rendering on a miss, re-checking the version); `FastPath` wraps the WSGI
 app and answers a hit before Flask runs at all, which is what keeps the
 page fast when everyone refreshes it during an outage. Bodies are kept
-plain and gzipped, so most clients get a small response for free.
+plain, gzipped and brotli-compressed once, so most clients get a small response for free.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import parse_qsl, urlencode
 
+import brotli
 from flask import Response, abort, current_app, g, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -37,16 +38,36 @@ from statuspage.db import Database, utcnow
 from statuspage.edge.snapshot_disk import SnapshotDisk
 from statuspage.page import record
 
+# The ETag of each variant, so a 304 is only given for the bytes a client holds.
+ETAG_SUFFIX = {"br": "-br", "gzip": "-gz", None: ""}
 # Smaller bodies are not worth a gzip header.
 GZIP_MIN_BYTES = 1024
 
 
 @dataclass(frozen=True)
 class CachedBody:
+    """A rendered response with its compressed variants, made once when it is rendered."""
+
     body: bytes
     gzipped: bytes | None
     mimetype: str
     status: int
+    brotli: bytes | None = None
+
+    @classmethod
+    def packed(cls, body: bytes, mimetype: str, status: int) -> CachedBody:
+        """`body` with gzip and brotli variants, unless it is too small to be worth them."""
+        if len(body) < GZIP_MIN_BYTES:
+            return cls(body, None, mimetype, status)
+        return cls(body, gzip.compress(body, 6), mimetype, status, brotli.compress(body, quality=9))
+
+    def variants(self) -> dict[str, bytes]:
+        found = {"body": self.body, "gz": self.gzipped, "br": self.brotli}
+        return {name: data for name, data in found.items() if data is not None}
+
+    @classmethod
+    def from_variants(cls, mimetype: str, variants: dict[str, bytes]) -> CachedBody:
+        return cls(variants["body"], variants.get("gz"), mimetype, 200, variants.get("br"))
 
 
 @dataclass(frozen=True)
@@ -128,8 +149,8 @@ class PublicCache:
                 found = self.disk.load()
                 if found is not None:
                     self._version, entries = found
-                    for key, (body, gzipped, mimetype) in entries.items():
-                        self._entries[key] = (self._version, CachedBody(body, gzipped, mimetype, 200))
+                    for key, (mimetype, variants) in entries.items():
+                        self._entries[key] = (self._version, CachedBody.from_variants(mimetype, variants))
             return self._version
 
     def get(self, key: str, version: str) -> CachedBody | None:
@@ -152,7 +173,7 @@ class PublicCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         if self.disk is not None and entry.status == 200:
-            self.disk.save(version, key, entry.body, entry.gzipped, entry.mimetype)
+            self.disk.save(version, key, entry.mimetype, entry.variants())
 
     def clear(self) -> None:
         """Forget everything in memory (tests, and after a direct database edit)."""
@@ -173,21 +194,41 @@ def cache_key(path: str, query: str) -> str:
     return f"{path}?{urlencode(kept)}"
 
 
+def accepted_encodings(accept_encoding: str) -> set[str]:
+    """The codings a client accepts (a q of 0 refuses one)."""
+    accepted = set()
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        quality = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
+        try:
+            if float(quality) > 0:
+                accepted.add(name.strip())
+        except ValueError:
+            continue
+    return accepted
+
+
 def reply(cache: PublicCache, entry: CachedBody, version: str, accept_encoding: str,
           if_none_match: str | None) -> Reply:
-    """The response for a cached entry: 304 when the client has it, gzip when it accepts it."""
-    gzipped = entry.gzipped if "gzip" in accept_encoding.lower() else None
-    use_gzip = gzipped is not None
-    etag = f'"v{version}{"-gz" if use_gzip else ""}"'
+    """The response for a cached entry: 304 when the client has it; brotli, else gzip, when it accepts it.
+
+    Each variant has its own ETag, so a 304 is only given for the bytes the client holds.
+    """
+    accepted = accepted_encodings(accept_encoding)
+    coding, body = None, entry.body
+    if entry.brotli is not None and "br" in accepted:
+        coding, body = "br", entry.brotli
+    elif entry.gzipped is not None and ("gzip" in accepted or "*" in accepted):
+        coding, body = "gzip", entry.gzipped
+    etag = f'"v{version}{ETAG_SUFFIX[coding]}"'
     headers = [("Cache-Control", cache.cache_control), ("Access-Control-Allow-Origin", "*"),
                ("Vary", "Accept-Encoding")]
     if entry.status == 200:
         headers.append(("ETag", etag))
         if if_none_match and parse_etags(if_none_match).contains(etag.strip('"')):
             return Reply(304, headers, b"")
-    body = gzipped if gzipped is not None else entry.body
-    if use_gzip:
-        headers.append(("Content-Encoding", "gzip"))
+    if coding is not None:
+        headers.append(("Content-Encoding", coding))
     content_type = entry.mimetype + ("; charset=utf-8" if entry.mimetype.startswith("text/")
                                      or entry.mimetype.endswith(("+xml", "javascript")) else "")
     headers += [("Content-Type", content_type), ("Content-Length", str(len(body)))]
@@ -265,10 +306,9 @@ def cached_public(view: Callable) -> Callable:
                 if not database_unreachable(exc):
                     raise
                 return _from_snapshot(cache, key)
-            body = result.get_data()
-            packed = gzip.compress(body, 6) if len(body) >= GZIP_MIN_BYTES else None
             # Flask gives every response it makes a mimetype; the fallback only satisfies the type.
-            entry = CachedBody(body, packed, result.mimetype or "application/octet-stream", result.status_code)
+            entry = CachedBody.packed(result.get_data(), result.mimetype or "application/octet-stream",
+                                      result.status_code)
             if result.status_code == 200:
                 cache.put(key, version, entry)
         return _answer(cache, entry, version)

@@ -1,7 +1,7 @@
 """The public snapshot on local disk, so a web process started while the database is down still serves.
 
 Every rendered public response (status 200) of the current version is written under
-`<instance>/snapshot/<version>/`: a body, its gzip variant and a small JSON of what it is.
+`<instance>/snapshot/<version>/`: a body, its gzip and brotli variants and a small JSON of what it is.
 Writes are atomic (a temporary file, then a rename), so a reader never sees half a file; the
 two newest versions are kept, older ones removed.
 """
@@ -31,17 +31,18 @@ class SnapshotDisk:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def save(self, version: str, key: str, body: bytes, gzipped: bytes | None, mimetype: str) -> None:
-        """Keep one entry of `version`; on the first entry of a new version, drop the oldest versions."""
+    def save(self, version: str, key: str, mimetype: str, variants: dict[str, bytes]) -> None:
+        """Keep one entry of `version` ({"body": ..., "gz": ..., "br": ...}); on the first entry of a new
+        version, drop the oldest versions."""
         try:
             folder = self.root / version
             fresh = not folder.exists()
             folder.mkdir(parents=True, exist_ok=True)
             name = hashlib.sha256(key.encode()).hexdigest()[:32]
-            _write(folder / f"{name}.body", body)
-            if gzipped is not None:
-                _write(folder / f"{name}.gz", gzipped)
-            _write(folder / f"{name}.json", json.dumps({"key": key, "mimetype": mimetype}).encode())
+            for suffix, data in variants.items():
+                _write(folder / f"{name}.{suffix}", data)
+            _write(folder / f"{name}.json", json.dumps({"key": key, "mimetype": mimetype,
+                                                        "variants": sorted(variants)}).encode())
             _write(self.root / "CURRENT", version.encode())
             if fresh:
                 self._prune()
@@ -53,17 +54,15 @@ class SnapshotDisk:
         for old in versions[:-KEEP_VERSIONS]:
             shutil.rmtree(old, ignore_errors=True)
 
-    def load(self) -> tuple[str, dict[str, tuple[bytes, bytes | None, str]]] | None:
-        """The newest version on disk and its entries by key (body, gzip, mimetype), or None."""
+    def load(self) -> tuple[str, dict[str, tuple[str, dict[str, bytes]]]] | None:
+        """The newest version on disk and its entries by key (mimetype, variants), or None."""
         try:
             version = (self.root / "CURRENT").read_text().strip()
-            folder = self.root / version
-            entries: dict[str, tuple[bytes, bytes | None, str]] = {}
-            for meta in folder.glob("*.json"):
+            entries: dict[str, tuple[str, dict[str, bytes]]] = {}
+            for meta in (self.root / version).glob("*.json"):
                 described = json.loads(meta.read_bytes())
-                body = meta.with_suffix(".body").read_bytes()
-                gz = meta.with_suffix(".gz")
-                entries[described["key"]] = (body, gz.read_bytes() if gz.exists() else None, described["mimetype"])
+                variants = {suffix: meta.with_suffix(f".{suffix}").read_bytes() for suffix in described["variants"]}
+                entries[described["key"]] = (described["mimetype"], variants)
         except (OSError, ValueError, KeyError):
             return None
         return (version, entries) if entries else None
