@@ -257,11 +257,15 @@ def test_demo_leaves_existing_components_alone(runner, client, session):
 
 
 def uptime_bars(html: str) -> dict[str, tuple[str, int, list[str]]]:
-    """Per component on the public page: its uptime label, how many day bars it has, and their labels."""
+    """Per component on the public page: its uptime label, how many days its bars cover, and the label of
+    each day (a bar covers a run of days that read the same: 5 units per day)."""
     bars = {}
     for label, body in re.findall(r'<svg class="uptime-bars"[^>]*aria-label="([^"]*)">(.*?)</svg>', html, re.S):
         name, figures = label.rsplit(": ", 1)
-        bars[name] = (figures, body.count("<rect"), re.findall(r"<title>[^<]*: ([^<]*?)</title>", body))
+        days: list[str] = []
+        for width, day_label in re.findall(r'<rect x="\d+" width="(\d+)"[^>]*><title>[^<]*: ([^<]*?)</title>', body):
+            days += [day_label] * ((int(width) + 1) // 5)
+        bars[name] = (figures, len(days), days)
     return bars
 
 

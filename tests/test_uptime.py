@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -157,7 +158,10 @@ def test_the_public_page_shows_bars_for_showcased_components_only(client, sessio
     change(session, shown, OPERATIONAL, now - 2 * DAY + HOUR)
     html = client.get("/").get_data(as_text=True)
     assert html.count('class="uptime-bars"') == 1
-    assert html.count("<rect ") == 41  # the 40 days since it was created, and today; none before
+    # The 40 days since it was created, and today, none before: drawn as runs of days that read the same.
+    runs = [(int(x), int(width)) for x, width in re.findall(r'<rect x="(\d+)" width="(\d+)"', html)]
+    assert sum((width + 1) // 5 for _x, width in runs) == 41 and runs[0][0] == (90 - 41) * 5
+    assert len(runs) == 3  # before the outage, the outage day, after it
     assert 'class="u-major_outage"' in html
     outage_day = (now - 2 * DAY).date()
     assert f"<title>{outage_day.strftime('%b %d, %Y')}: " in html

@@ -56,6 +56,24 @@ class Day:
         return label(self.uptime)
 
 
+@dataclass(frozen=True)
+class Run:
+    """Consecutive days that read the same (status, uptime, incidents): drawn as one bar, so a page of
+    hundreds of components with 90 days each stays small."""
+
+    first: int  # index of its first day among the 90
+    days: list[Day]
+
+    @property
+    def summary(self) -> str:
+        day = self.days[0]
+        first, last = self.days[0].date, self.days[-1].date
+        when = (f"{first:%b %d, %Y}" if first == last else
+                f"{first:%b %d} – {last:%b %d, %Y}" + (f" ({len(self.days)} days)"))
+        text = f"{when}: {day.uptime_label}"
+        return text + (f" · {'; '.join(day.incidents)}" if day.incidents else "")
+
+
 @dataclass
 class Uptime:
     """A component's uptime figures."""
@@ -63,6 +81,22 @@ class Uptime:
     days: list[Day]
     uptime_30: float | None
     uptime_90: float | None
+
+    @property
+    def runs(self) -> list[Run]:
+        """The counted days grouped into runs of days that read the same."""
+        runs: list[Run] = []
+        for index, day in enumerate(self.days):
+            if day.status is None:
+                continue
+            last = runs[-1] if runs else None
+            if (last is not None and last.first + len(last.days) == index
+                    and (last.days[0].status, last.days[0].uptime_label, last.days[0].incidents)
+                    == (day.status, day.uptime_label, day.incidents)):
+                last.days.append(day)
+            else:
+                runs.append(Run(index, [day]))
+        return runs
 
     @property
     def label_30(self) -> str:
