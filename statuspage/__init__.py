@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     session.init_app(app, database)
     public_cache = PublicCache(settings.version_check_seconds, settings.public_max_age,
                                settings.public_stale_while_revalidate,
-                               disk=SnapshotDisk(settings.instance_dir / "snapshot"))
+                               disk=SnapshotDisk(settings.instance_dir / "snapshot"), database=database)
     app.extensions["statuspage.public_cache"] = public_cache
     # Flask's documented way to add WSGI middleware, which mypy reads as replacing a method.
     app.wsgi_app = FastPath(app.wsgi_app, public_cache)  # type: ignore[method-assign]

@@ -283,3 +283,33 @@ def test_a_304_is_given_only_for_the_variant_the_client_holds(client):
 
     assert same.status_code == 304
     assert other.status_code == 200 and other.headers["Content-Encoding"] == "gzip"
+
+
+# --- one render per change ----------------------------------------------------------------------------
+
+
+def test_a_change_is_rendered_once_for_every_web_process(settings, session, monkeypatch, tmp_path):
+    renders: list[str] = []
+    packed = public_cache.CachedBody.packed.__func__
+
+    def counted(cls, body, mimetype, status):
+        renders.append(mimetype)
+        return packed(cls, body, mimetype, status)
+
+    monkeypatch.setattr(public_cache.CachedBody, "packed", classmethod(counted))
+    component = catalog.create_component(session, ACTOR, "Website")
+    session.commit()
+    processes = [create_app(dataclasses.replace(settings, version_check_seconds=0,
+                                                instance_dir=tmp_path / f"node{n}")).test_client() for n in range(3)]
+
+    first = [p.get("/") for p in processes]
+    assert len(renders) == 1
+    assert len({r.get_data() for r in first}) == 1 and len({r.headers["ETag"] for r in first}) == 1
+
+    catalog.update_component(session, ACTOR, component, status="major_outage")
+    session.commit()
+    after = [p.get("/") for p in processes]
+    assert len(renders) == 2
+    assert all("Major System Outage" in r.get_data(as_text=True) for r in after)
+    for process in processes:
+        process.application.extensions["statuspage.db"].engine.dispose()

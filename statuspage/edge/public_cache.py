@@ -36,7 +36,7 @@ from werkzeug.http import parse_etags
 
 from statuspage.db import Database, utcnow
 from statuspage.edge.snapshot_disk import SnapshotDisk
-from statuspage.page import record
+from statuspage.page import record, snapshot
 
 # The ETag of each variant, so a 304 is only given for the bytes a client holds.
 ETAG_SUFFIX = {"br": "-br", "gzip": "-gz", None: ""}
@@ -90,8 +90,11 @@ class PublicCache:
     """
 
     def __init__(self, check_seconds: float, max_age: int = 10, stale_while_revalidate: int = 60,
-                 max_entries: int = 1024, deadline_seconds: float = 0.5, disk: SnapshotDisk | None = None) -> None:
+                 max_entries: int = 1024, deadline_seconds: float = 0.5, disk: SnapshotDisk | None = None,
+                 database: Database | None = None) -> None:
         self.check_seconds = check_seconds
+        # Where the shared snapshot lives: one render per version for every process (None: this process only).
+        self.database = database
         self.max_entries = max_entries
         self.deadline_seconds = deadline_seconds
         self.disk = disk
@@ -176,11 +179,14 @@ class PublicCache:
             self.disk.save(version, key, entry.mimetype, entry.variants())
 
     def clear(self) -> None:
-        """Forget everything in memory (tests, and after a direct database edit)."""
+        """Forget everything in memory and the shared snapshot (tests, and after a direct database edit)."""
         with self._lock:
             self._entries.clear()
             self._version = None
             self._page_version = None
+        if self.database is not None:
+            with self.database.session() as session, session.begin():
+                snapshot.forget(session)
 
 
 # The query parameters a public page reads; any other is ignored, so `/?anything=N` is the snapshot of `/`.
@@ -282,6 +288,32 @@ def _from_snapshot(cache: PublicCache, key: str) -> Response:
     return _answer(cache, entry, version)
 
 
+def _shared(cache: PublicCache, version: str, key: str) -> CachedBody | None:
+    """The response another process rendered for this version already, kept in memory too."""
+    if cache.database is None:
+        return None
+    with cache.database.session() as session:
+        stored = snapshot.find(session, version, key)
+        if stored is None:
+            return None
+        entry = CachedBody(stored.body, stored.gzipped, stored.mimetype, 200, stored.brotli)
+    cache.put(key, version, entry)
+    return entry
+
+
+def _render(cache: PublicCache, version: str, key: str, view: Callable, args: tuple, kwargs: dict) -> CachedBody:
+    """Render the view once for this version, and share the result with every process."""
+    result = current_app.make_response(view(*args, **kwargs))
+    # Flask gives every response it makes a mimetype; the fallback only satisfies the type.
+    entry = CachedBody.packed(result.get_data(), result.mimetype or "application/octet-stream", result.status_code)
+    if result.status_code == 200:
+        cache.put(key, version, entry)
+        if cache.database is not None:
+            with cache.database.session() as session, session.begin():
+                snapshot.store(session, version, key, entry.mimetype, entry.variants())
+    return entry
+
+
 def cached_public(view: Callable) -> Callable:
     """Serve a public view from the render cache, rendering and storing it on a miss.
 
@@ -301,16 +333,11 @@ def cached_public(view: Callable) -> Callable:
         entry = cache.get(key, version)
         if entry is None:
             try:
-                result = current_app.make_response(view(*args, **kwargs))
+                entry = _shared(cache, version, key) or _render(cache, version, key, view, args, kwargs)
             except SQLAlchemyError as exc:
                 if not database_unreachable(exc):
                     raise
                 return _from_snapshot(cache, key)
-            # Flask gives every response it makes a mimetype; the fallback only satisfies the type.
-            entry = CachedBody.packed(result.get_data(), result.mimetype or "application/octet-stream",
-                                      result.status_code)
-            if result.status_code == 200:
-                cache.put(key, version, entry)
         return _answer(cache, entry, version)
 
     return wrapper

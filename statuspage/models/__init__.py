@@ -46,6 +46,7 @@ from statuspage.models.probes import (
     ProbeKind,
     ProbeState,
 )
+from statuspage.models.snapshot import SnapshotEntry
 
 __all__ = [
     "ActionItem", "ActionStatus", "Postmortem", "PostmortemRevision",
@@ -53,6 +54,6 @@ __all__ = [
     "OutboxEvent", "Probe", "ProbeKind", "ProbeState", "Subscriber", "SubscriberMode", "Subscription",
     "DESCRIPTION_MAX", "NAME_MAX", "ApiToken", "AuditEntry", "SignInThrottle", "Component", "ComponentGroup",
     "ComponentStatus", "Impact", "Incident", "IncidentComponent", "IncidentKind", "IncidentStatus",
-    "IncidentTemplate", "IncidentUpdate", "MaintenanceStatus", "Page", "Role", "StatusChange",
+    "IncidentTemplate", "IncidentUpdate", "MaintenanceStatus", "Page", "Role", "SnapshotEntry", "StatusChange",
     "StrEnumType", "UpdateStatus", "User", "new_code",
 ]
