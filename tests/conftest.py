@@ -189,18 +189,20 @@ def make_user(session: Session) -> Callable[..., object]:
 def login_as(client: FlaskClient, session: Session, make_user) -> Callable[[str], object]:
     """Sign the test client in as a new user with `role` (admin or responder).
 
-    It leaves what a successful sign-in leaves (the user's `last_login_at`, and the session keys
-    flask-login's `login_user` writes) without rendering and posting the form each time: test_auth
-    signs in through the form.
+    It leaves what a successful sign-in (web/auth.py `login`) leaves: the user's `last_login_at`, and a
+    permanent session with the keys flask-login's `login_user` writes (the user id with its session
+    version among them), without rendering and posting the form each time; test_auth signs in
+    through the form.
     """
 
     def login(role: str = "admin"):
         user = make_user(f"{role}@example.com", role)
         user.last_login_at = utcnow()
         session.commit()
-        # A request context like the client's (same address and User-Agent), so the `_id` that
-        # flask-login's session protection compares is the one the client's requests will have.
-        with client.application.test_request_context():
+        # A request with the client's address and User-Agent, so that the `_id` flask-login's session
+        # protection compares is the one the client's requests will have.
+        with client.application.test_request_context(environ_base=client.environ_base):
+            flask_session.permanent = True
             login_user(user)
             signed_in = dict(flask_session)
         with client.session_transaction() as cookie:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -567,9 +568,12 @@ def fuzz_targets(session) -> FuzzTargets:
 
 SCHEMA = schemathesis.openapi.from_dict(document())
 SCHEMA.config.generation.update(with_security_parameters=False)
+# Random requests per operation (hypothesis' max_examples), on top of the coverage phase's cases, which
+# schemathesis derives from the document and which are most of the run. `make fuzz` asks for many more.
+FUZZ_EXAMPLES = int(os.environ.get("STATUSPAGE_FUZZ_EXAMPLES", "15"))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @SCHEMA.parametrize()
 def test_no_request_gets_a_server_error_or_an_undocumented_answer(case, app, admin, page_code, fuzz_targets):
     if case.method == "DELETE" or case.path.endswith("/unsubscribe"):  # only these remove the targets

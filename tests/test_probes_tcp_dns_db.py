@@ -188,9 +188,10 @@ postgres_only = pytest.mark.skipif(not POSTGRES_URL, reason="set STATUSPAGE_TEST
 
 
 @pytest.fixture
-def pg_role(monkeypatch):
-    """A throwaway PostgreSQL role with a password (from a PROBE_PASSWORD_ variable) and a connection limit."""
-    engine = make_engine(POSTGRES_URL)
+def pg_role(monkeypatch, postgres_url):
+    """A throwaway PostgreSQL role with a password (from a PROBE_PASSWORD_ variable) and a connection limit,
+    probing this worker's database."""
+    engine = make_engine(postgres_url)
     name = f"probe_{uuid.uuid4().hex[:8]}"
     password = uuid.uuid4().hex
     with engine.begin() as connection:

@@ -39,7 +39,8 @@ def test_the_replayed_outage_reads_well_on_desktop_and_phone(browser, page, live
     page.goto(live_server + "/login")
     page.fill("input[name=email]", "admin@example.com")
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    with page.expect_navigation():  # signed in once the answer has loaded, before the next goto
+        page.click("button[type=submit]")
     page.goto(f"{live_server}/admin/incidents/{code}/postmortem")
     assert "Time to detect" in page.content()
     wait_for_previews(page)

@@ -112,13 +112,15 @@ def sign_in(tab, origin: str) -> None:
     tab.goto(origin + "/login")
     tab.fill("input[name=email]", "oncall@example.com")
     tab.fill("input[name=password]", PASSWORD)
-    tab.click("button[type=submit]")
+    with tab.expect_navigation():  # signed in once the answer has loaded, before the next goto
+        tab.click("button[type=submit]")
 
 
 def post_update(tab, status: str, body: str) -> None:
     tab.select_option("select[name=status]", status)
     tab.fill("textarea[name=body]", body)
-    tab.click("text=Post update")
+    with tab.expect_navigation():  # content() does not wait: read the page the post answered with
+        tab.click("text=Post update")
     assert "Update posted." in tab.content()
 
 
@@ -177,7 +179,8 @@ def test_the_outage_story_end_to_end(page, responder, story_server, story_app, s
     sign_in(responder, origin)
     responder.goto(origin + "/admin/probes")
     assert "Incidents proposed by probes" in responder.content()
-    responder.click("text=Publish incident")
+    with responder.expect_navigation():
+        responder.click("text=Publish incident")
     assert "Incident published." in responder.content()
     incident_url = responder.url
     clock.advance(minutes=14)
@@ -201,7 +204,8 @@ def test_the_outage_story_end_to_end(page, responder, story_server, story_app, s
     responder.goto(incident_url)
     post_update(responder, "resolved", "Service is restored. We apologize.")
     clock.advance(minutes=30)
-    responder.click("text=Write the postmortem")
+    with responder.expect_navigation():
+        responder.click("text=Write the postmortem")
     figures = figures_table(responder)
     expected = {
         "Duration (impact start to resolution)": minutes(resolved_at - impact_start),
