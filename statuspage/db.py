@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from sqlalchemy import CursorResult, DateTime, Delete, Engine, Update, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -79,6 +81,18 @@ def make_engine(url: str, create: bool = False) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def database_unreachable(exc: SQLAlchemyError) -> bool:
+    """Whether the error says the database cannot be reached now, rather than that a query was bad.
+
+    Connection failures, a lost connection and a full pool are an outage (503, keep serving
+    what was rendered); anything else, such as text the database refuses, is the request's
+    fault or a bug, and must not be dressed up as an outage.
+    """
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def rows_matched(session: Session, statement: Update | Delete) -> int:

@@ -6,8 +6,10 @@ import io
 
 from flask import Flask, Response, abort, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
+from statuspage.db import database_unreachable
 from statuspage.inputs import storable_text
 
 UNSTORABLE_MESSAGE = ("The address or the form holds a character no page can contain (a NUL character "
@@ -82,6 +84,16 @@ def init_app(app: Flask) -> None:
         if _wants_json():
             return error_response(400, "csrf", message)
         return render_template("error.html", code=400, message=message), 400
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database(exc: SQLAlchemyError):
+        """The database refuses or is gone: a clear 503 for what needs it (sign-in, the admin, API writes);
+        public pages are answered from the snapshot before they get here. Any other database error is a bug."""
+        if not database_unreachable(exc):
+            raise exc
+        return _http(ServiceUnavailable(
+            "The status page cannot reach its database right now; the public page still shows the last "
+            "update. Try again shortly."))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -30,11 +30,10 @@ from urllib.parse import parse_qsl, urlencode
 
 import brotli
 from flask import Response, abort, current_app, g, request
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import parse_etags
 
-from statuspage.db import Database, utcnow
+from statuspage.db import Database, database_unreachable, utcnow
 from statuspage.edge.snapshot_disk import SnapshotDisk
 from statuspage.page import record, snapshot
 
@@ -125,7 +124,8 @@ class PublicCache:
     def version(self, load: Callable[[], int]) -> str:
         """The current version, asking `load` for the page version at most once per interval.
 
-        Raises Unavailable when the database does not answer; `last_version()` is then what to serve.
+        Raises Unavailable when the database does not answer; the caller then serves what it rendered
+        last (`stale`, after `load_snapshot` for a process that has served nothing yet).
         """
         now = time.monotonic()
         if self._page_version is None or now - self._checked_at >= self.check_seconds:
@@ -144,9 +144,8 @@ class PublicCache:
                 return self._today(self._page_version)
         return None
 
-    def last_version(self) -> str | None:
-        """The version last served, to keep serving while the database does not answer; a process that
-        has served nothing yet takes the snapshot on disk."""
+    def load_snapshot(self) -> None:
+        """While the database does not answer: a process that has served nothing yet takes the snapshot on disk."""
         with self._lock:
             if self._version is None and self.disk is not None:
                 found = self.disk.load()
@@ -154,7 +153,6 @@ class PublicCache:
                     self._version, entries = found
                     for key, (mimetype, variants) in entries.items():
                         self._entries[key] = (self._version, CachedBody.from_variants(mimetype, variants))
-            return self._version
 
     def get(self, key: str, version: str) -> CachedBody | None:
         with self._lock:
@@ -255,18 +253,6 @@ def page_version_reader(database: Database) -> Callable[[], int]:
     return read
 
 
-def database_unreachable(exc: SQLAlchemyError) -> bool:
-    """Whether the error says the database cannot be reached now, rather than that a query was bad.
-
-    Connection failures, a lost connection and a full pool are an outage (503, keep serving
-    what was rendered); anything else, such as text the database refuses, is the request's
-    fault or a bug, and must not be dressed up as an outage.
-    """
-    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
-
-
 def _answer(cache: PublicCache, entry: CachedBody, version: str) -> Response:
     answer = reply(cache, entry, version, request.headers.get("Accept-Encoding", ""),
                    request.headers.get("If-None-Match"))
@@ -280,7 +266,7 @@ def _answer(cache: PublicCache, entry: CachedBody, version: str) -> Response:
 
 def _from_snapshot(cache: PublicCache, key: str) -> Response:
     """While the database is down: what was rendered last for this URL, or 503 when nothing was."""
-    cache.last_version()  # a process that has served nothing yet loads the snapshot from disk
+    cache.load_snapshot()
     found = cache.stale(key)
     if found is None:
         abort(503, "The status page cannot reach its database right now; try again shortly.")
