@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import make_url
+from sqlalchemy import make_url, select
 from sqlalchemy.orm import Session
 
 from statuspage import create_app
@@ -28,6 +28,8 @@ from statuspage.config import Settings
 from statuspage.db import make_engine, utcnow
 from statuspage.edge import public_cache
 from statuspage.incidents import lifecycle, lookups
+from statuspage.models import SnapshotLease
+from statuspage.page import snapshot
 from statuspage.tools.setup import setup_page
 from tests.conftest import POSTGRES_URL
 
@@ -313,3 +315,60 @@ def test_a_change_is_rendered_once_for_every_web_process(settings, session, monk
     assert all("Major System Outage" in r.get_data(as_text=True) for r in after)
     for process in processes:
         process.application.extensions["statuspage.db"].engine.dispose()
+
+
+def count_renders(monkeypatch, seconds: float = 0.0) -> list[str]:
+    """Record each render (each packing of a new response), taking `seconds` longer than usual."""
+    renders: list[str] = []
+    packed = public_cache.CachedBody.packed.__func__
+
+    def counted(cls, body, mimetype, status):
+        renders.append(mimetype)
+        time.sleep(seconds)
+        return packed(cls, body, mimetype, status)
+
+    monkeypatch.setattr(public_cache.CachedBody, "packed", classmethod(counted))
+    return renders
+
+
+def test_processes_missing_the_same_page_at_once_render_it_once(settings, session, monkeypatch, tmp_path):
+    catalog.create_component(session, ACTOR, "Website")
+    session.commit()
+    apps = [create_app(dataclasses.replace(settings, version_check_seconds=0, instance_dir=tmp_path / f"node{n}"))
+            for n in range(3)]
+    renders = count_renders(monkeypatch, seconds=0.4)
+    start = threading.Barrier(6)
+    answers = []
+
+    def reader(app) -> None:
+        client = app.test_client()
+        start.wait()
+        answers.append(client.get("/"))
+
+    readers = [threading.Thread(target=reader, args=(app,)) for app in apps for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    for thread in readers:
+        thread.join(timeout=30)
+
+    assert len(renders) == 1
+    assert [a.status_code for a in answers] == [200] * 6
+    assert len({a.get_data() for a in answers}) == 1
+    for app in apps:
+        app.extensions["statuspage.db"].engine.dispose()
+
+
+def test_a_page_that_is_not_found_does_not_keep_the_next_reader_waiting(client, session):
+    for _ in range(2):
+        response, took = timed_get(client, "/incidents/nosuchthing")
+        assert response.status_code == 404 and took < public_cache.LEASE_WAIT_SECONDS / 2
+    assert session.scalars(select(SnapshotLease)).all() == []
+
+
+def test_a_lease_left_by_a_process_that_died_is_taken_over(session):
+    now = utcnow()
+    assert snapshot.take_lease(session, "7-2026-12-06", "/?", now)
+    assert not snapshot.take_lease(session, "7-2026-12-06", "/?", now + timedelta(seconds=1))
+    later = now + timedelta(seconds=snapshot.LEASE_SECONDS + 1)
+    assert snapshot.take_lease(session, "7-2026-12-06", "/?", later)
+    assert snapshot.take_lease(session, "8-2026-12-06", "/?", later)  # a new version is a new lease

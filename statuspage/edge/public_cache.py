@@ -41,6 +41,10 @@ from statuspage.page import record, snapshot
 ETAG_SUFFIX = {"br": "-br", "gzip": "-gz", None: ""}
 # Smaller bodies are not worth a gzip header.
 GZIP_MIN_BYTES = 1024
+RENDER_LOCK_STRIPES = 64
+# How long a process waits for the entry another process is rendering, and how often it looks.
+LEASE_WAIT_SECONDS = 3.0
+LEASE_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,11 @@ class PublicCache:
         self._entries: OrderedDict[str, tuple[str, CachedBody]] = OrderedDict()
         self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="public-version")
         self._in_flight: Future[int] | None = None
+        # Threads of this process that miss the same URL at once render it once (striped by URL).
+        self._render_locks = [threading.Lock() for _ in range(RENDER_LOCK_STRIPES)]
+
+    def render_lock(self, key: str) -> threading.Lock:
+        return self._render_locks[hash(key) % len(self._render_locks)]
 
     def _today(self, page_version: int) -> str:
         return f"{page_version}-{utcnow().date().isoformat()}"
@@ -287,17 +296,67 @@ def _shared(cache: PublicCache, version: str, key: str) -> CachedBody | None:
     return entry
 
 
+def _leased_elsewhere(cache: PublicCache, version: str, key: str) -> bool:
+    """Take the lease on rendering `key`; True when another process holds it (and is rendering)."""
+    if cache.database is None:
+        return False
+    with cache.database.session() as session, session.begin():
+        return not snapshot.take_lease(session, version, key, utcnow())
+
+
+def _awaited(cache: PublicCache, version: str, key: str) -> CachedBody | None:
+    """The entry another process is rendering, once it is stored; None if it does not come in time."""
+    deadline = time.monotonic() + LEASE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(LEASE_POLL_SECONDS)
+        entry = _shared(cache, version, key)
+        if entry is not None:
+            return entry
+    return None
+
+
+def _rendered_once(cache: PublicCache, version: str, key: str, view: Callable, args: tuple,
+                   kwargs: dict) -> CachedBody:
+    """The entry for `key`: from this process, from the shared snapshot, or rendered here, once."""
+    with cache.render_lock(key):
+        entry = cache.get(key, version) or _shared(cache, version, key)
+        if entry is None and _leased_elsewhere(cache, version, key):
+            entry = _awaited(cache, version, key)
+        return entry or _render(cache, version, key, view, args, kwargs)
+
+
 def _render(cache: PublicCache, version: str, key: str, view: Callable, args: tuple, kwargs: dict) -> CachedBody:
-    """Render the view once for this version, and share the result with every process."""
-    result = current_app.make_response(view(*args, **kwargs))
-    # Flask gives every response it makes a mimetype; the fallback only satisfies the type.
-    entry = CachedBody.packed(result.get_data(), result.mimetype or "application/octet-stream", result.status_code)
-    if result.status_code == 200:
-        cache.put(key, version, entry)
-        if cache.database is not None:
-            with cache.database.session() as session, session.begin():
-                snapshot.store(session, version, key, entry.mimetype, entry.variants())
+    """Render the view once for this version, and share the result with every process.
+
+    Storing the entry ends the lease; a render that fails or is not a 200 (nothing to share)
+    gives the lease back, so the next reader renders at once instead of waiting for it.
+    """
+    try:
+        result = current_app.make_response(view(*args, **kwargs))
+        # Flask gives every response it makes a mimetype; the fallback only satisfies the type.
+        entry = CachedBody.packed(result.get_data(), result.mimetype or "application/octet-stream",
+                                  result.status_code)
+    except Exception:
+        _give_back(cache, version, key)
+        raise
+    if result.status_code != 200:
+        _give_back(cache, version, key)
+        return entry
+    cache.put(key, version, entry)
+    if cache.database is not None:
+        with cache.database.session() as session, session.begin():
+            snapshot.store(session, version, key, entry.mimetype, entry.variants())
     return entry
+
+
+def _give_back(cache: PublicCache, version: str, key: str) -> None:
+    if cache.database is None:
+        return
+    try:
+        with cache.database.session() as session, session.begin():
+            snapshot.release_lease(session, version, key)
+    except SQLAlchemyError:
+        return  # the database is failing: the lease runs out by itself
 
 
 def cached_public(view: Callable) -> Callable:
@@ -319,7 +378,7 @@ def cached_public(view: Callable) -> Callable:
         entry = cache.get(key, version)
         if entry is None:
             try:
-                entry = _shared(cache, version, key) or _render(cache, version, key, view, args, kwargs)
+                entry = _rendered_once(cache, version, key, view, args, kwargs)
             except SQLAlchemyError as exc:
                 if not database_unreachable(exc):
                     raise

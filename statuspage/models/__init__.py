@@ -46,7 +46,7 @@ from statuspage.models.probes import (
     ProbeKind,
     ProbeState,
 )
-from statuspage.models.snapshot import SnapshotEntry
+from statuspage.models.snapshot import SnapshotEntry, SnapshotLease
 
 __all__ = [
     "ActionItem", "ActionStatus", "Postmortem", "PostmortemRevision",
@@ -54,6 +54,7 @@ __all__ = [
     "OutboxEvent", "Probe", "ProbeKind", "ProbeState", "Subscriber", "SubscriberMode", "Subscription",
     "DESCRIPTION_MAX", "NAME_MAX", "ApiToken", "AuditEntry", "SignInThrottle", "Component", "ComponentGroup",
     "ComponentStatus", "Impact", "Incident", "IncidentComponent", "IncidentKind", "IncidentStatus",
-    "IncidentTemplate", "IncidentUpdate", "MaintenanceStatus", "Page", "Role", "SnapshotEntry", "StatusChange",
+    "IncidentTemplate", "IncidentUpdate", "MaintenanceStatus", "Page", "Role", "SnapshotEntry", "SnapshotLease",
+    "StatusChange",
     "StrEnumType", "UpdateStatus", "User", "new_code",
 ]

@@ -24,3 +24,15 @@ class SnapshotEntry(Base):
     gzipped: Mapped[bytes | None] = mapped_column(LargeBinary)
     brotli: Mapped[bytes | None] = mapped_column(LargeBinary)
     rendered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SnapshotLease(Base):
+    """A process rendering one URL of one version: the others wait for its entry instead of rendering too."""
+
+    __tablename__ = "snapshot_lease"
+    __table_args__ = (UniqueConstraint("version", "key", name="uq_snapshot_lease_version_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(2048))
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)
