@@ -168,6 +168,40 @@ def test_the_public_page_shows_bars_for_showcased_components_only(client, sessio
     assert "uptime · " in html and "over 30 days" in html
 
 
+def test_the_days_behind_the_bars_are_one_small_json_document_per_component(client, session):
+    now = utcnow()
+    api = created(session, "Checkout API", now - 40 * DAY, showcase=True)
+    outage = (now - 2 * DAY).replace(hour=6, minute=0, second=0, microsecond=0)
+    incident = lifecycle.open_incident(session, ACTOR, name="Checkout errors", body="Investigating.",
+                                       status="investigating", component_statuses={api.code: "major_outage"},
+                                       now=outage)
+    lifecycle.post_update(session, ACTOR, incident, status="resolved", body="Fixed.", now=outage + 6 * HOUR)
+    session.commit()
+
+    response = client.get(f"/uptime/{api.code}.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.headers["ETag"] and "public" in response.headers["Cache-Control"]
+    data = response.get_json()
+    assert data["component"] == {"id": api.code, "name": "Checkout API"}
+    days = data["days"]
+    assert len(days) == 90 and days[-1]["date"] == now.date().isoformat()
+    assert days[0] == {"date": (now - 89 * DAY).date().isoformat(), "status": None, "status_label": "No data",
+                       "uptime": None, "uptime_label": "no data", "incidents": []}
+    bad = next(day for day in days if day["date"] == outage.date().isoformat())
+    assert bad["status"] == "major_outage" and bad["uptime"] == 75.0 and bad["uptime_label"] == "75.00%"
+    assert bad["incidents"] == [{"id": incident.code, "name": "Checkout errors",
+                                 "url": f"http://status.test/incidents/{incident.code}"}]
+    assert data["uptime_90"] == figures(session, api, utcnow()).label_90
+    assert len(response.get_data()) < 16_000  # small enough to fetch on a tap over a phone line
+
+
+def test_the_days_of_a_component_without_bars_or_of_none_are_not_found(client, session):
+    hidden = created(session, "Internal batch", utcnow() - 5 * DAY, showcase=False)
+    for path in (f"/uptime/{hidden.code}.json", "/uptime/nosuchthing.json"):
+        response = client.get(path)
+        assert response.status_code == 404
+
+
 def test_the_public_cache_and_etag_turn_over_with_the_utc_date(client, session, monkeypatch):
     created(session, "API", utcnow() - 5 * DAY)
     first = client.get("/")

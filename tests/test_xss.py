@@ -52,8 +52,9 @@ URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "
                   "srcset", "lowsrc", "dynsrc", "ping", "codebase", "cite"}
 FORBIDDEN_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math",
                   "base", "style", "img", "video", "audio", "source"}
-# The one script our own pages load: the admin's progressive enhancement, from our static folder.
-OWN_SCRIPTS = {"/static/admin.js"}
+# The scripts our own pages load, from our static folder: the admin's progressive enhancement and the
+# public page's day by day uptime details.
+OWN_SCRIPTS = {"/static/admin.js", "/static/public.js"}
 
 
 @pytest.fixture

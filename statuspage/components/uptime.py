@@ -50,6 +50,7 @@ class Day:
     status: ComponentStatus | None  # None: before counting started
     uptime: float | None
     incidents: list[str] = field(default_factory=list)
+    incident_codes: list[str] = field(default_factory=list)
 
     @property
     def uptime_label(self) -> str:
@@ -170,15 +171,16 @@ def for_components(session: Session, components: Sequence[Component], now: datet
         .order_by(StatusChange.component_id, StatusChange.at, StatusChange.id)
     ):
         changes[change.component_id].append(change)
-    touched: dict[int, list[tuple[datetime, datetime, str]]] = defaultdict(list)
-    for component_id, name, started, resolved in session.execute(
-        select(IncidentComponent.component_id, Incident.name, Incident.started_at, Incident.resolved_at)
+    touched: dict[int, list[tuple[datetime, datetime, str, str]]] = defaultdict(list)
+    for component_id, name, code, started, resolved in session.execute(
+        select(IncidentComponent.component_id, Incident.name, Incident.code, Incident.started_at,
+               Incident.resolved_at)
         .join(Incident, Incident.id == IncidentComponent.incident_id)
         .where(IncidentComponent.component_id.in_(ids), Incident.kind == IncidentKind.INCIDENT,
                Incident.started_at <= now, or_(Incident.resolved_at.is_(None), Incident.resolved_at >= window))
         .order_by(Incident.started_at)
     ):
-        touched[component_id].append((started, resolved or now, name))
+        touched[component_id].append((started, resolved or now, name, code))
 
     result = {}
     for component in components:
@@ -200,8 +202,10 @@ def for_components(session: Session, components: Sequence[Component], now: datet
                 bars.append(Day(day, None, None))
                 continue
             worst = max((p.status for p in inside), key=SEVERITY.__getitem__)
-            names = [name for began, ended, name in touched[component.id] if began < end and ended >= start]
-            bars.append(Day(day, worst, percent(*downtime(inside, start, end)), names))
+            seen = [(name, code) for began, ended, name, code in touched[component.id]
+                    if began < end and ended >= start]
+            bars.append(Day(day, worst, percent(*downtime(inside, start, end)),
+                            [name for name, _ in seen], [code for _, code in seen]))
         result[component.id] = Uptime(
             days=bars,
             uptime_30=percent(*downtime(parts, max(origin, now - timedelta(days=30)), now)),

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from statuspage.components import uptime
 from statuspage.components.catalog import component_tree, get_component
 from statuspage.components.status_rules import page_indicator
+from statuspage.components.uptime_json import uptime_json
 from statuspage.db import utcnow
 from statuspage.edge import health
 from statuspage.edge.page import current_page
@@ -53,6 +54,18 @@ def index():
                 if i.status not in rules.UNRESOLVED][:5],
         base_url=_base_url(),
     )
+
+
+@bp.get("/uptime/<code>.json")
+@cached_public
+def uptime_days(code: str):
+    """The 90 days behind a component's uptime bars, for the details a reader taps or tabs to."""
+    session = db_session()
+    component = or_404(get_component, session, code, message="There is no component with that id.")
+    if not component.showcase:
+        abort(404, "This component does not show its uptime.")
+    figures = uptime.for_components(session, [component], utcnow())[component.id]
+    return jsonify(uptime_json(component, figures, _base_url()))
 
 
 @bp.get("/incidents/<code>")

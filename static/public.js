@@ -1,0 +1,93 @@
+// The public page's one script: day by day details behind each component's uptime bars.
+// Without it the page still shows every bar and its summary; with it, a button (keyboard) or a tap on a bar
+// fetches the component's days (/uptime/<id>.json, one small cached document) and lists them in words.
+(function () {
+  "use strict";
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text) { node.textContent = text; }
+    return node;
+  }
+
+  function formatDate(iso) {
+    var date = new Date(iso + "T00:00:00Z");
+    return date.toLocaleDateString(undefined, { timeZone: "UTC", year: "numeric", month: "short", day: "numeric" });
+  }
+
+  function describeDay(day) {
+    var item = element("li", "uptime-day status-" + (day.status || "none"));
+    item.dataset.date = day.date;
+    item.tabIndex = -1;
+    item.appendChild(element("strong", "", formatDate(day.date)));
+    item.appendChild(document.createTextNode(": " + day.status_label + ", " + day.uptime_label + " uptime"));
+    day.incidents.forEach(function (incident) {
+      item.appendChild(document.createTextNode(" · "));
+      var link = element("a", "", incident.name);
+      link.href = incident.url;
+      item.appendChild(link);
+    });
+    return item;
+  }
+
+  function notable(day) {
+    return day.status && (day.status !== "operational" || day.incidents.length > 0);
+  }
+
+  function fill(region, data, chosenDate) {
+    region.textContent = "";
+    var shown = data.days.filter(function (day) { return notable(day) || day.date === chosenDate; }).reverse();
+    var quiet = data.days.filter(function (day) { return day.status && !notable(day); }).length;
+    if (shown.length) {
+      var list = element("ul", "uptime-day-list");
+      shown.forEach(function (day) { list.appendChild(describeDay(day)); });
+      region.appendChild(list);
+    }
+    var summary = shown.length ? quiet + " other days fully operational." : "Fully operational every day shown.";
+    region.appendChild(element("p", "uptime-day-summary", summary));
+  }
+
+  function open(button, chosenDate) {
+    var region = document.getElementById(button.getAttribute("aria-controls"));
+    var show = function (data) {
+      fill(region, data, chosenDate);
+      region.hidden = false;
+      button.setAttribute("aria-expanded", "true");
+      var chosen = chosenDate && region.querySelector('[data-date="' + chosenDate + '"]');
+      if (chosen) { chosen.classList.add("chosen"); chosen.focus(); }
+    };
+    if (button._days) { show(button._days); return; }
+    region.hidden = false;
+    region.textContent = "Loading…";
+    fetch(button.dataset.days, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(response.status); }
+        return response.json();
+      })
+      .then(function (data) { button._days = data; show(data); })
+      .catch(function () { region.textContent = "The daily details could not be loaded; try again shortly."; });
+  }
+
+  function close(button) {
+    document.getElementById(button.getAttribute("aria-controls")).hidden = true;
+    button.setAttribute("aria-expanded", "false");
+  }
+
+  document.querySelectorAll(".uptime-toggle").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      if (button.getAttribute("aria-expanded") === "true") { close(button); } else { open(button); }
+    });
+    var bars = button.parentNode.querySelector(".uptime-bars");
+    if (!bars) { return; }
+    bars.addEventListener("click", function (event) {
+      var box = bars.getBoundingClientRect();
+      var count = bars.viewBox.baseVal.width / 5;
+      var index = Math.min(count - 1, Math.max(0, Math.floor((event.clientX - box.left) / box.width * count)));
+      var day = new Date();
+      day.setUTCDate(day.getUTCDate() - (count - 1 - index));
+      open(button, day.toISOString().slice(0, 10));
+    });
+  });
+})();
