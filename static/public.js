@@ -1,6 +1,9 @@
-// The public page's one script: day by day details behind each component's uptime bars.
-// Without it the page still shows every bar and its summary; with it, a button (keyboard) or a tap on a bar
-// fetches the component's days (/uptime/<id>.json, one small cached document) and lists them in words.
+// The public page's one script. Without it the page shows everything, with a Refresh link.
+// 1. Day by day details behind each component's uptime bars: a button (keyboard) or a tap on a bar fetches
+//    the component's days (/uptime/<id>.json, one small cached document) and lists them in words.
+// 2. Live refresh in place: every minute (and on returning to the tab) it asks the small status.json whether
+//    the page has a newer version than the one shown (its ETag names the version), and only then fetches
+//    the page and swaps its content, announcing it, instead of reloading the whole page on a timer.
 (function () {
   "use strict";
 
@@ -74,7 +77,11 @@
     button.setAttribute("aria-expanded", "false");
   }
 
-  document.querySelectorAll(".uptime-toggle").forEach(function (button) {
+  function enhanceUptime(root) {
+    root.querySelectorAll(".uptime-toggle").forEach(enhanceToggle);
+  }
+
+  function enhanceToggle(button) {
     button.hidden = false;
     button.addEventListener("click", function () {
       if (button.getAttribute("aria-expanded") === "true") { close(button); } else { open(button); }
@@ -89,5 +96,53 @@
       day.setUTCDate(day.getUTCDate() - (count - 1 - index));
       open(button, day.toISOString().slice(0, 10));
     });
-  });
+  }
+
+  var REFRESH_MS = 60000;
+  var versionMeta = document.querySelector('meta[name="statuspage-version"]');
+  var announcer = element("p", "visually-hidden");
+  announcer.setAttribute("role", "status");
+  document.body.appendChild(announcer);
+
+  function shownVersion() {
+    return versionMeta ? versionMeta.content : "";
+  }
+
+  function versionOf(etag) {
+    // "v12-2026-12-06", "v12-2026-12-06-gz" or W/"..." -> 12-2026-12-06
+    return (etag || "").replace(/^W\//, "").replace(/"/g, "").replace(/^v/, "").replace(/-(gz|br)$/, "");
+  }
+
+  function swapIn(html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    var freshMain = fresh.querySelector("main");
+    var freshVersion = fresh.querySelector('meta[name="statuspage-version"]');
+    if (!freshMain) { return; }
+    document.querySelector("main").innerHTML = freshMain.innerHTML;
+    var footer = document.querySelector("footer");
+    var freshFooter = fresh.querySelector("footer");
+    if (footer && freshFooter) { footer.innerHTML = freshFooter.innerHTML; }
+    document.title = fresh.title;
+    if (versionMeta && freshVersion) { versionMeta.content = freshVersion.content; }
+    enhanceUptime(document);
+    var now = new Date().toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+    announcer.textContent = "Status updated at " + now + ": " + document.querySelector("h1").textContent;
+  }
+
+  function refresh() {
+    if (document.visibilityState === "hidden" || !versionMeta) { return; }
+    fetch("/api/v2/status.json", { cache: "no-cache" })
+      .then(function (response) {
+        var latest = versionOf(response.headers.get("ETag"));
+        if (!response.ok || !latest || latest === shownVersion()) { return null; }
+        return fetch(window.location.pathname + window.location.search, { cache: "no-cache" });
+      })
+      .then(function (response) { return response && response.ok ? response.text() : null; })
+      .then(function (html) { if (html) { swapIn(html); } })
+      .catch(function () { /* offline or the page is down: keep showing what we have, try again later */ });
+  }
+
+  enhanceUptime(document);
+  window.setInterval(refresh, REFRESH_MS);
+  document.addEventListener("visibilitychange", refresh);
 })();

@@ -207,11 +207,17 @@ def test_a_component_shown_only_when_degraded_is_hidden_while_operational(client
     ]
 
 
-def test_the_page_refreshes_itself(client):
-    document = parse(client.get("/"))
+def test_the_page_refreshes_itself_in_place_and_offers_a_link_without_javascript(client):
+    """Issue 16 reverses the old contract (a meta refresh reloading the whole page every minute): the
+    page's script refreshes it in place (tests/e2e/test_live_refresh.py); readers without it get a link."""
+    response = client.get("/")
+    document = parse(response)
 
-    [refresh] = document.xpath("//meta[@http-equiv='refresh']")
-    assert int(refresh.get("content")) > 0
+    assert document.xpath("//meta[@http-equiv='refresh']") == []
+    assert document.xpath("//script/@src") == ["/static/public.js"]
+    [version] = document.xpath("//meta[@name='statuspage-version']/@content")
+    assert response.headers["ETag"].strip('"') == f"v{version}"
+    assert document.xpath("//footer//a[text()='Refresh']/@href") == ["/"]
 
 
 def test_the_page_is_rendered_on_the_server_and_readable_on_a_phone(client, session):

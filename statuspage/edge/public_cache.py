@@ -377,6 +377,7 @@ def cached_public(view: Callable) -> Callable:
             return _from_snapshot(cache, key)
         entry = cache.get(key, version)
         if entry is None:
+            g.public_version = version  # the page names the version it shows, so its script sees a newer one
             try:
                 entry = _rendered_once(cache, version, key, view, args, kwargs)
             except SQLAlchemyError as exc:
