@@ -165,7 +165,9 @@ def test_the_public_page_shows_bars_for_showcased_components_only(client, sessio
     assert 'class="u-major_outage"' in html
     outage_day = (now - 2 * DAY).date()
     assert f"<title>{outage_day.strftime('%b %d, %Y')}: " in html
-    assert "uptime · " in html and "over 30 days" in html
+    # 40 days old: its 90-day figure says since when it is counted (issue 16; it said "uptime · " before).
+    created_day = (now - 40 * DAY).date()
+    assert f"uptime since {created_day.strftime('%b %d, %Y')} · " in html and "over 30 days" in html
 
 
 def test_the_days_behind_the_bars_are_one_small_json_document_per_component(client, session):
@@ -200,6 +202,16 @@ def test_the_days_of_a_component_without_bars_or_of_none_are_not_found(client, s
     for path in (f"/uptime/{hidden.code}.json", "/uptime/nosuchthing.json"):
         response = client.get(path)
         assert response.status_code == 404
+
+
+def test_a_young_component_says_since_when_it_is_counted_instead_of_claiming_30_days(client, session):
+    now = utcnow()
+    created(session, "New API", now - 10 * DAY)
+    created(session, "Old API", now - 200 * DAY)
+    legends = [" ".join(text.split()) for text in
+               re.findall(r'<span class="uptime-figures">(.*?)</span>', client.get("/").get_data(as_text=True))]
+    young = (now - 10 * DAY).date().strftime("%b %d, %Y")
+    assert sorted(legends) == [f"100% uptime since {young}", "100% uptime · 100% over 30 days"]
 
 
 def test_the_public_cache_and_etag_turn_over_with_the_utc_date(client, session, monkeypatch):

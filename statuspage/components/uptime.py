@@ -82,6 +82,13 @@ class Uptime:
     days: list[Day]
     uptime_30: float | None
     uptime_90: float | None
+    # The day counting started, when that is inside the window: a young component's figures cover only this long.
+    since: date | None = None
+
+    @property
+    def young(self) -> bool:
+        """Counted for less than 30 days: a "30 days" figure would pretend to cover time it did not."""
+        return self.since is not None and self.since > self.days[-1].date - timedelta(days=30)
 
     @property
     def runs(self) -> list[Run]:
@@ -210,6 +217,7 @@ def for_components(session: Session, components: Sequence[Component], now: datet
             days=bars,
             uptime_30=percent(*downtime(parts, max(origin, now - timedelta(days=30)), now)),
             uptime_90=percent(*downtime(parts, origin, now)),
+            since=origin.date() if origin > window else None,
         )
     return result
 

@@ -22,6 +22,11 @@ PROFILE_SWITCHES = ("allow_page_subscribers", "allow_incident_subscribers", "all
 # Shown by GET, never changed by PATCH: a tool sending the whole page object back may include them.
 READ_ONLY = frozenset({"id", "created_at", "updated_at", "activity_score"})
 
+def status_title(name: str) -> str:
+    """"Acme status", but never "Status status" or "Acme Status status" for a name that already says it."""
+    return name if name.strip().lower().endswith("status") else f"{name} status"
+
+
 # The colours of the built-in theme (static/style.css), under Statuspage's css_* names.
 CSS_COLOURS = {
     "css_body_background_color": "#ffffff", "css_font_color": "#1d1d1f", "css_light_font_color": "#5f6368",

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask
 
 from statuspage.components.status_rules import INDICATOR_DESCRIPTIONS, STATUS_LABELS
+from statuspage.db import utcnow
 from statuspage.edge.page import page_zone
 from statuspage.markdown import plain as plain_markdown
 from statuspage.markdown import render as render_markdown
 from statuspage.models import ComponentStatus
+from statuspage.page.profile import status_title
 from statuspage.postmortems.document import public_sections
 from statuspage.timefmt import iso, local, utc_label
 
@@ -45,6 +47,15 @@ def localtime(value: datetime | None, fmt: str = "%b %d, %Y %H:%M %Z") -> str:
     return local(value, _page_tz()).strftime(fmt)
 
 
+def recent_time(value: datetime | None) -> str:
+    """A time of today as hours, an older one with its date (a probe silent for days must look it)."""
+    if value is None:
+        return ""
+    if utcnow() - value < timedelta(hours=20):
+        return localtime(value, "%H:%M:%S")
+    return localtime(value, "%b %d, %Y %H:%M")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         status_label=status_label,
@@ -56,6 +67,8 @@ def init_app(app: Flask) -> None:
         plaintext=plain_markdown,
         linetime=lambda value: localtime(datetime.fromisoformat(value), "%H:%M %Z"),
         words=lambda value: str(value).replace("_", " ").capitalize(),
+        status_title=status_title,
+        recent_time=recent_time,
     )
     app.jinja_env.globals.update(component_statuses=[s.value for s in ComponentStatus],
                                  public_postmortem=public_sections)
