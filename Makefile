@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export STATUSPAGE_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test fuzz install install-dev migrate demo lint bench clean browser
+.PHONY: run test fuzz install install-dev migrate demo lint bench clean browser nginx
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -56,11 +56,17 @@ browser:
 		echo "Installing Chromium from apt for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+## Debian's nginx for the test of docs/nginx-static.conf (the tests start it themselves, on a free loopback port).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+		echo "Installing nginx from apt for the publishing tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+
 ## make test: dev dependencies, then the whole suite (PostgreSQL too when STATUSPAGE_TEST_POSTGRES_URL is set).
 ## It runs in TEST_WORKERS processes (pytest-xdist), each with its own SQLite file and PostgreSQL database
 ## (<name>_gw0, <name>_gw1, ... created next to the configured one).
 TEST_WORKERS ?= auto
-test: lint tests/clients/node_modules/.installed browser
+test: lint tests/clients/node_modules/.installed browser nginx
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 ## make fuzz: the schemathesis test of every API operation, with FUZZ_EXAMPLES random requests each (15 in `make test`).

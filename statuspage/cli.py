@@ -25,7 +25,7 @@ from statuspage.config import ROOT
 from statuspage.errors import DomainError
 from statuspage.incidents import templates
 from statuspage.models import User
-from statuspage.tools import demo, importer, scenarios, static_export
+from statuspage.tools import demo, importer, publish, scenarios, static_export
 from statuspage.tools.setup import setup_page
 from statuspage.worker import Worker
 
@@ -44,6 +44,11 @@ def _database():
 
 def _settings():
     return current_app.config["STATUSPAGE"]
+
+
+def _app() -> Flask:
+    # Flask types current_app as Flask, though it is the LocalProxy whose documented method returns the app.
+    return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
 db_group = AppGroup("db", help="Database migrations (Alembic).")
@@ -270,8 +275,10 @@ def export_static_command(folder: Path) -> None:
     """Write the public site (pages, feeds, API v2 JSON) as static files into FOLDER."""
     _require_current_schema()
     folder.mkdir(parents=True, exist_ok=True)
-    # Flask types current_app as Flask, though it is the LocalProxy whose documented method returns the app.
-    written = static_export.export(current_app._get_current_object(), folder)  # type: ignore[attr-defined]
+    try:
+        written = static_export.export(_app(), folder)
+    except static_export.IncompleteSite as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"Wrote {len(written)} files to {folder}.")
 
 
@@ -316,7 +323,7 @@ def worker_command(once: bool) -> None:
     """Run the background worker (maintenance windows, probes, notifications)."""
     _wait_for_database(once)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    worker = Worker(_database(), settings=_settings())
+    worker = Worker(_database(), settings=_settings(), publisher=publish.publisher_for(_app(), _settings()))
     if once:
         done = worker.run_pass()
         worker.close()

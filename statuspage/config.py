@@ -30,8 +30,13 @@ class SettingError(ValueError):
 
 def env_str(name: str, default: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
     """Read `STATUSPAGE_<name>`, or the file named by `STATUSPAGE_<name>_FILE`."""
+    value = _value_or_file(PREFIX + name, environ)
+    return default if value is None else value
+
+
+def _value_or_file(key: str, environ: Mapping[str, str] | None) -> str | None:
+    """The variable `key`, or the contents of the file named by `<key>_FILE`, or None."""
     environ = os.environ if environ is None else environ
-    key = PREFIX + name
     if key in environ and environ[key] != "":
         return environ[key]
     file_key = key + "_FILE"
@@ -40,7 +45,7 @@ def env_str(name: str, default: str | None = None, environ: Mapping[str, str] | 
             return Path(environ[file_key]).read_text().strip()
         except OSError as exc:
             raise SettingError(f"{file_key}: cannot read {environ[file_key]}: {exc}") from exc
-    return default
+    return None
 
 
 def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None) -> bool:
@@ -136,6 +141,29 @@ def _frame_ancestors(environ: Mapping[str, str] | None) -> str:
     return " ".join(sources)
 
 
+AWS_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def _publish_s3(environ: Mapping[str, str] | None) -> tuple[str | None, str | None, str | None, str | None]:
+    """Where to upload the public site: s3://bucket[/prefix], an optional endpoint for non-AWS storage,
+    and the keys when given as AWS_*_FILE (boto3 reads AWS_ACCESS_KEY_ID itself, not the _FILE forms)."""
+    url = env_str("PUBLISH_S3_URL", None, environ)
+    endpoint = env_str("PUBLISH_S3_ENDPOINT_URL", None, environ)
+    if url is None:
+        return None, None, None, None
+    if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?", url):
+        raise SettingError(f"{PREFIX}PUBLISH_S3_URL={url!r} is not s3://bucket or s3://bucket/prefix")
+    if endpoint is not None and not re.fullmatch(r"https?://[^\s/]+/?", endpoint):
+        raise SettingError(f"{PREFIX}PUBLISH_S3_ENDPOINT_URL={endpoint!r} is not http(s)://host[:port]")
+    variables = os.environ if environ is None else environ
+    if not any(variables.get(f"{key}_FILE") for key in AWS_KEYS):
+        return url, endpoint, None, None
+    key_id, secret = (_value_or_file(key, environ) for key in AWS_KEYS)
+    if not key_id or not secret:
+        raise SettingError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or their _FILE forms) go together")
+    return url, endpoint, key_id, secret
+
+
 @dataclass(frozen=True)
 class Settings:
     """The parsed configuration of one process."""
@@ -182,6 +210,13 @@ class Settings:
     worker_threads: int = 32
     check_retention_days: int = 7
     rollup_retention_days: int = 400
+    # Every snapshot of the public site mirrored to a folder and/or uploaded to S3 (tools/publish.py).
+    publish_dir: Path | None = None
+    publish_s3_url: str | None = None
+    publish_s3_endpoint_url: str | None = None
+    # Keys from AWS_*_FILE; None leaves boto3's standard chain (environment, ~/.aws, instance role).
+    publish_s3_access_key_id: str | None = None
+    publish_s3_secret_access_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -196,6 +231,8 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise SettingError(f"{PREFIX}TIMEZONE={timezone!r} is not an IANA time zone") from exc
         base_url = (env_str("BASE_URL", "http://127.0.0.1:8000", environ) or "").rstrip("/")
+        publish_dir = env_str("PUBLISH_DIR", None, environ)
+        s3_url, s3_endpoint, s3_key_id, s3_secret = _publish_s3(environ)
         return cls(
             instance_dir=instance_dir,
             database_url=database_url,
@@ -239,4 +276,9 @@ class Settings:
             check_retention_days=env_int("CHECK_RETENTION_DAYS", 7, environ, minimum=1, maximum=90),
             rollup_retention_days=env_int("ROLLUP_RETENTION_DAYS", 400, environ, minimum=1,
                                           maximum=3660),
+            publish_dir=Path(publish_dir).resolve() if publish_dir else None,
+            publish_s3_url=s3_url,
+            publish_s3_endpoint_url=s3_endpoint,
+            publish_s3_access_key_id=s3_key_id,
+            publish_s3_secret_access_key=s3_secret,
         )

@@ -19,6 +19,7 @@ from statuspage.incidents import windows
 from statuspage.notify.sender import Notifier
 from statuspage.notify.transports import MailTransport
 from statuspage.probes.runner import ProbeRunner
+from statuspage.tools.publish import Publisher
 
 log = logging.getLogger("statuspage.worker")
 Clock = Callable[[], datetime]
@@ -34,6 +35,7 @@ class Worker:
         idle_seconds: float = 1.0,
         settings: Settings | None = None,
         transport: MailTransport | None = None,
+        publisher: Publisher | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -44,6 +46,8 @@ class Worker:
             Notifier(database, settings, lambda: self.clock(), transport) if settings is not None else None
         )
         self.probes = ProbeRunner(database, lambda: self.clock(), settings)
+        # Copies the public site to STATUSPAGE_PUBLISH_DIR / _S3_URL after each change (tools.publish).
+        self.publisher = publisher
 
     def handle_one_maintenance_transition(self) -> bool:
         """Move one maintenance window across the edge it has reached."""
@@ -68,9 +72,15 @@ class Worker:
         """Roll up one probe-day of old checks, or prune old rollups."""
         return self.probes.handle_one_rollup()
 
+    def handle_one_publish(self) -> bool:
+        """Publish the public site when the page version moved (on a thread of its own; never raises)."""
+        return self.publisher.handle_one_publish() if self.publisher is not None else False
+
     def close(self) -> None:
-        """Finish the checks in flight and write them (after SIGTERM, and after --once)."""
+        """Finish the checks and the publish in flight and write them (after SIGTERM, and after --once)."""
         self.probes.close()
+        if self.publisher is not None:
+            self.publisher.close()
 
     @property
     def steps(self) -> list[Callable[[], bool]]:
@@ -78,6 +88,8 @@ class Worker:
                  self.handle_one_heartbeat_timeout, self.handle_one_rollup]
         if self.notifier is not None:
             steps += [self.notifier.handle_one_event_expansion, self.notifier.handle_one_delivery_batch]
+        if self.publisher is not None:
+            steps.append(self.handle_one_publish)
         return steps
 
     def run_once(self, limit: int = 10_000) -> int:

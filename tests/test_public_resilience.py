@@ -372,3 +372,43 @@ def test_a_lease_left_by_a_process_that_died_is_taken_over(session):
     later = now + timedelta(seconds=snapshot.LEASE_SECONDS + 1)
     assert snapshot.take_lease(session, "7-2026-12-06", "/?", later)
     assert snapshot.take_lease(session, "8-2026-12-06", "/?", later)  # a new version is a new lease
+
+
+def test_requests_arriving_during_a_slow_version_check_wait_for_it_instead_of_failing():
+    cache = public_cache.PublicCache(check_seconds=1.0, deadline_seconds=0.5)
+    calls = []
+
+    def slow_database() -> int:
+        calls.append(1)
+        time.sleep(0.2)
+        return 7
+
+    answers: list[str | Exception] = []
+
+    def reader() -> None:
+        try:
+            answers.append(cache.version(slow_database))
+        except public_cache.Unavailable as exc:
+            answers.append(exc)
+
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    for thread in readers:
+        thread.join()
+    assert len(calls) == 1
+    assert [a for a in answers if not isinstance(a, str)] == []
+    assert {str(a).split("-")[0] for a in answers} == {"7"}
+
+
+def test_a_hung_version_check_holds_each_request_at_most_once():
+    cache = public_cache.PublicCache(check_seconds=0.0, deadline_seconds=0.3)
+    release = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(public_cache.Unavailable):
+        cache.version(lambda: release.wait(30) and 1)
+    for _ in range(5):  # the check is still hung: later requests are told at once
+        with pytest.raises(public_cache.Unavailable):
+            cache.version(lambda: 1)
+    assert time.monotonic() - started < 1.0
+    release.set()

@@ -109,22 +109,31 @@ class PublicCache:
         self._entries: OrderedDict[str, tuple[str, CachedBody]] = OrderedDict()
         self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="public-version")
         self._in_flight: Future[int] | None = None
+        self._in_flight_started = 0.0
         # Threads of this process that miss the same URL at once render it once (striped by URL).
         self._render_locks = [threading.Lock() for _ in range(RENDER_LOCK_STRIPES)]
 
     def render_lock(self, key: str) -> threading.Lock:
         return self._render_locks[hash(key) % len(self._render_locks)]
 
-    def _today(self, page_version: int) -> str:
-        return f"{page_version}-{utcnow().date().isoformat()}"
-
     def _read(self, load: Callable[[], int]) -> int:
-        """`load()` within the deadline; a hanging database is treated like one that refuses."""
-        if self._in_flight is not None and not self._in_flight.done():
-            raise Unavailable("the last version check has not come back yet")
-        future = self._in_flight = self._checker.submit(load)
+        """`load()` within the deadline; a hanging database is treated like one that refuses.
+
+        Requests arriving while a check is under way wait for that same check, until its deadline:
+        one slow answer is not an outage, and one hung check does not hold each request again.
+        """
+        with self._lock:
+            future = self._in_flight
+            if future is not None and not future.done():
+                timeout = self._in_flight_started + self.deadline_seconds - time.monotonic()
+                if timeout <= 0:
+                    raise Unavailable("the last version check has not come back yet")
+            else:
+                self._in_flight_started = time.monotonic()
+                future = self._in_flight = self._checker.submit(load)
+                timeout = self.deadline_seconds
         try:
-            return future.result(timeout=self.deadline_seconds)
+            return future.result(timeout=timeout)
         except FutureTimeout:
             raise Unavailable(f"no answer within {self.deadline_seconds:g} s") from None
         except SQLAlchemyError as exc:
@@ -143,14 +152,14 @@ class PublicCache:
                 self._page_version, self._checked_at = page_version, now
         with self._lock:
             assert self._page_version is not None
-            self._version = self._today(self._page_version)
+            self._version = record.version_tag(self._page_version, utcnow().date())
             return self._version
 
     def fresh_version(self) -> str | None:
         """The version if the database confirmed it within the interval (a hit may be served), else None."""
         with self._lock:
             if self._page_version is not None and time.monotonic() - self._checked_at < self.check_seconds:
-                return self._today(self._page_version)
+                return record.version_tag(self._page_version, utcnow().date())
         return None
 
     def load_snapshot(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -38,6 +38,13 @@ def current_version(session: Session) -> int:
     version = session.scalar(select(Page.version).order_by(Page.id).limit(1))
     return version or 0
 
+
+def version_tag(page_version: int, day: date) -> str:
+    """What public pages are rendered for: the page version and the UTC date ("12-2026-12-06").
+
+    Uptime bars end today, so a new day is a new page; the ETags, the shared snapshot and the
+    published copies all name it."""
+    return f"{page_version}-{day.isoformat()}"
 
 
 def local_time(session: Session, at: datetime) -> datetime:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,12 +18,16 @@ from flask import Flask
 from sqlalchemy import select
 
 from statuspage.models import Incident
+from statuspage.tools import publish_dir
 
 API_FILES = [
     "summary", "status", "components", "incidents", "incidents/unresolved", "scheduled-maintenances",
     "scheduled-maintenances/upcoming", "scheduled-maintenances/active",
 ]
-_LINK = re.compile(r'(href|src|action)="(/[^"]*)"')
+# data-days: the uptime details public.js fetches on demand.
+_LINK = re.compile(r'(href|src|action|data-days)="(/[^"]*)"')
+# Pages found by following links rather than listed up front.
+_FOLLOWED = ("/history?page=", "/uptime/")
 
 
 def file_for(url: str) -> str | None:
@@ -37,7 +41,9 @@ def file_for(url: str) -> str | None:
         return "history/index.html" if number == "1" else f"history/page/{number}/index.html"
     if re.fullmatch(r"/incidents/[a-z0-9]+", path):
         return f"{path.lstrip('/')}/index.html"
-    if path in ("/history.rss", "/history.atom") and not query:
+    if re.fullmatch(r"/uptime/[a-z0-9]+\.json", path):
+        return path.lstrip("/")
+    if path in ("/history.rss", "/history.atom", "/badge.svg", "/widget.js") and not query:
         return path.lstrip("/")
     if path.startswith("/api/v2/") and path.endswith(".json"):
         return path.lstrip("/")
@@ -61,20 +67,48 @@ def relativize(html: str, own_file: str, base_url: str) -> str:
     return _LINK.sub(replace, html)
 
 
-def export(app: Flask, folder: Path) -> list[str]:
-    """Write the public site into `folder`; returns the files written."""
-    settings = app.config["STATUSPAGE"]
-    client = app.test_client()
-    urls = ["/", "/history", "/history.rss", "/history.atom"] + [f"/api/v2/{name}.json" for name in API_FILES]
+class IncompleteSite(RuntimeError):
+    """A public URL failed to render (the database went away mid-way, say)."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """The public site as files (path under its root -> bytes) and the page versions its pages were rendered at."""
+
+    files: dict[str, bytes]
+    versions: frozenset[str]
+
+
+def _incident_urls(app: Flask) -> list[str]:
     with app.app_context():
         session = app.extensions["statuspage.db"].session()
         try:
-            codes = list(session.scalars(select(Incident.code)))
+            return [f"/incidents/{code}" for code in session.scalars(select(Incident.code))]
         finally:
             session.close()
-    urls += [f"/incidents/{code}" for code in codes]
-    written: list[str] = []
-    pending = list(urls)
+
+
+def _static_files(app: Flask) -> dict[str, bytes]:
+    static = Path(app.static_folder or "")
+    if not static.is_dir():
+        return {}
+    return {f"static/{p.relative_to(static).as_posix()}": p.read_bytes() for p in sorted(static.rglob("*"))
+            if p.is_file()}
+
+
+def render_site(app: Flask) -> Site:
+    """Every public URL with a file of its own, rendered through the app's public views.
+
+    So the copy is exactly what the live page shows, and a page another process has rendered
+    for this version is read from the shared snapshot rather than rendered again.
+    """
+    base_url = app.config["STATUSPAGE"].base_url
+    client = app.test_client()
+    pending = ["/", "/history", "/history.rss", "/history.atom", "/badge.svg", "/widget.js"]
+    pending += [f"/api/v2/{name}.json" for name in API_FILES]
+    pending += _incident_urls(app)
+    files: dict[str, bytes] = {}
+    versions: set[str] = set()
     seen: set[str] = set()
     while pending:
         url = pending.pop(0)
@@ -83,19 +117,24 @@ def export(app: Flask, folder: Path) -> list[str]:
         seen.add(url)
         target = file_for(url)
         response = client.get(url)
+        if response.status_code >= 500:  # half a site must not replace a whole one
+            raise IncompleteSite(f"{url} answered {response.status_code}; nothing was written")
         if target is None or response.status_code != 200:
             continue
+        etag, _weak = response.get_etag()
+        if etag and etag.startswith("v"):
+            versions.add(etag[1:])
         body = response.get_data()
         if response.mimetype == "text/html":
             text = body.decode("utf-8")
-            pending += [m.group(2) for m in _LINK.finditer(text) if m.group(2).startswith("/history?page=")]
-            body = relativize(text, target, settings.base_url).encode("utf-8")
-        path = folder / target
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
-        written.append(target)
-    static = Path(app.static_folder or "")
-    if static.is_dir():
-        shutil.copytree(static, folder / "static", dirs_exist_ok=True)
-        written += [f"static/{p.relative_to(static).as_posix()}" for p in static.rglob("*") if p.is_file()]
-    return written
+            pending += [m.group(2) for m in _LINK.finditer(text) if m.group(2).startswith(_FOLLOWED)]
+            body = relativize(text, target, base_url).encode("utf-8")
+        files[target] = body
+    return Site(files | _static_files(app), frozenset(versions))
+
+
+def export(app: Flask, folder: Path) -> list[str]:
+    """Write the public site into `folder` (the one-shot form of publishing); returns the files it holds."""
+    site = render_site(app)
+    publish_dir.mirror(folder, site.files)
+    return sorted(site.files)
