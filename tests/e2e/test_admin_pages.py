@@ -1,0 +1,94 @@
+"""Every admin and public page, as people see them in an outage, at desktop and phone widths: axe-core finds
+no violation of any impact, and nothing is wider than the screen (tables scroll inside their own box)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import accessibility_violations
+
+from statuspage.audit import Actor
+from statuspage.components import catalog
+from statuspage.incidents import lifecycle
+from tests.conftest import PASSWORD
+from tests.probe_builders import a_probe
+
+ACTOR = Actor.system("test")
+WIDTHS = [1280, 390]
+# The outermost elements that reach past the right edge of the screen (not inside a scrolling box).
+WIDER_THAN = """width => [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > width + 1 && !e.closest('.table-scroll'))
+    .filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= width + 1)
+    .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))"""
+
+
+@pytest.fixture
+def outage(session) -> dict[str, str]:
+    """A page in the middle of an outage: a component down under an open incident, with a probe."""
+    database = catalog.create_component(session, ACTOR, "Database cluster", description="Primary PostgreSQL.")
+    catalog.create_component(session, ACTOR, "Website")
+    incident = lifecycle.open_incident(session, ACTOR, name="Elevated error rates", body="Investigating.",
+                                       status="investigating",
+                                       component_statuses={database.code: "major_outage"})
+    probe = a_probe(session, database)
+    earlier = lifecycle.open_incident(session, ACTOR, name="Slow checkout", body="Looking into it.",
+                                      status="investigating", component_statuses={})
+    lifecycle.post_update(session, ACTOR, earlier, status="resolved", body="Fixed.")
+    session.commit()
+    return {"incident": incident.code, "component": database.code, "probe": probe.code, "resolved": earlier.code}
+
+
+def admin_paths(ids: dict[str, str]) -> list[str]:
+    return ["/admin/", "/admin/incidents", f"/admin/incidents/{ids['incident']}", "/admin/incidents/new",
+            "/admin/maintenance/new", f"/admin/components/{ids['component']}", "/admin/probes",
+            f"/admin/probes/{ids['probe']}", "/admin/probes/new", "/admin/templates", "/admin/subscribers",
+            "/admin/deliveries", "/admin/action-items", "/admin/audit", "/admin/users", "/admin/account",
+            f"/admin/incidents/{ids['resolved']}/postmortem"]
+
+
+def public_paths(ids: dict[str, str]) -> list[str]:
+    return ["/", f"/incidents/{ids['incident']}", f"/incidents/{ids['resolved']}", "/history", "/subscribe"]
+
+
+def signed_in(browser, live_server, make_user, width: int):
+    make_user("admin@example.com", "admin")
+    context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    tab = context.new_page()
+    tab.goto(live_server + "/login")
+    tab.fill("input[name=email]", "admin@example.com")
+    tab.fill("input[name=password]", PASSWORD)
+    with tab.expect_navigation():
+        tab.click("button[type=submit]")
+    return context, tab
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_admin_page_passes_axe_and_fits_the_screen(browser, live_server, make_user, outage, width):
+    context, tab = signed_in(browser, live_server, make_user, width)
+    problems = {}
+    for path in admin_paths(outage):
+        tab.goto(live_server + path)
+        found = accessibility_violations(tab)
+        wide = tab.evaluate("document.documentElement.scrollWidth")
+        if wide > width:
+            found.append(f"page is {wide}px wide: " + ", ".join(tab.evaluate(WIDER_THAN, width)))
+        if found:
+            problems[path] = found
+    context.close()
+    assert problems == {}, "\n".join(f"{path}: {found}" for path, found in problems.items())
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_public_page_passes_axe_and_fits_the_screen(browser, live_server, outage, width):
+    context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    tab = context.new_page()
+    problems = {}
+    for path in public_paths(outage):
+        tab.goto(live_server + path)
+        found = accessibility_violations(tab)
+        wide = tab.evaluate("document.documentElement.scrollWidth")
+        if wide > width:
+            found.append(f"page is {wide}px wide: " + ", ".join(tab.evaluate(WIDER_THAN, width)))
+        if found:
+            problems[path] = found
+    context.close()
+    assert problems == {}, "\n".join(f"{path}: {found}" for path, found in problems.items())
