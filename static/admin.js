@@ -37,3 +37,55 @@
     form.addEventListener("change", recount);
   });
 })();
+// Saved messages fill the form in place: what was typed elsewhere stays (without this, the link or the
+// "Fill the form" button reloads the page filled by the server).
+(function () {
+  "use strict";
+  function fillForm(form, values) {
+    Object.keys(values).forEach(function (name) {
+      const field = form.elements[name];
+      if (!field) return;
+      const value = values[name];
+      if (field.type === "checkbox") { field.checked = value === "on"; }
+      else if (name === "name" && field.value.trim()) { /* keep a title the responder typed */ }
+      else { field.value = value; }
+      field.dispatchEvent(new Event(field.tagName === "TEXTAREA" ? "input" : "change", { bubbles: true }));
+    });
+  }
+  function fetchFill(url, form, otherwise) {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (values) { fillForm(form, values); })
+      .catch(otherwise);  // the server fills the form instead, as without this script
+  }
+  document.querySelectorAll("form.template-picker").forEach(function (picker) {
+    const target = document.querySelector("form[method=post].wide");
+    picker.addEventListener("submit", function (event) {
+      if (!target) return;
+      event.preventDefault();
+      const code = picker.elements.template.value;
+      fetchFill(picker.dataset.fillUrl.replace("CODE", encodeURIComponent(code)), target,
+                function () { picker.submit(); });
+    });
+  });
+  document.querySelectorAll("a[data-fill]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      fetchFill(link.dataset.fill, link.closest("form"), function () { window.location.href = link.href; });
+    });
+  });
+  // "Set every chosen component to ...": the affected ones and those given a status already.
+  document.querySelectorAll(".set-all").forEach(function (control) {
+    const scope = control.closest("fieldset");
+    control.hidden = false;
+    control.querySelector("[data-apply-set-all]").addEventListener("click", function () {
+      const status = control.querySelector("[data-set-all]").value;
+      scope.querySelectorAll("select[name^='component-']").forEach(function (select) {
+        if (select.value || select.hasAttribute("data-affected")) {
+          select.value = status;
+          select.dispatchEvent(new Event("change", { bubbles: true }));
+        }
+      });
+    });
+  });
+})();

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from statuspage.audit import Actor
-from statuspage.components.catalog import all_components
+from statuspage.components.catalog import all_components, component_tree
 from statuspage.edge.page import current_page, page_zone
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError
@@ -61,6 +61,7 @@ def _render_form(template: str, status: int = 200, **context: Any) -> ResponseRe
     session = db_session()
     context.setdefault("form", request.form)
     return render_template(template, page=current_page(), components=all_components(session),
+                           tree=component_tree(session),
                            templates=incident_templates.list_templates(session),
                            subscriber_counts=subscribers.component_counts(session),
                            all_subscribers=subscribers.recipient_count(session, []),
@@ -127,6 +128,22 @@ def _template_fill(template, incident=None) -> dict[str, str]:
         if code in components and code not in already:
             fill[f"component-{code}"] = components[code].status.value
     return fill
+
+
+@bp.get("/templates/<code>/fill.json")
+@login_required
+def template_fill(code: str):
+    """What a saved message puts in a form, for admin.js to fill it in place (without a reload losing
+    what was typed); `?incident=<id>` for an update of that incident."""
+    template = _template_or_404(code)
+    incident_code = request.args.get("incident")
+    if incident_code:
+        item = _incident_or_404(incident_code)
+        fill = _template_fill(template, item)
+        if not item.is_maintenance:
+            fill["status"] = template.update_status
+        return jsonify(fill)
+    return jsonify({"name": template.title or "", "status": template.update_status, **_template_fill(template)})
 
 
 def _update_prefill(item) -> dict[str, str]:
