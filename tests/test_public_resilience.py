@@ -29,7 +29,7 @@ from statuspage.db import make_engine, utcnow
 from statuspage.edge import public_cache
 from statuspage.incidents import lifecycle, lookups
 from statuspage.models import SnapshotLease
-from statuspage.page import snapshot
+from statuspage.page import record, snapshot
 from statuspage.tools.setup import setup_page
 from tests.conftest import POSTGRES_URL
 
@@ -412,3 +412,25 @@ def test_a_hung_version_check_holds_each_request_at_most_once():
             cache.version(lambda: 1)
     assert time.monotonic() - started < 1.0
     release.set()
+
+
+def test_a_reader_waiting_on_a_render_that_was_given_back_renders_at_once(settings, session, tmp_path):
+    catalog.create_component(session, ACTOR, "Website")
+    session.commit()
+    app = create_app(dataclasses.replace(settings, version_check_seconds=0, instance_dir=tmp_path / "node"))
+    version = record.version_tag(record.current_version(session), utcnow().date())
+    key = public_cache.cache_key("/", "")
+    assert snapshot.take_lease(session, version, key, utcnow())  # another process is rendering `/`
+    session.commit()
+
+    def give_back() -> None:  # ... and its render fails
+        time.sleep(0.3)
+        snapshot.release_lease(session, version, key)
+        session.commit()
+
+    other = threading.Thread(target=give_back)
+    other.start()
+    response, took = timed_get(app.test_client(), "/")
+    other.join()
+    assert response.status_code == 200 and took < public_cache.LEASE_WAIT_SECONDS / 2
+    app.extensions["statuspage.db"].engine.dispose()

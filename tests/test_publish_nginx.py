@@ -116,14 +116,16 @@ def test_nginx_serves_the_published_site_as_the_live_site_answers(app, client, s
     assert requests.get(origin + "/api/v2/summary.json", timeout=5).json()["incidents"][0]["id"] == incident.code
 
 
-def test_nginx_compresses_caches_static_files_longer_and_hides_the_file_list(app, session, nginx):
+def test_nginx_sends_the_precompressed_files_caches_static_files_longer_and_hides_the_file_list(app, session, nginx):
     site, origin = nginx
     an_incident(session)
     static_export.export(app, site)
 
     page = requests.get(origin + "/", headers={"Accept-Encoding": "gzip"}, timeout=5, stream=True)
     assert page.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in page.headers["Vary"]
-    assert gzip.decompress(page.raw.read()) == (site / "index.html").read_bytes()
+    sent = page.raw.read()
+    assert gzip.decompress(sent) == (site / "index.html").read_bytes()
+    assert sent == (site / "index.html.gz").read_bytes()  # the file compressed once, not each response
     style = requests.get(origin + "/static/style.css", timeout=5)
     assert style.status_code == 200 and style.headers["Content-Type"] == "text/css; charset=utf-8"
     assert style.headers["Cache-Control"] == "public, max-age=3600"

@@ -11,11 +11,11 @@ also keyed by the UTC date.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -189,37 +189,53 @@ def for_components(session: Session, components: Sequence[Component], now: datet
     ):
         touched[component_id].append((started, resolved or now, name, code))
 
+    days_of = [first_day + timedelta(days=offset) for offset in range(days)]
+    # Day edges as seconds since the epoch: the per-day sums below are float arithmetic, not datetimes,
+    # which keeps a page of hundreds of components with 90 days each cheap to render after every change.
+    edges = [_midnight(day).timestamp() for day in days_of] + [now.timestamp()]
+    edges[-1] = min(edges[-1], (_midnight(days_of[-1]) + timedelta(days=1)).timestamp())
     result = {}
     for component in components:
         origin = max(origin_of(component), window)
         parts = segments(component, changes[component.id], origin, now)
-        bars = []
-        first = 0  # the segments are in time order and follow each other: skip those that ended
-        for offset in range(days):
-            day = first_day + timedelta(days=offset)
-            start, end = _midnight(day), min(_midnight(day) + timedelta(days=1), now)
-            while first < len(parts) and parts[first].end <= start:
-                first += 1
-            inside = []
-            for part in islice(parts, first, None):
-                if part.start >= end:
-                    break
-                inside.append(part)
-            if not inside:
-                bars.append(Day(day, None, None))
-                continue
-            worst = max((p.status for p in inside), key=SEVERITY.__getitem__)
-            seen = [(name, code) for began, ended, name, code in touched[component.id]
-                    if began < end and ended >= start]
-            bars.append(Day(day, worst, percent(*downtime(inside, start, end)),
-                            [name for name, _ in seen], [code for _, code in seen]))
         result[component.id] = Uptime(
-            days=bars,
+            days=_days(parts, touched[component.id], days_of, edges),
             uptime_30=percent(*downtime(parts, max(origin, now - timedelta(days=30)), now)),
             uptime_90=percent(*downtime(parts, origin, now)),
             since=origin.date() if origin > window else None,
         )
     return result
+
+
+def _days(parts: Sequence[Segment], touched: Sequence[tuple[datetime, datetime, str, str]], days_of: list[date],
+          edges: list[float]) -> list[Day]:
+    """One Day per UTC day: each segment adds its seconds to the days it spans (once), and each incident
+    names the days it touched (began before the day ended, still open or ended after it began)."""
+    count = len(days_of)
+    down, measured = [0.0] * count, [0.0] * count
+    worst: list[ComponentStatus | None] = [None] * count
+    for part in parts:
+        start, end = part.start.timestamp(), part.end.timestamp()
+        weight, severity = WEIGHTS[part.status], SEVERITY[part.status]
+        index = max(0, bisect_right(edges, start) - 1)
+        while index < count and edges[index] < end:
+            seconds = min(end, edges[index + 1]) - max(start, edges[index])
+            if seconds > 0:
+                measured[index] += seconds
+                down[index] += seconds * weight
+                current = worst[index]
+                if current is None or severity > SEVERITY[current]:
+                    worst[index] = part.status
+            index += 1
+    names: list[list[tuple[str, str]]] = [[] for _ in range(count)]
+    for began, ended, name, code in touched:
+        first = max(0, bisect_right(edges, began.timestamp()) - 1)  # the first day ending after it began
+        last = min(count - 1, bisect_right(edges, ended.timestamp()) - 1)  # the last day beginning by its end
+        for index in range(first, last + 1):
+            names[index].append((name, code))
+    return [Day(day, None, None) if worst[i] is None else
+            Day(day, worst[i], percent(down[i], measured[i]), [n for n, _ in names[i]], [c for _, c in names[i]])
+            for i, day in enumerate(days_of)]
 
 
 def label(value: float | None) -> str:

@@ -42,8 +42,9 @@ ETAG_SUFFIX = {"br": "-br", "gzip": "-gz", None: ""}
 # Smaller bodies are not worth a gzip header.
 GZIP_MIN_BYTES = 1024
 RENDER_LOCK_STRIPES = 64
-# How long a process waits for the entry another process is rendering, and how often it looks.
-LEASE_WAIT_SECONDS = 3.0
+# How long a process waits for the entry another process is rendering (as long as a lease lives),
+# and how often it looks.
+LEASE_WAIT_SECONDS = snapshot.LEASE_SECONDS
 LEASE_POLL_SECONDS = 0.05
 
 
@@ -314,13 +315,18 @@ def _leased_elsewhere(cache: PublicCache, version: str, key: str) -> bool:
 
 
 def _awaited(cache: PublicCache, version: str, key: str) -> CachedBody | None:
-    """The entry another process is rendering, once it is stored; None if it does not come in time."""
+    """The entry another process is rendering, once it is stored; None when its lease was given back
+    (that render failed, or had nothing to share) or it does not come in time."""
+    assert cache.database is not None
     deadline = time.monotonic() + LEASE_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(LEASE_POLL_SECONDS)
         entry = _shared(cache, version, key)
         if entry is not None:
             return entry
+        with cache.database.session() as session:
+            if not snapshot.leased(session, version, key):
+                return None
     return None
 
 

@@ -49,7 +49,7 @@ class DirTarget:
         return str(self.folder)
 
     def publish(self, files: dict[str, bytes]) -> Mirrored:
-        return publish_dir.mirror(self.folder, files)
+        return publish_dir.mirror(self.folder, publish_dir.with_gzip(files))
 
 
 def _page_version(tag: str) -> int:

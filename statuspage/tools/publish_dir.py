@@ -10,12 +10,17 @@ exporting into a folder that holds other things is safe.
 
 from __future__ import annotations
 
+import gzip
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 MANIFEST = ".statuspage-files"
+# Text worth compressing ahead of time, so nginx (`gzip_static on`) sends the .gz beside each file rather
+# than compressing the page again for every reader.
+COMPRESSIBLE = (".html", ".json", ".rss", ".atom", ".css", ".js", ".svg", ".xml", ".txt")
+GZIP_MIN_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,14 @@ class Mirrored:
 
     written: list[str]
     removed: list[str]
+
+
+def with_gzip(files: dict[str, bytes]) -> dict[str, bytes]:
+    """`files` and a `<name>.gz` beside each text file of 1 KB or more (no timestamp inside, so an
+    unchanged file gives the same bytes and is not written again)."""
+    packed = {f"{name}.gz": gzip.compress(data, 9, mtime=0) for name, data in files.items()
+              if name.endswith(COMPRESSIBLE) and len(data) >= GZIP_MIN_BYTES}
+    return {**files, **packed}
 
 
 def in_order(names: list[str] | set[str]) -> list[str]:

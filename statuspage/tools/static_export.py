@@ -136,5 +136,6 @@ def render_site(app: Flask) -> Site:
 def export(app: Flask, folder: Path) -> list[str]:
     """Write the public site into `folder` (the one-shot form of publishing); returns the files it holds."""
     site = render_site(app)
-    publish_dir.mirror(folder, site.files)
-    return sorted(site.files)
+    files = publish_dir.with_gzip(site.files)
+    publish_dir.mirror(folder, files)
+    return sorted(files)
