@@ -8,10 +8,14 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
-from statuspage.api.openapi_probes import PATHS, SCHEMAS
+from statuspage.api.openapi import document
 from statuspage.models import AuditEntry, Probe
 from statuspage.probes import service
 from tests.probe_builders import a_component, api_headers
+
+DOCUMENT = document()
+PATHS = {path: item for path, item in DOCUMENT["paths"].items() if path.startswith("/pages/{page_id}/probes")}
+SCHEMAS = DOCUMENT["components"]["schemas"]
 
 
 @pytest.fixture

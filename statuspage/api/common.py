@@ -196,17 +196,6 @@ def request_body() -> dict[str, Any]:
                    "Send JSON (application/json) or a form (application/x-www-form-urlencoded).")
 
 
-def wrapped_object(body: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
-    """The object under `key` ({"component": {...}}), with no keys we do not know."""
-    inner = body.get(key)
-    if not isinstance(inner, dict):
-        raise ApiError(422, "invalid", f"The body must be {{\"{key}\": {{...}}}}.", key)
-    unknown = sorted(set(inner) - allowed)
-    if unknown:
-        raise ApiError(422, "invalid", f"Unknown field(s) in {key}: {', '.join(unknown)}.", unknown[0])
-    return inner
-
-
 def route(blueprint: Blueprint, rule: str, **options) -> Callable:
     """Register a rule with and without the `.json` suffix older Statuspage clients send."""
 

@@ -1,9 +1,10 @@
 """Statuspage's `{"incident": {...}}` body, read into what our incident functions take.
 
-Statuspage clients send more than we offer: Twitter, reminders, metadata, backfilling, and a
-switch for each edge of a maintenance where we have one switch for all. A field is accepted
-when it asks for nothing we would leave undone and refused with a 422 naming it otherwise, so
-a client never believes that something happened which did not.
+The fields are declared (and Statuspage's fields for what we do not offer refused) in
+statuspage/api/schemas/incidents.py; what is checked here depends on the incident: whether the body
+schedules a maintenance, what it affects, and Statuspage's switch for each edge of a maintenance where
+we have one switch for all. A field is accepted when it asks for nothing we would leave undone and
+refused with a 422 naming it otherwise, so a client never believes that something happened which did not.
 """
 
 from __future__ import annotations
@@ -28,20 +29,10 @@ AUTO_SWITCHES = ("scheduled_auto_transition", "scheduled_auto_in_progress", "sch
 # Whether those automatic moves notify subscribers: ours always do.
 EDGE_NOTIFICATIONS = ("auto_transition_deliver_notifications_at_start",
                       "auto_transition_deliver_notifications_at_end")
-TWITTER = ("wants_twitter_update", "auto_tweet_at_beginning", "auto_tweet_on_completion",
-           "auto_tweet_on_creation", "auto_tweet_one_hour_before")
-NOT_OFFERED = ("metadata", "reminder_intervals", "scheduled_remind_prior", "backfilled", "backfill_date",
-               *TWITTER)
 WINDOW = ("scheduled_for", "scheduled_until")
-FIELDS = {"name", "status", "impact_override", "body", "components", "component_ids", "deliver_notifications",
-          "started_at", "display_at", "restore_components", *WINDOW, *AUTO_SWITCHES, *EDGE_NOTIFICATIONS,
-          *NOT_OFFERED}
 # Fields that post an update when a PATCH carries them, and fields only such an update uses.
 UPDATE_TRIGGERS = ("status", "body", "components")
 UPDATE_ONLY = ("display_at", "restore_components")
-# `reminder_intervals` values that ask for no reminder we leave unsent: none, or Statuspage's
-# default that clients copy into every body (we send no reminders; docs/api.md says so).
-QUIET_REMINDERS = ("", "[]", "[3,6,12,24]")
 LIST_SHAPE = ('components must map component ids to statuses ({"id": "major_outage"}) or list '
               '{"id": ..., "status": ...} objects.')
 
@@ -60,50 +51,6 @@ def refuse(data: dict[str, Any], fields: tuple[str, ...], reason: str) -> None:
     for field in fields:
         if given(data, field):
             raise invalid(f"{field} {reason}", field)
-
-
-# --- what Statuspage offers and we do not -------------------------------------------------------
-
-
-def refuse_what_we_do_not_offer(data: dict[str, Any]) -> None:
-    """Accept Statuspage's fields for Twitter, reminders, metadata and backfilling only while they ask
-    for nothing (false, empty, or the default reminders); refuse them otherwise."""
-    metadata = data.get("metadata")
-    if metadata not in (None, {}, ""):
-        raise invalid("metadata is not kept here; send {} or leave it out.", "metadata")
-    if not _quiet_reminders(data.get("reminder_intervals")):
-        raise invalid("We send no reminders to update an incident; reminder_intervals may only be null, [] "
-                      "or Statuspage's default [3, 6, 12, 24].", "reminder_intervals")
-    for field in TWITTER:
-        if _true(data, field):
-            raise invalid(f"We do not post to Twitter; {field} may only be false.", field)
-    if _true(data, "scheduled_remind_prior"):
-        raise invalid("We send no reminder before a maintenance; scheduled_remind_prior may only be false.",
-                      "scheduled_remind_prior")
-    backfill = "Backfilling is not offered: open the incident with status resolved and started_at set to when " \
-               "it began."
-    if _true(data, "backfilled"):
-        raise invalid(backfill, "backfilled")
-    refuse(data, ("backfill_date",), "needs backfilling, which is not offered. " + backfill)
-
-
-def refuse_template_extras(data: dict[str, Any]) -> None:
-    """A template's Statuspage fields for Twitter and template groups, accepted only while they ask for nothing."""
-    if _true(data, "should_tweet"):
-        raise invalid("We do not post to Twitter; should_tweet may only be false.", "should_tweet")
-    refuse(data, ("group_id",), "is not offered: templates here have no groups.")
-
-
-def _true(data: dict[str, Any], field: str) -> bool:
-    return data.get(field) is not None and parse_bool(data[field], field)
-
-
-def _quiet_reminders(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, list):
-        value = "[" + ",".join(str(v) for v in value) + "]"
-    return isinstance(value, str) and "".join(value.split()) in QUIET_REMINDERS
 
 
 # --- what applies where ------------------------------------------------------------------------------

@@ -13,13 +13,18 @@ from statuspage.api.common import (
     api_auth,
     api_user,
     object_id,
-    parse_paging,
     query_text,
     register_error_handlers,
     request_body,
     require_admin,
     route,
-    wrapped_object,
+)
+from statuspage.api.schemas.incidents import (
+    INCIDENT_CREATE,
+    INCIDENT_PAGING,
+    INCIDENT_UPDATE,
+    TEMPLATE_CREATE,
+    UPDATE_EDIT,
 )
 from statuspage.audit import Actor
 from statuspage.edge.extensions import csrf
@@ -32,10 +37,6 @@ from statuspage.shapes import managed_incident_json, managed_update_json, templa
 bp = Blueprint("api_v1_incidents", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 register_error_handlers(bp)
-
-UPDATE_FIELDS = {"body", "display_at", "deliver_notifications", "wants_twitter_update"}
-TEMPLATE_FIELDS = {"name", "title", "body", "update_status", "group_id", "should_tweet",
-                   "should_send_notifications", "component_ids"}
 
 
 def _actor() -> Actor:
@@ -53,7 +54,7 @@ def _list(page, items):
 @route(bp, "/pages/<page_id>/incidents", methods=["GET"])
 @api_auth()
 def list_incidents(page):
-    limit, number = parse_paging()
+    limit, number = INCIDENT_PAGING.parse()
     query = select(Incident).order_by(Incident.started_at.desc(), Incident.id.desc())
     q = query_text("q").strip()
     if q:
@@ -90,8 +91,7 @@ def list_active_maintenance(page):
 @route(bp, "/pages/<page_id>/incidents", methods=["POST"])
 @api_auth()
 def create_incident(page):
-    data = wrapped_object(request_body(), "incident", incoming.FIELDS)
-    incoming.refuse_what_we_do_not_offer(data)
+    data = INCIDENT_CREATE.parse(request_body()).sent()
     session = db_session()
     incident = _schedule(session, data) if incoming.is_maintenance(data) else _open(session, data)
     session.commit()
@@ -134,8 +134,7 @@ def get_incident(page, incident_id):
 @route(bp, "/pages/<page_id>/incidents/<incident_id>", methods=["PATCH", "PUT"])
 @api_auth()
 def update_incident(page, incident_id):
-    data = wrapped_object(request_body(), "incident", incoming.FIELDS)
-    incoming.refuse_what_we_do_not_offer(data)
+    data = INCIDENT_UPDATE.parse(request_body()).sent()
     session = db_session()
     incident = lookups.get_incident(session, object_id(incident_id))
     statuses = incoming.component_statuses(data.get("components"))
@@ -189,8 +188,7 @@ def delete_incident(page, incident_id):
        methods=["PATCH", "PUT"])
 @api_auth()
 def edit_update(page, incident_id, update_id):
-    data = wrapped_object(request_body(), "incident_update", UPDATE_FIELDS)
-    incoming.refuse_what_we_do_not_offer(data)  # wants_twitter_update
+    data = UPDATE_EDIT.parse(request_body()).sent()
     session = db_session()
     incident = lookups.get_incident(session, object_id(incident_id))
     update = next((u for u in incident.updates if u.code == object_id(update_id)), None)
@@ -217,14 +215,11 @@ def list_templates(page):
 @route(bp, "/pages/<page_id>/incident_templates", methods=["POST"])
 @api_auth()
 def create_template(page):
-    data = wrapped_object(request_body(), "template", TEMPLATE_FIELDS)
-    incoming.refuse_template_extras(data)
+    new = TEMPLATE_CREATE.parse(request_body())
     session = db_session()
-    template = templates.save_template(session, _actor(), name=data.get("name"), title=data.get("title"),
-                                 body=data.get("body"),
-                                 update_status=data.get("update_status", "investigating"),
-                                 component_ids=incoming.component_codes(data.get("component_ids")),
-                                 should_send_notifications=data.get("should_send_notifications", True))
+    template = templates.save_template(session, _actor(), name=new.name, title=new.title, body=new.body,
+                                       update_status=new.update_status, component_ids=new.component_ids,
+                                       should_send_notifications=new.should_send_notifications)
     session.commit()
     return jsonify(_template_json(session, template, page)), 201
 

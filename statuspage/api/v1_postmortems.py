@@ -7,12 +7,12 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from statuspage.api.common import ApiError, api_auth, api_user, object_id, register_error_handlers, request_body, route
+from statuspage.api.schemas.postmortems import DRAFT, PUBLISH
 from statuspage.audit import Actor
 from statuspage.edge.extensions import csrf
 from statuspage.edge.page import page_zone
 from statuspage.edge.session import db_session
 from statuspage.incidents import lookups
-from statuspage.inputs import parse_bool
 from statuspage.models import Incident, Postmortem
 from statuspage.postmortems import action_items, document, editing, recorded
 from statuspage.timefmt import iso
@@ -82,18 +82,11 @@ def get_postmortem(page, incident_id):
 @route(bp, "/pages/<page_id>/incidents/<incident_id>/postmortem", methods=["PUT"])
 @api_auth()
 def put_postmortem(page, incident_id):
-    body = request_body()
-    data = body.get("postmortem")
-    if not isinstance(data, dict) or set(data) - {"body_draft", "sections", "timeline"}:
-        raise ApiError(422, "invalid", 'The body must be {"postmortem": {"body_draft": "..."}} '
-                       '(or "sections" and "timeline").', "postmortem")
+    data = DRAFT.parse(request_body()).sent()
     session = db_session()
     incident = _incident(incident_id)
     postmortem = _started(incident)
-    sections = data.get("sections") or {}
-    if not isinstance(sections, dict):
-        raise ApiError(422, "invalid", "sections must map section names to Markdown.", "sections")
-    sections = dict(sections)
+    sections = data.get("sections", {})
     if "body_draft" in data:
         drafted = document.sections_from_markdown(data["body_draft"], action_items.items_for(session, incident))
         sections = {**drafted, **sections}
@@ -122,11 +115,7 @@ def delete_postmortem(page, incident_id):
 @route(bp, "/pages/<page_id>/incidents/<incident_id>/postmortem/publish", methods=["PUT"])
 @api_auth()
 def publish_postmortem(page, incident_id):
-    body = request_body()
-    data = body.get("postmortem", {})
-    if not isinstance(data, dict) or set(data) - {"notify_subscribers", "notify_twitter", "custom_tweet"}:
-        raise ApiError(422, "invalid", "Unknown field in postmortem.", "postmortem")
-    notify = parse_bool(data.get("notify_subscribers", True), "notify_subscribers")
+    notify = PUBLISH.parse(request_body()).notify_subscribers
     session = db_session()
     incident = _incident(incident_id)
     postmortem = editing.get(session, incident)

@@ -10,13 +10,12 @@ from statuspage.api.common import (
     api_auth,
     api_user,
     object_id,
-    parse_paging,
     register_error_handlers,
     request_body,
     require_admin,
     route,
-    wrapped_object,
 )
+from statuspage.api.schemas.probes import ALWAYS_SHOWN, CHECK_PAGING, PROBE_CREATE, PROBE_UPDATE, CheckJson
 from statuspage.audit import Actor
 from statuspage.db import utcnow
 from statuspage.edge.extensions import csrf
@@ -25,15 +24,12 @@ from statuspage.models import Check, Page, Probe, ProbeKind
 from statuspage.outbound.guard import Policy
 from statuspage.probes import CHECKERS, service
 from statuspage.probes.http import masked_headers
+from statuspage.shapes.base import at
 from statuspage.timefmt import iso
 
 bp = Blueprint("api_v1_probes", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 register_error_handlers(bp)
-
-# Options shown for every kind (null where they do not apply), as DESIGN.md lists them.
-ALWAYS_SHOWN = ("expected_status", "keyword")
-
 
 def _actor() -> Actor:
     return Actor.for_user(api_user(), "api")
@@ -93,9 +89,9 @@ def probe_json(probe: Probe, page: Page, base_url: str) -> dict[str, Any]:
     return body
 
 
-def check_json(check: Check, page: Page) -> dict[str, Any]:
+def check_json(check: Check, page: Page) -> CheckJson:
     """A check as the API shows it."""
-    return {"id": check.id, "at": iso(check.at, page.time_zone), "ok": check.ok, "slow": check.slow,
+    return {"id": check.id, "at": at(check.at, page.time_zone), "ok": check.ok, "slow": check.slow,
             "latency_ms": None if check.latency_ms is None else round(check.latency_ms, 2),
             "reason": check.reason}
 
@@ -114,9 +110,9 @@ def list_probes(page):
 @api_auth()
 def create_probe(page):
     require_admin()
-    data = wrapped_object(request_body(), "probe", service.FIELDS)
+    settings = PROBE_CREATE.parse(request_body()).sent()
     session = db_session()
-    probe = service.create_probe(session, _actor(), data, utcnow(), _policy())
+    probe = service.create_probe(session, _actor(), settings, utcnow(), _policy())
     session.commit()
     return jsonify(probe_json(probe, page, _base_url())), 201
 
@@ -131,9 +127,9 @@ def get_probe(page, probe_id):
 @api_auth()
 def update_probe(page, probe_id):
     require_admin()
-    data = wrapped_object(request_body(), "probe", service.FIELDS)
+    settings = PROBE_UPDATE.parse(request_body()).sent()
     session = db_session()
-    probe = service.update_probe(session, _actor(), _probe(probe_id), data, utcnow(), _policy())
+    probe = service.update_probe(session, _actor(), _probe(probe_id), settings, utcnow(), _policy())
     session.commit()
     return jsonify(probe_json(probe, page, _base_url()))
 
@@ -153,7 +149,7 @@ def delete_probe(page, probe_id):
 @route(bp, "/pages/<page_id>/probes/<probe_id>/checks", methods=["GET"])
 @api_auth()
 def list_checks(page, probe_id):
-    limit, number = parse_paging(default_limit=50, max_limit=500)
+    limit, number = CHECK_PAGING.parse()
     checks = service.recent_checks(db_session(), _probe(probe_id), limit, (number - 1) * limit)
     return jsonify([check_json(c, page) for c in checks])
 

@@ -11,13 +11,24 @@ from statuspage.api.common import (
     api_auth,
     api_user,
     object_id,
-    parse_paging,
     query_text,
     register_error_handlers,
     request_body,
     require_admin,
     route,
-    wrapped_object,
+)
+from statuspage.api.schemas.base import Wrapped
+from statuspage.api.schemas.subscribers import (
+    BULK,
+    MODES,
+    REACTIVATE,
+    STATES,
+    SUBSCRIBER_COMPONENTS,
+    SUBSCRIBER_CREATE,
+    SUBSCRIBER_PAGING,
+    TYPES,
+    UNSUBSCRIBED_PAGING,
+    SubscriberCreatedJson,
 )
 from statuspage.audit import Actor
 from statuspage.edge.extensions import csrf
@@ -31,15 +42,6 @@ from statuspage.shapes import subscriber_json
 bp = Blueprint("api_v1_subscribers", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 register_error_handlers(bp)
-
-CREATE_FIELDS = {"email", "endpoint", "component_ids", "skip_confirmation_notification", "phone_country",
-                 "phone_number", "page_access_user"}
-BULK_FIELDS = {"subscribers", "type", "state", "skip_unsubscription_notification"}
-# Statuspage's subscriber types. We keep email and webhook subscribers only, so a filter on any
-# other type finds no one (an empty list, counts of 0) rather than an error.
-TYPES = ("email", "sms", "webhook", "slack", "teams", "integration_partner")
-MODES = tuple(m.value for m in SubscriberMode)
-STATES = ("active", "unconfirmed", "quarantined")
 
 
 def _actor() -> Actor:
@@ -72,7 +74,7 @@ def _filters() -> tuple[str, str, str | None, bool]:
 @api_auth()
 def list_subscribers(page):
     # Statuspage numbers these pages from 0: page=n skips n * limit subscribers.
-    limit, number = parse_paging(default_limit=100, max_limit=1000, first=0)
+    limit, number = SUBSCRIBER_PAGING.parse()
     q, state, mode, offered = _filters()
     if not offered:
         return jsonify([])
@@ -105,7 +107,7 @@ def histogram_by_state(page):
 @route(bp, "/pages/<page_id>/subscribers/unsubscribed", methods=["GET"])
 @api_auth()
 def list_unsubscribed(page):
-    parse_paging(default_limit=100, max_limit=100, first=0, limit_name="per_page")
+    UNSUBSCRIBED_PAGING.parse()
     # Unsubscribing removes a subscriber with their address (nothing is kept to list), so this
     # list is always empty; Statuspage's clients still get the shape they expect.
     return jsonify([])
@@ -114,23 +116,20 @@ def list_unsubscribed(page):
 @route(bp, "/pages/<page_id>/subscribers", methods=["POST"])
 @api_auth()
 def create_subscriber(page):
-    data = wrapped_object(request_body(), "subscriber", CREATE_FIELDS)
-    if data.get("phone_number") or data.get("phone_country"):
-        raise ApiError(422, "invalid", "SMS subscribers are not supported; use email or a webhook endpoint.",
-                       "phone_number")
+    new = SUBSCRIBER_CREATE.parse(request_body())
     session = db_session()
-    skip = subscribers.clean_flag(data.get("skip_confirmation_notification", False), "skip_confirmation_notification")
+    skip = new.skip_confirmation_notification
     if skip:
         require_admin()  # opting someone in without their consent is an admin's call
     subscriber = subscribers.create(
-        session, _actor(), email=data.get("email"), endpoint=data.get("endpoint"),
-        component_codes=data.get("component_ids"), skip_confirmation=skip,
+        session, _actor(), email=new.email, endpoint=new.endpoint,
+        component_codes=new.component_ids, skip_confirmation=skip,
         policy=guard.Policy.for_subscribers(current_app.config["STATUSPAGE"]),
     )
     session.commit()
     # What was applied: an email subscriber opted in without the confirmation mail.
     applied = skip and subscriber.mode == SubscriberMode.EMAIL and subscriber.confirmed_at is not None
-    body = subscriber_json(subscriber, page) | {"skip_confirmation_notification": applied}
+    body: SubscriberCreatedJson = {**subscriber_json(subscriber, page), "skip_confirmation_notification": applied}
     if subscriber.webhook_secret:
         body["webhook_secret"] = subscriber.webhook_secret  # shown once, to sign-check deliveries
     return jsonify(body), 201
@@ -149,13 +148,10 @@ def get_subscriber(page, subscriber_id):
 @route(bp, "/pages/<page_id>/subscribers/<subscriber_id>", methods=["PATCH"])
 @api_auth()
 def update_subscriber(page, subscriber_id):
-    body = request_body()
-    unknown = sorted(set(body) - {"component_ids"})
-    if unknown:
-        raise ApiError(422, "invalid", f"Unknown field(s): {', '.join(unknown)}.", unknown[0])
+    chosen = SUBSCRIBER_COMPONENTS.parse(request_body()).sent()
     session = db_session()
     subscriber = _one(subscriber_id)
-    subscribers.set_components(session, subscriber, body.get("component_ids", []))
+    subscribers.set_components(session, subscriber, chosen.get("component_ids", []))
     session.commit()
     return jsonify(subscriber_json(subscriber, page))
 
@@ -199,14 +195,10 @@ def _bulk_targets(data: dict, default_state: str) -> list:
         raise ApiError(404, "not_found", exc.message, "subscribers") from None
 
 
-def _bulk_body(allowed: set[str] = BULK_FIELDS) -> dict:
-    body = request_body()
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ApiError(422, "invalid", f"Unknown field(s): {', '.join(unknown)}.", unknown[0])
-    if "skip_unsubscription_notification" in body:  # we send no such mail either way
-        subscribers.clean_flag(body["skip_unsubscription_notification"], "skip_unsubscription_notification")
-    return body
+def _bulk_body(declared: Wrapped = BULK) -> dict:
+    """The body of a bulk call, checked (`skip_unsubscription_notification` is read and ignored: we send no
+    such mail either way)."""
+    return declared.parse(request_body()).sent()
 
 
 @route(bp, "/pages/<page_id>/subscribers/unsubscribe", methods=["POST"])
@@ -233,7 +225,7 @@ def bulk_resend(page):
 @route(bp, "/pages/<page_id>/subscribers/reactivate", methods=["POST"])
 @api_auth()
 def bulk_reactivate(page):
-    targets = _bulk_targets(_bulk_body({"subscribers", "type"}), default_state="quarantined")
+    targets = _bulk_targets(_bulk_body(REACTIVATE), default_state="quarantined")
     session = db_session()
     actor = _actor()
     reactivated = sum(subscribers.reactivate(session, s, actor) for s in targets)

@@ -14,7 +14,15 @@ from statuspage.edge.public_cache import cached_public
 from statuspage.edge.session import db_session
 from statuspage.incidents import lookups, rules
 from statuspage.models import Incident, IncidentKind, MaintenanceStatus
-from statuspage.shapes import incident_json, overall_status, page_json, tree_json
+from statuspage.shapes import (
+    IncidentJson,
+    MaintenanceJson,
+    PageJson,
+    incident_json,
+    overall_status,
+    page_json,
+    tree_json,
+)
 
 PREFIX = "/api/v2"
 bp = Blueprint("api_v2", __name__, url_prefix=PREFIX)
@@ -70,10 +78,10 @@ class PublicState:
             self._unresolved = lookups.unresolved_incidents(self.session)
         return self._unresolved
 
-    def incidents(self, items) -> list[dict[str, Any]]:
+    def incidents(self, items) -> list[IncidentJson | MaintenanceJson]:
         return [incident_json(i, self.page, self.base_url) for i in items]
 
-    def page_json(self) -> dict[str, Any]:
+    def page_json(self) -> PageJson:
         return page_json(self.page, self.base_url)
 
     def status(self) -> dict[str, str]:

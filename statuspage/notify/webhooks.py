@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +53,7 @@ def component_update(event_payload: dict[str, Any], time_zone: str) -> tuple[dic
 
 
 def payload(event_kind: str, event_payload: dict[str, Any], page: dict[str, Any],
-            incident: dict[str, Any] | None, unsubscribe_url: str,
+            incident: Mapping[str, Any] | None, unsubscribe_url: str,
             component: tuple[dict[str, Any], dict[str, Any]] | None = None) -> bytes:
     """The JSON body: `meta` and `page`, then `incident`, or `component_update` and `component`
     (pass `component`, from `component_update()`), as Statuspage's webhooks carry them."""
