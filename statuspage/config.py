@@ -165,6 +165,37 @@ def _publish_s3(environ: Mapping[str, str] | None) -> tuple[str | None, str | No
 
 
 @dataclass(frozen=True)
+class SmsSettings:
+    """A Twilio-compatible SMS API: where it is, the account, and the number texts come from."""
+
+    provider: str
+    account_sid: str
+    auth_token: str = field(repr=False)
+    sender: str
+    api_url: str = "https://api.twilio.com"
+
+
+def _sms(environ: Mapping[str, str] | None) -> SmsSettings | None:
+    """STATUSPAGE_SMS_PROVIDER=twilio with its account SID, auth token (or _FILE), sender and API URL; None
+    when SMS is off (the default)."""
+    provider = env_choice("SMS_PROVIDER", "none", ("none", "twilio"), environ)
+    if provider == "none":
+        return None
+    sid, token, sender = (env_str(name, None, environ) for name in ("SMS_ACCOUNT_SID", "SMS_AUTH_TOKEN", "SMS_FROM"))
+    if not sid or not token or not sender:
+        raise SettingError(f"{PREFIX}SMS_PROVIDER=twilio needs {PREFIX}SMS_ACCOUNT_SID, {PREFIX}SMS_AUTH_TOKEN "
+                           f"(or {PREFIX}SMS_AUTH_TOKEN_FILE) and {PREFIX}SMS_FROM")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", sid):
+        raise SettingError(f"{PREFIX}SMS_ACCOUNT_SID={sid!r} is not an account SID")
+    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", sender):
+        raise SettingError(f"{PREFIX}SMS_FROM={sender!r} is not a number in E.164 form (+14155550100)")
+    api_url = (env_str("SMS_API_URL", "https://api.twilio.com", environ) or "").rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", api_url):
+        raise SettingError(f"{PREFIX}SMS_API_URL={api_url!r} is not an http(s) URL")
+    return SmsSettings(provider, sid, token, sender, api_url)
+
+
+@dataclass(frozen=True)
 class Settings:
     """The parsed configuration of one process."""
 
@@ -210,6 +241,8 @@ class Settings:
     worker_threads: int = 32
     check_retention_days: int = 7
     rollup_retention_days: int = 400
+    # Texts to SMS subscribers (STATUSPAGE_SMS_*); None: SMS is not offered.
+    sms: SmsSettings | None = None
     # Every snapshot of the public site mirrored to a folder and/or uploaded to S3 (tools/publish.py).
     publish_dir: Path | None = None
     publish_s3_url: str | None = None
@@ -276,6 +309,7 @@ class Settings:
             check_retention_days=env_int("CHECK_RETENTION_DAYS", 7, environ, minimum=1, maximum=90),
             rollup_retention_days=env_int("ROLLUP_RETENTION_DAYS", 400, environ, minimum=1,
                                           maximum=3660),
+            sms=_sms(environ),
             publish_dir=Path(publish_dir).resolve() if publish_dir else None,
             publish_s3_url=s3_url,
             publish_s3_endpoint_url=s3_endpoint,

@@ -36,8 +36,9 @@ from statuspage.config import Settings
 from statuspage.db import Base, make_engine, utcnow
 from statuspage.tools.setup import setup_page
 
-# Real local targets for probe tests (HTTP/HTTPS servers, TCP listeners, certificates).
-pytest_plugins = ["tests.targets"]
+# Real local targets for probe tests (HTTP/HTTPS servers, TCP listeners, certificates) and for the
+# notification channels (chat and SMS services).
+pytest_plugins = ["tests.targets", "tests.channel_receivers"]
 
 POSTGRES_URL = os.environ.get("STATUSPAGE_TEST_POSTGRES_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])

@@ -16,7 +16,7 @@ from statuspage.components import catalog
 from statuspage.db import utcnow
 from statuspage.incidents import lifecycle
 from statuspage.models import Component, Delivery, OutboxEvent, Subscriber
-from statuspage.notify import subscribers
+from statuspage.notify import subscriber_csv, subscribers
 from tests.conftest import post_form
 
 ACTOR = Actor.system("test")
@@ -213,7 +213,7 @@ def test_the_csv_export_lists_every_subscriber(client, login_as, population):
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == "attachment; filename=subscribers.csv"
     reader = csv.DictReader(io.StringIO(response.get_data(as_text=True)))
-    assert reader.fieldnames == subscribers.CSV_FIELDS
+    assert reader.fieldnames == subscriber_csv.CSV_FIELDS
     rows = {row["email"] or row["endpoint"]: row for row in reader}
     assert len(rows) == 6
     assert rows["ana@example.org"]["components"] == "Database cluster;Website"

@@ -27,10 +27,12 @@ from statuspage.models.incidents import (
     UpdateStatus,
 )
 from statuspage.models.notify import (
+    CHAT_MODES,
     Delivery,
     DeliveryStatus,
     EventKind,
     OutboxEvent,
+    PhoneCode,
     Subscriber,
     SubscriberMode,
     Subscription,
@@ -52,9 +54,11 @@ __all__ = [
     "ActionItem", "ActionStatus", "Postmortem", "PostmortemRevision",
     "AutoIncident", "Check", "DraftState", "CheckRollup", "Delivery", "DeliveryStatus", "EventKind", "IncidentDraft",
     "OutboxEvent", "Probe", "ProbeKind", "ProbeState", "Subscriber", "SubscriberMode", "Subscription",
+    "CHAT_MODES", "PhoneCode",
     "DESCRIPTION_MAX", "NAME_MAX", "ApiToken", "AuditEntry", "SignInThrottle", "Component", "ComponentGroup",
     "ComponentStatus", "Impact", "Incident", "IncidentComponent", "IncidentKind", "IncidentStatus",
-    "IncidentTemplate", "IncidentUpdate", "MaintenanceStatus", "Page", "Role", "SnapshotEntry", "SnapshotLease",
+    "IncidentTemplate", "IncidentUpdate", "MaintenanceStatus", "Page", "Role", "SnapshotEntry",
+    "SnapshotLease",
     "StatusChange",
     "StrEnumType", "UpdateStatus", "User", "new_code",
 ]

@@ -15,8 +15,33 @@ from statuspage.models.core import Component
 
 
 class SubscriberMode(StrEnum):
+    """How a subscriber is reached: one channel each (notify.channels)."""
+
     EMAIL = "email"
+    # Statuspage's signed JSON webhook.
     WEBHOOK = "webhook"
+    # Chat services' incoming webhooks (Mattermost and Rocket.Chat take Slack's payload).
+    SLACK = "slack"
+    MATTERMOST = "mattermost"
+    TEAMS = "teams"
+    DISCORD = "discord"
+    SMS = "sms"
+
+    @property
+    def address_column(self) -> str:
+        """The Subscriber column that holds where this mode's messages go."""
+        return {"email": "email", "sms": "phone_number"}.get(self.value, "endpoint")
+
+    @property
+    def confirms_by_email(self) -> bool:
+        """Whether confirmations and manage links go by email (a webhook's to its contact address);
+        the other modes get them in their own channel."""
+        return self in (SubscriberMode.EMAIL, SubscriberMode.WEBHOOK)
+
+
+CHAT_MODES = (SubscriberMode.SLACK, SubscriberMode.MATTERMOST, SubscriberMode.TEAMS, SubscriberMode.DISCORD)
+_CHAT_ONLY = text("mode IN ('slack', 'mattermost', 'teams', 'discord')")
+_SMS_ONLY = text("mode = 'sms'")
 
 
 class DeliveryStatus(StrEnum):
@@ -64,6 +89,12 @@ class Subscriber(Base):
         # serve several hooks, so webhooks are left out.
         Index("uq_subscriber_email", "email", unique=True, sqlite_where=text("mode = 'email'"),
               postgresql_where=text("mode = 'email'")),
+        # One SMS subscriber per number (subscribers.by_phone), one chat subscriber per webhook URL and
+        # mode (the sign-up's lookup); Statuspage webhooks keep their check in code.
+        Index("uq_subscriber_phone", "phone_number", unique=True, sqlite_where=_SMS_ONLY,
+              postgresql_where=_SMS_ONLY),
+        Index("uq_subscriber_chat_endpoint", "mode", "endpoint", unique=True, sqlite_where=_CHAT_ONLY,
+              postgresql_where=_CHAT_ONLY),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,7 +102,11 @@ class Subscriber(Base):
     mode: Mapped[SubscriberMode] = mapped_column(StrEnumType(SubscriberMode), default=SubscriberMode.EMAIL)
     # The address mail goes to; for webhooks, the contact told when the hook is disabled.
     email: Mapped[str | None] = mapped_column(String(320))
+    # The URL POSTed to: Statuspage webhooks and chat services.
     endpoint: Mapped[str | None] = mapped_column(String(2000))
+    # SMS: the number in E.164 (+14155550100) and the country it was typed for (ISO 3166, "US").
+    phone_number: Mapped[str | None] = mapped_column(String(16))
+    phone_country: Mapped[str | None] = mapped_column(String(2))
     # Signs webhook bodies (HMAC-SHA256); shown to the subscriber once.
     webhook_secret: Mapped[str | None] = mapped_column(String(64))
     all_components: Mapped[bool] = mapped_column(default=True)
@@ -84,6 +119,28 @@ class Subscriber(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
 
     components: Mapped[list[Component]] = relationship(secondary="subscription", order_by="Component.name")
+
+    @property
+    def address(self) -> str:
+        """Where this subscriber's messages go: the email address, the URL or the phone number."""
+        return str(getattr(self, self.mode.address_column) or "")
+
+
+class PhoneCode(Base):
+    """The six-digit code last texted to an SMS subscriber, which proves they hold the phone.
+
+    Only a keyed digest is kept; a new code replaces the old one, and a few wrong tries void it.
+    """
+
+    __tablename__ = "phone_code"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OutboxEvent(Base):

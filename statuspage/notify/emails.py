@@ -137,7 +137,8 @@ class RenderedEvent:
     list_id: str = ""
 
 
-def _links(ctx: MailContext, subscriber: Subscriber | None, event: OutboxEvent) -> dict[str, str]:
+def personal_links(ctx: MailContext, subscriber: Subscriber | None, event: OutboxEvent) -> dict[str, str]:
+    """The signed confirm, manage and unsubscribe links of one subscriber (none for the page owner)."""
     if subscriber is None:
         return {}
 
@@ -198,7 +199,7 @@ def build(
 ) -> OutgoingMail:
     """The email of one delivery (pass `rendered` to reuse an event's bodies across a batch)."""
     subscriber = delivery.subscriber
-    links = _links(ctx, subscriber, event)
+    links = personal_links(ctx, subscriber, event)
     recipient = ascii_address(delivery.address)
     rendered = rendered or render_event(ctx, event, subscriber is not None)
     text, html = rendered.text, rendered.html

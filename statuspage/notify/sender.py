@@ -4,45 +4,23 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from statuspage.components.catalog import component_tree
-from statuspage.components.status_rules import page_indicator
 from statuspage.config import Settings
 from statuspage.db import Database
-from statuspage.errors import NotFound
-from statuspage.incidents import lookups
-from statuspage.models import Delivery, EventKind, Page, SubscriberMode
-from statuspage.notify import emails, subscribers, tokens, webhooks
-from statuspage.notify.transports import MailTransport, TransportError, make_transport
-from statuspage.outbound import guard, http
+from statuspage.models import Delivery, Page, Subscriber, SubscriberMode
+from statuspage.notify import emails, subscribers
+from statuspage.notify.channels import CHANNELS, Batch, Outcome
+from statuspage.notify.channels.base import describe
+from statuspage.notify.transports import MailTransport
 from statuspage.outbox import queue
 from statuspage.page.record import get_page
-from statuspage.shapes import incident_json
 
 log = logging.getLogger("statuspage.notify")
-
-
-@dataclass
-class Outcome:
-    delivery_id: int
-    error: str | None = None
-    permanent: bool = False
-    message_id: str | None = None
-    # The row's lease was taken over by another worker: it is theirs to send and record.
-    lost: bool = False
-
-
-def _describe(exc: BaseException) -> str:
-    """An unexpected error as a delivery's last_error."""
-    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 class LeaseKeeper:
@@ -118,17 +96,15 @@ class Notifier:
     """Expands the outbox and sends what is due; each method is one worker step."""
 
     def __init__(self, database: Database, settings: Settings, clock: Callable[[], datetime],
-                 transport: MailTransport | None = None, batch_size: int | None = None,
-                 post: Callable[[str, bytes, dict[str, str]], None] | None = None) -> None:
+                 transport: MailTransport | None = None, batch_size: int | None = None) -> None:
         self.database = database
         self.settings = settings
         self.clock = clock
-        self._fixed_transport = transport is not None
-        self.transport = transport or make_transport(settings)
+        # A mail transport to use instead of the configured one (tests); None: STATUSPAGE_MAIL_BACKEND's.
+        self.transport = transport
         self.batch_size = batch_size or settings.delivery_batch_size
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self.component_update_hold = timedelta(seconds=settings.component_update_hold_seconds)
-        self._post = post
 
     def handle_one_event_expansion(self) -> bool:
         """Turn one outbox event into one delivery per recipient."""
@@ -151,18 +127,33 @@ class Notifier:
         with LeaseKeeper(self.database, self.clock, self.lease, ids, now + self.lease) as keeper:
             outcomes = self._send(ids, now, keeper)
         with self.database.transaction() as session:
-            deliveries = {d.id: d for d in session.scalars(
-                select(Delivery).where(Delivery.id.in_(ids)).options(selectinload(Delivery.subscriber)))}
-            for outcome in outcomes:
-                delivery = deliveries.get(outcome.delivery_id)
-                # Only rows still ours: not taken over, not parked meanwhile (subscriber removed).
-                if delivery is None or outcome.lost or delivery.lease_until != keeper.held_until:
-                    continue
-                if outcome.error is None:
-                    queue.record_sent(session, delivery, self.clock(), outcome.message_id)
-                else:
-                    queue.record_failure(session, delivery, self.clock(), outcome.error, outcome.permanent)
+            self._record(session, outcomes, keeper.held_until)
         return True
+
+    def _record(self, session: Session, outcomes: list[Outcome], held_until: datetime) -> None:
+        """Write each outcome on its row; subscribers whose address is gone are removed last."""
+        deliveries = {d.id: d for d in session.scalars(
+            select(Delivery).where(Delivery.id.in_([o.delivery_id for o in outcomes]))
+            .options(selectinload(Delivery.subscriber)))}
+        gone: dict[int, tuple[Subscriber, str]] = {}
+        for outcome in outcomes:
+            delivery = deliveries.get(outcome.delivery_id)
+            # Only rows still ours: not taken over, not parked meanwhile (subscriber removed).
+            if delivery is None or outcome.lost or delivery.lease_until != held_until:
+                continue
+            if outcome.error is None:
+                queue.record_sent(session, delivery, self.clock(), outcome.message_id)
+                continue
+            channel = CHANNELS[delivery.channel]
+            queue.record_failure(session, delivery, self.clock(), outcome.error, outcome.permanent,
+                                 retry_at=outcome.retry_at, quarantines=channel.quarantines)
+            if outcome.retry_at is not None:
+                queue.hold_back(session, delivery.channel, None if channel.shared_limit else delivery.address,
+                                outcome.retry_at, self.clock())
+            if outcome.gone and delivery.subscriber is not None:
+                gone[delivery.subscriber.id] = (delivery.subscriber, outcome.error)
+        for subscriber, reason in gone.values():
+            subscribers.remove_gone(session, subscriber, reason)
 
     # --- sending -----------------------------------------------------------------------------------
 
@@ -178,160 +169,35 @@ class Notifier:
     def _send(self, ids: list[int], now: datetime, keeper: LeaseKeeper) -> list[Outcome]:
         """Every claimed row gets an outcome: one bad message fails alone, never the batch.
 
-        An exception escaping here would record nothing, and the batch would be sent again
-        after each lease, to everyone, for ever.
+        Each channel sends its own share of the batch (channels.CHANNELS). An exception
+        escaping here would record nothing, and the batch would be sent again after each
+        lease, to everyone, for ever.
         """
         session = self.database.session()
         try:
             page = get_page(session)
-            ctx = self._context(page)
+            batch = Batch(session=session, page=page, settings=self.settings, mail=self._context(page), now=now,
+                          owns=keeper.owns, clock=self.clock,
+                          transport=self.transport)
             deliveries = list(session.scalars(
                 select(Delivery).where(Delivery.id.in_(ids))
                 .options(selectinload(Delivery.subscriber), selectinload(Delivery.event))
                 .order_by(Delivery.id)))
-            mail = [d for d in deliveries if d.channel == SubscriberMode.EMAIL]
-            hooks = [d for d in deliveries if d.channel == SubscriberMode.WEBHOOK]
-            outcomes = self._send_mail(ctx, mail, now, keeper) if mail else []
-            for delivery in hooks:
-                if not keeper.owns(delivery.id):
-                    outcomes.append(Outcome(delivery.id, lost=True))
-                    continue
-                try:
-                    outcomes.append(self._send_webhook(session, ctx, page, delivery))
-                except Exception as exc:
-                    log.exception("delivery %s: building or posting the webhook failed", delivery.id)
-                    outcomes.append(Outcome(delivery.id, _describe(exc), permanent=True))
+            shares: dict[SubscriberMode, list[Delivery]] = {}
+            for delivery in deliveries:
+                shares.setdefault(delivery.channel, []).append(delivery)
+            outcomes: list[Outcome] = []
+            for mode, share in shares.items():
+                outcomes += self._deliver(batch, mode, share)
             return outcomes
         finally:
             session.close()
 
-    def _build_all(self, ctx: emails.MailContext, deliveries: list[Delivery], now: datetime
-                   ) -> tuple[list[tuple[int, emails.OutgoingMail]], list[Outcome]]:
-        """The message of each delivery; a row that cannot be built (say, an address that needs
-        SMTPUTF8, saved before sign-up refused those) fails alone, permanently, with the reason."""
-        rendered: dict[tuple[int, bool], emails.RenderedEvent | Exception] = {}
-        mails: list[tuple[int, emails.OutgoingMail]] = []
-        failed: list[Outcome] = []
-        for delivery in deliveries:
-            personal = delivery.subscriber is not None
-            if not personal and delivery.event.kind != EventKind.OWNER_NOTICE:
-                failed.append(Outcome(delivery.id, "subscriber removed", permanent=True))
-                continue
-            key = (delivery.event_id, personal)
-            if key not in rendered:
-                try:
-                    rendered[key] = emails.render_event(ctx, delivery.event, personal)
-                except Exception as exc:
-                    log.exception("event %s: rendering its email failed", delivery.event_id)
-                    rendered[key] = exc
-            try:
-                done = rendered[key]
-                if isinstance(done, Exception):
-                    raise done
-                mails.append((delivery.id, emails.build(ctx, delivery.event, delivery, now, done)))
-            except Exception as exc:
-                failed.append(Outcome(delivery.id, _describe(exc), permanent=True))
-        return mails, failed
-
-    def _send_mail(self, ctx: emails.MailContext, deliveries: list[Delivery], now: datetime,
-                   keeper: LeaseKeeper) -> list[Outcome]:
-        """Send over `smtp_connections` connections at once, each reused for its share of the batch.
-
-        While one connection waits for the server's reply, another builds and sends, so a fan-out
-        is not paced by round trips. Each share keeps its own transport (a connection is not shared).
-        """
-        mails, outcomes = self._build_all(ctx, deliveries, now)
-        if not mails:
-            return outcomes
-        lanes = 1 if self._fixed_transport else max(1, min(self.settings.smtp_connections, len(mails)))
-        if lanes == 1:
-            return outcomes + self._send_over(self.transport, mails, keeper)
-        shares = [mails[lane::lanes] for lane in range(lanes)]
-        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="smtp") as pool:
-            results = pool.map(lambda share: self._send_over(make_transport(self.settings), share, keeper), shares)
-            return outcomes + [outcome for share in results for outcome in share]
-
     @staticmethod
-    def _send_over(transport: MailTransport, mails: list[tuple[int, emails.OutgoingMail]],
-                   keeper: LeaseKeeper) -> list[Outcome]:
-        """Send mails over one transport (one connection), recording each outcome; never raises."""
+    def _deliver(batch: Batch, mode: SubscriberMode, deliveries: list[Delivery]) -> list[Outcome]:
+        """One channel's share of the batch; a channel that fails as a whole fails each of its rows."""
         try:
-            transport.open()
+            return CHANNELS[mode]().deliver(batch, deliveries)
         except Exception as exc:
-            error = exc.message if isinstance(exc, TransportError) else _describe(exc)
-            return [Outcome(delivery_id, error, False) for delivery_id, _mail in mails]
-        outcomes = []
-        try:
-            for delivery_id, mail in mails:
-                if not keeper.owns(delivery_id):
-                    outcomes.append(Outcome(delivery_id, lost=True))
-                    continue
-                try:
-                    transport.send(mail)
-                except TransportError as exc:
-                    outcomes.append(Outcome(delivery_id, exc.message, exc.permanent))
-                except Exception as exc:
-                    log.exception("delivery %s: sending failed unexpectedly", delivery_id)
-                    outcomes.append(Outcome(delivery_id, _describe(exc), permanent=True))
-                    # The connection may be mid-transaction; the next message opens a fresh one.
-                    transport.close()
-                else:
-                    outcomes.append(Outcome(delivery_id, message_id=mail.message_id))
-        finally:
-            transport.close()
-        return outcomes
-
-    def _send_webhook(self, session: Session, ctx: emails.MailContext, page: Page | None,
-                      delivery: Delivery) -> Outcome:
-        subscriber = delivery.subscriber
-        if subscriber is None or not subscriber.webhook_secret:
-            return Outcome(delivery.id, "subscriber removed", permanent=True)
-        if subscriber.quarantined_at is not None:
-            return Outcome(delivery.id, "webhook disabled after repeated failures", permanent=True)
-        event = delivery.event
-        incident = None
-        if event.payload.get("incident"):
-            if page is None:  # incidents exist only once the page is set up; _send records this as a failure
-                raise ValueError("the page is not set up")
-            try:
-                incident = incident_json(lookups.get_incident(session, event.payload["incident"]), page,
-                                         self.settings.base_url)
-            except NotFound:
-                incident = None
-        component = None
-        if event.kind == EventKind.COMPONENT_UPDATE:
-            component = webhooks.component_update(event.payload, page.time_zone if page else self.settings.timezone)
-        tree = component_tree(session)
-        indicator, description = page_indicator([c.status for item in tree for c in item.components],
-                                                lookups.page_impacts(session))
-        unsubscribe = tokens.make(ctx.secret_key, "unsubscribe", subscriber.code, subscriber.token_nonce)
-        body = webhooks.payload(
-            event.kind, event.payload,
-            {"id": page.code if page else "", "status_indicator": indicator, "status_description": description},
-            incident, f"{ctx.base_url}/subscribers/unsubscribe/{unsubscribe}", component)
-        timestamp = int(time.time())
-        headers = {"Content-Type": "application/json",
-                   webhooks.SIGNATURE_HEADER: webhooks.sign(subscriber.webhook_secret, timestamp, body),
-                   "User-Agent": "statuspage-webhooks"}
-        try:
-            self._post_webhook(delivery.address, body, headers)
-        except TransportError as exc:
-            return Outcome(delivery.id, exc.message, exc.permanent)
-        return Outcome(delivery.id)
-
-    def _post_webhook(self, url: str, body: bytes, headers: dict[str, str]) -> None:
-        """POST through the outbound choke point: 2xx is success, 404/410 permanent, anything else temporary.
-
-        Redirects are not followed (a moved hook must be subscribed again); the
-        address guard's refusals are permanent.
-        """
-        if self._post is not None:
-            self._post(url, body, headers)
-            return
-        try:
-            response = http.http_request("POST", url, policy=guard.Policy.for_subscribers(self.settings),
-                                          timeout=10.0, headers=headers, data=body, max_redirects=0)
-        except guard.OutboundError as exc:
-            raise TransportError(exc.message, permanent=exc.permanent) from exc
-        if not 200 <= response.status < 300:
-            raise TransportError(f"HTTP {response.status}", permanent=response.status in (404, 410))
+            log.exception("the %s channel failed a whole batch", mode.value)
+            return [Outcome(d.id, describe(exc), permanent=True) for d in deliveries]

@@ -1,16 +1,11 @@
-"""Subscribers: double opt-in sign-up, preferences, removal, search, CSV, and who receives what."""
+"""Subscribers: double opt-in sign-up, preferences, removal, search, and who receives what (CSV: subscriber_csv)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import ipaddress
-import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVarTuple
-from urllib.parse import urlsplit
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -22,6 +17,7 @@ from statuspage.db import utcnow
 from statuspage.errors import Conflict, InvalidInput, NotFound
 from statuspage.incidents.rules import parse_component_codes
 from statuspage.models import (
+    CHAT_MODES,
     Component,
     Delivery,
     DeliveryStatus,
@@ -30,66 +26,18 @@ from statuspage.models import (
     SubscriberMode,
     Subscription,
 )
+from statuspage.notify.channels import CHANNELS, addresses
+from statuspage.notify.channels.sms import clean_phone
 from statuspage.outbound import guard
 from statuspage.outbox import queue
 
-ENDPOINT_MAX = 2000
-
-
-# How long registration waits for DNS before taking a name as it is (it is judged again at every send).
-RESOLVE_TIMEOUT = 2.0
-_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-
-
-def _clean_host(host: str, field: str) -> str:
-    """A literal IP address or a DNS name (IDNA allowed); InvalidInput otherwise."""
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-        return host
-    except ValueError:
-        pass
-    try:
-        ascii_host = host.rstrip(".").encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        ascii_host = ""
-    if not ascii_host or len(ascii_host) > 253 or not all(_LABEL.fullmatch(x) for x in ascii_host.split(".")):
-        raise InvalidInput(f"The webhook URL's host {host!r} is not a valid host name.", field)
-    return ascii_host
+ENDPOINT_MAX = addresses.ENDPOINT_MAX
 
 
 def clean_endpoint(value: object, field: str = "endpoint", policy: guard.Policy | None = None) -> str:
-    """An http(s) URL for webhook deliveries that the outbound address guard allows.
-
-    A literal address the subscriber policy refuses (link-local, cloud metadata, loopback or
-    private unless the operator allows those) is refused at once; a name is resolved once and refused if it
-    points there. A name that does not resolve now is taken as it is: the guard runs again
-    on the address of every send, so it can never reach what the policy forbids.
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("A webhook URL is required.", field)
-    value = value.strip()
-    if len(value) > ENDPOINT_MAX:
-        raise InvalidInput(f"The webhook URL must be at most {ENDPOINT_MAX} characters.", field)
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
-        raise InvalidInput("The webhook URL must not contain spaces or control characters.", field)
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:  # e.g. an unclosed IPv6 bracket, a port out of range
-        raise InvalidInput("The webhook URL is not a valid URL (is the port between 1 and 65535?).", field) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("The webhook URL must start with http:// or https:// and name a host.", field)
-    if port == 0:
-        raise InvalidInput("The webhook URL's port must be between 1 and 65535.", field)
-    host = _clean_host(parts.hostname, field)
-    try:
-        guard.guarded_addresses(host, port or (443 if parts.scheme == "https" else 80),
-                                   policy or guard.Policy.for_subscribers(), RESOLVE_TIMEOUT)
-    except guard.OutboundError as exc:
-        if exc.permanent:
-            reason = exc.message.removeprefix("refused: ").split(" (an operator", 1)[0]
-            raise InvalidInput(f"The webhook URL is not allowed: {reason}.", field) from None
-    return value
+    """An http(s) URL for Statuspage webhook deliveries that the outbound address guard allows
+    (the subscriber policy: see channels.addresses)."""
+    return addresses.clean_url(value, field, policy or guard.Policy.for_subscribers())
 
 
 def clean_flag(value: Any, field: str) -> bool:
@@ -132,6 +80,29 @@ def _ask_to_confirm(session: Session, subscriber: Subscriber, chosen: Sequence[C
     queue.enqueue(session, EventKind.CONFIRMATION, payload, [], now=now)
 
 
+def by_phone(session: Session, phone: str) -> Subscriber | None:
+    """The SMS subscriber of this E.164 number, if any."""
+    return session.scalars(
+        select(Subscriber).where(Subscriber.mode == SubscriberMode.SMS, Subscriber.phone_number == phone)
+    ).first()
+
+
+def _sign_up(session: Session, existing: Subscriber | None, make: Callable[[], Subscriber],
+             chosen: Sequence[Component], now: datetime) -> Subscriber:
+    """A public sign-up: a manage link to a confirmed subscriber, else a new confirmation (for a new
+    subscriber made by `make`). The caller answers the same either way."""
+    if existing is not None and existing.confirmed_at is not None:
+        queue.enqueue(session, EventKind.MANAGE_LINK, {"subscriber": existing.code}, [], now=now)
+        return existing
+    if existing is None:
+        existing = make()
+        _set_components(existing, chosen)
+        session.add(existing)
+        session.flush()
+    _ask_to_confirm(session, existing, chosen, now)
+    return existing
+
+
 def subscribe_email(
     session: Session, email: Any, component_codes: Any = None, now: datetime | None = None
 ) -> Subscriber:
@@ -146,17 +117,29 @@ def subscribe_email(
     now = now or utcnow()
     email = clean_email(email)
     chosen = parse_component_codes(session, component_codes, "component_ids")
-    subscriber = by_email(session, email)
-    if subscriber is not None and subscriber.confirmed_at is not None:
-        queue.enqueue(session, EventKind.MANAGE_LINK, {"subscriber": subscriber.code}, [], now=now)
-        return subscriber
-    if subscriber is None:
-        subscriber = Subscriber(mode=SubscriberMode.EMAIL, email=email, created_at=now)
-        _set_components(subscriber, chosen)
-        session.add(subscriber)
-        session.flush()
-    _ask_to_confirm(session, subscriber, chosen, now)
-    return subscriber
+    return _sign_up(session, by_email(session, email),
+                    lambda: Subscriber(mode=SubscriberMode.EMAIL, email=email, created_at=now), chosen, now)
+
+
+def subscribe_chat(
+    session: Session, mode: Any, endpoint: Any, component_codes: Any = None,
+    policy: guard.Policy | None = None, now: datetime | None = None,
+) -> Subscriber:
+    """The public form's chat sign-up (Slack, Mattermost, Teams, Discord): one message in the channel
+    with a confirm link, and nothing else until it is followed; as `subscribe_email` otherwise."""
+    now = now or utcnow()
+    kind = chat_mode(mode)
+    url = CHANNELS[kind].clean_address(endpoint, "endpoint", policy or guard.Policy.for_subscribers())
+    chosen = parse_component_codes(session, component_codes, "component_ids")
+    existing = session.scalars(select(Subscriber).where(Subscriber.mode == kind, Subscriber.endpoint == url)).first()
+    return _sign_up(session, existing, lambda: Subscriber(mode=kind, endpoint=url, created_at=now), chosen, now)
+
+
+def chat_mode(value: Any) -> SubscriberMode:
+    """One of the chat modes (slack, mattermost, teams, discord); InvalidInput otherwise."""
+    if value in [m.value for m in CHAT_MODES]:
+        return SubscriberMode(value)
+    raise InvalidInput("Choose Slack, Mattermost, Microsoft Teams or Discord.", "mode")
 
 
 def subscribe_webhook(
@@ -204,10 +187,14 @@ def create(
     skip_confirmation: Any = False,
     policy: guard.Policy | None = None,
     now: datetime | None = None,
+    mode: Any = None,
+    phone_number: Any = None,
+    phone_country: Any = None,
 ) -> Subscriber:
-    """Add a subscriber for a responder or the API; email subscribers confirm unless skipped.
+    """Add a subscriber for a responder or the API; all but Statuspage webhooks confirm unless skipped.
 
-    `policy` is the operator's outbound policy for subscriber targets that webhook URLs are checked
+    `mode` defaults to `webhook` with an `endpoint`, `sms` with a `phone_number`, else `email`.
+    `policy` is the operator's outbound policy for subscriber targets that URLs are checked
     against (public addresses only unless STATUSPAGE_SUBSCRIBER_ALLOW_PRIVATE).
     """
     now = now or utcnow()
@@ -215,21 +202,11 @@ def create(
     chosen = parse_component_codes(session, component_codes, "component_ids")
     if component_codes is not None and isinstance(component_codes, list) and not component_codes:
         raise InvalidInput("component_ids, if given, must name at least one component.", "component_ids")
-    if endpoint not in (None, ""):
-        url = clean_endpoint(endpoint, "endpoint", policy)
-        contact = clean_email(email) if email not in (None, "") else None
-        clash = session.scalar(select(Subscriber.id).where(Subscriber.mode == SubscriberMode.WEBHOOK,
-                                                           Subscriber.endpoint == url))
-        if clash is not None:
-            raise Conflict("That webhook URL is already subscribed.", "endpoint")
-        subscriber = Subscriber(mode=SubscriberMode.WEBHOOK, endpoint=url, email=contact,
-                                webhook_secret=secrets.token_hex(32), confirmed_at=now, created_at=now)
-    else:
-        address = clean_email(email)
-        if by_email(session, address) is not None:
-            raise Conflict(f"{address} is already subscribed.", "email")
-        subscriber = Subscriber(mode=SubscriberMode.EMAIL, email=address, created_at=now,
-                                confirmed_at=now if skip else None)
+    subscriber = _new(session, _mode(mode, endpoint, phone_number), email, endpoint, phone_number, phone_country,
+                      policy or guard.Policy.for_subscribers())
+    subscriber.created_at = now
+    if skip or subscriber.mode == SubscriberMode.WEBHOOK:
+        subscriber.confirmed_at = now
     session.add(subscriber)
     _set_components(subscriber, chosen)
     session.flush()
@@ -238,6 +215,38 @@ def create(
     audit.record(session, actor, "subscriber.create", "subscriber", subscriber.code,
                  {"mode": subscriber.mode.value})
     return subscriber
+
+
+def _mode(value: Any, endpoint: Any, phone_number: Any) -> SubscriberMode:
+    if value in (None, ""):
+        return (SubscriberMode.WEBHOOK if endpoint not in (None, "") else
+                SubscriberMode.SMS if phone_number not in (None, "") else SubscriberMode.EMAIL)
+    try:
+        return SubscriberMode(value)
+    except ValueError:
+        raise InvalidInput(f"mode must be one of: {', '.join(m.value for m in SubscriberMode)}.", "mode") from None
+
+
+def _new(session: Session, mode: SubscriberMode, email: Any, endpoint: Any, phone_number: Any, phone_country: Any,
+         policy: guard.Policy) -> Subscriber:
+    """An unsaved subscriber of `mode` from checked input; Conflict when its address is subscribed already."""
+    if mode == SubscriberMode.EMAIL:
+        address = clean_email(email)
+        if by_email(session, address) is not None:
+            raise Conflict(f"{address} is already subscribed.", "email")
+        return Subscriber(mode=mode, email=address)
+    if mode == SubscriberMode.SMS:
+        phone, country = clean_phone(phone_number, phone_country)
+        if by_phone(session, phone) is not None:
+            raise Conflict("That phone number is already subscribed.", "phone_number")
+        return Subscriber(mode=mode, phone_number=phone, phone_country=country)
+    url = CHANNELS[mode].clean_address(endpoint, "endpoint", policy)
+    if session.scalar(select(Subscriber.id).where(Subscriber.mode == mode, Subscriber.endpoint == url)) is not None:
+        raise Conflict(f"That {CHANNELS[mode].label} URL is already subscribed.", "endpoint")
+    if mode != SubscriberMode.WEBHOOK:
+        return Subscriber(mode=mode, endpoint=url)
+    contact = clean_email(email) if email not in (None, "") else None
+    return Subscriber(mode=mode, endpoint=url, email=contact, webhook_secret=secrets.token_hex(32))
 
 
 def confirm(
@@ -282,9 +291,17 @@ def remove(session: Session, subscriber: Subscriber, actor: Actor | None = None)
     session.delete(subscriber)
 
 
+def remove_gone(session: Session, subscriber: Subscriber, reason: str) -> None:
+    """Remove a subscriber whose address no longer exists (a chat webhook answering 404 or 410), audited."""
+    audit.record(session, Actor.system("worker"), "subscriber.delete", "subscriber", subscriber.code,
+                 {"mode": subscriber.mode.value, "reason": f"the address is gone ({reason})"})
+    remove(session, subscriber)
+
+
 def resend_confirmation(session: Session, subscriber: Subscriber, now: datetime | None = None) -> bool:
-    """Queue the confirmation again for an unconfirmed email subscriber."""
-    if subscriber.confirmed_at is not None or subscriber.mode != SubscriberMode.EMAIL:
+    """Queue the confirmation again for an unconfirmed email or chat subscriber (an SMS subscriber asks
+    for a new code on the page; a Statuspage webhook confirms through its contact's sign-up)."""
+    if subscriber.confirmed_at is not None or subscriber.mode in (SubscriberMode.WEBHOOK, SubscriberMode.SMS):
         return False
     _ask_to_confirm(session, subscriber, subscriber.components, now or utcnow())
     return True
@@ -355,6 +372,13 @@ def count(session: Session, q: str = "", state: str = "all", mode: str | None = 
     return session.scalar(_filtered(select(func.count(Subscriber.id)), q, state, mode)) or 0
 
 
+def counts_by_mode(session: Session, state: str = "active") -> dict[SubscriberMode, int]:
+    """How many subscribers of each mode are in `state` (every mode present, 0 when none)."""
+    query = _filtered(select(Subscriber.mode, func.count(Subscriber.id)), "", state, None).group_by(Subscriber.mode)
+    found = {SubscriberMode(mode): number for mode, number in session.execute(query)}
+    return {mode: found.get(mode, 0) for mode in SubscriberMode}
+
+
 _Columns = TypeVarTuple("_Columns")
 
 
@@ -362,12 +386,14 @@ def _filtered(query: Select[*_Columns], q: str, state: str, mode: str | None) ->
     if q:
         pattern = f"%{q.lower()}%"
         query = query.where(or_(func.lower(Subscriber.email).like(pattern),
-                                func.lower(Subscriber.endpoint).like(pattern)))
+                                func.lower(Subscriber.endpoint).like(pattern),
+                                Subscriber.phone_number.like(pattern)))
     if mode:
         try:
             query = query.where(Subscriber.mode == SubscriberMode(mode))
         except ValueError:
-            raise InvalidInput("type must be email or webhook.", "type") from None
+            raise InvalidInput(f"type must be one of: {', '.join(m.value for m in SubscriberMode)}.",
+                               "type") from None
     if state == "active":
         query = query.where(Subscriber.confirmed_at.is_not(None), Subscriber.quarantined_at.is_(None))
     elif state == "unconfirmed":
@@ -377,81 +403,3 @@ def _filtered(query: Select[*_Columns], q: str, state: str, mode: str | None) ->
     elif state != "all":
         raise InvalidInput("state must be active, unconfirmed, quarantined or all.", "state")
     return query
-
-
-# --- CSV -------------------------------------------------------------------------------------------
-
-CSV_FIELDS = ["email", "endpoint", "confirmed", "components", "created_at"]
-
-
-def _cell(value: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (OWASP's CSV injection advice)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def export_csv(session: Session) -> str:
-    """Every subscriber as CSV (components by name, `;`-separated; empty means all)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
-    for subscriber in search(session, limit=10_000_000):
-        writer.writerow([_cell(value) for value in (
-            subscriber.email or "", subscriber.endpoint or "",
-            "yes" if subscriber.confirmed_at else "no",
-            ";".join(c.name for c in subscriber.components),
-            subscriber.created_at.isoformat(),
-        )])
-    return out.getvalue()
-
-
-def import_csv(session: Session, actor: Actor, text: str, now: datetime | None = None) -> dict[str, Any]:
-    """Add confirmed email subscribers from CSV (an `email` column, optional `components` by name).
-
-    The whole file is checked first; one bad row rejects the import so nothing is half-done.
-    Rows of our own export that are webhooks (an `endpoint`) or say `confirmed` = no are left
-    out: a webhook needs a new secret, and no one is confirmed on their behalf.
-    """
-    now = now or utcnow()
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "email" not in reader.fieldnames:
-        raise InvalidInput("The CSV needs a header row with an 'email' column.", "file")
-    names = {c.name.lower(): c for c in session.scalars(select(Component))}
-    rows: list[tuple[str, list[Component]]] = []
-    errors: list[str] = []
-    seen: set[str] = set()
-    left_out = 0
-    for number, row in enumerate(reader, start=2):
-        if (row.get("endpoint") or "").strip() or (row.get("confirmed") or "").strip().lower() == "no":
-            left_out += 1
-            continue
-        raw = row.get("email") or ""
-        if raw[:1] == "'" and raw[1:2] in ("=", "+", "-", "@"):
-            raw = raw[1:]  # written so by our own export
-        try:
-            email = clean_email(raw)
-        except InvalidInput as exc:
-            errors.append(f"line {number}: {exc.message}")
-            continue
-        wanted = [n.strip() for n in (row.get("components") or "").split(";") if n.strip()]
-        unknown = [n for n in wanted if n.lower() not in names]
-        if unknown:
-            errors.append(f"line {number}: unknown component {unknown[0]!r}")
-            continue
-        if email not in seen:
-            seen.add(email)
-            rows.append((email, [names[n.lower()] for n in wanted]))
-    if errors:
-        raise InvalidInput("Nothing imported. " + "; ".join(errors[:5]), "file")
-    created = skipped = 0
-    for email, chosen in rows:
-        if by_email(session, email) is not None:
-            skipped += 1
-            continue
-        subscriber = Subscriber(mode=SubscriberMode.EMAIL, email=email, confirmed_at=now, created_at=now)
-        _set_components(subscriber, chosen)
-        session.add(subscriber)
-        created += 1
-    session.flush()
-    audit.record(session, actor, "subscriber.import", "subscriber", None,
-                 {"created": created, "skipped": skipped, "left_out": left_out})
-    return {"created": created, "skipped": skipped, "left_out": left_out}

@@ -11,6 +11,9 @@ cannot confirm a sign-up weeks later.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from typing import NamedTuple
 
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
@@ -58,3 +61,50 @@ def read(secret_key: str, purpose: str, token: str) -> Link | None:
     if not (isinstance(choice, list) and all(isinstance(c, str) for c in choice)):
         return None
     return Link(value[0], value[1], choice)
+
+
+def short(secret_key: str, code: str, nonce: str) -> str:
+    """A short unsubscribe token for texts, where every character counts: the subscriber's id and
+    a 72-bit signature of it with its nonce."""
+    return f"{code}.{_short_signature(secret_key, code, nonce)}"
+
+
+def read_short(token: str) -> tuple[str, str] | None:
+    """(subscriber id, signature) of a well-formed short token, or None; check it with `short_matches`."""
+    code, _dot, signature = token.partition(".")
+    if not code or len(signature) != 12 or not code.isalnum() or len(code) > 32:
+        return None
+    return code, signature
+
+
+def short_matches(secret_key: str, code: str, nonce: str, signature: str) -> bool:
+    """Whether a short token's signature is this subscriber's (their nonce voids old ones)."""
+    return hmac.compare_digest(_short_signature(secret_key, code, nonce), signature)
+
+
+def _short_signature(secret_key: str, code: str, nonce: str) -> str:
+    digest = hmac.new(secret_key.encode(), f"statuspage.subscriber.unsubscribe.short:{code}:{nonce}".encode(),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:9]).decode()
+
+
+PENDING_MINUTES = 30
+
+
+def make_pending(secret_key: str, phone: str, components: list[str]) -> str:
+    """The token an SMS sign-up's code form carries: the number and the components chosen, signed and
+    timed, so typing the code confirms what was asked (and a form left open for long expires)."""
+    return URLSafeTimedSerializer(secret_key, salt="statuspage.subscriber.sms.pending").dumps([phone, components])
+
+
+def read_pending(secret_key: str, token: str) -> tuple[str, list[str]] | None:
+    """(number, component codes) of a valid, recent SMS sign-up token; None when tampered or expired."""
+    try:
+        value = URLSafeTimedSerializer(secret_key, salt="statuspage.subscriber.sms.pending").loads(
+            token, max_age=PENDING_MINUTES * 60)
+    except BadSignature:
+        return None
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+            and isinstance(value[1], list) and all(isinstance(c, str) for c in value[1])):
+        return None
+    return value[0], list(value[1])

@@ -12,6 +12,7 @@ import ssl
 import sys
 import time
 from abc import ABC, abstractmethod
+from datetime import timedelta
 from pathlib import Path
 
 from statuspage.config import Settings
@@ -19,12 +20,20 @@ from statuspage.notify.emails import OutgoingMail
 
 
 class TransportError(Exception):
-    """A message was not accepted; `permanent` means retrying will not help."""
+    """A message was not accepted; `permanent` means retrying will not help.
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    `retry_after` is the wait a service asked for (a 429): the message is tried again then,
+    not after the usual backoff. `gone` means the address no longer exists (a chat webhook
+    answering 404 or 410), so its subscriber is removed.
+    """
+
+    def __init__(self, message: str, permanent: bool = False, *, retry_after: timedelta | None = None,
+                 gone: bool = False) -> None:
         super().__init__(message)
         self.message = message
-        self.permanent = permanent
+        self.permanent = permanent or gone
+        self.retry_after = retry_after
+        self.gone = gone
 
 
 class MailTransport(ABC):

@@ -42,8 +42,8 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 # A webhook that failed this many deliveries in a row is disabled and its owner told.
 WEBHOOK_FAILURES_TO_DISABLE = 10
-# Kinds addressed to one subscriber whatever their confirmation state, always by email
-# (a webhook's confirmation goes to its contact address).
+# Kinds addressed to one subscriber whatever their confirmation state: by email for email and webhook
+# subscribers (a webhook's goes to its contact address), in their own channel for chat and SMS.
 PERSONAL_KINDS = {EventKind.CONFIRMATION, EventKind.MANAGE_LINK}
 # Kinds only webhooks receive: email subscribers hear about incidents, not every component flap.
 WEBHOOK_KINDS = {EventKind.COMPONENT_UPDATE}
@@ -128,16 +128,17 @@ def expand(
     rows: list[tuple[int | None, SubscriberMode, str | None]]
     if event.kind in PERSONAL_KINDS:
         subscribers = session.scalars(select(Subscriber).where(Subscriber.code == event.payload["subscriber"]))
-        rows = [(s.id, SubscriberMode.EMAIL, s.email) for s in subscribers if s.email]
+        rows = [(s.id, SubscriberMode.EMAIL, s.email) if s.mode.confirms_by_email else (s.id, s.mode, s.address)
+                for s in subscribers]
     elif event.kind == EventKind.OWNER_NOTICE:
         rows = [(None, SubscriberMode.EMAIL, event.payload["to"])]
     else:
         query = recipients_query(event.component_ids).with_only_columns(
-            Subscriber.id, Subscriber.mode, Subscriber.email, Subscriber.endpoint)
+            Subscriber.id, Subscriber.mode, Subscriber.email, Subscriber.endpoint, Subscriber.phone_number)
         if event.kind in WEBHOOK_KINDS:
             query = query.where(Subscriber.mode == SubscriberMode.WEBHOOK)
-        rows = [(sid, mode, endpoint if mode == SubscriberMode.WEBHOOK else email)
-                for sid, mode, email, endpoint in session.execute(query)]
+        rows = [(sid, mode, {"email": email, "endpoint": endpoint, "phone_number": phone}[mode.address_column])
+                for sid, mode, email, endpoint, phone in session.execute(query)]
     values = [
         {"event_id": event.id, "subscriber_id": sid, "channel": mode, "address": address,
          "key": f"{event.id}:{sid if sid is not None else address}:{mode.value}",
@@ -207,13 +208,26 @@ def record_sent(session: Session, delivery: Delivery, now: datetime, message_id:
 
 
 def record_failure(
-    session: Session, delivery: Delivery, now: datetime, error: str, permanent: bool
+    session: Session, delivery: Delivery, now: datetime, error: str, permanent: bool, *,
+    retry_at: datetime | None = None, quarantines: bool | None = None,
 ) -> None:
-    """Schedule a retry with backoff, or park the delivery as failed."""
-    delivery.attempts += 1
+    """Schedule a retry with backoff, or park the delivery as failed.
+
+    `retry_at` is when a rate-limited service asked to be tried again: the row waits until then
+    and the attempt is not counted (a rate limit never parks a message). `quarantines` says
+    whether failures in a row disable the subscriber (default: webhooks only).
+    """
     delivery.lease_until = None
+    if retry_at is not None and not permanent:
+        delivery.status = DeliveryStatus.RETRYING
+        delivery.next_attempt_at = max(retry_at, now)
+        delivery.last_error = error[:500]
+        return
+    delivery.attempts += 1
     subscriber = delivery.subscriber
-    if subscriber is not None and delivery.channel == SubscriberMode.WEBHOOK:
+    if quarantines is None:
+        quarantines = delivery.channel == SubscriberMode.WEBHOOK
+    if subscriber is not None and quarantines:
         subscriber.consecutive_failures += 1
         if subscriber.consecutive_failures >= WEBHOOK_FAILURES_TO_DISABLE and subscriber.quarantined_at is None:
             quarantine_webhook(session, subscriber, now)
@@ -227,13 +241,31 @@ def record_failure(
         delivery.next_attempt_at = now + backoff(delivery.attempts)
 
 
+def hold_back(session: Session, channel: SubscriberMode, address: str | None, until: datetime, now: datetime) -> int:
+    """Move the due deliveries a service's rate limit covers (one address, or the whole channel when
+    `address` is None) to `until`, so a 429 pauses them all rather than each finding out for itself.
+
+    Rows leased by a worker are left alone: they are in flight and will learn from their own answer.
+    """
+    query = (update(Delivery)
+             .where(Delivery.channel == channel,
+                    Delivery.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.RETRYING.value]),
+                    Delivery.sent_at.is_(None), Delivery.next_attempt_at < until,
+                    or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
+             .values(next_attempt_at=until)
+             .execution_options(synchronize_session=False))
+    if address is not None:
+        query = query.where(Delivery.address == address)
+    return rows_matched(session, query)
+
+
 def quarantine_webhook(session: Session, subscriber: Subscriber, now: datetime) -> None:
     """Disable a failing webhook and tell the page owner (and the hook's contact) by email."""
     subscriber.quarantined_at = now
     # Park what is still pending for it, so a disabled hook is not called again on a retry.
     session.execute(
         update(Delivery)
-        .where(Delivery.subscriber_id == subscriber.id, Delivery.channel == SubscriberMode.WEBHOOK,
+        .where(Delivery.subscriber_id == subscriber.id, Delivery.channel == subscriber.mode,
                Delivery.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.RETRYING.value]),
                Delivery.sent_at.is_(None))
         .values(status=DeliveryStatus.FAILED, lease_until=None, last_error="webhook disabled after repeated failures")
@@ -260,7 +292,7 @@ def retry(session: Session, actor: Actor, delivery: Delivery, now: datetime | No
     subscriber = delivery.subscriber
     if subscriber is None and delivery.event.kind != EventKind.OWNER_NOTICE:
         raise InvalidInput("The subscriber was removed; there is no one to send this to.", "delivery")
-    if subscriber is not None and delivery.channel == SubscriberMode.WEBHOOK and subscriber.quarantined_at:
+    if subscriber is not None and delivery.channel == subscriber.mode and subscriber.quarantined_at:
         raise InvalidInput("This webhook is disabled after repeated failures; it is not called again "
                            "until it is subscribed anew.", "delivery")
     delivery.status = DeliveryStatus.QUEUED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -14,6 +14,9 @@ from statuspage.edge.session import db_session
 from statuspage.errors import DomainError
 from statuspage.models import Delivery, DeliveryStatus, OutboxEvent
 from statuspage.notify import subscribers
+from statuspage.notify.channels import CHANNELS
+from statuspage.notify.subscriber_csv import export_csv, import_csv
+from statuspage.outbound import guard
 from statuspage.outbox import queue
 from statuspage.web.auth import admin_required
 from statuspage.web.forms import confirm_delete, domain_form, flashed, or_404
@@ -35,20 +38,23 @@ def subscriber_list():
     session = db_session()
     q = request.args.get("q", "").strip()
     state = request.args.get("state", "all")
+    mode = request.args.get("mode", "") or None
     try:
         asked = int(request.args.get("page", "1"))
-        total = subscribers.count(session, q, state)
+        total = subscribers.count(session, q, state, mode)
     except (ValueError, DomainError):
         abort(400, "Unknown filter.")
     # A page past the last shows the last (a huge number must not reach the database as an offset).
     number = min(max(asked, 1), max(1, -(-total // PER_PAGE)))
-    found = subscribers.search(session, q, state, None, PER_PAGE, (number - 1) * PER_PAGE)
+    found = subscribers.search(session, q, state, mode, PER_PAGE, (number - 1) * PER_PAGE)
     components = all_components(session)
     counts = subscribers.component_counts(session)
     everything = subscribers.count(session, "", "active")
+    by_mode = {CHANNELS[kind].label: number for kind, number in subscribers.counts_by_mode(session).items()}
     return render_template("admin/subscribers.html", page=current_page(), subscribers=found, total=total,
-                           q=q, state=state, number=number, pages=max(1, -(-total // PER_PAGE)),
-                           components=components, counts=counts, active=everything)
+                           q=q, state=state, mode=mode or "", modes=CHANNELS, number=number,
+                           pages=max(1, -(-total // PER_PAGE)), components=components, counts=counts,
+                           active=everything, by_mode=by_mode)
 
 
 @bp.get("/subscribers/reach")
@@ -62,7 +68,7 @@ def reach():
 @bp.get("/subscribers.csv")
 @login_required
 def subscriber_csv():
-    return Response(subscribers.export_csv(db_session()), mimetype="text/csv",
+    return Response(export_csv(db_session()), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=subscribers.csv"})
 
 
@@ -84,7 +90,8 @@ def subscriber_import():
         flash("The file is not UTF-8 text.")
         return redirect(url_for("admin_subscribers.subscriber_list"))
     session = db_session()
-    result = subscribers.import_csv(session, _actor(), text)
+    result = import_csv(session, _actor(), text,
+                        policy=guard.Policy.for_subscribers(current_app.config["STATUSPAGE"]))
     session.commit()
     left_out = f"; {result['left_out']} webhooks or unconfirmed left out" if result["left_out"] else ""
     flash(f"Imported {result['created']} subscribers ({result['skipped']} already there{left_out}).")
@@ -105,7 +112,7 @@ def subscriber_delete(code: str):
     return confirm_delete(
         "subscriber", None, lambda: subscribers.remove(db_session(), subscriber, _actor()),
         done=url_for("admin_subscribers.subscriber_list"),
-        message=f"Removed {subscriber.email or subscriber.endpoint}.",
+        message=f"Removed {subscriber.address}.",
         asked_on=url_for("admin_subscribers.subscriber_list"),
     )
 
