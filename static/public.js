@@ -1,7 +1,7 @@
 // The public page's one script. Without it the page shows everything, with a Refresh link.
 // 1. Day by day details behind each component's uptime bars: a button (keyboard) or a tap on a bar fetches
 //    the component's days (/uptime/<id>.json, one small cached document) and lists them in words.
-// 2. Live refresh in place: every minute (and on returning to the tab) it asks the small status.json whether
+// 2. Live refresh in place: every minute by default (and on returning to the tab) it asks the small status.json whether
 //    the page has a newer version than the one shown (its ETag names the version), and only then fetches
 //    the page and swaps its content, announcing it, instead of reloading the whole page on a timer.
 (function () {
@@ -98,8 +98,10 @@
     });
   }
 
-  var REFRESH_MS = 60000;
   var versionMeta = document.querySelector('meta[name="statuspage-version"]');
+  var refreshMeta = document.querySelector('meta[name="statuspage-refresh"]');
+  // Set on the admin's Settings page; 0 means the page is refreshed only when the reader asks.
+  var refreshSeconds = refreshMeta ? parseInt(refreshMeta.content, 10) : 60;
   var announcer = element("p", "visually-hidden");
   announcer.setAttribute("role", "status");
   document.body.appendChild(announcer);
@@ -143,6 +145,8 @@
   }
 
   enhanceUptime(document);
-  window.setInterval(refresh, REFRESH_MS);
-  document.addEventListener("visibilitychange", refresh);
+  if (refreshSeconds > 0) {
+    window.setInterval(refresh, refreshSeconds * 1000);
+    document.addEventListener("visibilitychange", refresh);
+  }
 })();

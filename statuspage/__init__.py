@@ -26,10 +26,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         admin_incidents,
         admin_postmortems,
         admin_probes,
+        admin_settings,
         admin_subscribers,
         admin_users,
         auth,
         embeds,
+        page_assets,
         public,
         subscriptions,
         templating,
@@ -83,7 +85,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     management_api = [v1.bp, v1_incidents.bp, v1_subscribers.bp, v1_postmortems.bp, v1_probes.bp]
     site = [public.bp, embeds.bp, auth.bp, subscriptions.bp, admin.bp, admin_incidents.bp, admin_postmortems.bp,
-            admin_probes.bp, admin_subscribers.bp, admin_users.bp]
+            admin_probes.bp, admin_subscribers.bp, admin_users.bp, admin_settings.bp,
+            page_assets.bp]
     for blueprint in [*site, v2.bp, *management_api, push.bp, openapi_bp]:
         app.register_blueprint(blueprint)
     ratelimit.limit(management_api)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statuspage.db import Base, utcnow
@@ -31,6 +31,12 @@ class Page(Base):
     allow_email_subscribers: Mapped[bool] = mapped_column(default=True)
     allow_webhook_subscribers: Mapped[bool] = mapped_column(default=True)
     allow_rss_atom_feeds: Mapped[bool] = mapped_column(default=True)
+    # The look and voice chosen on the Settings page (page/settings.py).
+    brand_color: Mapped[str | None] = mapped_column(String(7))
+    sender_name: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    footer_text: Mapped[str | None] = mapped_column(Text)
+    # How often an open public page looks for news (seconds; 0: only when the reader asks).
+    refresh_seconds: Mapped[int] = mapped_column(Integer, default=60)
     # Bumped in the same transaction as any change customers can see;
     # it keys the public render cache and the ETag.
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -226,3 +232,16 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(32))
     target_code: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PageAsset(Base):
+    """An image the page shows (its logo or favicon), kept in the database so every web node serves it."""
+
+    __tablename__ = "page_asset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), unique=True)
+    mimetype: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    digest: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

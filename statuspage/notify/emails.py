@@ -21,6 +21,7 @@ from statuspage.config import ROOT
 from statuspage.markdown import plain, render
 from statuspage.models import Delivery, EventKind, OutboxEvent, Subscriber
 from statuspage.notify import tokens
+from statuspage.page.profile import status_title
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,17 @@ class MailContext:
     secret_key: str
     time_zone: str
     footer: str | None = None
+    # The Settings page's sender name; else "<page> status" (never "Status status").
+    sender_name: str | None = None
+
+    @property
+    def status_name(self) -> str:
+        """"Acme status" (or just the name, when it already says status)."""
+        return status_title(self.page_name)
+
+    @property
+    def sender(self) -> str:
+        return self.sender_name or self.status_name
 
     @property
     def domain(self) -> str:
@@ -189,8 +201,8 @@ def render_event(ctx: MailContext, event: OutboxEvent, personal: bool) -> Render
         subject=_encoded(_subject(ctx, event)),
         text=env.get_template(f"{template}.txt").render(context),
         html=env.get_template(f"{template}.html").render(context),
-        sender=formataddr((f"{ctx.page_name} status", ctx.mail_from)),
-        list_id=formataddr((f"{ctx.page_name} status", f"status.{ctx.domain}")),
+        sender=formataddr((ctx.sender, ctx.mail_from)),
+        list_id=formataddr((ctx.status_name, f"status.{ctx.domain}")),
     )
 
 

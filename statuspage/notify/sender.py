@@ -164,6 +164,7 @@ class Notifier:
                        else self.settings.mail_from),
             secret_key=self.settings.secret_key, time_zone=page.time_zone if page else self.settings.timezone,
             footer=page.notifications_email_footer if page else None,
+            sender_name=page.sender_name if page else None,
         )
 
     def _send(self, ids: list[int], now: datetime, keeper: LeaseKeeper) -> list[Outcome]:

@@ -15,6 +15,7 @@ from statuspage.models import ComponentStatus
 from statuspage.page.profile import status_title
 from statuspage.postmortems.document import public_sections
 from statuspage.timefmt import iso, local, utc_label
+from statuspage.web.page_assets import asset_url
 
 STATUS_ICONS = {
     "operational": "✓",
@@ -70,5 +71,5 @@ def init_app(app: Flask) -> None:
         status_title=status_title,
         recent_time=recent_time,
     )
-    app.jinja_env.globals.update(component_statuses=[s.value for s in ComponentStatus],
+    app.jinja_env.globals.update(asset_url=asset_url, component_statuses=[s.value for s in ComponentStatus],
                                  public_postmortem=public_sections)

@@ -42,7 +42,7 @@ def admin_paths(ids: dict[str, str]) -> list[str]:
             "/admin/maintenance/new", f"/admin/components/{ids['component']}", "/admin/probes",
             f"/admin/probes/{ids['probe']}", "/admin/probes/new", "/admin/templates", "/admin/subscribers",
             "/admin/deliveries", "/admin/action-items", "/admin/audit", "/admin/users", "/admin/account",
-            f"/admin/incidents/{ids['resolved']}/postmortem"]
+            f"/admin/incidents/{ids['resolved']}/postmortem", "/admin/settings"]
 
 
 def public_paths(ids: dict[str, str]) -> list[str]:

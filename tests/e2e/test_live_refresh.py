@@ -38,7 +38,7 @@ def test_nothing_is_fetched_but_the_small_status_document_while_nothing_changes(
     session.commit()
     page.goto(live_server + "/")
     requests: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
+    page.on("request", lambda request: request.resource_type in ("fetch", "xhr") and requests.append(request.url))
     for _ in range(3):
         page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
         page.wait_for_timeout(300)
