@@ -77,12 +77,34 @@
     button.setAttribute("aria-expanded", "false");
   }
 
+  function componentName(uptime) {
+    // The component's name is the first text of its .name (a span, or a disclosure's summary).
+    var name = uptime.closest("li").querySelector(".name");
+    var first = name && name.firstChild;
+    if (first && first.nodeType !== Node.TEXT_NODE) { first = first.firstChild; }
+    return first ? first.textContent.trim() : "";
+  }
+
   function enhanceUptime(root) {
-    root.querySelectorAll(".uptime-toggle").forEach(enhanceToggle);
+    root.querySelectorAll(".uptime[data-days]").forEach(function (uptime, index) {
+      // The button and the region it controls are made here: readers without this script never see them,
+      // and a page of hundreds of components does not carry them.
+      var region = element("div", "uptime-days");
+      region.id = "uptime-days-" + index;
+      region.hidden = true;
+      var button = element("button", "uptime-toggle link-button", "Day by day");
+      button.type = "button";
+      button.dataset.days = uptime.dataset.days;
+      button.setAttribute("aria-expanded", "false");
+      button.setAttribute("aria-controls", region.id);
+      button.appendChild(element("span", "visually-hidden", " for " + componentName(uptime)));
+      uptime.appendChild(button);
+      uptime.appendChild(region);
+      enhanceToggle(button);
+    });
   }
 
   function enhanceToggle(button) {
-    button.hidden = false;
     button.addEventListener("click", function () {
       if (button.getAttribute("aria-expanded") === "true") { close(button); } else { open(button); }
     });
