@@ -199,7 +199,7 @@ def test_the_incident_form_shows_how_many_subscribers_each_component_would_reach
     form = parse(client.get("/admin/incidents/new"))
     labels = {" ".join(label.text_content().split()) for label in form.xpath("//fieldset//label")}
     assert any(text.startswith("Database cluster (now Operational; 2 subscribers chose it)") for text in labels)
-    assert any(text.startswith("Website (now Operational; 1 subscribers chose it)") for text in labels)
+    assert any(text.startswith("Website (now Operational; 1 subscriber chose it)") for text in labels)
     [hint] = form.xpath("//fieldset/p[@class='hint']")
     assert "all 4 confirmed subscribers" in " ".join(hint.text_content().split())
 

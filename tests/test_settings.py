@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 
 import lxml.html
 import pytest
@@ -149,3 +150,15 @@ def test_emails_come_from_the_sender_name_chosen_in_settings(mail_app, worker_fo
     [confirmation] = sink.to("ana@example.org")
     assert confirmation["From"] == expected
     assert "status status" not in confirmation.get_body(("plain",)).get_content().lower()
+
+
+def test_message_ids_carry_a_random_part_so_two_installs_never_share_one(mail_app, worker_for, smtp_server):
+    sink, _port = smtp_server
+    client = mail_app.test_client()
+    for address in ("ana@example.org", "ben@example.org"):
+        assert client.post("/subscribe", data={"email": address}).status_code == 200
+    worker_for(mail_app).run_once()
+    ids = [sink.to(address)[0]["Message-ID"] for address in ("ana@example.org", "ben@example.org")]
+    for message_id in ids:
+        assert re.fullmatch(r"<[0-9a-f]{16}\.d\d+\.e\d+@acme\.test>", message_id), message_id
+    assert ids[0].split(".")[0] != ids[1].split(".")[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email import charset
@@ -227,7 +228,8 @@ def build(
     message["Auto-Submitted"] = "auto-generated"
     message["List-Id"] = rendered.list_id
     incident = event.payload.get("incident")
-    message_id = f"<d{delivery.id}.e{event.id}@{ctx.domain}>"
+    # A random part: row ids start again on every install (and after a restore), Message-IDs must not.
+    message_id = f"<{secrets.token_hex(8)}.d{delivery.id}.e{event.id}@{ctx.domain}>"
     if incident and subscriber is not None:
         root = thread_id(ctx, incident, subscriber.code)
         if event.payload.get("first"):

@@ -57,6 +57,11 @@ def recent_time(value: datetime | None) -> str:
     return localtime(value, "%b %d, %Y %H:%M")
 
 
+def counted(number: int, noun: str) -> str:
+    """"1 subscriber", "2 subscribers", "0 subscribers"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         status_label=status_label,
@@ -70,6 +75,7 @@ def init_app(app: Flask) -> None:
         words=lambda value: str(value).replace("_", " ").capitalize(),
         status_title=status_title,
         recent_time=recent_time,
+        counted=counted,
     )
     app.jinja_env.globals.update(asset_url=asset_url, component_statuses=[s.value for s in ComponentStatus],
                                  public_postmortem=public_sections)
