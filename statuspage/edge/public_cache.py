@@ -335,8 +335,11 @@ def _rendered_once(cache: PublicCache, version: str, key: str, view: Callable, a
     """The entry for `key`: from this process, from the shared snapshot, or rendered here, once."""
     with cache.render_lock(key):
         entry = cache.get(key, version) or _shared(cache, version, key)
-        if entry is None and _leased_elsewhere(cache, version, key):
-            entry = _awaited(cache, version, key)
+        if entry is None:
+            if _leased_elsewhere(cache, version, key):
+                entry = _awaited(cache, version, key)
+            else:  # the lease is ours: another process may have stored the entry just before we took it
+                entry = _shared(cache, version, key)
         return entry or _render(cache, version, key, view, args, kwargs)
 
 
