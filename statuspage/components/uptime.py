@@ -42,7 +42,7 @@ class Segment:
     status: ComponentStatus
 
 
-@dataclass
+@dataclass(frozen=True)
 class Day:
     """One bar: the worst status of a UTC day, its uptime and the incidents that touched it."""
 
@@ -52,9 +52,14 @@ class Day:
     incidents: list[str] = field(default_factory=list)
     incident_codes: list[str] = field(default_factory=list)
 
-    @property
-    def uptime_label(self) -> str:
-        return label(self.uptime)
+    # Worked out once: the page compares and prints them for every day of every component.
+    uptime_label: str = field(init=False, compare=False)
+    # What a reader sees of the day: days that read the same share one bar.
+    reading: tuple[ComponentStatus | None, str, tuple[str, ...]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:  # frozen: Days are shared between components (for_components)
+        object.__setattr__(self, "uptime_label", label(self.uptime))
+        object.__setattr__(self, "reading", (self.status, self.uptime_label, tuple(self.incidents)))
 
 
 @dataclass(frozen=True)
@@ -98,9 +103,7 @@ class Uptime:
             if day.status is None:
                 continue
             last = runs[-1] if runs else None
-            if (last is not None and last.first + len(last.days) == index
-                    and (last.days[0].status, last.days[0].uptime_label, last.days[0].incidents)
-                    == (day.status, day.uptime_label, day.incidents)):
+            if last is not None and last.first + len(last.days) == index and last.days[0].reading == day.reading:
                 last.days.append(day)
             else:
                 runs.append(Run(index, [day]))
@@ -195,11 +198,12 @@ def for_components(session: Session, components: Sequence[Component], now: datet
     edges = [_midnight(day).timestamp() for day in days_of] + [now.timestamp()]
     edges[-1] = min(edges[-1], (_midnight(days_of[-1]) + timedelta(days=1)).timestamp())
     result = {}
+    shared: dict[tuple[int, ComponentStatus | None, float | None], Day] = {}
     for component in components:
         origin = max(origin_of(component), window)
         parts = segments(component, changes[component.id], origin, now)
         result[component.id] = Uptime(
-            days=_days(parts, touched[component.id], days_of, edges),
+            days=_days(parts, touched[component.id], days_of, edges, shared),
             uptime_30=percent(*downtime(parts, max(origin, now - timedelta(days=30)), now)),
             uptime_90=percent(*downtime(parts, origin, now)),
             since=origin.date() if origin > window else None,
@@ -208,7 +212,7 @@ def for_components(session: Session, components: Sequence[Component], now: datet
 
 
 def _days(parts: Sequence[Segment], touched: Sequence[tuple[datetime, datetime, str, str]], days_of: list[date],
-          edges: list[float]) -> list[Day]:
+          edges: list[float], shared: dict[tuple[int, ComponentStatus | None, float | None], Day]) -> list[Day]:
     """One Day per UTC day: each segment adds its seconds to the days it spans (once), and each incident
     names the days it touched (began before the day ended, still open or ended after it began)."""
     count = len(days_of)
@@ -233,9 +237,20 @@ def _days(parts: Sequence[Segment], touched: Sequence[tuple[datetime, datetime, 
         last = min(count - 1, bisect_right(edges, ended.timestamp()) - 1)  # the last day beginning by its end
         for index in range(first, last + 1):
             names[index].append((name, code))
-    return [Day(day, None, None) if worst[i] is None else
-            Day(day, worst[i], percent(down[i], measured[i]), [n for n, _ in names[i]], [c for _, c in names[i]])
-            for i, day in enumerate(days_of)]
+    result = []
+    for i, day in enumerate(days_of):
+        status = worst[i]
+        value = None if status is None else percent(down[i], measured[i])
+        if names[i] and status is not None:
+            result.append(Day(day, status, value, [n for n, _ in names[i]], [c for _, c in names[i]]))
+            continue
+        # Most days of most components read the same (operational, 100%): one Day serves them all.
+        key = (i, status, value)
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = Day(day, status, value)
+        result.append(found)
+    return result
 
 
 def label(value: float | None) -> str:
