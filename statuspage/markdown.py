@@ -8,6 +8,7 @@ reach a page, a feed or an email.
 from __future__ import annotations
 
 import html
+import re
 from functools import lru_cache
 
 import nh3
@@ -40,6 +41,19 @@ def render(text: str | None) -> Markup:
     return Markup(clean)
 
 
+_ORDERED = re.compile(r"<ol(?: start=\"(\d+)\")?>(.*?)</ol>", re.S)
+
+
+def _numbered(match: re.Match[str]) -> str:
+    number = int(match.group(1) or 1)
+    items = match.group(2).split("<li>")
+    return items[0] + "".join(f"<li>{number + i}. {item}" for i, item in enumerate(items[1:]))
+
+
 def plain(text: str | None) -> str:
-    """The message as plain text (for emails' text part and feed summaries)."""
-    return html.unescape(nh3.clean(_md.render(text or ""), tags=set())).strip()
+    """The message as plain text (for emails' text part and feed summaries); list items keep a "- " or
+    their number, so a list still reads as one."""
+    rendered = _ORDERED.sub(_numbered, _md.render(text or "")).replace("<li>", "<li>- ")
+    rendered = re.sub(r"<li>- (\d+\. )", r"<li>\1", rendered)
+    rendered = re.sub(r"(<li>(?:- |\d+\. ))\s*<p>", r"\1", rendered)  # items of a loose list
+    return html.unescape(nh3.clean(rendered, tags=set())).strip()
