@@ -92,3 +92,12 @@ def test_every_public_page_passes_axe_and_fits_the_screen(browser, live_server, 
             problems[path] = found
     context.close()
     assert problems == {}, "\n".join(f"{path}: {found}" for path, found in problems.items())
+
+
+def test_the_admin_navigation_fits_on_one_line_on_a_laptop(browser, live_server, make_user):
+    context, tab = signed_in(browser, live_server, make_user, 1280)
+    tab.goto(live_server + "/admin/incidents")
+    tops = tab.eval_on_selector_all(".site-header .brand, .admin-nav a, .account a, .account button",
+                                    "items => items.map(e => Math.round(e.getBoundingClientRect().top))")
+    assert len(tops) >= 12 and max(tops) - min(tops) <= 12, tops
+    context.close()
