@@ -6,6 +6,7 @@ from conftest import screenshot, wait_for_previews
 
 from statuspage.audit import Actor
 from statuspage.components import catalog
+from statuspage.incidents import lifecycle
 from tests.conftest import PASSWORD
 
 
@@ -41,6 +42,13 @@ def test_the_replayed_outage_reads_well_on_desktop_and_phone(browser, page, live
     page.fill("input[name=password]", PASSWORD)
     with page.expect_navigation():  # signed in once the answer has loaded, before the next goto
         page.click("button[type=submit]")
+    outage = lifecycle.open_incident(session, Actor.system("test"), name="Slow responses from the cache",
+                                     body="We are looking into slow responses.", status="investigating",
+                                     component_statuses={database.code: "degraded_performance"})
+    session.commit()
+    page.goto(f"{live_server}/admin/incidents/{outage.code}")
+    screenshot(page, "demo-admin-outage")  # a responder posting the next update in the middle of an outage
+
     page.goto(f"{live_server}/admin/incidents/{code}/postmortem")
     assert "Time to detect" in page.content()
     wait_for_previews(page)
