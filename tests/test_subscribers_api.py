@@ -207,7 +207,8 @@ def test_the_list_pages_from_0_as_statuspage_does_without_overlap(api, populatio
     assert set(api.ids(".json?state=all")) == set(population.values())
 
 
-NONE_BY_TYPE = {"email": 0, "sms": 0, "webhook": 0, "slack": 0, "teams": 0, "integration_partner": 0}
+NONE_BY_TYPE = {"email": 0, "sms": 0, "webhook": 0, "slack": 0, "teams": 0, "integration_partner": 0,
+                "discord": 0, "mattermost": 0}
 
 
 def test_the_count_is_by_type_as_statuspage_answers_and_follows_the_filters(api, population):
@@ -233,8 +234,8 @@ def test_the_unsubscribed_list_is_empty_because_unsubscribing_removes_the_subscr
     assert admin_api("GET", "/unsubscribed?per_page=0").status_code == 400
 
 
-@pytest.mark.parametrize("kind", ["sms", "slack", "teams", "integration_partner"])
-def test_types_we_do_not_offer_list_no_one(api, population, kind):
+@pytest.mark.parametrize("kind", ["sms", "slack", "teams", "integration_partner", "discord", "mattermost"])
+def test_a_type_no_subscriber_has_lists_no_one(api, population, kind):
     assert api.ids(f"?type={kind}&state=all") == []
 
 

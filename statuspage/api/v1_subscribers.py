@@ -98,9 +98,9 @@ def count_subscribers(page):
 def histogram_by_state(page):
     session = db_session()
     histogram = {kind: {**dict.fromkeys(STATES, 0), "total": 0} for kind in TYPES}
-    for mode in MODES:
-        for state in (*STATES, "all"):
-            histogram[mode]["total" if state == "all" else state] = subscribers.count(session, "", state, mode)
+    for state in (*STATES, "all"):
+        for mode, number in subscribers.counts_by_mode(session, state).items():
+            histogram[mode.value]["total" if state == "all" else state] = number
     return jsonify(histogram)
 
 
@@ -118,17 +118,21 @@ def list_unsubscribed(page):
 def create_subscriber(page):
     new = SUBSCRIBER_CREATE.parse(request_body())
     session = db_session()
+    settings = current_app.config["STATUSPAGE"]
     skip = new.skip_confirmation_notification
     if skip:
         require_admin()  # opting someone in without their consent is an admin's call
+    if new.mode == SubscriberMode.SMS and settings.sms is None:
+        raise ApiError(422, "invalid", "SMS subscribers cannot be added: texts are not set up on this server "
+                                       "(STATUSPAGE_SMS_PROVIDER).", "phone_number")
     subscriber = subscribers.create(
-        session, _actor(), email=new.email, endpoint=new.endpoint,
-        component_codes=new.component_ids, skip_confirmation=skip,
-        policy=guard.Policy.for_subscribers(current_app.config["STATUSPAGE"]),
+        session, _actor(), mode=new.mode, email=new.email, endpoint=new.endpoint, phone_number=new.phone_number,
+        phone_country=new.phone_country, component_codes=new.component_ids, skip_confirmation=skip,
+        policy=guard.Policy.for_subscribers(settings),
     )
     session.commit()
-    # What was applied: an email subscriber opted in without the confirmation mail.
-    applied = skip and subscriber.mode == SubscriberMode.EMAIL and subscriber.confirmed_at is not None
+    # What was applied: a subscriber opted in without a confirmation (webhooks never get one).
+    applied = skip and subscriber.mode != SubscriberMode.WEBHOOK and subscriber.confirmed_at is not None
     body: SubscriberCreatedJson = {**subscriber_json(subscriber, page), "skip_confirmation_notification": applied}
     if subscriber.webhook_secret:
         body["webhook_secret"] = subscriber.webhook_secret  # shown once, to sign-check deliveries
@@ -174,7 +178,8 @@ def delete_subscriber(page, subscriber_id):
 def resend_one(page, subscriber_id):
     session = db_session()
     if not subscribers.resend_confirmation(session, _one(subscriber_id)):
-        raise ApiError(422, "invalid", "This subscriber is already confirmed or is not an email subscriber.")
+        raise ApiError(422, "invalid", "This subscriber is already confirmed, or is a webhook or SMS subscriber "
+                                       "(who confirm through their own sign-up).")
     session.commit()
     return jsonify({}), 201
 

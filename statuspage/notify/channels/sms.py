@@ -56,8 +56,11 @@ def clean_phone(number: object, country: object = None, field: str = "phone_numb
                            field) from None
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidInput("That phone number cannot exist; check the digits and the country.", field)
-    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    return e164, phonenumbers.region_code_for_number(parsed) or (region or "")
+    found = phonenumbers.region_code_for_number(parsed)
+    if found is None or len(found) != 2:  # "001": freephone and other numbers of no country
+        raise InvalidInput("That number belongs to no country (a freephone or global service number); "
+                           "texts need a mobile number.", field)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), found
 
 
 def masked(e164: str) -> str:
