@@ -434,3 +434,20 @@ def test_a_reader_waiting_on_a_render_that_was_given_back_renders_at_once(settin
     other.join()
     assert response.status_code == 200 and took < public_cache.LEASE_WAIT_SECONDS / 2
     app.extensions["statuspage.db"].engine.dispose()
+
+
+def test_a_process_with_nothing_to_serve_waits_for_a_slow_database_instead_of_a_503(client, monkeypatch):
+    reader = public_cache.page_version_reader
+
+    def slow(database):
+        read = reader(database)
+
+        def later() -> int:
+            time.sleep(0.7)  # past the 0.5 s deadline of the version check
+            return read()
+
+        return later
+
+    monkeypatch.setattr(public_cache, "page_version_reader", slow)
+    response, took = timed_get(client, "/api/v2/status.json")
+    assert response.status_code == 200 and took >= 0.7

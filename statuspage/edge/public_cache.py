@@ -156,6 +156,15 @@ class PublicCache:
             self._version = record.version_tag(self._page_version, utcnow().date())
             return self._version
 
+    def version_now(self, load: Callable[[], int]) -> str:
+        """The version read at once, however long the database takes within its own timeouts: for a
+        process with nothing to serve instead, where waiting beats a 503 (raises SQLAlchemyError)."""
+        page_version = load()
+        with self._lock:
+            self._page_version, self._checked_at = page_version, time.monotonic()
+            self._version = record.version_tag(page_version, utcnow().date())
+            return self._version
+
     def fresh_version(self) -> str | None:
         """The version if the database confirmed it within the interval (a hit may be served), else None."""
         with self._lock:
@@ -389,10 +398,17 @@ def cached_public(view: Callable) -> Callable:
         g.public_response = True
         cache = _cache()
         key = cache_key(request.path, request.query_string.decode("latin-1"))
+        reader = page_version_reader(current_app.extensions["statuspage.db"])
         try:
-            version = cache.version(page_version_reader(current_app.extensions["statuspage.db"]))
+            version = cache.version(reader)
         except Unavailable:
-            return _from_snapshot(cache, key)
+            cache.load_snapshot()
+            if cache.stale(key) is not None:
+                return _from_snapshot(cache, key)
+            try:  # nothing to serve: the database may only be slow, so wait for it within its own timeouts
+                version = cache.version_now(reader)
+            except SQLAlchemyError:
+                return _from_snapshot(cache, key)
         entry = cache.get(key, version)
         if entry is None:
             g.public_version = version  # the page names the version it shows, so its script sees a newer one
