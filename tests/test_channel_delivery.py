@@ -19,6 +19,7 @@ from statuspage.models import AuditEntry, ComponentStatus, DeliveryStatus, Subsc
 from statuspage.notify import subscribers
 from statuspage.notify.sender import Notifier
 from statuspage.outbound.guard import Policy
+from statuspage.page.record import get_page
 from statuspage.postmortems import editing
 from statuspage.postmortems.document import REQUIRED as REQUIRED_SECTIONS
 from tests.channel_builders import deliveries, open_incident, subscribe, worker
@@ -283,3 +284,14 @@ def test_chat_subscribers_hear_of_maintenance_and_postmortems_as_email_subscribe
     assert [(e["title"], e["color"]) for e in embeds] == [
         ("Database upgrade", 0x3498DB), ("Checkout fails", 0x2FB344), ("Checkout fails", 0x2FB344)]
     assert embeds[2]["description"].startswith("Postmortem")
+
+
+def test_a_page_named_status_confirms_chat_without_saying_status_twice(chat_receiver, client, session, run):
+    get_page(session).name = "Status"
+    session.commit()
+    receiver = chat_receiver("slack")
+    assert client.post("/subscribe/chat", data={"mode": "slack", "endpoint": receiver.url}).status_code == 200
+    run()
+    [payload] = receiver.payloads()
+    assert "Confirm Status updates here" in payload["text"]
+    assert "status status" not in json.dumps(payload).lower()

@@ -62,14 +62,14 @@ def notice(batch: Batch, delivery: Delivery) -> Notice:
 
 def _event_notice(batch: Batch, event: OutboxEvent) -> Notice:
     payload = event.payload
-    page_name = batch.mail.page_name
+    page_name, updates = batch.mail.page_name, f"{batch.mail.status_name} updates"  # never "Status status"
     if event.kind == EventKind.CONFIRMATION:
-        return Notice(event.kind, f"Confirm {page_name} status updates here", "", "none",
-                      f"Someone asked for {page_name} status updates to be sent here. Nothing more is sent "
+        return Notice(event.kind, f"Confirm {updates} here", "", "none",
+                      f"Someone asked for {updates} to be sent here. Nothing more is sent "
                       "until the link is followed and confirmed; if you did not ask for this, ignore it.",
                       "", code=str(payload.get("sms_code", "")), page_name=page_name)
     if event.kind == EventKind.MANAGE_LINK:
-        return Notice(event.kind, f"{page_name} status updates already come here", "", "none",
+        return Notice(event.kind, f"{updates} already come here", "", "none",
                       "Follow the link to choose components or unsubscribe.", "", page_name=page_name)
     is_postmortem = event.kind == EventKind.POSTMORTEM
     text = str(payload.get("text") or "") if is_postmortem and payload.get("text") else plain(payload.get("body"))

@@ -29,6 +29,7 @@ from statuspage.notify.channels.notice import Notice, clip, notice
 from statuspage.notify.transports import TransportError
 from statuspage.outbound import guard
 from statuspage.outbound.http import HttpResponse
+from statuspage.page.profile import status_title
 
 # GSM 03.38: the basic set (one septet each) and the extension (two); anything else makes a UCS-2 text.
 GSM_BASIC = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -91,12 +92,12 @@ def fit(make: Callable[[str], str], title: str) -> str:
 def sms_text(notice: Notice, stop_url: str) -> str:
     """The text of one message: title, status and a short link, and where to stop, in two segments."""
     if notice.kind == EventKind.CONFIRMATION and notice.code:
-        return (f"{notice.code} is your code to confirm {notice.page_name} status texts. "
+        return (f"{notice.code} is your code to confirm {status_title(notice.page_name)} texts. "
                 f"It expires in {CODE_MINUTES} minutes.")
     if notice.kind == EventKind.CONFIRMATION:
-        return f"Confirm {notice.page_name} status texts to this number: {notice.url}"
+        return f"Confirm {status_title(notice.page_name)} texts to this number: {notice.url}"
     if notice.kind == EventKind.MANAGE_LINK:
-        return f"{notice.page_name} status texts come to this number. Stop: {stop_url}"
+        return f"{status_title(notice.page_name)} texts come to this number. Stop: {stop_url}"
     status = f" - {notice.status}" if notice.status else ""
     return fit(lambda title: f"{notice.page_name}: {title}{status}. {notice.url} Stop: {stop_url}",
                " ".join(notice.title.split()))
