@@ -148,20 +148,19 @@ class PublicCache:
         """
         now = time.monotonic()
         if self._page_version is None or now - self._checked_at >= self.check_seconds:
-            page_version = self._read(load)
-            with self._lock:
-                self._page_version, self._checked_at = page_version, now
+            return self._confirmed(self._read(load), now)
         with self._lock:
-            assert self._page_version is not None
             self._version = record.version_tag(self._page_version, utcnow().date())
             return self._version
 
     def version_now(self, load: Callable[[], int]) -> str:
         """The version read at once, however long the database takes within its own timeouts: for a
         process with nothing to serve instead, where waiting beats a 503 (raises SQLAlchemyError)."""
-        page_version = load()
+        return self._confirmed(load(), time.monotonic())
+
+    def _confirmed(self, page_version: int, at: float) -> str:
         with self._lock:
-            self._page_version, self._checked_at = page_version, time.monotonic()
+            self._page_version, self._checked_at = page_version, at
             self._version = record.version_tag(page_version, utcnow().date())
             return self._version
 

@@ -126,6 +126,11 @@ def asset(session: Session, kind: str) -> PageAsset | None:
     return session.scalars(select(PageAsset).where(PageAsset.kind == kind)).first()
 
 
+def digests(session: Session) -> dict[str, str]:
+    """Each image the page has, by kind, with its digest: what every page's header needs, without the bytes."""
+    return {kind: digest for kind, digest in session.execute(select(PageAsset.kind, PageAsset.digest))}
+
+
 def _store_asset(session: Session, kind: str, data: bytes, mimetype: str) -> None:
     found = asset(session, kind) or PageAsset(kind=kind)
     found.body, found.mimetype, found.updated_at = data, mimetype, utcnow()

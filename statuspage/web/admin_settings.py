@@ -15,16 +15,15 @@ from statuspage.errors import DomainError
 from statuspage.page import settings
 from statuspage.web.auth import admin_required
 from statuspage.web.forms import domain_form, refusal
+from statuspage.web.page_assets import asset_urls
 
 bp = Blueprint("admin_settings", __name__, url_prefix="/admin")
 ZONES = sorted(available_timezones())
 
 
 def _render(status: int = 200, **context: object) -> ResponseReturnValue:
-    session = db_session()
     return render_template("admin/settings.html", page=current_page(), zones=ZONES,
-                           refresh_choices=settings.REFRESH_CHOICES,
-                           assets={kind: settings.asset(session, kind) for kind in settings.ASSET_KINDS},
+                           refresh_choices=settings.REFRESH_CHOICES, images=asset_urls(),
                            **{"form": None, **context}), status
 
 

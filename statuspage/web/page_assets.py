@@ -31,7 +31,7 @@ def theme() -> ResponseReturnValue:
     return current_app.response_class(body, mimetype="text/css")
 
 
-def asset_url(kind: str) -> str | None:
-    """The address of the page's logo or favicon (its digest makes each new image a new URL), or None."""
-    found = settings.asset(db_session(), kind)
-    return url_for("page_assets.image", kind=kind, v=found.digest[:12]) if found else None
+def asset_urls() -> dict[str, str]:
+    """The address of each image the page has ("logo", "favicon"); its digest makes a new image a new URL."""
+    return {kind: url_for("page_assets.image", kind=kind, v=digest[:12])
+            for kind, digest in settings.digests(db_session()).items()}

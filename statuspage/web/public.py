@@ -9,7 +9,6 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from statuspage.components import uptime
 from statuspage.components.catalog import component_tree, get_component
 from statuspage.components.status_rules import page_indicator
-from statuspage.components.uptime_json import uptime_json
 from statuspage.db import utcnow
 from statuspage.edge import health
 from statuspage.edge.page import current_page
@@ -20,6 +19,7 @@ from statuspage.incidents import lookups, rules
 from statuspage.incidents.history import past_page as past_incidents
 from statuspage.models import IncidentKind, MaintenanceStatus
 from statuspage.probes.chart import public_charts
+from statuspage.shapes.uptime import uptime_json
 from statuspage.web.forms import or_404
 
 bp = Blueprint("public", __name__)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Flask
 
@@ -15,7 +15,7 @@ from statuspage.models import ComponentStatus
 from statuspage.page.profile import status_title
 from statuspage.postmortems.document import public_sections
 from statuspage.timefmt import iso, local, utc_label
-from statuspage.web.page_assets import asset_url
+from statuspage.web.page_assets import asset_urls
 
 STATUS_ICONS = {
     "operational": "✓",
@@ -49,10 +49,11 @@ def localtime(value: datetime | None, fmt: str = "%b %d, %Y %H:%M %Z") -> str:
 
 
 def recent_time(value: datetime | None) -> str:
-    """A time of today as hours, an older one with its date (a probe silent for days must look it)."""
+    """A time of today (in the page's zone) as hours, any other with its date: a probe silent since
+    yesterday evening must not look as if it checked this evening."""
     if value is None:
         return ""
-    if utcnow() - value < timedelta(hours=20):
+    if local(value, _page_tz()).date() == local(utcnow(), _page_tz()).date():
         return localtime(value, "%H:%M:%S")
     return localtime(value, "%b %d, %Y %H:%M")
 
@@ -77,5 +78,5 @@ def init_app(app: Flask) -> None:
         recent_time=recent_time,
         counted=counted,
     )
-    app.jinja_env.globals.update(asset_url=asset_url, component_statuses=[s.value for s in ComponentStatus],
+    app.jinja_env.globals.update(asset_urls=asset_urls, component_statuses=[s.value for s in ComponentStatus],
                                  public_postmortem=public_sections)
