@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import statuspage.db
+from tests.conftest import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -41,6 +42,15 @@ def page(browser):
     tab = context.new_page()
     yield tab
     context.close()
+
+
+def sign_in(tab, origin: str, email: str = "oncall@example.com") -> None:
+    """Sign in through the real form (the user must exist with the test password)."""
+    tab.goto(origin + "/login")
+    tab.fill("input[name=email]", email)
+    tab.fill("input[name=password]", PASSWORD)
+    with tab.expect_navigation():  # signed in once the answer has loaded, before the next goto
+        tab.click("button[type=submit]")
 
 
 def screenshot(tab, name: str) -> Path:

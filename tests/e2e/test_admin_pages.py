@@ -4,12 +4,11 @@ no violation of any impact, and nothing is wider than the screen (tables scroll 
 from __future__ import annotations
 
 import pytest
-from conftest import accessibility_violations
+from conftest import accessibility_violations, sign_in
 
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.incidents import lifecycle
-from tests.conftest import PASSWORD
 from tests.probe_builders import a_probe
 
 ACTOR = Actor.system("test")
@@ -53,19 +52,14 @@ def signed_in(browser, live_server, make_user, width: int):
     make_user("admin@example.com", "admin")
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     tab = context.new_page()
-    tab.goto(live_server + "/login")
-    tab.fill("input[name=email]", "admin@example.com")
-    tab.fill("input[name=password]", PASSWORD)
-    with tab.expect_navigation():
-        tab.click("button[type=submit]")
+    sign_in(tab, live_server, "admin@example.com")
     return context, tab
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_every_admin_page_passes_axe_and_fits_the_screen(browser, live_server, make_user, outage, width):
-    context, tab = signed_in(browser, live_server, make_user, width)
+def problems_on(tab, live_server: str, paths: list[str], width: int) -> dict[str, list[str]]:
+    """For each path with any: axe-core's violations, and what reaches past the right edge of the screen."""
     problems = {}
-    for path in admin_paths(outage):
+    for path in paths:
         tab.goto(live_server + path)
         found = accessibility_violations(tab)
         wide = tab.evaluate("document.documentElement.scrollWidth")
@@ -73,6 +67,13 @@ def test_every_admin_page_passes_axe_and_fits_the_screen(browser, live_server, m
             found.append(f"page is {wide}px wide: " + ", ".join(tab.evaluate(WIDER_THAN, width)))
         if found:
             problems[path] = found
+    return problems
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_admin_page_passes_axe_and_fits_the_screen(browser, live_server, make_user, outage, width):
+    context, tab = signed_in(browser, live_server, make_user, width)
+    problems = problems_on(tab, live_server, admin_paths(outage), width)
     context.close()
     assert problems == {}, "\n".join(f"{path}: {found}" for path, found in problems.items())
 
@@ -80,16 +81,7 @@ def test_every_admin_page_passes_axe_and_fits_the_screen(browser, live_server, m
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_public_page_passes_axe_and_fits_the_screen(browser, live_server, outage, width):
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
-    tab = context.new_page()
-    problems = {}
-    for path in public_paths(outage):
-        tab.goto(live_server + path)
-        found = accessibility_violations(tab)
-        wide = tab.evaluate("document.documentElement.scrollWidth")
-        if wide > width:
-            found.append(f"page is {wide}px wide: " + ", ".join(tab.evaluate(WIDER_THAN, width)))
-        if found:
-            problems[path] = found
+    problems = problems_on(context.new_page(), live_server, public_paths(outage), width)
     context.close()
     assert problems == {}, "\n".join(f"{path}: {found}" for path, found in problems.items())
 

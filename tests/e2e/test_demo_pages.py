@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import screenshot, wait_for_previews
+from conftest import screenshot, sign_in, wait_for_previews
 
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.incidents import lifecycle
-from tests.conftest import PASSWORD
 
 
 def test_the_replayed_outage_reads_well_on_desktop_and_phone(browser, page, live_server, runner, session, make_user):
@@ -37,11 +36,7 @@ def test_the_replayed_outage_reads_well_on_desktop_and_phone(browser, page, live
     phone.close()
 
     make_user("admin@example.com", "admin")
-    page.goto(live_server + "/login")
-    page.fill("input[name=email]", "admin@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():  # signed in once the answer has loaded, before the next goto
-        page.click("button[type=submit]")
+    sign_in(page, live_server, "admin@example.com")
     outage = lifecycle.open_incident(session, Actor.system("test"), name="Slow responses from the cache",
                                      body="We are looking into slow responses.", status="investigating",
                                      component_statuses={database.code: "degraded_performance"})

@@ -3,21 +3,18 @@ sets every chosen component at once."""
 
 from __future__ import annotations
 
+from conftest import sign_in
+
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.incidents import templates as incident_templates
-from tests.conftest import PASSWORD
 
 ACTOR = Actor.system("test")
 
 
 def signed_in_tab(page, live_server, make_user):
     make_user("responder@example.com", "responder")
-    page.goto(live_server + "/login")
-    page.fill("input[name=email]", "responder@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
+    sign_in(page, live_server, "responder@example.com")
     return page
 
 

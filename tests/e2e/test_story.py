@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import screenshot, wait_for_previews
+from conftest import screenshot, sign_in, wait_for_previews
 from sqlalchemy import select
 
 from statuspage import create_app
@@ -106,14 +106,6 @@ class Story:
 
     def first_failed_check(self) -> datetime:
         return self.db.scalars(select(Check.at).where(Check.ok.is_(False)).order_by(Check.at)).first()
-
-
-def sign_in(tab, origin: str) -> None:
-    tab.goto(origin + "/login")
-    tab.fill("input[name=email]", "oncall@example.com")
-    tab.fill("input[name=password]", PASSWORD)
-    with tab.expect_navigation():  # signed in once the answer has loaded, before the next goto
-        tab.click("button[type=submit]")
 
 
 def post_update(tab, status: str, body: str) -> None:
