@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from statuspage.accounts import users
 from statuspage.audit import Actor
 from statuspage.config import ROOT
+from statuspage.db import utcnow
 from statuspage.errors import DomainError
 from statuspage.incidents import templates
 from statuspage.models import User
 from statuspage.tools import demo, importer, publish, scenarios, static_export
 from statuspage.tools.setup import setup_page
-from statuspage.worker import Worker
+from statuspage.worker import Worker, fast_clock
 
 
 def alembic_config(database_url: str) -> Config:
@@ -323,7 +324,12 @@ def worker_command(once: bool) -> None:
     """Run the background worker (maintenance windows, probes, notifications)."""
     _wait_for_database(once)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    worker = Worker(_database(), settings=_settings(), publisher=publish.publisher_for(_app(), _settings()))
+    settings = _settings()
+    speed = settings.worker_clock_speed
+    if speed > 1:
+        click.echo(f"The worker's clock runs {speed} times faster than real time (STATUSPAGE_WORKER_CLOCK_SPEED).")
+    worker = Worker(_database(), clock=fast_clock(speed) if speed > 1 else utcnow, idle_seconds=1.0 / speed,
+                    settings=settings, publisher=publish.publisher_for(_app(), settings))
     if once:
         done = worker.run_pass()
         worker.close()

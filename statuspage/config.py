@@ -195,6 +195,14 @@ def _sms(environ: Mapping[str, str] | None) -> SmsSettings | None:
     return SmsSettings(provider, sid, token, sender, api_url)
 
 
+def _http_url(name: str, default: str, environ: Mapping[str, str] | None) -> str:
+    """An http(s) URL setting; SettingError otherwise."""
+    url = env_str(name, default, environ) or default
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise SettingError(f"{PREFIX}{name}={url!r} is not an http(s) URL")
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     """The parsed configuration of one process."""
@@ -239,10 +247,15 @@ class Settings:
     # A signed-in session ends after this long without a request.
     session_idle_hours: int = 12
     worker_threads: int = 32
+    # The worker's clock runs this many times faster than real time (outage drills and the end-to-end test
+    # of the outage loop: a 30 s detection takes 3 s at 10). 1 in production.
+    worker_clock_speed: int = 1
     check_retention_days: int = 7
     rollup_retention_days: int = 400
     # Texts to SMS subscribers (STATUSPAGE_SMS_*); None: SMS is not offered.
     sms: SmsSettings | None = None
+    # PagerDuty's Events API v2 (alert routes of kind pagerduty); tests point it at a local receiver.
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     # Every snapshot of the public site mirrored to a folder and/or uploaded to S3 (tools/publish.py).
     publish_dir: Path | None = None
     publish_s3_url: str | None = None
@@ -306,10 +319,12 @@ class Settings:
             frame_ancestors=_frame_ancestors(environ),
             session_idle_hours=env_int("SESSION_IDLE_HOURS", 12, environ, minimum=1, maximum=24 * 30),
             worker_threads=env_int("WORKER_THREADS", 32, environ, minimum=1, maximum=512),
+            worker_clock_speed=env_int("WORKER_CLOCK_SPEED", 1, environ, minimum=1, maximum=100),
             check_retention_days=env_int("CHECK_RETENTION_DAYS", 7, environ, minimum=1, maximum=90),
             rollup_retention_days=env_int("ROLLUP_RETENTION_DAYS", 400, environ, minimum=1,
                                           maximum=3660),
             sms=_sms(environ),
+            pagerduty_events_url=_http_url("PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue", environ),
             publish_dir=Path(publish_dir).resolve() if publish_dir else None,
             publish_s3_url=s3_url,
             publish_s3_endpoint_url=s3_endpoint,

@@ -10,19 +10,28 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from statuspage.config import Settings
 from statuspage.db import Database, utcnow
 from statuspage.incidents import windows
 from statuspage.notify.sender import Notifier
 from statuspage.notify.transports import MailTransport
+from statuspage.postmortems import action_items
+from statuspage.probes import drafts
 from statuspage.probes.runner import ProbeRunner
 from statuspage.tools.publish import Publisher
 
 log = logging.getLogger("statuspage.worker")
 Clock = Callable[[], datetime]
+
+
+def fast_clock(speed: int, now: Clock = utcnow, monotonic: Callable[[], float] = time.monotonic) -> Clock:
+    """A clock that starts at `now()` and runs `speed` times faster (STATUSPAGE_WORKER_CLOCK_SPEED)."""
+    start, began = now(), monotonic()
+    return lambda: start + timedelta(seconds=(monotonic() - began) * speed)
 
 
 class Worker:
@@ -60,6 +69,24 @@ class Worker:
             log.info("maintenance %s is now %s", maintenance.code, update.status)
             return True
 
+    def handle_one_delayed_publish(self) -> bool:
+        """Publish one probe draft whose `publish_after_minutes` have passed with the outage still on."""
+        now = self.clock()
+        with self.database.transaction() as session:
+            return drafts.publish_one_due(session, now) is not None
+
+    def handle_one_auto_resolve(self) -> bool:
+        """Resolve one probe-opened incident whose component has been operational for `auto_resolve_minutes`."""
+        now = self.clock()
+        with self.database.transaction() as session:
+            return drafts.resolve_one_recovered(session, now) is not None
+
+    def handle_one_overdue_alert(self) -> bool:
+        """Alert responders of one action item that fell overdue."""
+        now = self.clock()
+        with self.database.transaction() as session:
+            return action_items.alert_one_overdue(session, now) is not None
+
     def handle_one_probe_batch(self) -> bool:
         """Write the checks that finished and start the probes that are due (probes.runner)."""
         return self.probes.handle_one_probe_batch()
@@ -85,7 +112,8 @@ class Worker:
     @property
     def steps(self) -> list[Callable[[], bool]]:
         steps = [self.handle_one_maintenance_transition, self.handle_one_probe_batch,
-                 self.handle_one_heartbeat_timeout, self.handle_one_rollup]
+                 self.handle_one_heartbeat_timeout, self.handle_one_delayed_publish, self.handle_one_auto_resolve,
+                 self.handle_one_overdue_alert, self.handle_one_rollup]
         if self.notifier is not None:
             steps += [self.notifier.handle_one_event_expansion, self.notifier.handle_one_delivery_batch]
         if self.publisher is not None:

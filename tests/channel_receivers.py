@@ -159,7 +159,34 @@ def _check_twilio(receiver: Receiver, path: str, headers: dict[str, str], body: 
     return problems
 
 
+PD_SEVERITIES = {"critical", "error", "warning", "info"}
+
+
+def _check_pagerduty(body: Any) -> list[str]:
+    """PagerDuty Events API v2: routing_key, event_action, dedup_key; a trigger's payload has summary
+    (at most 1024), source and severity."""
+    if not isinstance(body, dict):
+        return ["not an object"]
+    problems = []
+    if not re.fullmatch(r"[A-Za-z0-9]{32}", str(body.get("routing_key", ""))):
+        problems.append("routing_key is a 32-character integration key")
+    if body.get("event_action") not in ("trigger", "acknowledge", "resolve"):
+        problems.append("event_action is trigger, acknowledge or resolve")
+    if not 0 < len(str(body.get("dedup_key") or "")) <= 255:
+        problems.append("a dedup_key of at most 255 characters")
+    if body.get("event_action") == "trigger":
+        payload = body.get("payload") or {}
+        if not 0 < len(str(payload.get("summary", ""))) <= 1024 or not payload.get("source"):
+            problems.append("a trigger's payload has a summary (1 to 1024) and a source")
+        if payload.get("severity") not in PD_SEVERITIES:
+            problems.append("severity is critical, error, warning or info")
+        if any(value is None for value in payload.values()):
+            problems.append("no null fields in the payload")
+    return problems
+
+
 CHECKS: dict[str, Callable[[Any], list[str]]] = {
+    "pagerduty": _check_pagerduty,
     "slack": _check_slack, "mattermost": _check_slack, "teams": _check_teams, "discord": _check_discord,
     "webhook": lambda body: [] if isinstance(body, dict) and "meta" in body else ["not a Statuspage webhook body"],
 }
@@ -170,6 +197,8 @@ SUCCESS: dict[str, Answer] = {
     "teams": (202, {}, b""),
     "webhook": (200, {}, b""),
     "discord": (204, {}, b""),
+    "pagerduty": (202, {"Content-Type": "application/json"},
+                  b'{"status": "success", "message": "Event processed", "dedup_key": "from-request"}'),
     "twilio": (201, {"Content-Type": "application/json"}, b'{"sid": "SM0123", "status": "queued"}'),
 }
 

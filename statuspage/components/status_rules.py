@@ -15,7 +15,7 @@ from statuspage.audit import Actor
 from statuspage.db import utcnow
 from statuspage.errors import InvalidInput
 from statuspage.models import Component, ComponentStatus, StatusChange
-from statuspage.outbox import component_updates
+from statuspage.outbox import alerts, component_updates
 from statuspage.page.record import bump_version
 
 # Worse statuses sort later; maintenance is planned, so it ranks below any outage.
@@ -43,6 +43,12 @@ INDICATOR_DESCRIPTIONS = {
     "maintenance": "Service Under Maintenance",
 }
 INDICATOR_RANK = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical": 4}
+# The statuses of a component that is down, in part or wholly.
+OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
+# The impact of an incident in `monitoring` whose components are all operational again: the fix is out and
+# holding, so it raises the page to `minor` at most, and when nothing worse is wrong the page says so.
+RECOVERING = "recovering"
+RECOVERING_DESCRIPTION = "Recovering from an Incident"
 
 
 def parse_status(value: Any, field: str = "status") -> ComponentStatus:
@@ -82,11 +88,20 @@ def indicator_for_components(statuses: Sequence[ComponentStatus]) -> str:
 def page_indicator(
     statuses: Sequence[ComponentStatus], incident_impacts: Iterable[str] = ()
 ) -> tuple[str, str]:
-    """(indicator, description): the worst of component states and unresolved incident impacts."""
+    """(indicator, description): the worst of component states and unresolved incident impacts.
+
+    An impact of RECOVERING counts as `minor`; when it is the worst thing on the page (every component
+    operational or in maintenance, no other incident as bad), the description says the page is recovering.
+    """
     indicator = indicator_for_components(statuses)
+    recovering = False
     for impact in incident_impacts:
-        if impact in INDICATOR_RANK and INDICATOR_RANK[impact] > INDICATOR_RANK[indicator]:
+        if impact == RECOVERING:
+            recovering = True
+        elif impact in INDICATOR_RANK and INDICATOR_RANK[impact] > INDICATOR_RANK[indicator]:
             indicator = impact
+    if recovering and INDICATOR_RANK[indicator] < INDICATOR_RANK["minor"]:
+        return "minor", RECOVERING_DESCRIPTION
     return indicator, INDICATOR_DESCRIPTIONS[indicator]
 
 
@@ -117,5 +132,6 @@ def set_status(
     component.updated_at = when
     session.add(change)
     component_updates.queued(session, change)  # webhooks' component_update, in this transaction
+    alerts.component_changed(session, change)  # responders, when no incident update tells them
     bump_version(session)
     return change

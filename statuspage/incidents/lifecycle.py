@@ -49,7 +49,7 @@ from statuspage.models import (
     MaintenanceStatus,
     UpdateStatus,
 )
-from statuspage.outbox import queue
+from statuspage.outbox import alerts, queue
 from statuspage.page.record import bump_version, local_time
 
 # Who speaks when probes follow up an incident they opened.
@@ -161,6 +161,7 @@ def open_incident(
     session.flush()
     if notify:
         queue.incident_event(session, incident, update, first=True)
+    alerts.incident_changed(session, incident, update, first=True)  # responders hear even of a quiet one
     audit.record(session, actor, "incident.open", "incident", incident.code,
                  {"name": name, "status": first_status.value, "impact": incident.impact.value})
     bump_version(session)
@@ -240,6 +241,7 @@ def post_update(
         follow_up_recovery(session, component, now)
     if notify:
         queue.incident_event(session, incident, update, first=False)
+    alerts.incident_changed(session, incident, update, first=False)
     audit.record(session, actor, "incident.update", "incident", incident.code,
                  {"from": current.value, "to": new_status.value})
     bump_version(session)
@@ -302,6 +304,7 @@ def follow_up_recovery(session: Session, component: Component, at: datetime) -> 
     for draft in session.scalars(select(IncidentDraft).where(IncidentDraft.component_id == component.id,
                                                              IncidentDraft.state == DraftState.OPEN)):
         draft.state = DraftState.RECOVERED
+        alerts.draft_closed(session, draft, component, "recovered", at)
     codes = session.scalars(
         select(Incident.code).join(IncidentDraft, IncidentDraft.incident_id == Incident.id)
         .where(IncidentDraft.component_id == component.id, IncidentDraft.state == DraftState.PUBLISHED,

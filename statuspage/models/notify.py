@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statuspage.db import Base, utcnow
+from statuspage.models.alerts import AlertChannel
 from statuspage.models.base import StrEnumType, new_code
 from statuspage.models.core import Component
 
@@ -26,6 +27,8 @@ class SubscriberMode(StrEnum):
     TEAMS = "teams"
     DISCORD = "discord"
     SMS = "sms"
+    # Alert routes only (models.alerts): PagerDuty's Events API. Subscribers never have it (SUBSCRIBER_MODES).
+    PAGERDUTY = "pagerduty"
 
     @property
     def address_column(self) -> str:
@@ -37,6 +40,18 @@ class SubscriberMode(StrEnum):
         """Whether confirmations and manage links go by email (a webhook's to its contact address);
         the other modes get them in their own channel."""
         return self in (SubscriberMode.EMAIL, SubscriberMode.WEBHOOK)
+
+
+# The modes a subscriber may have.
+SUBSCRIBER_MODES = tuple(mode for mode in SubscriberMode if mode != SubscriberMode.PAGERDUTY)
+
+
+def subscriber_mode(value: object) -> SubscriberMode:
+    """The subscriber mode named `value`; ValueError for an unknown one or one only alert routes have."""
+    mode = SubscriberMode(str(value))
+    if mode not in SUBSCRIBER_MODES:
+        raise ValueError(f"{value!r} is not a subscriber mode")
+    return mode
 
 
 CHAT_MODES = (SubscriberMode.SLACK, SubscriberMode.MATTERMOST, SubscriberMode.TEAMS, SubscriberMode.DISCORD)
@@ -65,6 +80,8 @@ class EventKind(StrEnum):
     MANAGE_LINK = "manage_link"
     # To the page owner (and a disabled webhook's contact address).
     OWNER_NOTICE = "owner_notice"
+    # To the alert routes that listen to the payload's `event` (models.alerts): responders, not subscribers.
+    ALERT = "alert"
 
 
 class Subscription(Base):
@@ -196,6 +213,11 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(String(500))
     message_id: Mapped[str | None] = mapped_column(String(255))
+    # The alert route an alert goes to (instead of a subscriber); kept when the route is removed (SET NULL).
+    alert_channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_channel.id", ondelete="SET NULL", name="fk_delivery_alert_channel_id")
+    )
 
     event: Mapped[OutboxEvent] = relationship(back_populates="deliveries")
     subscriber: Mapped[Subscriber | None] = relationship()
+    alert_channel: Mapped[AlertChannel | None] = relationship()

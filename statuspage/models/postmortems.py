@@ -79,3 +79,5 @@ class ActionItem(Base):
     public: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When responders were alerted that it fell overdue (once per due date).
+    overdue_alerted_at: Mapped[datetime | None] = mapped_column()

@@ -65,10 +65,13 @@ class Probe(Base):
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Secret part of push URLs (heartbeat, alertmanager).
     token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    interval_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    # The defaults are probes.defaults' (the outage timeline README states).
+    interval_seconds: Mapped[int] = mapped_column(Integer, default=20)
+    # After a failed check, and until the component has recovered, checks come this often.
+    retry_interval_seconds: Mapped[int] = mapped_column(Integer, default=10)
     timeout_seconds: Mapped[float] = mapped_column(Float, default=10.0)
     latency_threshold_ms: Mapped[int | None] = mapped_column(Integer)
-    failures_to_outage: Mapped[int] = mapped_column(Integer, default=3)
+    failures_to_outage: Mapped[int] = mapped_column(Integer, default=2)
     successes_to_recover: Mapped[int] = mapped_column(Integer, default=2)
     slow_to_degrade: Mapped[int] = mapped_column(Integer, default=3)
     failure_rate_window: Mapped[int] = mapped_column(Integer, default=10)
@@ -77,6 +80,10 @@ class Probe(Base):
         StrEnumType(ComponentStatus), default=ComponentStatus.MAJOR_OUTAGE
     )
     auto_incident: Mapped[AutoIncident] = mapped_column(StrEnumType(AutoIncident), default=AutoIncident.DRAFT)
+    # `publish` mode: tell customers only once the outage has lasted this long (0: at once).
+    publish_after_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # Resolve a probe-opened incident after this many minutes of good checks (None: a responder resolves).
+    auto_resolve_minutes: Mapped[int | None] = mapped_column(Integer)
     paused: Mapped[bool] = mapped_column(default=False)
     state: Mapped[ProbeState] = mapped_column(StrEnumType(ProbeState), default=ProbeState.UNKNOWN)
     # The status this probe asks of its component; several probes combine to the worst.
@@ -148,6 +155,8 @@ class IncidentDraft(Base):
     started_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     state: Mapped[DraftState] = mapped_column(StrEnumType(DraftState, 16), default=DraftState.OPEN)
+    # A draft of a probe in `publish` mode with a delay: the worker publishes it then, unless it recovered.
+    publish_at: Mapped[datetime | None] = mapped_column()
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"))
 
     component: Mapped[Component] = relationship()

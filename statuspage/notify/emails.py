@@ -65,7 +65,9 @@ def _environment() -> Environment:
 # Per-recipient links are filled into the once-rendered body through these markers.
 MARKERS = {"confirm": "@@SP-CONFIRM@@", "manage": "@@SP-MANAGE@@", "unsubscribe": "@@SP-UNSUBSCRIBE@@"}
 # Kinds with email templates of their own (named after the kind); the others read as an incident update.
-OWN_TEMPLATES = {EventKind.CONFIRMATION, EventKind.MANAGE_LINK, EventKind.OWNER_NOTICE}
+OWN_TEMPLATES = {EventKind.CONFIRMATION, EventKind.MANAGE_LINK, EventKind.OWNER_NOTICE, EventKind.ALERT}
+# Kinds addressed to someone who is no subscriber: the page owner, responders of an alert route.
+UNSUBSCRIBED_KINDS = {EventKind.OWNER_NOTICE, EventKind.ALERT}
 _UTF8_QP = charset.Charset("utf-8")
 _UTF8_QP.body_encoding = charset.QP
 
@@ -180,13 +182,23 @@ def _subject(ctx: MailContext, event: OutboxEvent) -> str:
         return f"[{ctx.page_name}] Manage your subscription"
     if event.kind == EventKind.OWNER_NOTICE:
         return f"[{ctx.page_name}] {payload['subject']}"
+    if event.kind == EventKind.ALERT:
+        return f"[{ctx.page_name} alert] {payload['title']}"
     if event.kind == EventKind.POSTMORTEM:
         return f"[{ctx.page_name}] Postmortem: {payload['name']}"
     status = str(payload["status"]).replace("_", " ").title()
     return f"[{ctx.page_name}] {payload['name']} - {status}"
 
 
-def render_event(ctx: MailContext, event: OutboxEvent, personal: bool) -> RenderedEvent:
+def alert_action(payload: dict[str, object]) -> str:
+    """What an alert's link offers, in words."""
+    if payload.get("draft") and payload.get("action") == "trigger":
+        return "Review and publish the draft"
+    return {"incident": "Open the incident", "component": "Open the component"}.get(
+        next((k for k in ("incident", "component") if payload.get(k)), ""), "Open the admin")
+
+
+def render_event(ctx: MailContext, event: OutboxEvent, personal: bool, route_name: str = "") -> RenderedEvent:
     """Render an event's templates once, with markers where each recipient's links go."""
     payload = dict(event.payload)
     zone = ZoneInfo(ctx.time_zone)
@@ -196,7 +208,8 @@ def render_event(ctx: MailContext, event: OutboxEvent, personal: bool) -> Render
                 "%b %d, %Y %H:%M %Z")
     template = event.kind if event.kind in OWN_TEMPLATES else "incident"
     context = {"ctx": ctx, "event": event, "p": payload, "links": dict(MARKERS) if personal else {},
-               "incident_url": f"{ctx.base_url}/incidents/{payload.get('incident', '')}"}
+               "incident_url": f"{ctx.base_url}/incidents/{payload.get('incident', '')}",
+               "action": alert_action(payload), "route_name": route_name}
     env = _environment()
     return RenderedEvent(
         subject=_encoded(_subject(ctx, event)),
@@ -214,7 +227,8 @@ def build(
     subscriber = delivery.subscriber
     links = personal_links(ctx, subscriber, event)
     recipient = ascii_address(delivery.address)
-    rendered = rendered or render_event(ctx, event, subscriber is not None)
+    route = delivery.alert_channel.name if delivery.alert_channel else ""
+    rendered = rendered or render_event(ctx, event, subscriber is not None, route)
     text, html = rendered.text, rendered.html
     for name, marker in MARKERS.items():
         text = text.replace(marker, links.get(name, ""))

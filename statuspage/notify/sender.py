@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from statuspage.config import Settings
 from statuspage.db import Database
-from statuspage.models import Delivery, Page, Subscriber, SubscriberMode
+from statuspage.models import Delivery, DeliveryStatus, Page, Subscriber, SubscriberMode
 from statuspage.notify import emails, subscribers
 from statuspage.notify.channels import CHANNELS, Batch, Outcome
 from statuspage.notify.channels.base import describe
 from statuspage.notify.transports import MailTransport
-from statuspage.outbox import queue
+from statuspage.outbox import alerts, queue
 from statuspage.page.record import get_page
 
 log = logging.getLogger("statuspage.notify")
@@ -136,6 +136,7 @@ class Notifier:
             select(Delivery).where(Delivery.id.in_([o.delivery_id for o in outcomes]))
             .options(selectinload(Delivery.subscriber)))}
         gone: dict[int, tuple[Subscriber, str]] = {}
+        failed: list[Delivery] = []
         for outcome in outcomes:
             delivery = deliveries.get(outcome.delivery_id)
             # Only rows still ours: not taken over, not parked meanwhile (subscriber removed).
@@ -152,8 +153,12 @@ class Notifier:
                                 outcome.retry_at, self.clock())
             if outcome.gone and delivery.subscriber is not None:
                 gone[delivery.subscriber.id] = (delivery.subscriber, outcome.error)
+            if delivery.status == DeliveryStatus.FAILED and delivery.alert_channel_id is None:
+                failed.append(delivery)
         for subscriber, reason in gone.values():
             subscribers.remove_gone(session, subscriber, reason)
+        if failed:
+            alerts.deliveries_failed(session, len(failed), failed[-1].last_error or "", self.clock())
 
     # --- sending -----------------------------------------------------------------------------------
 
@@ -182,7 +187,8 @@ class Notifier:
                           transport=self.transport)
             deliveries = list(session.scalars(
                 select(Delivery).where(Delivery.id.in_(ids))
-                .options(selectinload(Delivery.subscriber), selectinload(Delivery.event))
+                .options(selectinload(Delivery.subscriber), selectinload(Delivery.event),
+                         selectinload(Delivery.alert_channel))
                 .order_by(Delivery.id)))
             shares: dict[SubscriberMode, list[Delivery]] = {}
             for delivery in deliveries:

@@ -18,6 +18,7 @@ from statuspage.errors import Conflict, InvalidInput, NotFound
 from statuspage.incidents.rules import parse_component_codes
 from statuspage.models import (
     CHAT_MODES,
+    SUBSCRIBER_MODES,
     Component,
     Delivery,
     DeliveryStatus,
@@ -25,6 +26,7 @@ from statuspage.models import (
     Subscriber,
     SubscriberMode,
     Subscription,
+    subscriber_mode,
 )
 from statuspage.notify.channels import CHANNELS, addresses
 from statuspage.notify.channels.sms import clean_phone
@@ -222,9 +224,9 @@ def _mode(value: Any, endpoint: Any, phone_number: Any) -> SubscriberMode:
         return (SubscriberMode.WEBHOOK if endpoint not in (None, "") else
                 SubscriberMode.SMS if phone_number not in (None, "") else SubscriberMode.EMAIL)
     try:
-        return SubscriberMode(value)
+        return subscriber_mode(value)
     except ValueError:
-        raise InvalidInput(f"mode must be one of: {', '.join(m.value for m in SubscriberMode)}.", "mode") from None
+        raise InvalidInput(f"mode must be one of: {', '.join(m.value for m in SUBSCRIBER_MODES)}.", "mode") from None
 
 
 def _new(session: Session, mode: SubscriberMode, email: Any, endpoint: Any, phone_number: Any, phone_country: Any,
@@ -376,7 +378,7 @@ def counts_by_mode(session: Session, state: str = "active") -> dict[SubscriberMo
     """How many subscribers of each mode are in `state` (every mode present, 0 when none)."""
     query = _filtered(select(Subscriber.mode, func.count(Subscriber.id)), "", state, None).group_by(Subscriber.mode)
     found = {SubscriberMode(mode): number for mode, number in session.execute(query)}
-    return {mode: found.get(mode, 0) for mode in SubscriberMode}
+    return {mode: found.get(mode, 0) for mode in SUBSCRIBER_MODES}
 
 
 _Columns = TypeVarTuple("_Columns")
@@ -390,9 +392,9 @@ def _filtered(query: Select[*_Columns], q: str, state: str, mode: str | None) ->
                                 Subscriber.phone_number.like(pattern)))
     if mode:
         try:
-            query = query.where(Subscriber.mode == SubscriberMode(mode))
+            query = query.where(Subscriber.mode == subscriber_mode(mode))
         except ValueError:
-            raise InvalidInput(f"type must be one of: {', '.join(m.value for m in SubscriberMode)}.",
+            raise InvalidInput(f"type must be one of: {', '.join(m.value for m in SUBSCRIBER_MODES)}.",
                                "type") from None
     if state == "active":
         query = query.where(Subscriber.confirmed_at.is_not(None), Subscriber.quarantined_at.is_(None))

@@ -25,6 +25,7 @@ from statuspage.audit import Actor
 from statuspage.db import rows_matched, utcnow
 from statuspage.errors import InvalidInput
 from statuspage.models import (
+    AlertChannel,
     Delivery,
     DeliveryStatus,
     EventKind,
@@ -126,6 +127,8 @@ def expand(
 ) -> int:
     """Insert one delivery per recipient of the event and mark it expanded; returns the count."""
     rows: list[tuple[int | None, SubscriberMode, str | None]]
+    if event.kind == EventKind.ALERT:
+        return _expand_alert(session, event, now)
     if event.kind in PERSONAL_KINDS:
         subscribers = session.scalars(select(Subscriber).where(Subscriber.code == event.payload["subscriber"]))
         rows = [(s.id, SubscriberMode.EMAIL, s.email) if s.mode.confirms_by_email else (s.id, s.mode, s.address)
@@ -147,6 +150,27 @@ def expand(
     ]
     for start in range(0, len(values), 5000):
         session.execute(insert(Delivery), values[start:start + 5000])
+    event.expanded_at = now
+    event.lease_until = None
+    return len(values)
+
+
+def _expand_alert(session: Session, event: OutboxEvent, now: datetime) -> int:
+    """One delivery per alert route listening to the alert's event (routes chosen at send time, so a
+    route added while the event waited hears it too)."""
+    routes = session.scalars(select(AlertChannel).order_by(AlertChannel.id))
+    values = [
+        {"event_id": event.id, "subscriber_id": None, "alert_channel_id": route.id,
+         "channel": SubscriberMode(route.kind.value), "address": route.target,
+         "key": f"{event.id}:alert{route.id}:{route.kind.value}",
+         "status": DeliveryStatus.QUEUED, "attempts": 0, "next_attempt_at": now}
+        for route in routes
+        # A test alert goes to its one route; the others to the routes listening to their event.
+        if (route.code == event.payload["route"] if event.payload.get("route")
+            else route.listens_to(event.payload.get("event", "")))
+    ]
+    if values:
+        session.execute(insert(Delivery), values)
     event.expanded_at = now
     event.lease_until = None
     return len(values)

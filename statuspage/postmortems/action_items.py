@@ -3,7 +3,7 @@ status, link), public or internal."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -17,6 +17,7 @@ from statuspage.db import utcnow
 from statuspage.errors import InvalidInput, NotFound
 from statuspage.inputs import clean_name
 from statuspage.models import ActionItem, ActionStatus, Incident
+from statuspage.outbox import alerts
 from statuspage.page.record import bump_version, get_page
 
 _CONTROL = frozenset(chr(code) for code in (*range(0x20), 0x7F))
@@ -92,6 +93,8 @@ def update_item(session: Session, actor: Actor, item: ActionItem, *, title: Any,
     if all(getattr(item, key) == value for key, value in values.items()):
         return False
     was_public = item.public
+    if values.get("due_date") != item.due_date:
+        item.overdue_alerted_at = None  # a new due date can fall overdue again
     for key, value in values.items():
         setattr(item, key, value)
     item.updated_at = utcnow()
@@ -122,3 +125,22 @@ def open_items(session: Session) -> list[tuple[ActionItem, Incident]]:
         .where(ActionItem.status != ActionStatus.DONE)
         .order_by(ActionItem.due_date.is_(None), ActionItem.due_date, ActionItem.id))
     return [(item, incident) for item, incident in rows]
+
+
+def alert_one_overdue(session: Session, now: datetime) -> ActionItem | None:
+    """Alert responders of one action item that fell overdue (due before today in the page's zone, not
+    done, not yet alerted for this due date): the worker's step."""
+    page = get_page(session)
+    today = now.astimezone(ZoneInfo(page.time_zone if page else "UTC")).date()
+    row = session.execute(
+        select(ActionItem, Incident).join(Incident, Incident.id == ActionItem.incident_id)
+        .where(ActionItem.status != ActionStatus.DONE, ActionItem.due_date < today,
+               ActionItem.overdue_alerted_at.is_(None))
+        .order_by(ActionItem.due_date, ActionItem.id).limit(1)
+    ).first()
+    if row is None:
+        return None
+    item, incident = row
+    item.overdue_alerted_at = now
+    alerts.action_item_overdue(session, item, incident, now)
+    return item

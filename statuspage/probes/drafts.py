@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from statuspage import audit
 from statuspage.audit import Actor
+from statuspage.db import utcnow
 from statuspage.errors import Conflict, NotFound
 from statuspage.incidents import lifecycle, rules
 from statuspage.models import (
@@ -34,8 +35,10 @@ from statuspage.models import (
     IncidentKind,
     IncidentStatus,
     Probe,
+    StatusChange,
 )
 from statuspage.models.base import NAME_MAX
+from statuspage.outbox import alerts
 from statuspage.page.record import local_time
 
 OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
@@ -100,13 +103,70 @@ def _auto_open(session: Session, component: Component, status: ComponentStatus, 
     draft = IncidentDraft(component_id=component.id, probe_id=probe.id, name=title(component),
                           body=_body(session, component, started), status=status, started_at=started, created_at=at)
     session.add(draft)
-    if mode == AutoIncident.PUBLISH:
-        incident = lifecycle.open_incident(session, lifecycle.PROBES, name=draft.name, body=draft.body,
-                                           status=IncidentStatus.INVESTIGATING,
-                                           component_statuses={component.code: status.value},
-                                           started_at=started, now=at)
-        draft.state, draft.incident_id = DraftState.PUBLISHED, incident.id
+    if mode == AutoIncident.PUBLISH and probe.publish_after_minutes:
+        # Customers hear once the outage has lasted this long; responders hear now (the alert below).
+        draft.publish_at = max(at, started + timedelta(minutes=probe.publish_after_minutes))
+    elif mode == AutoIncident.PUBLISH:
+        _publish_now(session, draft, component, status, at)
     session.flush()
+    if draft.state == DraftState.OPEN:
+        alerts.draft_proposed(session, draft, component, at)
+
+
+def _publish_now(session: Session, draft: IncidentDraft, component: Component, status: ComponentStatus,
+                 at: datetime) -> Incident:
+    incident = lifecycle.open_incident(session, lifecycle.PROBES, name=draft.name, body=draft.body,
+                                       status=IncidentStatus.INVESTIGATING,
+                                       component_statuses={component.code: status.value},
+                                       started_at=draft.started_at, now=at)
+    draft.state, draft.incident_id = DraftState.PUBLISHED, incident.id
+    return incident
+
+
+def publish_one_due(session: Session, now: datetime) -> IncidentDraft | None:
+    """Publish one delayed draft whose time has come (the worker's step); its component is still down,
+    or the draft would have been set aside as recovered."""
+    draft = session.scalars(
+        select(IncidentDraft).where(IncidentDraft.state == DraftState.OPEN, IncidentDraft.publish_at <= now)
+        .order_by(IncidentDraft.publish_at, IncidentDraft.id).limit(1)
+    ).first()
+    if draft is None:
+        return None
+    component = draft.component
+    if open_incident_for(session, component) is not None:
+        draft.state = DraftState.DISMISSED  # a responder opened one meanwhile: theirs speaks for it
+        return draft
+    status = component.status if component.status in OUTAGES else ComponentStatus(draft.status)
+    _publish_now(session, draft, component, status, now)
+    return draft
+
+
+def resolve_one_recovered(session: Session, now: datetime) -> Incident | None:
+    """Resolve one probe-opened incident in `monitoring` whose probe asks for it (`auto_resolve_minutes`)
+    once its component has been operational that long (the worker's step)."""
+    candidates = session.execute(
+        select(IncidentDraft, Probe.auto_resolve_minutes)
+        .join(Probe, Probe.id == IncidentDraft.probe_id)
+        .join(Incident, Incident.id == IncidentDraft.incident_id)
+        .where(IncidentDraft.state == DraftState.PUBLISHED, Probe.auto_resolve_minutes.is_not(None),
+               Incident.status == IncidentStatus.MONITORING.value)
+        .order_by(Incident.monitoring_at)
+    ).all()
+    for draft, minutes in candidates:
+        component = draft.component
+        if component.status != ComponentStatus.OPERATIONAL:
+            continue
+        since = session.scalar(select(func.max(StatusChange.at)).where(StatusChange.component_id == component.id))
+        if since is not None and since > now - timedelta(minutes=minutes or 0):
+            continue
+        incident = session.get(Incident, draft.incident_id)
+        if incident is None:
+            continue
+        lifecycle.post_update(
+            session, lifecycle.PROBES, incident, status=IncidentStatus.RESOLVED, now=now,
+            body=f"Checks on {component.name} have passed for {minutes} minutes. This incident is resolved.")
+        return incident
+    return None
 
 
 # --- responders' side ----------------------------------------------------------------------------
@@ -172,4 +232,5 @@ def dismiss_draft(session: Session, actor: Actor, draft: IncidentDraft) -> None:
     """Set a draft aside without publishing it."""
     _must_be_open(draft)
     draft.state = DraftState.DISMISSED
+    alerts.draft_closed(session, draft, draft.component, "dismissed", utcnow())
     audit.record(session, actor, "incident_draft.dismiss", "incident_draft", draft.code, {"name": draft.name})

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from statuspage.db import Database, rows_matched
-from statuspage.models import Check, Probe, ProbeKind
+from statuspage.models import Check, ComponentStatus, Probe, ProbeKind, ProbeState
 from statuspage.outbound.guard import Policy
 from statuspage.probes import SCHEDULED_KINDS, run_check
 from statuspage.probes.base import CheckResult, ProbeSpec, failed
@@ -67,9 +67,16 @@ def _due(session: Session, kinds: tuple[ProbeKind, ...], now: datetime, limit: i
     return list(session.scalars(query))
 
 
+def retrying(probe: Probe) -> bool:
+    """Whether the probe checks at its retry interval: its last check failed (is it down, or was it one lost
+    packet?) or its component has not recovered yet (is it back?)."""
+    return probe.state == ProbeState.DOWN or probe.verdict != ComponentStatus.OPERATIONAL
+
+
 def _next_slot(probe: Probe, now: datetime) -> datetime:
-    """The next due time on the probe's fixed grid; slots missed while no worker ran are skipped."""
-    step = timedelta(seconds=probe.interval_seconds)
+    """The next due time on the probe's fixed grid (the retry interval's while `retrying`); slots missed while
+    no worker ran are skipped."""
+    step = timedelta(seconds=probe.retry_interval_seconds if retrying(probe) else probe.interval_seconds)
     following = probe.next_run_at + step
     return following if following > now else now + step
 
@@ -111,7 +118,12 @@ def write_result(session: Session, claim: Claim, result: CheckResult) -> Check |
     probe = session.get(Probe, claim.spec.id, populate_existing=True)
     if probe is None or probe.paused:
         return None
-    return apply_check(session, probe, result, claim.started_at)
+    check = apply_check(session, probe, result, claim.started_at)
+    if retrying(probe):
+        # Confirm a failure (or a recovery) soon rather than a whole interval later.
+        probe.next_run_at = min(probe.next_run_at,
+                                claim.started_at + timedelta(seconds=probe.retry_interval_seconds))
+    return check
 
 
 def expire_one_heartbeat(session: Session, now: datetime, policy: Policy) -> bool:

@@ -43,10 +43,28 @@ CHECK_NOW_SECONDS = 10.0
 OUTAGE_STATUSES = (ComponentStatus.PARTIAL_OUTAGE.value, ComponentStatus.MAJOR_OUTAGE.value)
 PUSH_PATHS = {ProbeKind.HEARTBEAT: "/api/heartbeat/", ProbeKind.ALERTMANAGER: "/api/integrations/alertmanager/"}
 COMMON_FIELDS = {
-    "name", "kind", "component_id", "target", "interval_seconds", "timeout_seconds", "latency_threshold_ms",
-    "failures_to_outage", "successes_to_recover", "slow_to_degrade", "failure_rate_window",
-    "failure_rate_threshold", "outage_status", "auto_incident", "paused",
+    "name", "kind", "component_id", "target", "interval_seconds", "retry_interval_seconds", "timeout_seconds",
+    "latency_threshold_ms", "failures_to_outage", "successes_to_recover", "slow_to_degrade", "failure_rate_window",
+    "failure_rate_threshold", "outage_status", "auto_incident", "publish_after_minutes", "auto_resolve_minutes",
+    "paused",
 }
+# What a new probe starts with: a target that stops answering is confirmed down within
+# interval + (failures - 1) x retry = 30 s (README, "An outage under the defaults"); one lost
+# check is confirmed or cleared 10 s later, and a recovery is seen within 2 x retry = 20 s.
+DEFAULTS: dict[str, Any] = {
+    "interval_seconds": 20, "retry_interval_seconds": 10, "timeout_seconds": 10.0, "latency_threshold_ms": None,
+    "failures_to_outage": 2, "successes_to_recover": 2, "slow_to_degrade": 3, "failure_rate_window": 10,
+    "failure_rate_threshold": 0.5, "outage_status": ComponentStatus.MAJOR_OUTAGE, "auto_incident": AutoIncident.DRAFT,
+    "publish_after_minutes": 0, "auto_resolve_minutes": None, "paused": False,
+}
+RETRY_LIMITS = (5, 3600)
+MINUTES_LIMIT = 24 * 60
+
+
+def detection_seconds(interval: int, retry: int, failures: int) -> int:
+    """The longest a target that stops answering (refusing) takes to be confirmed down: the rest of one
+    interval, then a retry for each further failure needed."""
+    return interval + (failures - 1) * retry
 OPTION_FIELDS = {name for checker in CHECKERS.values() for name in checker.options}
 # Options of every kind the worker runs, kept in Probe.options beside the kind's own: `public_chart` shows
 # the probe's response times to customers on the public page.
@@ -66,49 +84,58 @@ def parse_kind(value: Any) -> ProbeKind:
         raise InvalidInput(f"Unknown probe kind {value!r}; use one of: {allowed}.", "kind") from None
 
 
-def _int(values: dict[str, Any], field: str, low: int, high: int, unit: str = "") -> int:
-    return parse_int(values[field], field, low, high, unit)
+def _enum(enum_class: type[Any], allowed: Iterable[str]) -> Callable[[Any, str], Any]:
+    choices = tuple(allowed)
+
+    def parse(value: Any, field: str) -> Any:
+        if value not in choices:
+            raise InvalidInput(f"{field} must be one of {', '.join(choices)}.", field)
+        return enum_class(value)
+    return parse
+
+
+def _whole(low: int, high: int, unit: str = "", empty: Any = ...) -> Callable[[Any, str], Any]:
+    """A whole-number field; `empty` is what a blank value means (none given: blank is refused)."""
+    def parse(value: Any, field: str) -> Any:
+        if empty is not ... and value in (None, ""):
+            return empty
+        return parse_int(value, field, low, high, unit)
+    return parse
+
+
+# How each common field is read (the interval's limits depend on the kind: see _settings).
+PARSERS: dict[str, Callable[[Any, str], Any]] = {
+    "name": lambda value, _field: clean_name(value),
+    "retry_interval_seconds": _whole(*RETRY_LIMITS, "seconds"),
+    "timeout_seconds": lambda value, field: parse_number(value, field, *TIMEOUT_LIMITS, "seconds"),
+    "latency_threshold_ms": _whole(1, 600_000, "ms", empty=None),
+    "failures_to_outage": _whole(1, 100),
+    "successes_to_recover": _whole(1, 100),
+    "slow_to_degrade": _whole(1, 100),
+    "failure_rate_window": _whole(2, 100, "checks"),
+    "failure_rate_threshold": lambda value, field: parse_number(value, field, 0.01, 1.0),
+    "outage_status": _enum(ComponentStatus, OUTAGE_STATUSES),
+    "auto_incident": _enum(AutoIncident, (a.value for a in AutoIncident)),
+    "publish_after_minutes": _whole(0, MINUTES_LIMIT, "minutes", empty=0),
+    "auto_resolve_minutes": _whole(1, MINUTES_LIMIT, "minutes", empty=None),
+    "paused": lambda value, field: parse_bool(value, field),
+}
 
 
 def _settings(values: dict[str, Any], kind: ProbeKind, probe: Probe) -> dict[str, Any]:
     """The common fields given in `values`, validated against the probe they will be part of."""
-    clean: dict[str, Any] = {}
-    if "name" in values:
-        clean["name"] = clean_name(values["name"])
-    low, high = HEARTBEAT_INTERVAL_LIMITS if kind == ProbeKind.HEARTBEAT else INTERVAL_LIMITS
+    clean = {field: parse(values[field], field) for field, parse in PARSERS.items() if field in values}
     if "interval_seconds" in values:
-        clean["interval_seconds"] = _int(values, "interval_seconds", low, high, "seconds")
-    if "timeout_seconds" in values:
-        clean["timeout_seconds"] = parse_number(values["timeout_seconds"], "timeout_seconds", *TIMEOUT_LIMITS,
-                                                "seconds")
-    if "latency_threshold_ms" in values:
-        given = values["latency_threshold_ms"]
-        clean["latency_threshold_ms"] = None if given in (None, "") else _int(
-            values, "latency_threshold_ms", 1, 600_000, "ms")
-    for field in ("failures_to_outage", "successes_to_recover", "slow_to_degrade"):
-        if field in values:
-            clean[field] = _int(values, field, 1, 100)
-    if "failure_rate_window" in values:
-        clean["failure_rate_window"] = _int(values, "failure_rate_window", 2, 100, "checks")
-    if "failure_rate_threshold" in values:
-        clean["failure_rate_threshold"] = parse_number(values["failure_rate_threshold"],
-                                                       "failure_rate_threshold", 0.01, 1.0)
-    if "outage_status" in values:
-        if values["outage_status"] not in OUTAGE_STATUSES:
-            raise InvalidInput(f"outage_status must be one of {', '.join(OUTAGE_STATUSES)}.", "outage_status")
-        clean["outage_status"] = ComponentStatus(values["outage_status"])
-    if "auto_incident" in values:
-        try:
-            clean["auto_incident"] = AutoIncident(values["auto_incident"])
-        except ValueError:
-            allowed = ", ".join(a.value for a in AutoIncident)
-            raise InvalidInput(f"auto_incident must be one of {allowed}.", "auto_incident") from None
-    if "paused" in values:
-        clean["paused"] = parse_bool(values["paused"], "paused")
+        low, high = HEARTBEAT_INTERVAL_LIMITS if kind == ProbeKind.HEARTBEAT else INTERVAL_LIMITS
+        clean["interval_seconds"] = parse_int(values["interval_seconds"], "interval_seconds", low, high, "seconds")
+    if CHECKERS[kind].pushed:
+        return clean
     interval = clean.get("interval_seconds", probe.interval_seconds)
-    timeout = clean.get("timeout_seconds", probe.timeout_seconds)
-    if not CHECKERS[kind].pushed and timeout > interval:
+    if clean.get("timeout_seconds", probe.timeout_seconds) > interval:
         raise InvalidInput("timeout_seconds must not be longer than interval_seconds.", "timeout_seconds")
+    if clean.get("retry_interval_seconds", probe.retry_interval_seconds) > interval:
+        raise InvalidInput("retry_interval_seconds must not be longer than interval_seconds.",
+                           "retry_interval_seconds")
     return clean
 
 
@@ -235,16 +262,14 @@ def create_probe(session: Session, actor: Actor, values: dict[str, Any], now: da
         raise InvalidInput("component_id is required.", "component_id")
     component = get_component(session, values["component_id"])
     target = _target(values, kind, policy or Policy())
-    defaults = Probe(interval_seconds=60, timeout_seconds=10.0)
-    settings = _settings(values, kind, defaults)
+    settings = _settings(values, kind, Probe(**DEFAULTS))
+    if "retry_interval_seconds" not in settings:  # a longer interval keeps the default retry; a shorter one caps it
+        settings["retry_interval_seconds"] = min(DEFAULTS["retry_interval_seconds"],
+                                                 settings.get("interval_seconds", DEFAULTS["interval_seconds"]))
     options = _options(values, kind, {})
     probe = Probe(component=component, component_id=component.id, kind=kind, target=target, options=options,
-                  interval_seconds=60, timeout_seconds=10.0, latency_threshold_ms=None, failures_to_outage=3,
-                  successes_to_recover=2, slow_to_degrade=3, failure_rate_window=10,
-                  failure_rate_threshold=0.5, outage_status=ComponentStatus.MAJOR_OUTAGE,
-                  auto_incident=AutoIncident.DRAFT, paused=False, state=ProbeState.UNKNOWN,
-                  verdict=ComponentStatus.OPERATIONAL, consecutive_failures=0, consecutive_successes=0,
-                  consecutive_slow=0, created_at=now, updated_at=now)
+                  **DEFAULTS, state=ProbeState.UNKNOWN, verdict=ComponentStatus.OPERATIONAL, consecutive_failures=0,
+                  consecutive_successes=0, consecutive_slow=0, created_at=now, updated_at=now)
     for key, value in settings.items():
         setattr(probe, key, value)
     probe.token = secrets.token_urlsafe(24) if CHECKERS[kind].pushed else None

@@ -17,16 +17,16 @@ from statuspage.api.schemas.fields import Ids, Ignored
 from statuspage.api.schemas.operations import READ, WITH_BODY, Operation, Paging, Query, Section
 from statuspage.errors import InvalidInput
 from statuspage.inputs import UNSET
-from statuspage.models import SubscriberMode
+from statuspage.models import SUBSCRIBER_MODES, SubscriberMode, subscriber_mode
 from statuspage.notify.subscribers import ENDPOINT_MAX, clean_flag
 from statuspage.shapes import SubscriberJson
 
 # Statuspage's subscriber types (the `type` filter, the counts), then our modes it does not have (discord,
 # mattermost). integration_partner is none of our modes, so it matches no one.
 STATUSPAGE_TYPES = ("email", "sms", "webhook", "slack", "teams", "integration_partner")
-TYPES = (*STATUSPAGE_TYPES, *(m.value for m in SubscriberMode if m.value not in STATUSPAGE_TYPES))
+TYPES = (*STATUSPAGE_TYPES, *(m.value for m in SUBSCRIBER_MODES if m.value not in STATUSPAGE_TYPES))
 # The types that are our modes (every mode is a type).
-MODES = tuple(m.value for m in SubscriberMode)
+MODES = tuple(m.value for m in SUBSCRIBER_MODES)
 STATES = ("active", "unconfirmed", "quarantined")
 
 # The fields that say where a subscriber's messages go; each mode takes its own and refuses the others.
@@ -49,9 +49,9 @@ def parse_mode(value: Any, field: str) -> SubscriberMode | None:
     if not _given(value):
         return None
     try:
-        return SubscriberMode(value)
+        return subscriber_mode(value)
     except ValueError:
-        raise InvalidInput(f"{field} must be one of: {', '.join(SubscriberMode)}.", field) from None
+        raise InvalidInput(f"{field} must be one of: {', '.join(SUBSCRIBER_MODES)}.", field) from None
 
 
 def default_mode(endpoint: Any, phone_number: Any) -> SubscriberMode:
@@ -66,7 +66,7 @@ def _fields_by_mode() -> dict[str, Any]:
         {"if": {"required": ["mode"], "properties": {"mode": {"const": mode.value}}},
          "then": {"required": [takes(mode)[0]],
                   "properties": {name: {"enum": [None, ""]} for name in ADDRESS_FIELDS if name not in takes(mode)}}}
-        for mode in SubscriberMode
+        for mode in SUBSCRIBER_MODES
     ]}
 
 

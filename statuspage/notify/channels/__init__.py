@@ -12,6 +12,7 @@ from statuspage.models import SubscriberMode
 from statuspage.notify.channels.base import Batch, Channel, Outcome
 from statuspage.notify.channels.discord import DiscordChannel
 from statuspage.notify.channels.email import EmailChannel
+from statuspage.notify.channels.pagerduty import PagerDutyChannel
 from statuspage.notify.channels.slack import MattermostChannel, SlackChannel
 from statuspage.notify.channels.sms import SmsChannel
 from statuspage.notify.channels.statuspage import WebhookChannel
@@ -20,7 +21,7 @@ from statuspage.notify.channels.teams import TeamsChannel
 CHANNELS: dict[SubscriberMode, type[Channel]] = {
     channel.mode: channel
     for channel in (EmailChannel, WebhookChannel, SlackChannel, MattermostChannel, TeamsChannel, DiscordChannel,
-                    SmsChannel)
+                    SmsChannel, PagerDutyChannel)
 }
 
 __all__ = ["CHANNELS", "Batch", "Channel", "Outcome"]

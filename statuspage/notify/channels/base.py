@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from statuspage.config import Settings
-from statuspage.models import Delivery, Page, SubscriberMode
+from statuspage.models import Delivery, EventKind, Page, SubscriberMode
 from statuspage.notify.emails import MailContext
 from statuspage.notify.transports import MailTransport, TransportError
 from statuspage.outbound import guard
@@ -44,6 +44,15 @@ class Outcome:
         """The outcome of a send that raised TransportError."""
         retry_at = None if error.retry_after is None else now + error.retry_after
         return cls(delivery_id, error.message, error.permanent, retry_at=retry_at, gone=error.gone)
+
+
+def missing_recipient(delivery: Delivery) -> str | None:
+    """Why a delivery has no one to go to (its subscriber or alert route was removed); None when it has."""
+    if delivery.event.kind == EventKind.ALERT:
+        return None if delivery.alert_channel is not None else "alert route removed"
+    if delivery.subscriber is None and delivery.event.kind != EventKind.OWNER_NOTICE:
+        return "subscriber removed"
+    return None
 
 
 def describe(exc: BaseException) -> str:

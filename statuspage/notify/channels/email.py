@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 from statuspage.accounts.users import clean_email
-from statuspage.models import Delivery, EventKind, SubscriberMode
+from statuspage.models import Delivery, SubscriberMode
 from statuspage.notify import emails
-from statuspage.notify.channels.base import Batch, Channel, Outcome, describe
+from statuspage.notify.channels.base import Batch, Channel, Outcome, describe, missing_recipient
 from statuspage.notify.transports import MailTransport, TransportError, make_transport
 from statuspage.outbound import guard
 
@@ -50,18 +50,20 @@ def _build_all(batch: Batch, deliveries: list[Delivery]) -> tuple[Mails, list[Ou
     """The message of each delivery; a row that cannot be built (say, an address that needs
     SMTPUTF8, saved before sign-up refused those) fails alone, permanently, with the reason."""
     ctx = batch.mail
-    rendered: dict[tuple[int, bool], emails.RenderedEvent | Exception] = {}
+    rendered: dict[tuple[int, bool, str], emails.RenderedEvent | Exception] = {}
     mails: Mails = []
     failed: list[Outcome] = []
     for delivery in deliveries:
         personal = delivery.subscriber is not None
-        if not personal and delivery.event.kind != EventKind.OWNER_NOTICE:
-            failed.append(Outcome(delivery.id, "subscriber removed", permanent=True))
+        missing = missing_recipient(delivery)
+        if missing:
+            failed.append(Outcome(delivery.id, missing, permanent=True))
             continue
-        key = (delivery.event_id, personal)
+        route = delivery.alert_channel.name if delivery.alert_channel else ""
+        key = (delivery.event_id, personal, route)
         if key not in rendered:
             try:
-                rendered[key] = emails.render_event(ctx, delivery.event, personal)
+                rendered[key] = emails.render_event(ctx, delivery.event, personal, route)
             except Exception as exc:
                 log.exception("event %s: rendering its email failed", delivery.event_id)
                 rendered[key] = exc

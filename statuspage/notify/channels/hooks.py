@@ -18,13 +18,13 @@ import json
 import logging
 from abc import abstractmethod
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from statuspage.config import Settings
 from statuspage.models import Delivery
-from statuspage.notify.channels.base import Batch, Channel, Outcome, describe
+from statuspage.notify.channels.base import Batch, Channel, Outcome, describe, missing_recipient
 from statuspage.notify.transports import TransportError
 from statuspage.outbound import guard, http
 
@@ -43,6 +43,9 @@ class Request:
     url: str
     body: bytes
     headers: dict[str, str]
+    # The address guard's policy; None: the subscriber policy. Alert routes, chosen by responders,
+    # follow the probes' (private and loopback allowed, metadata refused).
+    policy: guard.Policy | None = None
 
 
 def json_request(url: str, body: object, user_agent: str = "statuspage-notifications") -> Request:
@@ -76,7 +79,8 @@ def _bounded(wait: timedelta) -> timedelta:
 def post(settings: Settings, request: Request) -> http.HttpResponse:
     """POST through the outbound choke point; the guard's refusals become permanent failures."""
     try:
-        return http.http_request("POST", request.url, policy=guard.Policy.for_subscribers(settings),
+        return http.http_request("POST", request.url,
+                                 policy=request.policy or guard.Policy.for_subscribers(settings),
                                  timeout=TIMEOUT, headers=request.headers, data=request.body, max_redirects=0)
     except guard.OutboundError as exc:
         raise TransportError(exc.message, permanent=exc.permanent) from exc
@@ -124,8 +128,9 @@ class HookChannel(Channel):
         outcomes: list[Outcome] = []
         buckets: dict[str, list[tuple[int, Request]]] = {}
         for delivery in deliveries:
-            if delivery.subscriber is None:
-                outcomes.append(Outcome(delivery.id, "subscriber removed", permanent=True))
+            missing = missing_recipient(delivery)
+            if missing:
+                outcomes.append(Outcome(delivery.id, missing, permanent=True))
                 continue
             try:
                 request = self.render(batch, delivery)
@@ -136,6 +141,8 @@ class HookChannel(Channel):
                 log.exception("delivery %s: rendering the %s message failed", delivery.id, self.label)
                 outcomes.append(Outcome(delivery.id, describe(exc), permanent=True))
                 continue
+            if delivery.alert_channel_id is not None:
+                request = replace(request, policy=guard.Policy.from_settings(batch.settings))
             buckets.setdefault(self.bucket(delivery), []).append((delivery.id, request))
         groups = list(buckets.values())
         if len(groups) <= 1:

@@ -68,6 +68,8 @@ def _event_notice(batch: Batch, event: OutboxEvent) -> Notice:
                       f"Someone asked for {updates} to be sent here. Nothing more is sent "
                       "until the link is followed and confirmed; if you did not ask for this, ignore it.",
                       "", code=str(payload.get("sms_code", "")), page_name=page_name)
+    if event.kind == EventKind.ALERT:
+        return alert_notice(batch, event)
     if event.kind == EventKind.MANAGE_LINK:
         return Notice(event.kind, f"{updates} already come here", "", "none",
                       "Follow the link to choose components or unsubscribe.", "", page_name=page_name)
@@ -82,6 +84,19 @@ def _event_notice(batch: Batch, event: OutboxEvent) -> Notice:
                     if isinstance(a, dict)],
         page_name=page_name,
     )
+
+
+# An alert's urgency as the impact whose colour chat messages show.
+ALERT_IMPACT = {"critical": "critical", "error": "major", "warning": "minor", "info": "none"}
+
+
+def alert_notice(batch: Batch, event: OutboxEvent) -> Notice:
+    """An alert to responders in plain words: what happened, and the admin link to act on it."""
+    payload = event.payload
+    return Notice(event.kind, str(payload.get("title") or ""), words(payload.get("message") or payload.get("event")),
+                  ALERT_IMPACT.get(str(payload.get("severity")), "none"), str(payload.get("text") or ""),
+                  f"{batch.mail.base_url}{payload.get('link') or '/admin/'}",
+                  when=_local(payload.get("at"), batch.mail.time_zone), page_name=batch.mail.page_name)
 
 
 def _local(at: object, time_zone: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -13,6 +14,7 @@ from statuspage.incidents import lookups
 from statuspage.models import Delivery, EventKind, SubscriberMode
 from statuspage.notify import tokens, webhooks
 from statuspage.notify.channels.addresses import clean_url
+from statuspage.notify.channels.alert_payloads import alert_json
 from statuspage.notify.channels.base import Batch
 from statuspage.notify.channels.hooks import HookChannel, Request
 from statuspage.notify.transports import TransportError
@@ -32,6 +34,8 @@ class WebhookChannel(HookChannel):
         return clean_url(value, field, policy)
 
     def render(self, batch: Batch, delivery: Delivery) -> Request:
+        if delivery.alert_channel is not None:
+            return _alert_request(batch, delivery, delivery.alert_channel.secret or "")
         subscriber = delivery.subscriber
         if subscriber is None or not subscriber.webhook_secret:
             raise TransportError("subscriber removed", permanent=True)
@@ -49,6 +53,16 @@ class WebhookChannel(HookChannel):
             webhooks.SIGNATURE_HEADER: webhooks.sign(subscriber.webhook_secret, timestamp, body),
             "User-Agent": "statuspage-webhooks",
         })
+
+
+def _alert_request(batch: Batch, delivery: Delivery, secret: str) -> Request:
+    """An alert to a responders' webhook: alert_payloads.alert_json, signed with the route's secret."""
+    page = batch.once("page-status", lambda: _page(batch))
+    body = json.dumps(alert_json(batch, delivery.event, page), separators=(",", ":"), ensure_ascii=False).encode()
+    timestamp = int(time.time())
+    return Request(delivery.address, body, {
+        "Content-Type": "application/json", webhooks.SIGNATURE_HEADER: webhooks.sign(secret, timestamp, body),
+        "User-Agent": "statuspage-alerts"})
 
 
 def _page(batch: Batch) -> dict[str, Any]:
