@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from statuspage.db import utcnow
 from statuspage.incidents import lifecycle
-from statuspage.models import AlertChannel, Delivery, DeliveryStatus, EventKind, IncidentDraft, OutboxEvent
+from statuspage.models import AlertChannel, Delivery, DeliveryStatus, EventKind, Incident, IncidentDraft, OutboxEvent
 from statuspage.notify import alert_routes, webhooks
 from statuspage.outbound.guard import Policy
 from statuspage.postmortems import action_items
@@ -282,3 +282,21 @@ def test_removing_a_route_fails_what_it_still_had_waiting(session, chat_receiver
     alert_routes.delete_route(session, ACTOR, route)
     session.commit()
     assert session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+def test_a_probe_opened_incident_records_when_it_was_detected_and_when_responders_were_alerted(
+        session, api, chat_receiver, run, clock):
+    from statuspage.postmortems import recorded
+    hook = chat_receiver("webhook")
+    a_route(session, "webhook", hook.url, ["incident_opened"])
+    probe = a_probe(session, api, now=clock[0], auto_incident="publish")
+    start = clock[0]
+    fail_until_down(session, probe, clock)  # failed at start, confirmed 10 s later
+    clock[0] = start + timedelta(seconds=12)
+    run()
+    incident = session.scalars(select(Incident)).one()
+    figures = dict(recorded.figures(session, incident, "UTC").rows)
+    assert incident.started_at == start
+    assert figures["Time to detect"] == "10 s"
+    assert figures["Time to alert responders"] == "12 s"
+    assert figures["Time to acknowledge (detection to first public update)"] == "0 s"

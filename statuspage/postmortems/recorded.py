@@ -22,6 +22,7 @@ from statuspage.models import (
     DeliveryStatus,
     EventKind,
     Incident,
+    IncidentDraft,
     OutboxEvent,
     Probe,
     ProbeKind,
@@ -37,6 +38,8 @@ def _hhmm(value: datetime, zone: str) -> str:
 def _duration(delta: timedelta | None) -> str:
     if delta is None:
         return "n/a"
+    if delta < timedelta(minutes=1):
+        return f"{max(int(delta.total_seconds()), 0)} s"  # probes confirm an outage in seconds
     minutes = max(int(delta.total_seconds() // 60), 0)
     hours, minutes = divmod(minutes, 60)
     if hours and minutes:
@@ -64,6 +67,8 @@ class Figures:
     mitigated_at: datetime | None
     restored_at: datetime | None
     resolved_at: datetime | None
+    # When the first alert to responders was sent (None without alert routes).
+    alerted_at: datetime | None = None
     minutes_by_component: dict[str, dict[str, int]] = field(default_factory=dict)
     subscribers_notified: int = 0
 
@@ -76,6 +81,7 @@ class Figures:
         return [
             ("Duration (impact start to resolution)", _duration(self._since(self.impact_start, self.resolved_at))),
             ("Time to detect", _duration(self._since(self.impact_start, self.detected_at))),
+            ("Time to alert responders", _duration(self._since(self.impact_start, self.alerted_at))),
             ("Time to acknowledge (detection to first public update)",
              _duration(self._since(self.detected_at or self.impact_start, self.acknowledged_at))),
             ("Time to mitigate (to partial restoration)", _duration(self._since(self.impact_start, self.mitigated_at))),
@@ -219,11 +225,20 @@ def recorded_events(session: Session, incident: Incident, zone: str) -> tuple[li
         events.append(Event("resolved", incident.resolved_at, "Incident resolved."))
     events.sort(key=lambda e: e.at)
 
+    draft = session.scalars(select(IncidentDraft).where(IncidentDraft.incident_id == incident.id).limit(1)).first()
+    if draft is not None:
+        what = "opened the incident" if incident.created_at == draft.created_at else "drafted an incident"
+        events.append(Event(f"draft:{draft.code}", draft.created_at, f"Probes confirmed the outage and {what}."))
+        events.sort(key=lambda e: e.at)
     detections = [e.at for e in events if e.key.startswith("alert:")]
-    detected_at = min(detections) if detections else (first_check.at if first_check else None)
+    # Detected: when monitoring told us (an alert received), else when probes confirmed the outage and drafted
+    # or opened the incident; only without either, the first failed check (the incident's start, so 0).
+    detected_at = (min(detections) if detections else draft.created_at if draft is not None
+                   else first_check.at if first_check else None)
     figures = Figures(
         impact_start=incident.started_at,
         detected_at=detected_at,
+        alerted_at=_first_alert_sent(session, incident, draft),
         acknowledged_at=updates[0].display_at if updates else None,
         # Coming back in one step mitigates and restores at once.
         mitigated_at=restoration.partial_at or restoration.full_at,
@@ -233,6 +248,19 @@ def recorded_events(session: Session, incident: Incident, zone: str) -> tuple[li
         subscribers_notified=_notified(session, incident),
     )
     return events, figures
+
+
+def _first_alert_sent(session: Session, incident: Incident, draft: IncidentDraft | None) -> datetime | None:
+    """When responders were first alerted of this incident (or the draft it came from)."""
+    start, end = _window(incident)
+    first_sent = (select(Delivery.event_id, func.min(Delivery.sent_at).label("sent_at"))
+                  .where(Delivery.sent_at.is_not(None)).group_by(Delivery.event_id).subquery())
+    rows = session.execute(
+        select(OutboxEvent.payload, first_sent.c.sent_at).join(first_sent, first_sent.c.event_id == OutboxEvent.id)
+        .where(OutboxEvent.kind == EventKind.ALERT, OutboxEvent.created_at >= start, OutboxEvent.created_at <= end))
+    sent = [at for payload, at in rows
+            if payload.get("incident") == incident.code or (draft is not None and payload.get("draft") == draft.code)]
+    return min(sent) if sent else None
 
 
 def _minutes_by_component(session: Session, incident: Incident, names: dict[int, str]) -> dict[str, dict[str, int]]:
