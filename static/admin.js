@@ -88,4 +88,34 @@
       });
     });
   });
+  // The probe form shows only the fields of the chosen kind (without this file it shows them all), and the
+  // detection time its schedule implies: interval + (failures - 1) x retry.
+  document.querySelectorAll("form[data-probe-form] [name='kind']").forEach(function (kind) {
+    const form = kind.closest("form");
+    const show = function () {
+      form.querySelectorAll("[data-kinds]").forEach(function (part) {
+        const on = part.dataset.kinds.split(" ").indexOf(kind.value) >= 0;
+        part.hidden = !on;
+        part.querySelectorAll("input, select, textarea").forEach(function (field) { field.disabled = !on; });
+      });
+    };
+    if (kind.tagName === "SELECT") kind.addEventListener("change", show);
+    show();
+    const detection = form.querySelector("[data-detection]");
+    if (!detection) return;
+    const number = function (name, fallback) {
+      const field = form.querySelector("[name='" + name + "']");
+      const value = field ? parseInt(field.value, 10) : NaN;
+      return isNaN(value) ? fallback : value;
+    };
+    const recount = function () {
+      const seconds = number("interval_seconds", 20) +
+        Math.max(number("failures_to_outage", 2) - 1, 0) * number("retry_interval_seconds", 10);
+      detection.textContent = seconds + " s";
+    };
+    ["interval_seconds", "retry_interval_seconds", "failures_to_outage"].forEach(function (name) {
+      const field = form.querySelector("[name='" + name + "']");
+      if (field) field.addEventListener("input", recount);
+    });
+  });
 })();

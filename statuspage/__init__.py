@@ -13,7 +13,17 @@ from statuspage.config import ROOT, Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app; nothing touches the database here."""
     from statuspage import cli
-    from statuspage.api import push, ratelimit, v1, v1_incidents, v1_postmortems, v1_probes, v1_subscribers, v2
+    from statuspage.api import (
+        push,
+        ratelimit,
+        v1,
+        v1_alert_channels,
+        v1_incidents,
+        v1_postmortems,
+        v1_probes,
+        v1_subscribers,
+        v2,
+    )
     from statuspage.api.openapi import bp as openapi_bp
     from statuspage.db import Database
     from statuspage.edge import errors, session
@@ -23,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from statuspage.edge.snapshot_disk import SnapshotDisk
     from statuspage.web import (
         admin,
+        admin_alerts,
         admin_incidents,
         admin_postmortems,
         admin_probes,
@@ -83,9 +94,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
-    management_api = [v1.bp, v1_incidents.bp, v1_subscribers.bp, v1_postmortems.bp, v1_probes.bp]
+    management_api = [v1.bp, v1_incidents.bp, v1_subscribers.bp, v1_postmortems.bp, v1_probes.bp,
+                      v1_alert_channels.bp]
     site = [public.bp, embeds.bp, auth.bp, subscriptions.bp, admin.bp, admin_incidents.bp, admin_postmortems.bp,
-            admin_probes.bp, admin_subscribers.bp, admin_users.bp, admin_settings.bp,
+            admin_probes.bp, admin_alerts.bp, admin_subscribers.bp, admin_users.bp, admin_settings.bp,
             page_assets.bp]
     for blueprint in [*site, v2.bp, *management_api, push.bp, openapi_bp]:
         app.register_blueprint(blueprint)

@@ -236,3 +236,31 @@ def test_the_probe_page_draws_a_response_time_chart(client, session, api, http_t
     post(client, f"/admin/probes/{probe.code}/check", token_from=f"/admin/probes/{probe.code}")
     page = client.get(f"/admin/probes/{probe.code}").get_data(as_text=True)
     assert '<svg class="latency-chart"' in page and "Response time of web" in page
+
+
+def test_the_new_probe_form_starts_from_the_defaults_and_says_how_fast_an_outage_is_confirmed(client, session, api):
+    sign_in(client, session, "admin")
+    html = client.get("/admin/probes/new").get_data(as_text=True)
+    for name, value in (("interval_seconds", "20"), ("retry_interval_seconds", "10"), ("failures_to_outage", "2"),
+                        ("successes_to_recover", "2"), ("publish_after_minutes", "0")):
+        assert re.search(rf'name="{name}" value="{value}"', html), name
+    assert "confirmed down within <strong data-detection>30 s</strong>" in html
+    # Each kind's own fields are marked, so the script shows only the chosen kind's.
+    assert 'data-kinds="http"' in html and 'data-kinds="heartbeat"' in html
+
+
+def test_an_admin_sets_the_retry_interval_and_how_the_probe_publishes_and_resolves(client, session, api):
+    sign_in(client, session, "admin")
+    form = {**NEW_HTTP, "component_id": api.code, "retry_interval_seconds": "5", "auto_incident": "publish",
+            "publish_after_minutes": "3", "auto_resolve_minutes": "15"}
+    response = post(client, "/admin/probes/new", form, token_from="/admin/probes/new")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    [probe] = probes_in_db(session)
+    assert (probe.retry_interval_seconds, probe.publish_after_minutes, probe.auto_resolve_minutes) == (5, 3, 15)
+    page = f"/admin/probes/{probe.code}"
+    html = client.get(page).get_data(as_text=True)
+    assert 'name="auto_resolve_minutes" value="15"' in html
+    response = post(client, page, {**form, "retry_interval_seconds": "45"}, token_from=page)
+    assert response.status_code == 422
+    assert "retry_interval_seconds must not be longer than interval_seconds" in response.get_data(as_text=True)
+    assert probes_in_db(session)[0].retry_interval_seconds == 5

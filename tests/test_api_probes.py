@@ -296,3 +296,22 @@ def test_real_responses_match_the_openapi_schemas(client, page_code, admin, api_
     create_schema = _validator("ProbeCreate")
     for fields in kinds:
         create_schema.validate({"name": "x", "component_id": "abc", **fields})
+
+
+def test_the_outage_loop_settings_are_read_and_written_through_the_api(client, session, page_code, admin,
+                                                                        api_component):
+    made = create(client, page_code, admin, name="web", kind="http", component_id=api_component.code,
+                  target="http://127.0.0.1:9/")
+    assert made.status_code == 201
+    body = made.get_json()
+    assert (body["interval_seconds"], body["retry_interval_seconds"], body["failures_to_outage"]) == (20, 10, 2)
+    assert (body["publish_after_minutes"], body["auto_resolve_minutes"]) == (0, None)
+    changed = client.patch(path(page_code, f"/{body['id']}"), headers=admin,
+                           json={"probe": {"auto_incident": "publish", "publish_after_minutes": 5,
+                                           "auto_resolve_minutes": 30}})
+    assert changed.status_code == 200
+    assert (changed.get_json()["publish_after_minutes"], changed.get_json()["auto_resolve_minutes"]) == (5, 30)
+    refused = client.patch(path(page_code, f"/{body['id']}"), headers=admin,
+                           json={"probe": {"retry_interval_seconds": 60}})
+    assert refused.status_code == 422 and refused.get_json()["error"]["field"] == "retry_interval_seconds"
+    assert client.get(path(page_code, f"/{body['id']}"), headers=admin).get_json()["retry_interval_seconds"] == 10

@@ -11,9 +11,13 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 from sqlalchemy import select
 
 from statuspage import create_app
+from statuspage.audit import Actor
+from statuspage.components import catalog
 from statuspage.config import Settings
 from statuspage.models import User
+from statuspage.probes.rules import apply_check
 from tests.conftest import PASSWORD, csrf_token, post_form
+from tests.probe_builders import T0, a_component, a_probe, bad
 
 
 def sign_in(client, email: str, password: str, path: str = "/login"):
@@ -292,6 +296,54 @@ def test_sign_in_never_redirects_to_another_site(client, make_user, fast_passwor
     assert response.status_code == 302
     lands_on(response)
     assert lands_on(response) == "/admin/"
+
+
+def a_component_down_with_no_incident(session) -> None:
+    catalog.create_component(session, Actor.system("test"), "Checkout API", status="major_outage")
+    session.commit()
+
+
+def test_sign_in_leads_to_incidents_while_a_draft_waits(client, session, make_user, fast_password_hashing):
+    make_user("ops@example.com", "responder")
+    probe = a_probe(session, a_component(session, "Checkout API"), failures_to_outage=1, auto_incident="draft")
+    apply_check(session, probe, bad(), T0)
+    session.commit()
+
+    response = sign_in(client, "ops@example.com", PASSWORD)
+
+    assert lands_on(response) == "/admin/incidents"
+
+
+def test_sign_in_leads_to_incidents_while_an_outage_is_unexplained(client, session, make_user,
+                                                                   fast_password_hashing):
+    make_user("ops@example.com", "responder")
+    a_component_down_with_no_incident(session)
+
+    response = sign_in(client, "ops@example.com", PASSWORD)
+
+    assert lands_on(response) == "/admin/incidents"
+
+
+def test_sign_in_still_returns_to_the_page_that_asked_while_an_outage_waits(client, session, make_user,
+                                                                             fast_password_hashing):
+    make_user("ops@example.com", "responder")
+    a_component_down_with_no_incident(session)
+    asked = client.get("/admin/audit")
+
+    response = sign_in(client, "ops@example.com", PASSWORD, path=asked.headers["Location"])
+
+    assert lands_on(response) == "/admin/audit"
+
+
+def test_a_next_to_another_site_leads_to_incidents_while_an_outage_waits(client, session, make_user,
+                                                                         fast_password_hashing):
+    make_user("ops@example.com", "responder")
+    a_component_down_with_no_incident(session)
+
+    response = post_form(client, "/login", {"email": "ops@example.com", "password": PASSWORD},
+                         query_string={"next": "https://evil.example/admin/"})
+
+    assert lands_on(response) == "/admin/incidents"
 
 
 def test_signing_in_successfully_does_not_use_up_the_allowance(client, make_user, fast_password_hashing):

@@ -520,6 +520,34 @@ def test_an_incident_never_lowers_the_page_indicator(impacts):
     assert status_rules.page_indicator([MAJOR, MAJOR], impacts) == ("critical", "Major System Outage")
 
 
+RECOVERING = status_rules.RECOVERING
+
+
+@pytest.mark.parametrize(
+    ("statuses", "impacts"),
+    [
+        ([OPERATIONAL], [RECOVERING]),
+        ([OPERATIONAL, OPERATIONAL], [RECOVERING, RECOVERING, "none"]),
+        ([OPERATIONAL, MAINTENANCE], [RECOVERING, "maintenance"]),
+    ],
+)
+def test_an_incident_recovering_with_nothing_else_wrong_is_minor_and_says_recovering(statuses, impacts):
+    assert status_rules.page_indicator(statuses, impacts) == ("minor", "Recovering from an Incident")
+
+
+@pytest.mark.parametrize(
+    ("statuses", "impacts", "expected"),
+    [
+        ([OPERATIONAL, DEGRADED], [RECOVERING], ("minor", "Minor Service Outage")),
+        ([OPERATIONAL, MAJOR], [RECOVERING], ("major", "Partial System Outage")),
+        ([OPERATIONAL], [RECOVERING, "minor"], ("minor", "Minor Service Outage")),
+        ([OPERATIONAL], [RECOVERING, "critical"], ("critical", "Major System Outage")),
+    ],
+)
+def test_a_recovering_incident_never_hides_other_trouble(statuses, impacts, expected):
+    assert status_rules.page_indicator(statuses, impacts) == expected
+
+
 def test_a_group_shows_its_worst_component_status(session):
     group = a_group(session, "Backend")
     a_component(session, "API", group, status="degraded_performance")

@@ -34,8 +34,9 @@ from statuspage.api.openapi import document
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.incidents import lifecycle, templates
-from statuspage.models import Component, ComponentGroup, Incident, IncidentTemplate, Subscriber
-from statuspage.notify import subscribers
+from statuspage.models import AlertChannel, Component, ComponentGroup, Incident, IncidentTemplate, Subscriber
+from statuspage.notify import alert_routes, subscribers
+from statuspage.outbound.guard import Policy
 from statuspage.postmortems import editing
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -518,6 +519,7 @@ class FuzzTargets:
     update_code: str = "fuzzupdate01"
     template_code: str = "fuzztempl001"
     subscriber_code: str = "fuzzsubsc001"
+    alert_channel_code: str = "fuzzalert001"
 
     def _missing(self, model: Any, code: str) -> bool:
         return self.session.scalar(select(model.id).where(model.code == code)) is None
@@ -551,12 +553,17 @@ class FuzzTargets:
         if self._missing(Subscriber, self.subscriber_code):
             subscriber = subscribers.create(session, SYSTEM, email=f"fuzz-{tag}@example.com")
             subscriber.code = self.subscriber_code
+        if self._missing(AlertChannel, self.alert_channel_code):
+            route = alert_routes.create_route(session, SYSTEM, name="Fuzz alerts", kind="email",
+                                              target="fuzz-alerts@example.com", policy=Policy(), now=datetime.now(UTC))
+            route.code = self.alert_channel_code
         session.commit()
 
     def path_parameters(self, page_code: str) -> dict[str, str]:
         return {"page_id": page_code, "component_id": self.component_code, "group_id": self.group_code,
                 "incident_id": self.incident_code, "update_id": self.update_code,
-                "template_id": self.template_code, "subscriber_id": self.subscriber_code}
+                "template_id": self.template_code, "subscriber_id": self.subscriber_code,
+                "alert_channel_id": self.alert_channel_code}
 
 
 @pytest.fixture

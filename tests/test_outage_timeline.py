@@ -164,7 +164,8 @@ def test_auto_resolve_closes_the_incident_after_m_minutes_of_good_checks_with_a_
     assert drafts.resolve_one_recovered(session, back + timedelta(minutes=10)) is incident
     session.commit()
     assert incident.status.value == "resolved"
-    assert incident.updates[0].body == "Checks on API have passed for 10 minutes. This incident is resolved."  # newest first
+    newest = incident.updates[0]
+    assert newest.body == "Checks on API have passed for 10 minutes. This incident is resolved."
 
 
 def test_without_auto_resolve_a_responder_resolves(session, api):

@@ -9,6 +9,7 @@ import lxml.html
 import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
+from test_api_v2 import validator
 
 from statuspage.audit import Actor
 from statuspage.components import catalog, status_rules
@@ -557,3 +558,68 @@ def test_the_indicator_shows_maintenance_only_when_nothing_else_is_wrong(
         an_incident(session, "Payments failing", start, impact_override="major")
 
     assert overall(parse(client.get("/"))) == expected
+
+
+# --- recovering: an incident in monitoring with its components back -------------------------------
+
+
+def status_json(client) -> dict[str, str]:
+    return client.get("/api/v2/status.json").get_json()["status"]
+
+
+def test_an_incident_in_monitoring_with_every_component_back_is_no_longer_red_and_says_recovering(client, session):
+    database = a_component(session, "Database")
+    a_component(session, "Website")
+    outage = an_incident(session, "Database down", status="investigating",
+                         component_statuses={database.code: "major_outage"})
+    assert overall(parse(client.get("/")))[0] == "critical"
+
+    an_update(session, outage, "monitoring", "A fix is out; we are watching.", T0 + timedelta(minutes=30),
+              component_statuses={database.code: "operational"})
+
+    document = parse(client.get("/"))
+    assert overall(document) == ("minor", "Recovering from an Incident")
+    assert "recovering" in text(document.xpath("//title")[0]).lower()
+    assert card_titles(document, "incidents") == ["Database down"]
+    assert status_json(client) == {"indicator": "minor", "description": "Recovering from an Incident"}
+    summary = client.get("/api/v2/summary.json").get_json()
+    validator("summary.json").validate(summary)
+    assert summary["status"] == status_json(client)
+
+
+def test_an_incident_in_monitoring_with_a_component_still_down_stays_red(client, session):
+    database = a_component(session, "Database")
+    cache = a_component(session, "Cache")
+    outage = an_incident(session, "Database down", status="investigating",
+                         component_statuses={database.code: "major_outage", cache.code: "major_outage"})
+
+    an_update(session, outage, "monitoring", "Database is back; the cache is warming.", T0 + timedelta(minutes=30),
+              component_statuses={database.code: "operational"})
+
+    assert overall(parse(client.get("/"))) == ("critical", "Major System Outage")
+    assert status_json(client) == {"indicator": "critical", "description": "Major System Outage"}
+
+
+def test_a_recovering_incident_does_not_hide_another_that_is_still_open(client, session):
+    database = a_component(session, "Database")
+    a_component(session, "Website")
+    recovering = an_incident(session, "Database down", status="investigating",
+                             component_statuses={database.code: "major_outage"})
+    an_update(session, recovering, "monitoring", "Fixed, watching.", T0 + timedelta(minutes=30),
+              component_statuses={database.code: "operational"})
+    an_incident(session, "Emails delayed", T0 + timedelta(minutes=40), impact_override="major")
+
+    assert overall(parse(client.get("/"))) == ("major", "Partial System Outage")
+
+
+def test_resolving_the_recovering_incident_makes_the_page_green(client, session):
+    database = a_component(session, "Database")
+    outage = an_incident(session, "Database down", status="investigating",
+                         component_statuses={database.code: "major_outage"})
+    an_update(session, outage, "monitoring", "Fixed, watching.", T0 + timedelta(minutes=30),
+              component_statuses={database.code: "operational"})
+    assert overall(parse(client.get("/")))[0] == "minor"
+
+    an_update(session, outage, "resolved", "All good.", T0 + timedelta(hours=1))
+
+    assert overall(parse(client.get("/"))) == ("none", "All Systems Operational")

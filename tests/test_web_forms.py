@@ -106,5 +106,6 @@ def test_every_blueprint_is_registered_once(app):
     v1 = {name for name in app.blueprints if name.startswith("api_v1")}
 
     assert len(rules) == len(set(rules))
-    assert v1 == {"api_v1", "api_v1_incidents", "api_v1_subscribers", "api_v1_postmortems", "api_v1_probes"}
+    assert v1 == {"api_v1", "api_v1_incidents", "api_v1_subscribers", "api_v1_postmortems", "api_v1_probes",
+                  "api_v1_alert_channels"}
     assert any(rule.startswith("/api/v1/pages/") for rule, _methods in rules)

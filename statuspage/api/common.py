@@ -7,18 +7,20 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from statuspage.accounts.users import user_for_token
 from statuspage.api.ratelimit import retry_after_seconds
+from statuspage.audit import Actor
 from statuspage.edge.errors import error_response
 from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError
 from statuspage.inputs import storable_text
 from statuspage.models import User
+from statuspage.outbound.guard import Policy
 
 
 class ApiError(Exception):
@@ -119,6 +121,16 @@ def api_auth(admin_only: bool = False) -> Callable:
 
 def api_user() -> User:
     return g.api_user
+
+
+def api_actor() -> Actor:
+    """Who makes this request's changes, as the audit log names them: the key's user, through the API."""
+    return Actor.for_user(api_user(), "api")
+
+
+def probe_policy() -> Policy:
+    """The outbound policy for targets responders choose (probes, alert routes): STATUSPAGE_PROBE_*."""
+    return Policy.from_settings(current_app.config["STATUSPAGE"])
 
 
 def require_admin() -> None:

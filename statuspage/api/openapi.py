@@ -24,7 +24,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, NoDefault
 from typing_extensions import TypedDict
 
 from statuspage.api.common import PAGE_MAX
-from statuspage.api.schemas import components, incidents, pages, postmortems, probes, subscribers
+from statuspage.api.schemas import alert_channels, components, incidents, pages, postmortems, probes, subscribers
 from statuspage.api.schemas.base import Wrapped
 from statuspage.api.schemas.operations import Operation, Paging, Section
 from statuspage.inputs import UNSET
@@ -37,7 +37,7 @@ REF = "#/components/schemas/{model}"
 
 SECTIONS: tuple[Section, ...] = (
     pages.PAGES, components.COMPONENTS, components.COMPONENT_GROUPS, probes.PROBES, incidents.INCIDENTS,
-    incidents.TEMPLATES, postmortems.POSTMORTEMS, subscribers.SUBSCRIBERS,
+    incidents.TEMPLATES, postmortems.POSTMORTEMS, subscribers.SUBSCRIBERS, alert_channels.ALERT_CHANNELS,
 )
 
 PATH_PARAMETERS = {
@@ -49,6 +49,7 @@ PATH_PARAMETERS = {
     "update_id": "The update's id, as the incident's `incident_updates` list it.",
     "template_id": "The template's id.",
     "subscriber_id": "The subscriber's id.",
+    "alert_channel_id": "The alert channel's id.",
 }
 
 
@@ -217,7 +218,8 @@ The management API of this status page: a drop-in subset of Atlassian Statuspage
 `Authorization: OAuth <key>` (`Bearer <key>` works too) or as the `api_key` query parameter.
 If both are sent they must agree. Admin keys may do everything; responder keys may read and
 make a responder's changes (components and groups included: create, change, reorder, delete),
-and get 403 for what stays an admin's (the page profile, probes, deleting incidents).
+and get 403 for what stays an admin's (the page profile, probes, alert channels, deleting
+incidents).
 
 **Bodies.** Requests wrap the object: `{"component": {...}}`. Send JSON (`application/json`)
 or a form (`application/x-www-form-urlencoded`) with bracketed keys: `component[name]=API`,

@@ -7,21 +7,20 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 
 from statuspage.api.common import (
+    api_actor,
     api_auth,
-    api_user,
     object_id,
+    probe_policy,
     register_error_handlers,
     request_body,
     require_admin,
     route,
 )
 from statuspage.api.schemas.probes import ALWAYS_SHOWN, CHECK_PAGING, PROBE_CREATE, PROBE_UPDATE, CheckJson
-from statuspage.audit import Actor
 from statuspage.db import utcnow
 from statuspage.edge.extensions import csrf
 from statuspage.edge.session import db_session
 from statuspage.models import Check, Page, Probe, ProbeKind
-from statuspage.outbound.guard import Policy
 from statuspage.probes import CHECKERS, service
 from statuspage.probes.http import masked_headers
 from statuspage.shapes.base import at
@@ -30,14 +29,6 @@ from statuspage.timefmt import iso
 bp = Blueprint("api_v1_probes", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 register_error_handlers(bp)
-
-def _actor() -> Actor:
-    return Actor.for_user(api_user(), "api")
-
-
-def _policy() -> Policy:
-    return Policy.from_settings(current_app.config["STATUSPAGE"])
-
 
 def _base_url() -> str:
     return current_app.config["STATUSPAGE"].base_url
@@ -56,6 +47,7 @@ def probe_json(probe: Probe, page: Page, base_url: str) -> dict[str, Any]:
         "component_id": probe.component.code,
         "target": probe.target,
         "interval_seconds": probe.interval_seconds,
+        "retry_interval_seconds": probe.retry_interval_seconds,
         "timeout_seconds": probe.timeout_seconds,
         "latency_threshold_ms": probe.latency_threshold_ms,
         "failures_to_outage": probe.failures_to_outage,
@@ -65,6 +57,8 @@ def probe_json(probe: Probe, page: Page, base_url: str) -> dict[str, Any]:
         "failure_rate_threshold": probe.failure_rate_threshold,
         "outage_status": probe.outage_status.value,
         "auto_incident": probe.auto_incident.value,
+        "publish_after_minutes": probe.publish_after_minutes,
+        "auto_resolve_minutes": probe.auto_resolve_minutes,
         "paused": probe.paused,
         "public_chart": bool(options.get("public_chart")),
         "state": probe.state.value,
@@ -112,7 +106,7 @@ def create_probe(page):
     require_admin()
     settings = PROBE_CREATE.parse(request_body()).sent()
     session = db_session()
-    probe = service.create_probe(session, _actor(), settings, utcnow(), _policy())
+    probe = service.create_probe(session, api_actor(), settings, utcnow(), probe_policy())
     session.commit()
     return jsonify(probe_json(probe, page, _base_url())), 201
 
@@ -129,7 +123,7 @@ def update_probe(page, probe_id):
     require_admin()
     settings = PROBE_UPDATE.parse(request_body()).sent()
     session = db_session()
-    probe = service.update_probe(session, _actor(), _probe(probe_id), settings, utcnow(), _policy())
+    probe = service.update_probe(session, api_actor(), _probe(probe_id), settings, utcnow(), probe_policy())
     session.commit()
     return jsonify(probe_json(probe, page, _base_url()))
 
@@ -141,7 +135,7 @@ def delete_probe(page, probe_id):
     session = db_session()
     probe = _probe(probe_id)
     body = probe_json(probe, page, _base_url())
-    service.delete_probe(session, _actor(), probe, utcnow())
+    service.delete_probe(session, api_actor(), probe, utcnow())
     session.commit()
     return jsonify(body)
 
@@ -158,7 +152,7 @@ def list_checks(page, probe_id):
 @api_auth()
 def check_now(page, probe_id):
     session = db_session()
-    check = service.check_now(session, _actor(), _probe(probe_id), policy=_policy(), now=utcnow(),
+    check = service.check_now(session, api_actor(), _probe(probe_id), policy=probe_policy(), now=utcnow(),
                               commit=session.commit)
     session.commit()
     return jsonify(check_json(check, page)), 201

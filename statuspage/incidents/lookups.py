@@ -1,4 +1,5 @@
-"""Reading incidents and maintenance: by id, the open ones, the recent ones, a history page, the page impacts."""
+"""Reading incidents and maintenance: by id, the open ones, the recent ones, a history page, the page impacts,
+and the outages no incident explains."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from statuspage.components.status_rules import INDICATOR_RANK, OUTAGES, RECOVERING
 from statuspage.errors import NotFound
 from statuspage.incidents.rules import ACTIVE_MAINTENANCE, UNRESOLVED
 from statuspage.models import (
     Component,
+    ComponentStatus,
     Incident,
+    IncidentComponent,
     IncidentKind,
+    IncidentStatus,
     MaintenanceStatus,
 )
 
@@ -83,6 +88,9 @@ def page_impacts(
 ) -> list[str]:
     """Impacts that raise the page indicator: open incidents and maintenance in progress.
 
+    An incident in `monitoring` whose components are all operational again counts as RECOVERING
+    (`status_rules.page_indicator` ranks it as minor and says the page is recovering).
+
     A caller that has loaded `unresolved_incidents` and the active `maintenances`
     already passes them, so they are not read twice.
     """
@@ -90,7 +98,28 @@ def page_impacts(
         unresolved = unresolved_incidents(session)
     if active is None:
         active = maintenances(session, ACTIVE_MAINTENANCE)
-    impacts = [i.impact.value for i in unresolved]
+    impacts = [RECOVERING if _recovering(i) else i.impact.value for i in unresolved]
     if active:
         impacts.append("maintenance")
     return impacts
+
+
+def _recovering(incident: Incident) -> bool:
+    """In `monitoring` with every component it affects operational again, and an impact of minor or worse
+    (an impact of none raises nothing, recovering or not)."""
+    return (incident.status == IncidentStatus.MONITORING
+            and INDICATOR_RANK.get(incident.impact.value, 0) >= INDICATOR_RANK["minor"]
+            and all(c.status == ComponentStatus.OPERATIONAL for c in incident.components))
+
+
+def unexplained_outages(session: Session) -> list[Component]:
+    """Components in a partial or major outage that no unresolved incident affects, in the order of the
+    admin's component list: customers see them down with no word of why."""
+    explained = (select(IncidentComponent.component_id)
+                 .join(Incident, Incident.id == IncidentComponent.incident_id)
+                 .where(Incident.kind == IncidentKind.INCIDENT, Incident.status.in_(UNRESOLVED)))
+    return list(session.scalars(
+        select(Component)
+        .where(Component.status.in_(OUTAGES), Component.id.not_in(explained))
+        .order_by(Component.group_id, Component.position, Component.id)
+    ))

@@ -6,6 +6,7 @@ field types and descriptions, through pydantic. A new field is one line in the s
 its builder. The API, the webhook sender and the exports share these.
 """
 
+from statuspage.shapes.alerts import AlertChannelJson, alert_channel_json
 from statuspage.shapes.base import AlwaysNull, Day, Id, NullableTimestamp, Timestamp
 from statuspage.shapes.components import (
     ComponentGroupJson,
@@ -36,10 +37,10 @@ from statuspage.shapes.pages import PageJson, PageProfileJson, page_json, page_p
 from statuspage.shapes.subscribers import SubscriberJson, subscriber_json
 
 __all__ = [
-    "NO_COMPONENTS", "AlwaysNull", "ComponentGroupJson", "ComponentJson", "Day", "GroupAsComponentJson", "Id",
-    "IncidentJson", "IncidentTemplateJson", "MaintenanceJson", "ManagedIncidentJson", "ManagedUpdateJson",
-    "NullableTimestamp", "PageJson", "PageProfileJson", "SubscriberJson", "Timestamp", "UpdateJson",
-    "component_json", "group_as_component_json", "group_json", "incident_json", "managed_incident_json",
-    "managed_update_json", "overall_status", "page_json", "page_profile_json", "postmortem_fields", "status_json",
-    "subscriber_json", "template_json", "tree_json", "update_json",
+    "NO_COMPONENTS", "AlertChannelJson", "AlwaysNull", "ComponentGroupJson", "ComponentJson", "Day",
+    "GroupAsComponentJson", "Id", "IncidentJson", "IncidentTemplateJson", "MaintenanceJson", "ManagedIncidentJson",
+    "ManagedUpdateJson", "NullableTimestamp", "PageJson", "PageProfileJson", "SubscriberJson", "Timestamp",
+    "UpdateJson", "alert_channel_json", "component_json", "group_as_component_json", "group_json", "incident_json",
+    "managed_incident_json", "managed_update_json", "overall_status", "page_json", "page_profile_json",
+    "postmortem_fields", "status_json", "subscriber_json", "template_json", "tree_json", "update_json",
 ]

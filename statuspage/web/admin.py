@@ -22,6 +22,7 @@ from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError
 from statuspage.models import AuditEntry, Component, ComponentGroup
+from statuspage.web.attention import waiting
 from statuspage.web.auth import safe_next
 from statuspage.web.forms import confirm_delete, domain_form, or_404, refusal
 
@@ -43,7 +44,7 @@ def _form_text(name: str) -> str:
 def _dashboard(status: int = 200, **context: Any) -> ResponseReturnValue:
     session = db_session()
     return render_template("admin/dashboard.html", page=current_page(), tree=catalog.component_tree(session),
-                           groups=catalog.all_groups(session), **context), status
+                           groups=catalog.all_groups(session), waiting=waiting(session), **context), status
 
 
 def _component_page(code: str, status: int = 200, **context: Any) -> ResponseReturnValue:

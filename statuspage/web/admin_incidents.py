@@ -20,6 +20,7 @@ from statuspage.models import Incident, IncidentStatus, IncidentTemplate, Mainte
 from statuspage.notify import subscribers
 from statuspage.postmortems import recorded
 from statuspage.timefmt import parse_local, to_local_input
+from statuspage.web.attention import waiting
 from statuspage.web.auth import admin_required
 from statuspage.web.forms import confirm_delete, domain_form, form_again, or_404, refusal
 
@@ -75,7 +76,7 @@ def _render_form(template: str, status: int = 200, **context: Any) -> ResponseRe
 def incidents():
     session = db_session()
     return render_template(
-        "admin/incidents.html", page=current_page(),
+        "admin/incidents.html", page=current_page(), waiting=waiting(session),
         unresolved=lookups.unresolved_incidents(session),
         maintenance=lookups.maintenances(session, (MaintenanceStatus.SCHEDULED, *rules.ACTIVE_MAINTENANCE)),
         recent=lookups.history_page(session, 1, 20)[0],
@@ -91,7 +92,7 @@ def new_incident():
         prefill = {"deliver_notifications": "on"}
         if template is not None:
             prefill = {"name": template.title, "status": template.update_status, **_template_fill(template)}
-        return _render_form("admin/incident_new.html", form=prefill)
+        return _render_form("admin/incident_new.html", form={**prefill, **_components_fill()})
     incident = lifecycle.open_incident(
         db_session(), _actor(),
         name=request.form.get("name"),
@@ -105,6 +106,15 @@ def new_incident():
     db_session().commit()
     flash("Incident published.")
     return redirect(url_for("admin_incidents.incident", code=incident.code))
+
+
+def _components_fill() -> dict[str, str]:
+    """`?component=<id>` (repeatable, as the admin's unexplained outages link): those components ticked at
+    their status now, so the incident says they are down; ids of no component are left out."""
+    wanted = set(request.args.getlist("component"))
+    if not wanted:
+        return {}
+    return {f"component-{c.code}": c.status.value for c in all_components(db_session()) if c.code in wanted}
 
 
 def _template_or_404(code: str) -> IncidentTemplate:

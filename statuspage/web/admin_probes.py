@@ -1,7 +1,8 @@
 """The admin's probes: state and recent checks per component, check now, forms, pinning, drafts.
 
 Responders see everything, check now, pin components and publish or
-dismiss drafts; admins also create, change and delete probes.
+dismiss drafts (each draft has its own page, which responders' alerts link to);
+admins also create, change and delete probes.
 """
 
 from __future__ import annotations
@@ -19,19 +20,20 @@ from statuspage.db import utcnow
 from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError, InvalidInput
-from statuspage.models import AutoIncident, ComponentStatus, IncidentDraft, Probe, ProbeKind
+from statuspage.models import AutoIncident, Incident, IncidentDraft, Probe, ProbeKind
 from statuspage.outbound.guard import Policy
-from statuspage.probes import CHECKERS, drafts, service
+from statuspage.probes import CHECKERS, SCHEDULED_KINDS, drafts, service
 from statuspage.probes.chart import response_time_svg
 from statuspage.probes.http import masked_headers
 from statuspage.web.auth import admin_required
-from statuspage.web.forms import aborted, confirm_delete, domain_form, flashed, form_again, or_404, refusal
+from statuspage.web.forms import aborted, confirm_delete, domain_form, form_again, or_404, refusal
 
 bp = Blueprint("admin_probes", __name__, url_prefix="/admin")
 
-COMMON = ("name", "component_id", "target", "interval_seconds", "timeout_seconds", "latency_threshold_ms",
-          "failures_to_outage", "successes_to_recover", "slow_to_degrade", "failure_rate_window",
-          "failure_rate_threshold", "outage_status", "auto_incident")
+COMMON = ("name", "component_id", "target", "interval_seconds", "retry_interval_seconds", "timeout_seconds",
+          "latency_threshold_ms", "failures_to_outage", "successes_to_recover", "slow_to_degrade",
+          "failure_rate_window", "failure_rate_threshold", "outage_status", "auto_incident", "publish_after_minutes",
+          "auto_resolve_minutes")
 CHECKBOXES = ("verify_tls",)
 SHARED_CHECKBOXES = ("public_chart",)
 
@@ -83,6 +85,7 @@ def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnV
     return render_template(template, page=current_page(), components=catalog.all_components(session),
                            kinds=list(ProbeKind), outage_statuses=service.OUTAGE_STATUSES,
                            auto_incidents=[a.value for a in AutoIncident], checkers=CHECKERS,
+                           detection=service.detection_seconds, scheduled=[k.value for k in SCHEDULED_KINDS],
                            base_url=current_app.config["STATUSPAGE"].base_url, **context), status
 
 
@@ -124,12 +127,10 @@ def probes():
 @domain_form(form_again(_render, "admin/probe_form.html", probe=None))
 def new_probe():
     if request.method == "GET":
-        defaults = {"kind": request.args.get("kind", "http"), "component_id": request.args.get("component", ""),
-                    "interval_seconds": "60", "timeout_seconds": "10", "failures_to_outage": "3",
-                    "successes_to_recover": "2", "slow_to_degrade": "3", "failure_rate_window": "10",
-                    "failure_rate_threshold": "0.5", "outage_status": ComponentStatus.MAJOR_OUTAGE.value,
-                    "auto_incident": AutoIncident.DRAFT.value, "verify_tls": "on", "tls_warn_days": "14",
-                    "max_redirects": "5", "grace_seconds": "60", "method": "GET"}
+        defaults = {**{name: _shown(value) for name, value in service.DEFAULTS.items() if name != "paused"},
+                    "kind": request.args.get("kind", "http"), "component_id": request.args.get("component", ""),
+                    "verify_tls": "on", "tls_warn_days": "14", "max_redirects": "5", "grace_seconds": "60",
+                    "method": "GET"}
         return _render("admin/probe_form.html", form=defaults, probe=None)
     kind = service.parse_kind(request.form.get("kind"))
     probe = service.create_probe(db_session(), _actor(), {"kind": kind.value, **_form_values(kind)}, utcnow(),
@@ -139,12 +140,21 @@ def new_probe():
     return redirect(url_for("admin_probes.probe", code=probe.code))
 
 
+def _shown(value: Any) -> str:
+    """A setting as a form field shows it."""
+    if value is None:
+        return ""
+    return value.value if hasattr(value, "value") else f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _edit_form(probe: Probe) -> dict[str, Any]:
     """The form's values for an existing probe."""
     options = {**CHECKERS[ProbeKind(probe.kind)].options, **(probe.options or {})}
     form: dict[str, Any] = {
         "kind": probe.kind.value, "name": probe.name, "component_id": probe.component.code,
         "target": probe.target or "", "interval_seconds": probe.interval_seconds,
+        "retry_interval_seconds": probe.retry_interval_seconds, "publish_after_minutes": probe.publish_after_minutes,
+        "auto_resolve_minutes": _shown(probe.auto_resolve_minutes),
         "timeout_seconds": f"{probe.timeout_seconds:g}", "latency_threshold_ms": probe.latency_threshold_ms or "",
         "failures_to_outage": probe.failures_to_outage, "successes_to_recover": probe.successes_to_recover,
         "slow_to_degrade": probe.slow_to_degrade, "failure_rate_window": probe.failure_rate_window,
@@ -255,9 +265,24 @@ def _draft_or_404(code: str) -> IncidentDraft:
     return or_404(drafts.get_draft, db_session(), code, message="There is no draft with that id.")
 
 
+def _draft_refused(exc: DomainError, code: str) -> ResponseReturnValue:
+    flash(exc.message)
+    return _back(url_for("admin_probes.probes"))
+
+
+@bp.get("/drafts/<code>")
+@login_required
+def draft(code: str):
+    """One draft, the page responders' alerts link to: publish or dismiss it while it is open, else what
+    became of it."""
+    item = _draft_or_404(code)
+    incident = db_session().get(Incident, item.incident_id) if item.incident_id is not None else None
+    return render_template("admin/draft.html", page=current_page(), draft=item, incident=incident)
+
+
 @bp.post("/drafts/<code>/publish")
 @login_required
-@domain_form(flashed("admin_probes.probes"))
+@domain_form(_draft_refused)
 def publish_draft(code: str):
     session = db_session()
     draft = _draft_or_404(code)
@@ -269,11 +294,11 @@ def publish_draft(code: str):
 
 @bp.post("/drafts/<code>/dismiss")
 @login_required
-@domain_form(flashed("admin_probes.probes"))
+@domain_form(_draft_refused)
 def dismiss_draft(code: str):
     session = db_session()
     draft = _draft_or_404(code)
     drafts.dismiss_draft(session, _actor(), draft)
     session.commit()
     flash("Draft dismissed.")
-    return redirect(url_for("admin_probes.probes"))
+    return _back(url_for("admin_probes.probes"))

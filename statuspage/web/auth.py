@@ -18,6 +18,7 @@ from statuspage.db import utcnow
 from statuspage.edge.extensions import login_manager
 from statuspage.edge.session import db_session
 from statuspage.models import User
+from statuspage.web.attention import waiting
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
@@ -52,13 +53,26 @@ def _throttled(wait: int):
     return response
 
 
-def safe_next(target: str | None) -> str:
-    """Only redirect within this site after sign-in."""
+def local_target(target: str | None) -> str | None:
+    """`target` if it is a path within this site, else None."""
     # Browsers read a backslash as a slash and drop tabs and newlines, so "/\\host" and
     # "/\t/host" would leave the site if a redirect ever passed them through unquoted.
     if (target and target.startswith("/") and not target.startswith("//")
             and not urlsplit(target).netloc and "\\" not in target and target.isprintable()):
         return target
+    return None
+
+
+def safe_next(target: str | None) -> str:
+    """Only redirect within this site: `target` if it stays here, else the admin's dashboard."""
+    return local_target(target) or url_for("admin.dashboard")
+
+
+def landing() -> str:
+    """Where sign-in leads when no page asked for it: the Incidents page while drafts or unexplained
+    outages wait for a responder (it shows them first), else the dashboard."""
+    if waiting(db_session()):
+        return url_for("admin_incidents.incidents")
     return url_for("admin.dashboard")
 
 
@@ -82,7 +96,7 @@ def login():
     session.commit()
     flask_session.permanent = True  # expires after STATUSPAGE_SESSION_IDLE_HOURS without a request
     login_user(user)
-    return redirect(safe_next(request.args.get("next")))
+    return redirect(local_target(request.args.get("next")) or landing())
 
 
 @bp.post("/logout")

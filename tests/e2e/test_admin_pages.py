@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import pytest
 from conftest import accessibility_violations, sign_in
+from sqlalchemy import select
 
 from statuspage.audit import Actor
 from statuspage.components import catalog
 from statuspage.incidents import lifecycle
-from tests.probe_builders import a_probe
+from statuspage.models import IncidentDraft
+from statuspage.probes.rules import apply_check
+from tests.probe_builders import T0, a_probe, bad
 
 ACTOR = Actor.system("test")
 WIDTHS = [1280, 390]
@@ -22,7 +25,9 @@ WIDER_THAN = """width => [...document.querySelectorAll('body *')]
 
 @pytest.fixture
 def outage(session) -> dict[str, str]:
-    """A page in the middle of an outage: a component down under an open incident, with a probe."""
+    """A page in the middle of an outage: a component down under an open incident, with a probe; another down
+    with no word yet, and a third whose probe proposed an incident nobody has published (the admin shows
+    those two first)."""
     database = catalog.create_component(session, ACTOR, "Database cluster", description="Primary PostgreSQL.")
     catalog.create_component(session, ACTOR, "Website")
     incident = lifecycle.open_incident(session, ACTOR, name="Elevated error rates", body="Investigating.",
@@ -32,8 +37,14 @@ def outage(session) -> dict[str, str]:
     earlier = lifecycle.open_incident(session, ACTOR, name="Slow checkout", body="Looking into it.",
                                       status="investigating", component_statuses={})
     lifecycle.post_update(session, ACTOR, earlier, status="resolved", body="Fixed.")
+    catalog.create_component(session, ACTOR, "Search", status="partial_outage")
+    checkout = catalog.create_component(session, ACTOR, "Checkout API")
+    failing = a_probe(session, checkout, failures_to_outage=1, auto_incident="draft")
+    apply_check(session, failing, bad(), T0)
     session.commit()
-    return {"incident": incident.code, "component": database.code, "probe": probe.code, "resolved": earlier.code}
+    draft = session.scalars(select(IncidentDraft)).one()
+    return {"incident": incident.code, "component": database.code, "probe": probe.code, "resolved": earlier.code,
+            "draft": draft.code}
 
 
 def admin_paths(ids: dict[str, str]) -> list[str]:
@@ -41,7 +52,8 @@ def admin_paths(ids: dict[str, str]) -> list[str]:
             "/admin/maintenance/new", f"/admin/components/{ids['component']}", "/admin/probes",
             f"/admin/probes/{ids['probe']}", "/admin/probes/new", "/admin/templates", "/admin/subscribers",
             "/admin/deliveries", "/admin/action-items", "/admin/audit", "/admin/users", "/admin/account",
-            f"/admin/incidents/{ids['resolved']}/postmortem", "/admin/settings"]
+            f"/admin/incidents/{ids['resolved']}/postmortem", "/admin/settings", f"/admin/drafts/{ids['draft']}",
+            "/admin/alerts"]
 
 
 def public_paths(ids: dict[str, str]) -> list[str]:

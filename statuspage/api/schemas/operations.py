@@ -92,21 +92,25 @@ def patch_and_put(patch: Operation, put_id: str, put_description: str | None = P
 
 def resource(*, collection: str, item: str, noun: str, names: tuple[str, str], answer: Any, create: Wrapped,
              update: Wrapped, notes: dict[str, str], examples: tuple[Any, Any], list_answer: Any,
-             errors: tuple[int, ...] = WRITE) -> tuple[Operation, ...]:
+             errors: tuple[int, ...] = WRITE, written_answer: Any = None,
+             order: str = "in page order") -> tuple[Operation, ...]:
     """The operations of a Statuspage-style resource: list and create, then get, update (PATCH and PUT)
-    and delete one. `names` is the (singular, plural) used in operation ids."""
+    and delete one. `names` is the (singular, plural) used in operation ids; `written_answer`, if given,
+    is what create and update answer instead of `answer` (with a secret shown once); `order` is the list's."""
     one, many = names
     item_path = f"{collection}/{{{item}}}"
+    written = answer if written_answer is None else written_answer
+    a = "an" if noun[0] in "aeiou" else "a"
     return (
-        Operation("get", collection, f"list{many}", f"List {noun}s", (200, f"Every {noun}, in page order."),
+        Operation("get", collection, f"list{many}", f"List {noun}s", (200, f"Every {noun}, {order}."),
                   list_answer, READ, description=notes.get("list")),
-        Operation("post", collection, f"create{one}", f"Create a {noun}", (201, f"The new {noun}."), answer,
+        Operation("post", collection, f"create{one}", f"Create {a} {noun}", (201, f"The new {noun}."), written,
                   errors, body=create, description=notes.get("create"), example=examples[0]),
-        Operation("get", item_path, f"get{one}", f"Get a {noun}", (200, f"The {noun}."), answer, READ),
-        *patch_and_put(Operation("patch", item_path, f"update{one}", f"Update a {noun}",
-                                 (200, f"The {noun} after the change."), answer, errors, body=update,
+        Operation("get", item_path, f"get{one}", f"Get {a} {noun}", (200, f"The {noun}."), answer, READ),
+        *patch_and_put(Operation("patch", item_path, f"update{one}", f"Update {a} {noun}",
+                                 (200, f"The {noun} after the change."), written, errors, body=update,
                                  description=notes.get("update"), example=examples[1]),
                        f"replace{one}"),
-        Operation("delete", item_path, f"delete{one}", f"Delete a {noun}", (200, f"The deleted {noun}, as it was."),
+        Operation("delete", item_path, f"delete{one}", f"Delete {a} {noun}", (200, f"The deleted {noun}, as it was."),
                   answer, DELETE, description=notes.get("delete")),
     )

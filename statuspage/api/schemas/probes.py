@@ -44,12 +44,16 @@ SETTINGS: dict[str, Any] = {
         "SQLAlchemy URL without a password (`postgresql+psycopg://user@host:5432/db`, `sqlite:////path.db`); none "
         "for heartbeat and alertmanager."))],
     "interval_seconds": _int(10, HEARTBEAT_INTERVAL_LIMITS[1], "How often it runs: 10 s to 1 day (heartbeat: the "
-                                                               "expected period, 10 s to 31 days). Default 60."),
+                                                               "expected period, 10 s to 31 days). Default 20."),
+    "retry_interval_seconds": _int(5, 3600, "After a failed check, and until its component has recovered, the "
+                                            "probe checks this often instead (not longer than the interval). "
+                                            "Default 10: with the defaults a target that stops answering is "
+                                            "confirmed down within 30 s."),
     "timeout_seconds": Annotated[float, Field(ge=TIMEOUT_LIMITS[0], le=TIMEOUT_LIMITS[1], description=(
         "The whole check's deadline; not longer than the interval. Default 10."))],
     "latency_threshold_ms": Annotated[int | None, Field(ge=1, le=600_000, description=(
         "A good check slower than this counts as slow."))],
-    "failures_to_outage": _int(1, 100, "N: failed checks in a row that make an outage. Default 3."),
+    "failures_to_outage": _int(1, 100, "N: failed checks in a row that make an outage. Default 2."),
     "successes_to_recover": _int(1, 100, "M: good checks in a row that end an outage or degradation. Default 2."),
     "slow_to_degrade": _int(1, 100, "Slow (or failed) checks in a row that make degraded performance. Default 3."),
     "failure_rate_window": _int(2, 100, "K: the last checks the failure rate counts. Default 10."),
@@ -59,6 +63,12 @@ SETTINGS: dict[str, Any] = {
     "auto_incident": Annotated[AutoIncident, Field(description=(
         "What an outage these checks start opens: nothing, a draft for a responder to publish (default), or an "
         "incident at once."))],
+    "publish_after_minutes": _int(0, 1440, "publish mode: tell customers only once the outage has lasted this "
+                                           "long; a blip that ends sooner is never published (responders are "
+                                           "alerted at once either way). Default 0."),
+    "auto_resolve_minutes": Annotated[int | None, Field(ge=1, le=1440, description=(
+        "Resolve a probe-opened incident after this many minutes of good checks, with a plain update; null (the "
+        "default): a responder resolves."))],
     "paused": Annotated[bool, Field(description="A paused probe neither runs nor counts.")],
     "public_chart": Annotated[bool, Field(description=(
         "Show this probe's response times (last 24 hours) under its component on the public page. Not for "
