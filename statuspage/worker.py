@@ -57,6 +57,8 @@ class Worker:
         self.probes = ProbeRunner(database, lambda: self.clock(), settings)
         # Copies the public site to STATUSPAGE_PUBLISH_DIR / _S3_URL after each change (tools.publish).
         self.publisher = publisher
+        # run_forever sends notifications and alerts on a thread of their own (see _deliver_forever).
+        self._deliveries_apart = False
 
     def handle_one_maintenance_transition(self) -> bool:
         """Move one maintenance window across the edge it has reached."""
@@ -114,11 +116,16 @@ class Worker:
         steps = [self.handle_one_maintenance_transition, self.handle_one_probe_batch,
                  self.handle_one_heartbeat_timeout, self.handle_one_delayed_publish, self.handle_one_auto_resolve,
                  self.handle_one_overdue_alert, self.handle_one_rollup]
-        if self.notifier is not None:
-            steps += [self.notifier.handle_one_event_expansion, self.notifier.handle_one_delivery_batch]
+        if self.notifier is not None and not self._deliveries_apart:
+            steps += self.delivery_steps
         if self.publisher is not None:
             steps.append(self.handle_one_publish)
         return steps
+
+    @property
+    def delivery_steps(self) -> list[Callable[[], bool]]:
+        return [] if self.notifier is None else [self.notifier.handle_one_event_expansion,
+                                                 self.notifier.handle_one_delivery_batch]
 
     def run_once(self, limit: int = 10_000) -> int:
         """Do everything that is due now; returns how many units of work were done."""
@@ -160,14 +167,33 @@ class Worker:
         """Loop until stopped by a signal."""
         self._install_signal_handlers()
         log.info("worker started")
+        deliveries = None
+        if self.notifier is not None:
+            self._deliveries_apart = True
+            deliveries = threading.Thread(target=self._deliver_forever, name="deliveries", daemon=True)
+            deliveries.start()
         while not self.stopping.is_set():
             try:
                 self.run_once()
             except Exception:  # a bad row must not kill the loop; it is logged and retried
                 log.exception("worker step failed")
             self.stopping.wait(self.idle_seconds)
+        if deliveries is not None:
+            deliveries.join()  # the batch in flight is sent and recorded first
         self.close()
         log.info("worker stopped")
+
+    def _deliver_forever(self) -> None:
+        """Expand events and send deliveries until stopped, apart from the main loop: a receiver that is slow
+        (up to its timeout per message) or a big fan-out never delays the next probe check or its verdict."""
+        while not self.stopping.is_set():
+            try:
+                did = any([step() for step in self.delivery_steps])
+            except Exception:
+                log.exception("delivery step failed")
+                did = False
+            if not did:
+                self.stopping.wait(self.idle_seconds)
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():

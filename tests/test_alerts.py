@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from datetime import date, timedelta
 
@@ -300,3 +301,33 @@ def test_a_probe_opened_incident_records_when_it_was_detected_and_when_responder
     assert figures["Time to detect"] == "10 s"
     assert figures["Time to alert responders"] == "12 s"
     assert figures["Time to acknowledge (detection to first public update)"] == "0 s"
+
+
+def test_a_slow_receiver_never_delays_the_probes(session, api, chat_receiver, mail_app, alert_settings,
+                                                 http_target):
+    from statuspage.models import Check
+    from statuspage.worker import Worker
+    hook = chat_receiver("webhook")
+    hook.delay = 3.0  # answers only after three seconds
+    a_route(session, "webhook", hook.url, ["incident_opened"])
+    lifecycle.open_incident(session, ACTOR, name="Checkout fails", body="Looking.")
+    session.commit()
+    worker = Worker(mail_app.extensions["statuspage.db"], settings=alert_settings[0], idle_seconds=0.05)
+    loop = threading.Thread(target=worker.run_forever)
+    loop.start()
+    try:
+        time.sleep(0.5)  # the alert is in flight now
+        a_probe(session, api, now=utcnow(), target=http_target.url("/ok"))
+        started = time.monotonic()
+        while time.monotonic() - started < 2.5:
+            session.expire_all()
+            if session.scalar(select(func.count()).select_from(Check)):
+                break
+            time.sleep(0.05)
+        checked_after = time.monotonic() - started
+        assert checked_after < 2.0, "the probe waited for the alert receiver"
+        assert hook.requests == []  # still waiting for its answer
+    finally:
+        worker.stopping.set()
+        loop.join(15)
+    assert [r.json()["event"] for r in hook.delivered] == ["incident_opened"]
