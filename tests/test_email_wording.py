@@ -59,3 +59,39 @@ def test_a_scheduled_maintenance_says_its_components_will_be_under_maintenance(m
     assert "Database: under maintenance during the window" in text
     assert "Database: under maintenance during the window" in html
     assert "Operational" not in text
+
+
+def _first_heading_level(html: str) -> int:
+    import re
+    return int(re.search(r"<h([1-6])", html).group(1))
+
+
+def test_an_email_opens_with_the_pages_logo_and_a_stripe_in_the_incidents_colour(mail_app, worker_for, smtp_server,
+                                                                                 session):
+    from statuspage.page import settings
+    from statuspage.page.record import get_page
+
+    def open_major(session) -> None:
+        png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
+        settings.update_settings(session, ACTOR, get_page(session), {"brand_color": "#5b21b6"},
+                                 {"logo": settings.Upload(png, "logo.png")})
+        database = catalog.create_component(session, ACTOR, "Database")
+        lifecycle.open_incident(session, ACTOR, name="Errors", body="Looking.",
+                                component_statuses={database.code: "major_outage"})
+
+    [message] = emails_after(mail_app, worker_for, smtp_server, session, open_major)
+    html = message.get_body(("html",)).get_content()
+    digest = settings.digests(session)["logo"][:12]
+    assert f'<img src="http://status.test/assets/logo?v={digest}"' in html
+    assert "border-top:6px solid #b3261e" in html  # a major outage is a critical incident: red, not the brand
+    assert _first_heading_level(html) == 1  # the incident's name is the first and largest heading
+
+
+def test_an_email_of_a_page_without_a_logo_names_the_page_in_its_header(mail_app, worker_for, smtp_server, session):
+    def open_minor(session) -> None:
+        lifecycle.open_incident(session, ACTOR, name="Slow pages", body="Looking.", impact_override="minor")
+
+    [message] = emails_after(mail_app, worker_for, smtp_server, session, open_minor)
+    html = message.get_body(("html",)).get_content()
+    assert "<img" not in html and "border-top:6px solid #b58100" in html
+    assert html.index("status</span>") < html.index("<h1")

@@ -37,6 +37,9 @@ class MailContext:
     footer: str | None = None
     # The Settings page's sender name; else "<page> status" (never "Status status").
     sender_name: str | None = None
+    # The page's logo (an absolute URL) and brand colour, for the emails' header.
+    logo_url: str | None = None
+    brand_color: str | None = None
 
     @property
     def status_name(self) -> str:
@@ -62,6 +65,9 @@ def _environment() -> Environment:
     return env
 
 
+# The header's stripe: an incident's impact as the public page colours it; other mail takes the brand colour.
+ACCENTS = {"none": "#1f6feb", "minor": "#b58100", "major": "#c2410c", "critical": "#b3261e",
+           "maintenance": "#1f6feb"}
 # Per-recipient links are filled into the once-rendered body through these markers.
 MARKERS = {"confirm": "@@SP-CONFIRM@@", "manage": "@@SP-MANAGE@@", "unsubscribe": "@@SP-UNSUBSCRIBE@@"}
 # Kinds with email templates of their own (named after the kind); the others read as an incident update.
@@ -190,6 +196,19 @@ def _subject(ctx: MailContext, event: OutboxEvent) -> str:
     return f"[{ctx.page_name}] {payload['name']} - {status}"
 
 
+def _accent(ctx: MailContext, event: OutboxEvent) -> str:
+    """The header stripe's colour: an incident's impact, a maintenance's blue, an alert's urgency, else the brand."""
+    payload = event.payload
+    if event.kind == EventKind.MAINTENANCE:
+        return ACCENTS["maintenance"]
+    if event.kind in (EventKind.INCIDENT, EventKind.POSTMORTEM):
+        return ACCENTS.get(str(payload.get("impact")), ACCENTS["none"])
+    if event.kind == EventKind.ALERT:
+        return ACCENTS[{"critical": "critical", "error": "major", "warning": "minor"}.get(
+            str(payload.get("severity")), "none")]
+    return ctx.brand_color or ACCENTS["none"]
+
+
 def alert_action(payload: dict[str, object]) -> str:
     """What an alert's link offers, in words."""
     if payload.get("draft") and payload.get("action") == "trigger":
@@ -209,7 +228,8 @@ def render_event(ctx: MailContext, event: OutboxEvent, personal: bool, route_nam
     template = event.kind if event.kind in OWN_TEMPLATES else "incident"
     context = {"ctx": ctx, "event": event, "p": payload, "links": dict(MARKERS) if personal else {},
                "incident_url": f"{ctx.base_url}/incidents/{payload.get('incident', '')}",
-               "action": alert_action(payload), "route_name": route_name}
+               "action": alert_action(payload), "route_name": route_name,
+               "accent": _accent(ctx, event)}
     env = _environment()
     return RenderedEvent(
         subject=_encoded(_subject(ctx, event)),

@@ -18,6 +18,7 @@ from statuspage.notify.channels import CHANNELS, Batch, Outcome
 from statuspage.notify.channels.base import describe
 from statuspage.notify.transports import MailTransport
 from statuspage.outbox import alerts, queue
+from statuspage.page import settings
 from statuspage.page.record import get_page
 
 log = logging.getLogger("statuspage.notify")
@@ -162,7 +163,8 @@ class Notifier:
 
     # --- sending -----------------------------------------------------------------------------------
 
-    def _context(self, page: Page | None) -> emails.MailContext:
+    def _context(self, session: Session, page: Page | None) -> emails.MailContext:
+        logo = settings.digests(session).get("logo")
         return emails.MailContext(
             base_url=self.settings.base_url, page_name=page.name if page else self.settings.page_name,
             mail_from=(page.notifications_from_email if page and page.notifications_from_email
@@ -170,6 +172,8 @@ class Notifier:
             secret_key=self.settings.secret_key, time_zone=page.time_zone if page else self.settings.timezone,
             footer=page.notifications_email_footer if page else None,
             sender_name=page.sender_name if page else None,
+            logo_url=f"{self.settings.base_url}/assets/logo?v={logo[:12]}" if logo else None,
+            brand_color=page.brand_color if page else None,
         )
 
     def _send(self, ids: list[int], now: datetime, keeper: LeaseKeeper) -> list[Outcome]:
@@ -182,9 +186,8 @@ class Notifier:
         session = self.database.session()
         try:
             page = get_page(session)
-            batch = Batch(session=session, page=page, settings=self.settings, mail=self._context(page), now=now,
-                          owns=keeper.owns, clock=self.clock,
-                          transport=self.transport)
+            batch = Batch(session=session, page=page, settings=self.settings, mail=self._context(session, page),
+                          now=now, owns=keeper.owns, clock=self.clock, transport=self.transport)
             deliveries = list(session.scalars(
                 select(Delivery).where(Delivery.id.in_(ids))
                 .options(selectinload(Delivery.subscriber), selectinload(Delivery.event),
