@@ -331,3 +331,25 @@ def test_a_slow_receiver_never_delays_the_probes(session, api, chat_receiver, ma
         worker.stopping.set()
         loop.join(15)
     assert [r.json()["event"] for r in hook.delivered] == ["incident_opened"]
+
+
+def test_a_failed_alert_is_listed_by_its_route_and_can_be_retried(session, chat_receiver, run, clock, client):
+    from statuspage.outbox import queue
+    from tests.probe_builders import sign_in
+    hook = chat_receiver("webhook")
+    hook.answers = [(404, {}, b"")]
+    route = a_route(session, "webhook", hook.url, ["incident_opened"], name="Ops hook")
+    lifecycle.open_incident(session, ACTOR, name="Checkout fails", body="Looking.", now=clock[0])
+    session.commit()
+    run()
+    [delivery] = deliveries(session)
+    assert delivery.status == DeliveryStatus.FAILED
+    sign_in(client, session, "admin")
+    html = client.get("/admin/deliveries").get_data(as_text=True)
+    assert "Alert route Ops hook" in html and hook.url not in html
+    assert "Alert: Incident opened: Checkout fails" in html
+    queue.retry(session, ACTOR, delivery, clock[0])
+    session.commit()
+    run()
+    assert deliveries(session)[0].status == DeliveryStatus.SENT
+    assert route.id == deliveries(session)[0].alert_channel_id

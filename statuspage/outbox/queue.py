@@ -314,7 +314,9 @@ def retry(session: Session, actor: Actor, delivery: Delivery, now: datetime | No
     if delivery.status != DeliveryStatus.FAILED:
         raise InvalidInput("Only a failed delivery can be retried.", "delivery")
     subscriber = delivery.subscriber
-    if subscriber is None and delivery.event.kind != EventKind.OWNER_NOTICE:
+    if delivery.event.kind == EventKind.ALERT and delivery.alert_channel is None:
+        raise InvalidInput("The alert route was removed; there is no one to send this to.", "delivery")
+    if subscriber is None and delivery.event.kind not in (EventKind.OWNER_NOTICE, EventKind.ALERT):
         raise InvalidInput("The subscriber was removed; there is no one to send this to.", "delivery")
     if subscriber is not None and delivery.channel == subscriber.mode and subscriber.quarantined_at:
         raise InvalidInput("This webhook is disabled after repeated failures; it is not called again "
