@@ -157,6 +157,8 @@ class ProbeRunner:
         self.raw_days = settings.check_retention_days if settings is not None else 7
         self.keep_days = settings.rollup_retention_days if settings is not None else 400
         self.wait_seconds = wait_seconds
+        # How many clock seconds pass in a real one (STATUSPAGE_WORKER_CLOCK_SPEED): sleeps are real.
+        self.speed = settings.worker_clock_speed if settings is not None else 1
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: dict[Future[CheckResult], Claim] = {}
         self._rollup_idle_until: datetime | None = None
@@ -235,11 +237,11 @@ class ProbeRunner:
             )
         if upcoming is None:
             return False
-        gap = (upcoming - now).total_seconds()
+        gap = (upcoming - now).total_seconds() / self.speed  # in real seconds
         if gap > self.wait_seconds:
             return False
         if gap > 0:
-            time.sleep(gap + BATCH_SECONDS)
+            time.sleep(gap + BATCH_SECONDS / self.speed)
         return True
 
     def _start_due(self) -> int:

@@ -65,6 +65,8 @@ def detection_seconds(interval: int, retry: int, failures: int) -> int:
     """The longest a target that stops answering (refusing) takes to be confirmed down: the rest of one
     interval, then a retry for each further failure needed."""
     return interval + (failures - 1) * retry
+
+
 OPTION_FIELDS = {name for checker in CHECKERS.values() for name in checker.options}
 # Options of every kind the worker runs, kept in Probe.options beside the kind's own: `public_chart` shows
 # the probe's response times to customers on the public page.
