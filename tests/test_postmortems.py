@@ -239,3 +239,21 @@ def test_the_admin_edits_exports_and_publishes(client, session, resolved, login_
     assert done.status_code == 302
     export = client.get(f"/admin/incidents/{resolved.code}/postmortem.md")
     assert export.mimetype == "text/markdown" and "## Conclusion\n\nWe apologize." in export.get_data(as_text=True)
+
+
+def test_the_promise_of_a_postmortem_leaves_the_public_page_once_it_is_published(session, resolved, mail_app):
+    client = mail_app.test_client()  # the public cache confirms the page version on every request
+    lifecycle.post_update(session, ACTOR, resolved, status="resolved", body="Service is restored. A postmortem will "
+                          "follow within 48 hours.", now=T0 + timedelta(hours=5))
+    session.commit()
+    said = "<p>Service is restored. A postmortem will follow within 48 hours.</p>"
+    assert said in client.get(f"/incidents/{resolved.code}").get_data(as_text=True)
+
+    editing.publish(session, ACTOR, resolved, complete(session, resolved), ZONE, notify=False)
+    session.commit()
+    after = client.get(f"/incidents/{resolved.code}").get_data(as_text=True)
+    # The update no longer promises it, and neither does the link preview; the postmortem's own timeline
+    # still quotes what was said when.
+    assert said not in after and "<p>Service is restored.</p>" in after
+    assert 'content="Postmortem: Service is restored."' in after
+    assert "A postmortem will follow" in resolved.updates[0].body  # the update itself is kept as written

@@ -260,3 +260,17 @@ def sections_from_markdown(text: Any, items: Sequence[ActionItem] = ()) -> dict[
     if "action_items" in sections:
         sections["action_items"] = [line for line in sections["action_items"] if line.strip() not in listed]
     return {key: "\n".join(lines).strip() for key, lines in sections.items()}
+
+
+# "A postmortem will follow." and its kin, as responders write it in a resolved update.
+_PROMISE = re.compile(
+    r"\s*\b(?:an?|the|our)\s+(?:full\s+)?post-?mortem\s+will\s+(?:follow|be\s+published)[^.!\n]*[.!]?",
+    re.IGNORECASE)
+
+
+def promise_kept(body: str, incident: Incident) -> str:
+    """An update's text as the public page shows it: once the postmortem is published, the sentence promising
+    it is left out (the postmortem is right there; the update itself is not changed)."""
+    if incident.postmortem is None or incident.postmortem.published_at is None:
+        return body
+    return _PROMISE.sub("", body).strip()

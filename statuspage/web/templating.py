@@ -13,7 +13,7 @@ from statuspage.markdown import plain as plain_markdown
 from statuspage.markdown import render as render_markdown
 from statuspage.models import ComponentStatus
 from statuspage.page.profile import status_title
-from statuspage.postmortems.document import public_sections
+from statuspage.postmortems.document import promise_kept, public_sections
 from statuspage.timefmt import iso, local, utc_label
 from statuspage.web.page_assets import asset_urls
 
@@ -77,6 +77,7 @@ def init_app(app: Flask) -> None:
         status_title=status_title,
         recent_time=recent_time,
         counted=counted,
+        promise_kept=promise_kept,
     )
     app.jinja_env.globals.update(asset_urls=asset_urls, component_statuses=[s.value for s in ComponentStatus],
                                  public_postmortem=public_sections)
