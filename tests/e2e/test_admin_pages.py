@@ -4,7 +4,7 @@ no violation of any impact, and nothing is wider than the screen (tables scroll 
 from __future__ import annotations
 
 import pytest
-from conftest import accessibility_violations, sign_in
+from conftest import accessibility_violations, screenshot, sign_in
 from sqlalchemy import select
 
 from statuspage.audit import Actor
@@ -104,4 +104,16 @@ def test_the_admin_navigation_fits_on_one_line_on_a_laptop(browser, live_server,
     tops = tab.eval_on_selector_all(".site-header .brand, .admin-nav a, .account a, .account button",
                                     "items => items.map(e => Math.round(e.getBoundingClientRect().top))")
     assert len(tops) >= 12 and max(tops) - min(tops) <= 12, tops
+    context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_responder_signs_in_to_what_waits_for_them_first(browser, live_server, make_user, outage, width):
+    context, tab = signed_in(browser, live_server, make_user, width)
+    assert tab.url == live_server + "/admin/incidents"
+    first = tab.locator("main h1 + *").first
+    assert "waiting" in (first.get_attribute("class") or "")
+    assert "Checkout API" in first.inner_text() and "Search" in first.inner_text()
+    assert tab.get_by_role("button", name="Publish incident").first.is_visible()
+    screenshot(tab, "admin-outage-first" if width > 500 else "admin-outage-first-phone")
     context.close()
