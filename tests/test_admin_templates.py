@@ -176,3 +176,47 @@ def test_a_template_whose_component_was_deleted_fills_the_rest(client, session, 
 
     assert selected(document, f"component-{website.code}") == ["operational"]
     assert templates.get_template(session, template.code).component_ids == [website.code, gone.code]
+
+
+# --- maintenance templates -----------------------------------------------------------------------
+
+
+def test_each_form_offers_only_its_own_kind_of_template(client, session, login_as):
+    a_template(session, "Outage", body="We are looking into it.")
+    database = a_component(session, "Database")
+    templates.save_template(session, ACTOR, name="Monthly patching", title="Database patching",
+                            body="Patches are applied; short pauses.", update_status="scheduled",
+                            component_ids=[database.code], should_send_notifications=False)
+    session.commit()
+    login_as("responder")
+
+    incident_form = parse(client.get("/admin/incidents/new"))
+    maintenance_form = parse(client.get("/admin/maintenance/new"))
+    offered = incident_form.xpath("//select[@name='template']/option/text()")
+    assert "Outage" in offered and "Monthly patching" not in offered
+    assert maintenance_form.xpath("//select[@name='template']/option/text()") == ["Monthly patching"]
+
+
+def test_a_maintenance_template_fills_the_schedule_form(client, session, login_as):
+    database = a_component(session, "Database")
+    a_component(session, "Website")
+    template = templates.save_template(session, ACTOR, name="Monthly patching", title="Database patching",
+                                       body="Patches are applied.", update_status="scheduled",
+                                       component_ids=[database.code], should_send_notifications=False)
+    session.commit()
+    login_as("responder")
+
+    document = parse(client.get(f"/admin/maintenance/new?template={template.code}"))
+    assert document.xpath("//input[@name='name']/@value") == ["Database patching"]
+    assert document.xpath("//textarea[@name='body']/text()") == ["Patches are applied."]
+    assert document.xpath("//input[@name='component_ids'][@checked]/@value") == [database.code]
+    assert not document.xpath("//input[@name='deliver_notifications']/@checked")
+
+
+def test_a_template_status_must_be_an_incident_status_or_scheduled(session):
+    import pytest
+
+    from statuspage.errors import InvalidInput
+    with pytest.raises(InvalidInput) as caught:
+        templates.save_template(session, ACTOR, name="Odd", title="", body="Text.", update_status="in_progress")
+    assert caught.value.field == "update_status" and "scheduled" in caught.value.message

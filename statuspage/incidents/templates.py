@@ -14,13 +14,33 @@ from sqlalchemy.orm import Session
 from statuspage import audit
 from statuspage.audit import Actor
 from statuspage.errors import Conflict, InvalidInput, NotFound
-from statuspage.incidents.rules import clean_body, parse_component_codes, parse_incident_status
+from statuspage.incidents.rules import clean_body, parse_component_codes
 from statuspage.inputs import clean_name, parse_bool
-from statuspage.models import IncidentStatus, IncidentTemplate
+from statuspage.models import IncidentStatus, IncidentTemplate, MaintenanceStatus, UpdateStatus
+
+# A saved message starts an incident at one of these statuses, or a maintenance as scheduled.
+INCIDENT_STATUSES = (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING,
+                     IncidentStatus.RESOLVED)
+STATUSES: tuple[UpdateStatus, ...] = (*INCIDENT_STATUSES, MaintenanceStatus.SCHEDULED)
 
 
-def list_templates(session: Session) -> list[IncidentTemplate]:
-    return list(session.scalars(select(IncidentTemplate).order_by(IncidentTemplate.name)))
+def parse_template_status(value: Any, field: str = "update_status") -> UpdateStatus:
+    """An incident status, or `scheduled` for a maintenance template; InvalidInput listing them otherwise."""
+    for status in STATUSES:
+        if value == status.value:
+            return status
+    raise InvalidInput(f"Unknown template status {value!r}; use one of: {', '.join(s.value for s in STATUSES)} "
+                       "(scheduled: a maintenance).", field)
+
+
+def is_maintenance(template: IncidentTemplate) -> bool:
+    return template.update_status == MaintenanceStatus.SCHEDULED.value
+
+
+def list_templates(session: Session, maintenance: bool | None = None) -> list[IncidentTemplate]:
+    """Saved messages by name: all, or only those of incidents (False) or of maintenance (True)."""
+    found = list(session.scalars(select(IncidentTemplate).order_by(IncidentTemplate.name)))
+    return found if maintenance is None else [t for t in found if is_maintenance(t) == maintenance]
 
 
 def get_template(session: Session, code: str) -> IncidentTemplate:
@@ -46,7 +66,7 @@ def save_template(
     name = clean_name(name)
     title = clean_name(title, "title") if title not in (None, "") else ""
     body = clean_body(body, required=True)
-    status = parse_incident_status(update_status, "update_status").value
+    status = parse_template_status(update_status).value
     codes = _template_components(session, component_ids)
     notify = parse_bool(should_send_notifications, "should_send_notifications")
     clash = session.scalar(

@@ -251,7 +251,7 @@ class IncidentTemplateJson(TypedDict):
     name: str
     title: Annotated[str, Field(description="The incident name it suggests; empty for none.")]
     body: str
-    update_status: Annotated[str, Field(json_schema_extra={"enum": [s.value for s in IncidentStatus]})]
+    update_status: Annotated[str, Field(json_schema_extra={"enum": [*(s.value for s in IncidentStatus), "scheduled"]})]
     group_id: AlwaysNull
     should_tweet: Literal[False]
     should_send_notifications: Annotated[bool, Field(description="Whether an update made from it notifies by "

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
 from statuspage.audit import Actor
 from statuspage.components.catalog import all_components, component_tree
@@ -16,7 +17,7 @@ from statuspage.errors import DomainError
 from statuspage.incidents import lifecycle, lookups, rules, windows
 from statuspage.incidents import templates as incident_templates
 from statuspage.markdown import render
-from statuspage.models import Incident, IncidentStatus, IncidentTemplate, MaintenanceStatus
+from statuspage.models import Incident, IncidentTemplate, MaintenanceStatus
 from statuspage.notify import subscribers
 from statuspage.postmortems import recorded
 from statuspage.timefmt import parse_local, to_local_input
@@ -26,7 +27,10 @@ from statuspage.web.forms import confirm_delete, domain_form, form_again, or_404
 
 bp = Blueprint("admin_incidents", __name__, url_prefix="/admin")
 # The statuses a template can set: an incident's, before resolved.
-TEMPLATE_STATUSES = list(IncidentStatus)[:4]
+TEMPLATE_STATUSES = list(incident_templates.STATUSES)
+# The saved messages each form offers: incidents' when opening one, maintenance's when scheduling one; an
+# update's form offers every message (their text serves either).
+OFFERED = {"admin/incident_new.html": False, "admin/maintenance_new.html": True}
 
 
 def _actor() -> Actor:
@@ -58,12 +62,16 @@ def _incident_or_404(code: str) -> Incident:
     return or_404(lookups.get_incident, db_session(), code, message="There is no incident with that id.")
 
 
+def _offered_templates(page_template: str) -> list[IncidentTemplate]:
+    return incident_templates.list_templates(db_session(), OFFERED.get(page_template))
+
+
 def _render_form(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
     session = db_session()
     context.setdefault("form", request.form)
     return render_template(template, page=current_page(), components=all_components(session),
                            tree=component_tree(session),
-                           templates=incident_templates.list_templates(session),
+                           templates=_offered_templates(template),
                            subscriber_counts=subscribers.component_counts(session),
                            all_subscribers=subscribers.recipient_count(session, []),
                            reach=subscribers.reach(session, _chosen_codes(context["form"]),
@@ -257,8 +265,14 @@ def delete_incident(code: str):
 @domain_form(form_again(_render_form, "admin/maintenance_new.html"))
 def new_maintenance():
     if request.method == "GET":
-        return _render_form("admin/maintenance_new.html", form={"auto_transition": "on",
-                                                                "deliver_notifications": "on"})
+        prefill = MultiDict({"auto_transition": "on", "deliver_notifications": "on"})
+        template = _chosen_template()
+        if template is not None and incident_templates.is_maintenance(template):
+            prefill["name"], prefill["body"] = template.title, template.body
+            prefill.setlist("component_ids", list(template.component_ids or []))
+            if not template.should_send_notifications:
+                prefill.pop("deliver_notifications")
+        return _render_form("admin/maintenance_new.html", form=prefill)
     maintenance = windows.schedule_maintenance(
         db_session(), _actor(),
         name=request.form.get("name"),

@@ -25,8 +25,9 @@ from statuspage.incidents.rules import (
     MAINTENANCE_MAX_AHEAD,
     MAINTENANCE_MAX_WINDOW,
     clean_body,
-    parse_incident_status,
 )
+from statuspage.incidents.templates import STATUSES as TEMPLATE_STATUSES
+from statuspage.incidents.templates import parse_template_status
 from statuspage.inputs import UNSET, clean_name, parse_bool
 from statuspage.models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
 from statuspage.shapes import IncidentTemplateJson, ManagedIncidentJson, ManagedUpdateJson
@@ -223,7 +224,9 @@ class IncidentTemplateCreate(Body):
         "The incident name to suggest; not blank if given.")), rule(_title)] = ""
     body: Annotated[str, Field(min_length=1, max_length=BODY_MAX, description="Markdown; not blank (422)."),
                     rule(lambda value, field: clean_body(value, field, True))]
-    update_status: Annotated[IncidentStatus, rule(parse_incident_status)] = IncidentStatus.INVESTIGATING
+    update_status: Annotated[str, Field(json_schema_extra={"enum": [s.value for s in TEMPLATE_STATUSES]}, description=(
+        "The status an incident made from it starts at, or `scheduled`: a maintenance template (offered when "
+        "scheduling maintenance).")), rule(parse_template_status)] = IncidentStatus.INVESTIGATING.value
     should_send_notifications: Annotated[bool, Field(description=(
         "Whether an update made from it notifies subscribers by default.")), rule(parse_bool)] = True
 
