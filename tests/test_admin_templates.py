@@ -220,3 +220,20 @@ def test_a_template_status_must_be_an_incident_status_or_scheduled(session):
     with pytest.raises(InvalidInput) as caught:
         templates.save_template(session, ACTOR, name="Odd", title="", body="Text.", update_status="in_progress")
     assert caught.value.field == "update_status" and "scheduled" in caught.value.message
+
+
+def test_the_template_and_maintenance_pickers_list_components_in_the_public_pages_order(client, session, login_as):
+    from statuspage.components.catalog import move
+    website = a_component(session, "Website")
+    group = catalog.create_group(session, ACTOR, "Data")
+    database = catalog.create_component(session, ACTOR, "Database", group_code=group.code)
+    session.commit()
+    move(session, ACTOR, group, -1)  # the group now comes before Website on the public page
+    session.commit()
+    login_as("responder")
+
+    public = client.get("/").get_data(as_text=True)
+    assert public.index("Database") < public.index("Website")
+    for path in ("/admin/templates", "/admin/maintenance/new"):
+        document = parse(client.get(path))
+        assert document.xpath("//input[@name='component_ids']/@value") == [database.code, website.code], path

@@ -69,8 +69,10 @@ def _offered_templates(page_template: str) -> list[IncidentTemplate]:
 def _render_form(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
     session = db_session()
     context.setdefault("form", request.form)
-    return render_template(template, page=current_page(), components=all_components(session),
-                           tree=component_tree(session),
+    tree = component_tree(session)
+    # Pickers list components as the public page does (groups in their place, not by when they were made).
+    return render_template(template, page=current_page(), components=[c for item in tree for c in item.components],
+                           tree=tree,
                            templates=_offered_templates(template),
                            subscriber_counts=subscribers.component_counts(session),
                            all_subscribers=subscribers.recipient_count(session, []),
