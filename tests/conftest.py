@@ -40,6 +40,36 @@ from statuspage.tools.setup import setup_page
 # notification channels (chat and SMS services).
 pytest_plugins = ["tests.targets", "tests.channel_receivers"]
 
+def _memoize_url_builders() -> None:
+    """Build each URL rule's builder once per test process instead of once per app.
+
+    Werkzeug compiles two small Python functions (through `ast` and `compile`) for every URL rule
+    of every app; with ~230 rules that was 85% of `create_app`, and the suite makes an app per
+    test (thousands). A builder depends only on the rule's text, its parsed parts and its
+    defaults, and reaches its converters through the rule it is bound to (`self._converters`),
+    so rules equal in those share one function, bound to each. Werkzeug is pinned in
+    requirements.txt; the guard below keeps its own behaviour if the method ever goes away.
+    """
+    from werkzeug.routing.rules import Rule
+
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None or getattr(original, "memoized", False):
+        return
+    built: dict[tuple, Callable] = {}
+
+    def compile_builder(self: Rule, append_unknown: bool = True) -> Callable:
+        defaults = tuple(sorted((str(k), repr(v)) for k, v in (self.defaults or {}).items()))
+        key = (self.rule, tuple(self._trace), defaults, append_unknown)
+        if key not in built:
+            built[key] = original(self, append_unknown)
+        return built[key]
+
+    compile_builder.memoized = True  # type: ignore[attr-defined]
+    Rule._compile_builder = compile_builder  # type: ignore[method-assign]
+
+
+_memoize_url_builders()
+
 POSTGRES_URL = os.environ.get("STATUSPAGE_TEST_POSTGRES_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 PASSWORD = "correct horse battery"
