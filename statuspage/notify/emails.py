@@ -22,6 +22,7 @@ from statuspage.config import ROOT
 from statuspage.markdown import plain, render
 from statuspage.models import Delivery, EventKind, OutboxEvent, Subscriber
 from statuspage.notify import tokens
+from statuspage.outbox.alerts import SEVERITY_IMPACT
 from statuspage.page.profile import status_title
 
 
@@ -204,8 +205,7 @@ def _accent(ctx: MailContext, event: OutboxEvent) -> str:
     if event.kind in (EventKind.INCIDENT, EventKind.POSTMORTEM):
         return ACCENTS.get(str(payload.get("impact")), ACCENTS["none"])
     if event.kind == EventKind.ALERT:
-        return ACCENTS[{"critical": "critical", "error": "major", "warning": "minor"}.get(
-            str(payload.get("severity")), "none")]
+        return ACCENTS[SEVERITY_IMPACT.get(str(payload.get("severity")), "none")]
     return ctx.brand_color or ACCENTS["none"]
 
 

@@ -49,6 +49,10 @@ SEVERITY = {
 }
 
 
+# The same urgency as the public page's impact, whose colour chat messages and email headers show.
+SEVERITY_IMPACT = {"critical": "critical", "error": "major", "warning": "minor", "info": "none"}
+
+
 def listening(session: Session, event: AlertEvent) -> list[AlertChannel]:
     """The routes that listen to `event`."""
     return [route for route in session.scalars(select(AlertChannel).order_by(AlertChannel.id))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from statuspage import audit
 from statuspage.audit import Actor
+from statuspage.components.status_rules import OUTAGES
 from statuspage.db import utcnow
 from statuspage.errors import Conflict, NotFound
 from statuspage.incidents import lifecycle, rules
@@ -41,7 +42,6 @@ from statuspage.models.base import NAME_MAX
 from statuspage.outbox import alerts
 from statuspage.page.record import local_time
 
-OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
 # How long the admin keeps listing drafts whose component recovered before anyone published them.
 RECOVERED_SHOWN = timedelta(days=1)
 

@@ -13,11 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from statuspage.components.probe_verdicts import follow_verdicts
+from statuspage.components.status_rules import OUTAGES
 from statuspage.models import Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState, StatusChange
 from statuspage.probes.base import CheckResult
 from statuspage.probes.drafts import after_status_change
-
-OUTAGES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
 
 
 def record_check(session: Session, probe: Probe, result: CheckResult, at: datetime) -> Check:

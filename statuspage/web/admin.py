@@ -22,7 +22,7 @@ from statuspage.edge.page import current_page
 from statuspage.edge.session import db_session
 from statuspage.errors import DomainError
 from statuspage.models import AuditEntry, Component, ComponentGroup
-from statuspage.web.attention import waiting
+from statuspage.probes.attention import waiting
 from statuspage.web.auth import safe_next
 from statuspage.web.forms import confirm_delete, domain_form, or_404, refusal
 

@@ -20,8 +20,8 @@ from statuspage.markdown import render
 from statuspage.models import Incident, IncidentTemplate, MaintenanceStatus
 from statuspage.notify import subscribers
 from statuspage.postmortems import recorded
+from statuspage.probes.attention import waiting
 from statuspage.timefmt import parse_local, to_local_input
-from statuspage.web.attention import waiting
 from statuspage.web.auth import admin_required
 from statuspage.web.forms import confirm_delete, domain_form, form_again, or_404, refusal
 

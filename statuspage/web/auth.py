@@ -18,7 +18,7 @@ from statuspage.db import utcnow
 from statuspage.edge.extensions import login_manager
 from statuspage.edge.session import db_session
 from statuspage.models import User
-from statuspage.web.attention import waiting
+from statuspage.probes.attention import waiting
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"

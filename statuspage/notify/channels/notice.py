@@ -16,6 +16,7 @@ from statuspage.markdown import plain
 from statuspage.models import Delivery, EventKind, OutboxEvent
 from statuspage.notify.channels.base import Batch
 from statuspage.notify.emails import personal_links
+from statuspage.outbox.alerts import SEVERITY_IMPACT
 
 
 @dataclass(frozen=True)
@@ -86,15 +87,11 @@ def _event_notice(batch: Batch, event: OutboxEvent) -> Notice:
     )
 
 
-# An alert's urgency as the impact whose colour chat messages show.
-ALERT_IMPACT = {"critical": "critical", "error": "major", "warning": "minor", "info": "none"}
-
-
 def alert_notice(batch: Batch, event: OutboxEvent) -> Notice:
     """An alert to responders in plain words: what happened, and the admin link to act on it."""
     payload = event.payload
     return Notice(event.kind, str(payload.get("title") or ""), words(payload.get("message") or payload.get("event")),
-                  ALERT_IMPACT.get(str(payload.get("severity")), "none"), str(payload.get("text") or ""),
+                  SEVERITY_IMPACT.get(str(payload.get("severity")), "none"), str(payload.get("text") or ""),
                   f"{batch.mail.base_url}{payload.get('link') or '/admin/'}",
                   when=_local(payload.get("at"), batch.mail.time_zone), page_name=batch.mail.page_name)
 
