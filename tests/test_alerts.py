@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from statuspage.db import utcnow
 from statuspage.incidents import lifecycle
-from statuspage.models import AlertChannel, Delivery, DeliveryStatus, EventKind, Incident, IncidentDraft, OutboxEvent
+from statuspage.models import AlertChannel, DeliveryStatus, EventKind, Incident, IncidentDraft, OutboxEvent
 from statuspage.notify import alert_routes, webhooks
 from statuspage.outbound.guard import Policy
 from statuspage.postmortems import action_items
@@ -275,14 +275,23 @@ def test_a_test_alert_goes_to_its_one_route_whatever_it_listens_to(session, chat
     assert [r.json()["event"] for r in hook.delivered] == ["test"] and other.requests == []
 
 
-def test_removing_a_route_fails_what_it_still_had_waiting(session, chat_receiver, clock):
+def test_removing_a_route_fails_what_it_still_had_waiting(session, chat_receiver, mail_app, alert_settings,
+                                                          clock, run):
     hook = chat_receiver("webhook")
     route = a_route(session, "webhook", hook.url, ["incident_opened"])
     lifecycle.open_incident(session, ACTOR, name="Checkout fails", body="Looking.", now=clock[0])
     session.commit()
+    expand = worker(mail_app, alert_settings[0], clock).notifier.handle_one_event_expansion
+    while expand():  # the subscribers' event, then the alert: expanded, not yet sent
+        pass
+    assert [d.alert_channel_id for d in deliveries(session)] == [route.id]
     alert_routes.delete_route(session, ACTOR, route)
     session.commit()
-    assert session.scalar(select(func.count()).select_from(Delivery)) == 0
+    run()
+    [delivery] = deliveries(session)
+    assert (delivery.status, delivery.last_error, delivery.alert_channel_id) == (
+        DeliveryStatus.FAILED, "alert route removed", None)
+    assert hook.requests == []
 
 
 def test_a_probe_opened_incident_records_when_it_was_detected_and_when_responders_were_alerted(

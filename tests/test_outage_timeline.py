@@ -13,7 +13,7 @@ from statuspage.models import ComponentStatus, DraftState, Incident, IncidentDra
 from statuspage.probes import drafts, service
 from statuspage.probes.base import CheckResult
 from statuspage.probes.runner import claim_due, write_result
-from tests.probe_builders import T0, a_component, a_probe, bad, good
+from tests.probe_builders import ACTOR, T0, a_component, a_probe, bad, good
 
 MAJOR = ComponentStatus.MAJOR_OUTAGE
 OPERATIONAL = ComponentStatus.OPERATIONAL
@@ -57,15 +57,10 @@ def new_probe(session, component, **fields) -> Probe:
     """A probe with the defaults a new user gets (only what the test names is set)."""
     values = {"name": "check", "kind": "http", "component_id": component.code, "target": "http://127.0.0.1:9/",
               **fields}
-    probe = service.create_probe(session, service.__dict__.get("ACTOR") or _actor(), values, T0)
+    probe = service.create_probe(session, ACTOR, values, T0)
     probe.next_run_at = T0
     session.commit()
     return probe
-
-
-def _actor():
-    from statuspage.audit import Actor
-    return Actor.system("test")
 
 
 def test_the_defaults_confirm_an_outage_within_30_seconds_and_say_so():
@@ -94,13 +89,13 @@ def test_one_lost_check_does_not_flap_the_component(db, session, api):
     assert session.scalar(select(func.count()).select_from(Incident)) == 0
 
 
-def test_a_target_that_flaps_every_check_opens_at_most_one_incident_and_emails_once(db, session, api):
+def test_a_target_that_flaps_every_check_opens_one_incident_and_emails_once(db, session, api):
     probe = new_probe(session, api, auto_incident="publish")
     Schedule(db, session, probe).run(*[bad() if i % 2 else good() for i in range(40)])
-    incidents = session.scalars(select(Incident)).all()
-    assert len(incidents) <= 1
+    # Never two failures in a row, but half of the last 10 checks failed: one outage, held.
+    assert len(session.scalars(select(Incident)).all()) == 1
     firsts = [e for e in session.scalars(select(OutboxEvent)) if e.kind == "incident" and e.payload["first"]]
-    assert len(firsts) == len(incidents)
+    assert len(firsts) == 1
 
 
 def test_the_retry_interval_must_fit_in_the_interval(session, api):
