@@ -5,12 +5,45 @@ The admin, the API, the importer and the CLI all call these, so one input gets o
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from datetime import datetime
+from typing import Final, TypeVar
 
 from statuspage.errors import InvalidInput
 from statuspage.models import DESCRIPTION_MAX, NAME_MAX
 
-UNSET: Any = object()
+
+class Unset(enum.Enum):
+    """A field the caller left out, which is not None (None is a value: "clear it").
+
+    One member, so `value is not UNSET` narrows `str | Unset` to `str` for the type checker.
+    """
+
+    UNSET = "unset"
+
+
+UNSET: Final = Unset.UNSET
+
+# What the edges hand the domain's writers: JSON values from the API, text from forms and files. The
+# writers' signatures say which to expect; their parsers still check at run time, since a JSON body can
+# hold anything and the edges pass it on as sent (one check, one message, whichever edge it came from).
+Flag = bool | str  # a JSON boolean, or a form's "on", "true", "0", ...
+Whole = int | str  # a JSON number, or a form's digits
+Moment = datetime | str  # a datetime, or ISO 8601 text
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def member_of(kind: type[E], value: object) -> E | None:
+    """The member of a text-valued enum that this value is or names; None for anything else."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            return None
+    return None
 
 
 # C0 controls and DEL: a name is one line, and it reaches email headers and feeds.
@@ -43,7 +76,7 @@ def is_unicode_text(value: str) -> bool:
     return True
 
 
-def clean_description(value: Any, field: str = "description") -> str | None:
+def clean_description(value: object, field: str = "description") -> str | None:
     """An optional description of at most 2,000 characters (empty means none)."""
     if value is None:
         return None
@@ -55,7 +88,7 @@ def clean_description(value: Any, field: str = "description") -> str | None:
     return value or None
 
 
-def parse_bool(value: Any, field: str) -> bool:
+def parse_bool(value: object, field: str) -> bool:
     """A JSON boolean (or the strings a form sends)."""
     if isinstance(value, bool):
         return value

@@ -18,15 +18,17 @@ from statuspage.audit import Actor
 from statuspage.components.status_rules import parse_status, set_status, worst_status
 from statuspage.db import utcnow
 from statuspage.errors import Conflict, InvalidInput, NotFound
-from statuspage.inputs import UNSET, clean_description, clean_name, parse_bool
+from statuspage.inputs import UNSET, Flag, Unset, Whole, clean_description, clean_name, parse_bool
 from statuspage.models import Component, ComponentGroup, ComponentStatus, StatusChange
 from statuspage.page.record import bump_version
 
 
-def parse_start_date(value: Any, field: str = "start_date") -> date | None:
+def parse_start_date(value: object, field: str = "start_date") -> date | None:
     """An ISO date (YYYY-MM-DD) or none."""
     if value in (None, ""):
         return None
+    if isinstance(value, date):
+        return value
     if not isinstance(value, str):
         raise InvalidInput("start_date must be a date like 2024-08-14.", field)
     try:
@@ -35,7 +37,7 @@ def parse_start_date(value: Any, field: str = "start_date") -> date | None:
         raise InvalidInput("start_date must be a date like 2024-08-14.", field) from None
 
 
-def parse_position(value: Any, field: str = "position") -> int:
+def parse_position(value: object, field: str = "position") -> int:
     """A position from 1 up, as Statuspage counts."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InvalidInput("position must be a whole number from 1.", field)
@@ -139,8 +141,8 @@ def _check_unique_group_name(session: Session, name: str, exclude_id: int | None
 def create_group(
     session: Session,
     actor: Actor,
-    name: Any,
-    description: Any = None,
+    name: str,
+    description: str | None = None,
     component_codes: Sequence[str] = (),
 ) -> ComponentGroup:
     """Create a group at the end of the page, optionally moving components into it."""
@@ -180,10 +182,10 @@ def update_group(
     session: Session,
     actor: Actor,
     group: ComponentGroup,
-    name: Any = UNSET,
-    description: Any = UNSET,
-    position: Any = UNSET,
-    component_codes: Any = UNSET,
+    name: str | Unset = UNSET,
+    description: str | None | Unset = UNSET,
+    position: Whole | Unset = UNSET,
+    component_codes: Sequence[str] | Unset = UNSET,
 ) -> ComponentGroup:
     """Rename, describe, reorder or change the members of a group; a no-op records nothing."""
     changed: dict[str, Any] = {}
@@ -294,13 +296,13 @@ def move(session: Session, actor: Actor, item: Component | ComponentGroup, offse
 def create_component(
     session: Session,
     actor: Actor,
-    name: Any,
-    description: Any = None,
-    status: Any = ComponentStatus.OPERATIONAL,
+    name: str,
+    description: str | None = None,
+    status: ComponentStatus | str = ComponentStatus.OPERATIONAL,
     group_code: str | None = None,
-    showcase: Any = True,
-    only_show_if_degraded: Any = False,
-    start_date: Any = None,
+    showcase: Flag = True,
+    only_show_if_degraded: Flag = False,
+    start_date: date | str | None = None,
 ) -> Component:
     """Create a component at the end of its group (or of the page) with its first history row."""
     name = clean_name(name)
@@ -331,14 +333,14 @@ def update_component(
     session: Session,
     actor: Actor,
     component: Component,
-    name: Any = UNSET,
-    description: Any = UNSET,
-    status: Any = UNSET,
-    group_code: Any = UNSET,
-    position: Any = UNSET,
-    showcase: Any = UNSET,
-    only_show_if_degraded: Any = UNSET,
-    start_date: Any = UNSET,
+    name: str | Unset = UNSET,
+    description: str | None | Unset = UNSET,
+    status: ComponentStatus | str | Unset = UNSET,
+    group_code: str | None | Unset = UNSET,
+    position: Whole | Unset = UNSET,
+    showcase: Flag | Unset = UNSET,
+    only_show_if_degraded: Flag | Unset = UNSET,
+    start_date: date | str | None | Unset = UNSET,
     cause: str | None = None,
 ) -> Component:
     """Apply any of the given changes; all are validated before any is written."""

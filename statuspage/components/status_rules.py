@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from statuspage.audit import Actor
 from statuspage.db import utcnow
 from statuspage.errors import InvalidInput
+from statuspage.inputs import member_of
 from statuspage.models import Component, ComponentStatus, StatusChange
 from statuspage.outbox import alerts, component_updates
 from statuspage.page.record import bump_version
@@ -51,13 +51,14 @@ RECOVERING = "recovering"
 RECOVERING_DESCRIPTION = "Recovering from an Incident"
 
 
-def parse_status(value: Any, field: str = "status") -> ComponentStatus:
+def parse_status(value: object, field: str = "status") -> ComponentStatus:
     """A component status from its Statuspage name."""
-    try:
-        return ComponentStatus(value)
-    except ValueError:
-        allowed = ", ".join(s.value for s in ComponentStatus)
-        raise InvalidInput(f"Unknown status {value!r}; use one of: {allowed}.", field) from None
+    status = member_of(ComponentStatus, value)
+    if status is not None:
+        return status
+    allowed = ", ".join(s.value for s in ComponentStatus)
+    raise InvalidInput(f"Unknown status {value!r}; use one of: {allowed}.", field)
+
 
 
 def worst_status(statuses: Iterable[ComponentStatus]) -> ComponentStatus:

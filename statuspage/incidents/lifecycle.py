@@ -26,6 +26,7 @@ from statuspage.incidents.rules import (
     ACTIVE_MAINTENANCE,
     INCIDENT_NEXT,
     MAINTENANCE_NEXT,
+    ComponentStatuses,
     clean_body,
     derive_impact,
     parse_component_codes,
@@ -35,7 +36,7 @@ from statuspage.incidents.rules import (
     parse_maintenance_status,
     parse_past_time,
 )
-from statuspage.inputs import UNSET, clean_name, parse_bool
+from statuspage.inputs import UNSET, Flag, Moment, Unset, clean_name, parse_bool
 from statuspage.models import (
     Component,
     ComponentStatus,
@@ -123,14 +124,14 @@ def open_incident(
     session: Session,
     actor: Actor,
     *,
-    name: Any,
-    body: Any,
-    status: Any = IncidentStatus.INVESTIGATING,
-    impact_override: Any = None,
-    component_statuses: Any = None,
-    component_codes: Any = None,
-    started_at: Any = None,
-    deliver_notifications: Any = True,
+    name: str | None,
+    body: str | None,
+    status: IncidentStatus | str = IncidentStatus.INVESTIGATING,
+    impact_override: Impact | str | None = None,
+    component_statuses: ComponentStatuses | None = None,
+    component_codes: Sequence[str] | None = None,
+    started_at: Moment | None = None,
+    deliver_notifications: Flag = True,
     now: datetime | None = None,
 ) -> Incident:
     """Open an incident with its first update and the component statuses it declares."""
@@ -173,14 +174,14 @@ def post_update(
     actor: Actor,
     incident: Incident,
     *,
-    status: Any,
-    body: Any,
-    component_statuses: Any = None,
-    restore_components: Any = True,
-    deliver_notifications: Any = True,
-    display_at: Any = None,
-    impact_override: Any = UNSET,
-    name: Any = UNSET,
+    status: UpdateStatus | str | None,
+    body: str | None,
+    component_statuses: ComponentStatuses | None = None,
+    restore_components: Flag = True,
+    deliver_notifications: Flag = True,
+    display_at: Moment | None = None,
+    impact_override: Impact | str | None | Unset = UNSET,
+    name: str | Unset = UNSET,
     now: datetime | None = None,
 ) -> IncidentUpdate:
     """Add an update to an incident or maintenance, moving its status and components.
@@ -252,9 +253,9 @@ def edit_update(
     session: Session,
     actor: Actor,
     update: IncidentUpdate,
-    body: Any = UNSET,
-    display_at: Any = UNSET,
-    deliver_notifications: Any = UNSET,
+    body: str | Unset = UNSET,
+    display_at: Moment | Unset = UNSET,
+    deliver_notifications: Flag | Unset = UNSET,
     now: datetime | None = None,
 ) -> IncidentUpdate:
     """Correct a past update's text or shown time (its status and components stay)."""
@@ -273,7 +274,8 @@ def edit_update(
 
 
 def change_details(
-    session: Session, actor: Actor, incident: Incident, name: Any = UNSET, impact_override: Any = UNSET
+    session: Session, actor: Actor, incident: Incident, name: str | Unset = UNSET,
+    impact_override: Impact | str | None | Unset = UNSET,
 ) -> Incident:
     """Rename an incident or override its impact without posting an update."""
     changed: dict[str, Any] = {}

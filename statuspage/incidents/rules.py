@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from statuspage.components.catalog import get_component
 from statuspage.components.status_rules import parse_status
 from statuspage.errors import InvalidInput
-from statuspage.inputs import is_unicode_text
+from statuspage.inputs import is_unicode_text, member_of
 from statuspage.models import (
     Component,
     ComponentStatus,
@@ -84,7 +83,11 @@ def clean_body(value: object, field: str = "body", required: bool = False) -> st
     return value
 
 
-def parse_time(value: Any, field: str) -> datetime:
+# Component statuses as `{component id: status}`; what an update declares.
+ComponentStatuses = Mapping[str, ComponentStatus | str]
+
+
+def parse_time(value: object, field: str) -> datetime:
     """An aware datetime from a datetime or an ISO 8601 string with a UTC offset."""
     if isinstance(value, str):
         text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
@@ -102,7 +105,7 @@ def parse_time(value: Any, field: str) -> datetime:
     return value
 
 
-def parse_past_time(value: Any, field: str, now: datetime) -> datetime:
+def parse_past_time(value: object, field: str, now: datetime) -> datetime:
     """A time that is not in the future."""
     when = parse_time(value, field)
     if when > now + CLOCK_SKEW:
@@ -110,36 +113,34 @@ def parse_past_time(value: Any, field: str, now: datetime) -> datetime:
     return min(when, now)
 
 
-def parse_incident_status(value: Any, field: str = "status") -> IncidentStatus:
-    try:
-        status = IncidentStatus(value)
-    except ValueError:
+def parse_incident_status(value: object, field: str = "status") -> IncidentStatus:
+    status = member_of(IncidentStatus, value)
+    if status is None:
         allowed = ", ".join(s.value for s in (*UNRESOLVED, IncidentStatus.RESOLVED))
-        raise InvalidInput(f"Unknown incident status {value!r}; use one of: {allowed}.", field) from None
+        raise InvalidInput(f"Unknown incident status {value!r}; use one of: {allowed}.", field)
     return status
 
 
-def parse_maintenance_status(value: Any, field: str = "status") -> MaintenanceStatus:
-    try:
-        return MaintenanceStatus(value)
-    except ValueError:
+def parse_maintenance_status(value: object, field: str = "status") -> MaintenanceStatus:
+    status = member_of(MaintenanceStatus, value)
+    if status is None:
         allowed = ", ".join(s.value for s in MaintenanceStatus)
-        raise InvalidInput(f"Unknown maintenance status {value!r}; use one of: {allowed}.",
-                           field) from None
+        raise InvalidInput(f"Unknown maintenance status {value!r}; use one of: {allowed}.", field)
+    return status
 
 
-def parse_impact(value: Any, field: str = "impact_override") -> Impact | None:
+def parse_impact(value: object, field: str = "impact_override") -> Impact | None:
     if value in (None, ""):
         return None
-    try:
-        return Impact(value)
-    except ValueError:
+    impact = member_of(Impact, value)
+    if impact is None:
         allowed = ", ".join(i.value for i in Impact)
-        raise InvalidInput(f"Unknown impact {value!r}; use one of: {allowed}.", field) from None
+        raise InvalidInput(f"Unknown impact {value!r}; use one of: {allowed}.", field)
+    return impact
 
 
 def parse_component_statuses(
-    session: Session, mapping: Any, field: str = "components"
+    session: Session, mapping: object, field: str = "components"
 ) -> list[tuple[Component, ComponentStatus]]:
     """Components and their new statuses from `{component_id: status}`."""
     if mapping in (None, ""):
@@ -154,7 +155,7 @@ def parse_component_statuses(
     return pairs
 
 
-def parse_component_codes(session: Session, codes: Any, field: str = "component_ids") -> list[Component]:
+def parse_component_codes(session: Session, codes: object, field: str = "component_ids") -> list[Component]:
     """Components from a list of ids."""
     if codes in (None, ""):
         return []
@@ -169,7 +170,7 @@ def derive_impact(statuses: Sequence[ComponentStatus]) -> Impact:
                default=Impact.NONE)
 
 
-def parse_window(scheduled_for: Any, scheduled_until: Any, now: datetime) -> tuple[datetime, datetime]:
+def parse_window(scheduled_for: object, scheduled_until: object, now: datetime) -> tuple[datetime, datetime]:
     """A maintenance window's edges, checked the same way when scheduling and rescheduling."""
     start = parse_time(scheduled_for, "scheduled_for")
     end = parse_time(scheduled_until, "scheduled_until")

@@ -6,7 +6,7 @@ responder in the middle of an outage posts "Fix deployed, monitoring" in one cli
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from statuspage import audit
 from statuspage.audit import Actor
 from statuspage.errors import Conflict, InvalidInput, NotFound
 from statuspage.incidents.rules import clean_body, parse_component_codes
-from statuspage.inputs import clean_name, parse_bool
+from statuspage.inputs import Flag, clean_name, parse_bool
 from statuspage.models import IncidentStatus, IncidentTemplate, MaintenanceStatus, UpdateStatus
 
 # A saved message starts an incident at one of these statuses, or a maintenance as scheduled.
@@ -24,7 +24,7 @@ INCIDENT_STATUSES = (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, In
 STATUSES: tuple[UpdateStatus, ...] = (*INCIDENT_STATUSES, MaintenanceStatus.SCHEDULED)
 
 
-def parse_template_status(value: Any, field: str = "update_status") -> UpdateStatus:
+def parse_template_status(value: object, field: str = "update_status") -> UpdateStatus:
     """An incident status, or `scheduled` for a maintenance template; InvalidInput listing them otherwise."""
     for status in STATUSES:
         if value == status.value:
@@ -54,12 +54,12 @@ def save_template(
     session: Session,
     actor: Actor,
     *,
-    name: Any,
-    title: Any,
-    body: Any,
-    update_status: Any = IncidentStatus.INVESTIGATING,
-    component_ids: Any = None,
-    should_send_notifications: Any = True,
+    name: str | None,
+    title: str | None,
+    body: str | None,
+    update_status: UpdateStatus | str = IncidentStatus.INVESTIGATING,
+    component_ids: Sequence[str] | None = None,
+    should_send_notifications: Flag = True,
     template: IncidentTemplate | None = None,
 ) -> IncidentTemplate:
     """Create or change a saved message, with the components it concerns and whether it notifies."""
@@ -84,7 +84,7 @@ def save_template(
     return template
 
 
-def _template_components(session: Session, codes: Any) -> list[str]:
+def _template_components(session: Session, codes: object) -> list[str]:
     """The component codes a template keeps; an unknown one is a mistake in the template (422)."""
     try:
         return [c.code for c in parse_component_codes(session, codes, "component_ids")]

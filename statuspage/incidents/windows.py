@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from statuspage.errors import InvalidInput
 from statuspage.incidents.lifecycle import add_update, post_update
 from statuspage.incidents.lookups import with_timeline
 from statuspage.incidents.rules import ACTIVE_MAINTENANCE, clean_body, parse_component_codes, parse_time, parse_window
-from statuspage.inputs import clean_name, parse_bool
+from statuspage.inputs import Flag, Moment, clean_name, parse_bool
 from statuspage.models import (
     Impact,
     Incident,
@@ -37,13 +37,13 @@ def schedule_maintenance(
     session: Session,
     actor: Actor,
     *,
-    name: Any,
-    body: Any,
-    scheduled_for: Any,
-    scheduled_until: Any,
-    component_codes: Any = None,
-    auto_transition: Any = True,
-    deliver_notifications: Any = True,
+    name: str | None,
+    body: str | None,
+    scheduled_for: Moment | None,
+    scheduled_until: Moment | None,
+    component_codes: Sequence[str] | None = None,
+    auto_transition: Flag = True,
+    deliver_notifications: Flag = True,
     now: datetime | None = None,
 ) -> Incident:
     """Schedule a maintenance window over some components."""
@@ -78,9 +78,9 @@ def reschedule_maintenance(
     actor: Actor,
     maintenance: Incident,
     *,
-    scheduled_for: Any,
-    scheduled_until: Any,
-    deliver_notifications: Any = False,
+    scheduled_for: Moment | None,
+    scheduled_until: Moment | None,
+    deliver_notifications: Flag = False,
     now: datetime | None = None,
 ) -> Incident:
     """Move a maintenance window's edges without posting an update.

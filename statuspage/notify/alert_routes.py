@@ -8,7 +8,7 @@ private and loopback addresses are allowed and cloud metadata stays refused.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from statuspage import audit
 from statuspage.audit import Actor
 from statuspage.errors import InvalidInput, NotFound
-from statuspage.inputs import UNSET, clean_name
+from statuspage.inputs import UNSET, Unset, clean_name, member_of
 from statuspage.models import AlertChannel, AlertEvent, AlertKind, EventKind, SubscriberMode
 from statuspage.notify.channels import CHANNELS
 from statuspage.outbound import guard
@@ -27,14 +27,18 @@ from statuspage.outbox import queue
 ALL_EVENTS = [event.value for event in AlertEvent]
 
 
-def parse_kind(value: Any) -> AlertKind:
-    try:
-        return AlertKind(value)
-    except ValueError:
-        raise InvalidInput(f"kind must be one of: {', '.join(AlertKind)}.", "kind") from None
+# The events a route listens to: a list of names, or the form's comma-separated text.
+Events = Sequence[str] | str
 
 
-def parse_events(value: Any) -> list[str]:
+def parse_kind(value: object) -> AlertKind:
+    kind = member_of(AlertKind, value)
+    if kind is None:
+        raise InvalidInput(f"kind must be one of: {', '.join(AlertKind)}.", "kind")
+    return kind
+
+
+def parse_events(value: object) -> list[str]:
     """The events a route listens to, in AlertEvent order; none given means all of them."""
     if value is None:
         return list(ALL_EVENTS)
@@ -50,7 +54,7 @@ def parse_events(value: Any) -> list[str]:
     return [event for event in ALL_EVENTS if event in value]
 
 
-def clean_target(kind: AlertKind, value: Any, policy: guard.Policy) -> str:
+def clean_target(kind: AlertKind, value: object, policy: guard.Policy) -> str:
     """The target in its stored form, by the rules of the channel that sends this kind."""
     if value in (None, ""):
         raise InvalidInput("target is required: an email address, a URL, or a PagerDuty routing key.", "target")
@@ -68,7 +72,8 @@ def get_route(session: Session, code: str) -> AlertChannel:
     return route
 
 
-def create_route(session: Session, actor: Actor, *, name: Any, kind: Any, target: Any, events: Any = None,
+def create_route(session: Session, actor: Actor, *, name: str | None, kind: AlertKind | str | None,
+                 target: str | None, events: Events | None = None,
                  policy: guard.Policy, now: datetime) -> AlertChannel:
     """Add a route; nothing is written unless every field is valid. A webhook route gets its signing secret."""
     route_kind = parse_kind(kind)
@@ -82,8 +87,9 @@ def create_route(session: Session, actor: Actor, *, name: Any, kind: Any, target
     return route
 
 
-def update_route(session: Session, actor: Actor, route: AlertChannel, *, name: Any = UNSET, kind: Any = UNSET,
-                 target: Any = UNSET, events: Any = UNSET, policy: guard.Policy, now: datetime) -> AlertChannel:
+def update_route(session: Session, actor: Actor, route: AlertChannel, *, name: str | Unset = UNSET,
+                 kind: AlertKind | str | Unset = UNSET, target: str | None | Unset = UNSET,
+                 events: Events | None | Unset = UNSET, policy: guard.Policy, now: datetime) -> AlertChannel:
     """Change a route's name, kind, target or events; a new kind needs a target of that kind."""
     new_kind = parse_kind(kind) if kind is not UNSET else route.kind
     if new_kind != route.kind and target is UNSET:

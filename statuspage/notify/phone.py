@@ -18,8 +18,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -40,7 +40,8 @@ def _digest(secret_key: str, subscriber: Subscriber, code: str) -> str:
     return hmac.new(secret_key.encode(), f"sms-code:{subscriber.code}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def subscribe_sms(session: Session, number: Any, country: Any, component_codes: Any, secret_key: str,
+def subscribe_sms(session: Session, number: str | None, country: str | None, component_codes: Sequence[str] | None,
+                  secret_key: str,
                   now: datetime | None = None) -> str:
     """Start an SMS sign-up (step 1 above); returns the token the code form carries."""
     now = now or utcnow()
@@ -86,7 +87,7 @@ def text_code(session: Session, subscriber: Subscriber, secret_key: str, now: da
     return True
 
 
-def verify_sms(session: Session, token: str, code: Any, secret_key: str,
+def verify_sms(session: Session, token: str, code: str | None, secret_key: str,
                now: datetime | None = None) -> tuple[Subscriber, bool] | None:
     """The subscriber the right code confirms (step 3 above) and whether this confirmed them (False:
     they were already), or None for a wrong, expired or used-up code, a broken token or an unknown
@@ -107,7 +108,7 @@ def verify_sms(session: Session, token: str, code: Any, secret_key: str,
     return subscriber, subscribers.confirm(session, subscriber, pending[1], now)
 
 
-def masked_number(number: Any, country: Any) -> str:
+def masked_number(number: object, country: object) -> str:
     """The number typed, as the code form shows it back (+1 ••• 0100); empty when it does not parse."""
     try:
         return masked(clean_phone(number, country)[0])

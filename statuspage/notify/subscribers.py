@@ -16,6 +16,7 @@ from statuspage.audit import Actor
 from statuspage.db import utcnow
 from statuspage.errors import Conflict, InvalidInput, NotFound
 from statuspage.incidents.rules import parse_component_codes
+from statuspage.inputs import Flag
 from statuspage.models import (
     CHAT_MODES,
     SUBSCRIBER_MODES,
@@ -42,7 +43,7 @@ def clean_endpoint(value: object, field: str = "endpoint", policy: guard.Policy 
     return addresses.clean_url(value, field, policy or guard.Policy.for_subscribers())
 
 
-def clean_flag(value: Any, field: str) -> bool:
+def clean_flag(value: object, field: str) -> bool:
     """A JSON boolean, or "true"/"false"/"1"/"0"/1/0; anything else is refused rather than read as false."""
     if isinstance(value, bool):
         return value
@@ -106,7 +107,8 @@ def _sign_up(session: Session, existing: Subscriber | None, make: Callable[[], S
 
 
 def subscribe_email(
-    session: Session, email: Any, component_codes: Any = None, now: datetime | None = None
+    session: Session, email: str | None, component_codes: Sequence[str] | None = None,
+    now: datetime | None = None
 ) -> Subscriber:
     """Start a double opt-in: queue a confirmation (or, when already confirmed, a link to manage).
 
@@ -124,7 +126,8 @@ def subscribe_email(
 
 
 def subscribe_chat(
-    session: Session, mode: Any, endpoint: Any, component_codes: Any = None,
+    session: Session, mode: SubscriberMode | str | None, endpoint: str | None,
+    component_codes: Sequence[str] | None = None,
     policy: guard.Policy | None = None, now: datetime | None = None,
 ) -> Subscriber:
     """The public form's chat sign-up (Slack, Mattermost, Teams, Discord): one message in the channel
@@ -137,7 +140,7 @@ def subscribe_chat(
     return _sign_up(session, existing, lambda: Subscriber(mode=kind, endpoint=url, created_at=now), chosen, now)
 
 
-def chat_mode(value: Any) -> SubscriberMode:
+def chat_mode(value: object) -> SubscriberMode:
     """One of the chat modes (slack, mattermost, teams, discord); InvalidInput otherwise."""
     if value in [m.value for m in CHAT_MODES]:
         return SubscriberMode(value)
@@ -145,7 +148,7 @@ def chat_mode(value: Any) -> SubscriberMode:
 
 
 def subscribe_webhook(
-    session: Session, endpoint: Any, email: Any, component_codes: Any = None,
+    session: Session, endpoint: str | None, email: str | None, component_codes: Sequence[str] | None = None,
     policy: guard.Policy | None = None, now: datetime | None = None,
 ) -> Subscriber | None:
     """The public form's webhook sign-up: double opt-in through the contact address.
@@ -183,15 +186,15 @@ def create(
     session: Session,
     actor: Actor,
     *,
-    email: Any = None,
-    endpoint: Any = None,
-    component_codes: Any = None,
-    skip_confirmation: Any = False,
+    email: str | None = None,
+    endpoint: str | None = None,
+    component_codes: Sequence[str] | None = None,
+    skip_confirmation: Flag | int = False,
     policy: guard.Policy | None = None,
     now: datetime | None = None,
-    mode: Any = None,
-    phone_number: Any = None,
-    phone_country: Any = None,
+    mode: SubscriberMode | str | None = None,
+    phone_number: str | None = None,
+    phone_country: str | None = None,
 ) -> Subscriber:
     """Add a subscriber for a responder or the API; all but Statuspage webhooks confirm unless skipped.
 
@@ -219,7 +222,7 @@ def create(
     return subscriber
 
 
-def _mode(value: Any, endpoint: Any, phone_number: Any) -> SubscriberMode:
+def _mode(value: object, endpoint: object, phone_number: object) -> SubscriberMode:
     if value in (None, ""):
         return (SubscriberMode.WEBHOOK if endpoint not in (None, "") else
                 SubscriberMode.SMS if phone_number not in (None, "") else SubscriberMode.EMAIL)
@@ -229,7 +232,8 @@ def _mode(value: Any, endpoint: Any, phone_number: Any) -> SubscriberMode:
         raise InvalidInput(f"mode must be one of: {', '.join(m.value for m in SUBSCRIBER_MODES)}.", "mode") from None
 
 
-def _new(session: Session, mode: SubscriberMode, email: Any, endpoint: Any, phone_number: Any, phone_country: Any,
+def _new(session: Session, mode: SubscriberMode, email: object, endpoint: object, phone_number: object,
+         phone_country: object,
          policy: guard.Policy) -> Subscriber:
     """An unsaved subscriber of `mode` from checked input; Conflict when its address is subscribed already."""
     if mode == SubscriberMode.EMAIL:
@@ -270,7 +274,7 @@ def confirm(
     return True
 
 
-def set_components(session: Session, subscriber: Subscriber, component_codes: Any) -> None:
+def set_components(session: Session, subscriber: Subscriber, component_codes: Sequence[str] | None) -> None:
     """Change which components a subscriber hears about (none chosen = all)."""
     _set_components(subscriber, parse_component_codes(session, component_codes, "component_ids"))
 

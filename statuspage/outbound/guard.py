@@ -21,6 +21,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from statuspage.config import Settings
+
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
 METADATA = (ipaddress.ip_address("fd00:ec2::254"),)
@@ -64,7 +66,7 @@ class Policy:
     private_hint: str = "STATUSPAGE_PROBE_DENY_PRIVATE is set"
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Policy:
+    def from_settings(cls, settings: Settings) -> Policy:
         """The policy the operator configured (STATUSPAGE_PROBE_*)."""
         return cls(
             allow_link_local=settings.probe_allow_link_local,
@@ -74,7 +76,7 @@ class Policy:
         )
 
     @classmethod
-    def for_subscribers(cls, settings: Any = None) -> Policy:
+    def for_subscribers(cls, settings: Settings | None = None) -> Policy:
         """Targets that strangers choose (public webhook sign-ups): public addresses only, never
         link-local or metadata; private and loopback only with STATUSPAGE_SUBSCRIBER_ALLOW_PRIVATE
         (no settings: the default, public only)."""

@@ -58,7 +58,7 @@ def fixed_fields(base_url: str) -> dict[str, Any]:
     return values
 
 
-def _colour(value: Any) -> str | None:
+def _colour(value: object) -> str | None:
     match = _HEX.match(value.strip()) if isinstance(value, str) else None
     if match is None:
         return None
@@ -79,7 +79,7 @@ def _unchanged(key: str, sent: object, shown: object) -> bool:
     return sent == shown
 
 
-def _url(value: Any, key: str) -> str | None:
+def _url(value: object, key: str) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str) or not value.startswith(("http://", "https://")) or len(value) > 255:
@@ -87,7 +87,7 @@ def _url(value: Any, key: str) -> str | None:
     return value
 
 
-def _time_zone(value: Any, key: str) -> str:
+def _time_zone(value: object, key: str) -> str:
     try:
         ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" (a folder), too long
@@ -95,17 +95,17 @@ def _time_zone(value: Any, key: str) -> str:
     return str(value)
 
 
-def _no_sms(value: Any, key: str) -> Any:
+def _no_sms(value: object, key: str) -> Any:
     if parse_bool(value, key):
         raise InvalidInput("SMS subscribers are not supported.", key)
     return UNSET
 
 
-def _optional_email(value: Any, key: str) -> str | None:
+def _optional_email(value: object, key: str) -> str | None:
     return clean_email(value, key) if value not in (None, "") else None
 
 
-def _footer(value: Any, key: str) -> str | None:
+def _footer(value: object, key: str) -> str | None:
     if value is not None and (not isinstance(value, str) or len(value) > 2000):
         raise InvalidInput("The footer is text of at most 2,000 characters.", key)
     return value or None

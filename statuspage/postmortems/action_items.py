@@ -15,7 +15,7 @@ from statuspage import audit
 from statuspage.audit import Actor
 from statuspage.db import utcnow
 from statuspage.errors import InvalidInput, NotFound
-from statuspage.inputs import clean_name
+from statuspage.inputs import clean_name, member_of
 from statuspage.models import ActionItem, ActionStatus, Incident
 from statuspage.outbox import alerts
 from statuspage.page.record import bump_version, get_page
@@ -29,7 +29,7 @@ def _started_on(session: Session, incident: Incident) -> date:
     return incident.started_at.astimezone(ZoneInfo(page.time_zone if page else "UTC")).date()
 
 
-def _clean_due_date(due_date: Any, started_on: date) -> date | None:
+def _clean_due_date(due_date: object, started_on: date) -> date | None:
     if due_date in (None, ""):
         return None
     try:
@@ -44,7 +44,7 @@ def _clean_due_date(due_date: Any, started_on: date) -> date | None:
     return value
 
 
-def _clean_link(link: Any) -> str | None:
+def _clean_link(link: object) -> str | None:
     link = link.strip() if isinstance(link, str) else link
     if not link:
         return None
@@ -56,23 +56,24 @@ def _clean_link(link: Any) -> str | None:
     return text
 
 
-def _clean_item(title: Any, owner: Any, due_date: Any, status: Any, link: Any, started_on: date) -> dict[str, Any]:
+def _clean_item(title: object, owner: object, due_date: object, status: object, link: object,
+                started_on: date) -> dict[str, Any]:
     if not isinstance(title, str) or not title.strip():
         raise InvalidInput("An action item needs a title.", "title")
     values: dict[str, Any] = {"title": clean_name(title, "title")}
     owner = owner.strip() if isinstance(owner, str) else owner
     values["owner"] = clean_name(owner, "owner") if owner else None
     values["due_date"] = _clean_due_date(due_date, started_on)
-    try:
-        values["status"] = ActionStatus(status or "open")
-    except ValueError:
-        raise InvalidInput("Status must be open, in_progress or done.", "status") from None
+    values["status"] = member_of(ActionStatus, status or ActionStatus.OPEN)
+    if values["status"] is None:
+        raise InvalidInput("Status must be open, in_progress or done.", "status")
     values["link"] = _clean_link(link)
     return values
 
 
-def add_item(session: Session, actor: Actor, incident: Incident, *, title: Any, owner: Any = None,
-             due_date: Any = None, status: Any = "open", link: Any = None, public: bool = False) -> ActionItem:
+def add_item(session: Session, actor: Actor, incident: Incident, *, title: str | None, owner: str | None = None,
+             due_date: date | str | None = None, status: ActionStatus | str | None = ActionStatus.OPEN,
+             link: str | None = None, public: bool = False) -> ActionItem:
     """Track a follow-up of this incident."""
     values = _clean_item(title, owner, due_date, status, link, _started_on(session, incident))
     item = ActionItem(incident_id=incident.id, public=bool(public), **values)
@@ -84,8 +85,9 @@ def add_item(session: Session, actor: Actor, incident: Incident, *, title: Any, 
     return item
 
 
-def update_item(session: Session, actor: Actor, item: ActionItem, *, title: Any, owner: Any = None,
-                due_date: Any = None, status: Any = "open", link: Any = None, public: bool = False) -> bool:
+def update_item(session: Session, actor: Actor, item: ActionItem, *, title: str | None, owner: str | None = None,
+                due_date: date | str | None = None, status: ActionStatus | str | None = ActionStatus.OPEN,
+                link: str | None = None, public: bool = False) -> bool:
     """Change an action item (all fields at once, as the form sends them); False when nothing changed."""
     incident = session.get_one(Incident, item.incident_id)
     values = _clean_item(title, owner, due_date, status, link, _started_on(session, incident))

@@ -232,7 +232,7 @@ def export_text(incident: Incident, postmortem: Postmortem, zone: str, items: Se
     return "\n".join(parts).rstrip() + "\n"
 
 
-def sections_from_markdown(text: Any, items: Sequence[ActionItem] = ()) -> dict[str, str]:
+def sections_from_markdown(text: object, items: Sequence[ActionItem] = ()) -> dict[str, str]:
     """Split a Markdown draft by `## <section title>` headings into our sections (Statuspage's body_draft).
 
     Text before the first known heading, or under an unknown one, goes to the summary; a

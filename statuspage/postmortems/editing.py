@@ -8,6 +8,7 @@ from `action_items`.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from statuspage.components.status_rules import STATUS_LABELS
 from statuspage.db import utcnow
 from statuspage.errors import InvalidInput
 from statuspage.incidents.rules import BODY_MAX
-from statuspage.inputs import UNSET
+from statuspage.inputs import UNSET, Unset
 from statuspage.models import (
     ComponentStatus,
     EventKind,
@@ -131,7 +132,7 @@ def _clean_section(key: str, value: object) -> str:
     return value.strip()
 
 
-def _line_label(number: int, text: Any) -> str:
+def _line_label(number: int, text: object) -> str:
     """`Timeline line 3 ("The database team began…")`: enough to find the line in the form."""
     if isinstance(text, str) and text.strip():
         shown = text.strip()[:40] + ("…" if len(text.strip()) > 40 else "")
@@ -152,7 +153,7 @@ def _line_text(line: dict[str, Any], number: int) -> str:
     return text.strip()
 
 
-def parse_timeline(lines: Any, postmortem: Postmortem, incident: Incident, zone: str) -> list[dict[str, Any]]:
+def parse_timeline(lines: object, postmortem: Postmortem, incident: Incident, zone: str) -> list[dict[str, Any]]:
     """Timeline lines as edited by a responder: `{key?, at, text, removed?}`; new lines are manual.
 
     A line that is sent back unchanged is kept exactly as stored, so an unchanged form changes nothing.
@@ -182,7 +183,7 @@ def parse_timeline(lines: Any, postmortem: Postmortem, incident: Incident, zone:
     return result
 
 
-def line_time(value: Any, number: int, incident: Incident, zone: str, text: Any = None) -> datetime:
+def line_time(value: object, number: int, incident: Incident, zone: str, text: object = None) -> datetime:
     """A timeline line's time: ISO text or a datetime (no zone means the page's), within the incident's days."""
     label = _line_label(number, text)
     if isinstance(value, datetime):
@@ -224,7 +225,8 @@ def _stored_sections(postmortem: Postmortem) -> dict[str, str]:
 
 
 def edit(session: Session, actor: Actor, incident: Incident, postmortem: Postmortem, zone: str,
-         sections: Any = UNSET, timeline: Any = UNSET) -> bool:
+         sections: Mapping[str, str] | Unset = UNSET,
+         timeline: list[dict[str, object]] | Unset = UNSET) -> bool:
     """Change sections and/or the timeline; validated before anything is written.
 
     Returns False, writing nothing (no revision, no audit row, no "updated" time), when the
@@ -233,7 +235,7 @@ def edit(session: Session, actor: Actor, incident: Incident, postmortem: Postmor
     stored = _stored_sections(postmortem)
     new_sections = dict(stored)
     if sections is not UNSET:
-        if not isinstance(sections, dict):
+        if not isinstance(sections, Mapping):
             raise InvalidInput("sections must map section names to Markdown.", "sections")
         for key, value in sections.items():
             new_sections[key] = _clean_section(key, value)

@@ -46,7 +46,7 @@ class Alert:
     starts_at: datetime | None
 
 
-def _parse_time(value: Any, field: str) -> datetime | None:
+def _parse_time(value: object, field: str) -> datetime | None:
     if value in (None, "") or value == "0001-01-01T00:00:00Z":
         return None
     if not isinstance(value, str):
@@ -77,7 +77,7 @@ def _find_component(session: Session, value: str, field: str) -> Component:
     raise InvalidInput(f"No component has the id or name {value!r}.", field)
 
 
-def parse_payload(session: Session, probe: Probe, payload: Any) -> list[Alert]:
+def parse_payload(session: Session, probe: Probe, payload: object) -> list[Alert]:
     """Validate a whole webhook body before anything is saved; raises InvalidInput with the field."""
     if not isinstance(payload, dict):
         raise InvalidInput("The body must be Alertmanager's webhook JSON object.")
@@ -167,7 +167,7 @@ class AlertmanagerChecker(Checker):
     pushed = True
 
     @classmethod
-    def clean_target(cls, value: Any) -> None:
+    def clean_target(cls, value: object) -> None:
         return None
 
     @classmethod

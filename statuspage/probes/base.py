@@ -87,7 +87,7 @@ class Checker(ABC):
 
     @classmethod
     @abstractmethod
-    def clean_target(cls, value: Any) -> str | None:
+    def clean_target(cls, value: object) -> str | None:
         """The target in its stored form; raises InvalidInput when malformed."""
 
     @classmethod

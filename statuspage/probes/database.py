@@ -28,7 +28,7 @@ ENV_PREFIX = "PROBE_PASSWORD_"
 _ENV_NAME = re.compile(r"^PROBE_PASSWORD_[A-Z0-9_]{1,100}$")
 
 
-def parse_url(value: Any) -> URL:
+def parse_url(value: object) -> URL:
     """A SQLAlchemy URL without a password, for a driver this installation has."""
     text = parse_text(value, "target", 2000, required=True)
     try:
@@ -72,7 +72,7 @@ class DatabaseChecker(Checker):
     options = {"password_env": None}
 
     @classmethod
-    def clean_target(cls, value: Any) -> str:
+    def clean_target(cls, value: object) -> str:
         return parse_url(value).render_as_string(hide_password=False)
 
     @classmethod

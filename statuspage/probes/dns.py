@@ -14,7 +14,7 @@ from statuspage.probes.base import Checker, CheckResult, ProbeSpec, failed, pass
 from statuspage.probes.fields import clean_host, parse_text
 
 
-def _parse_expect(value: Any) -> list[str]:
+def _parse_expect(value: object) -> list[str]:
     if value in (None, "", []):
         return []
     if isinstance(value, str):
@@ -38,7 +38,7 @@ class DnsChecker(Checker):
     options = {"expect": []}
 
     @classmethod
-    def clean_target(cls, value: Any) -> str:
+    def clean_target(cls, value: object) -> str:
         return clean_host(parse_text(value, "target", 253, required=True))
 
     @classmethod

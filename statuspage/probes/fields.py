@@ -5,14 +5,13 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from typing import Any
 
 from statuspage.errors import InvalidInput
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 
 
-def parse_int(value: Any, field: str, low: int, high: int, unit: str = "") -> int:
+def parse_int(value: object, field: str, low: int, high: int, unit: str = "") -> int:
     """A whole number within [low, high] from JSON or a form."""
     suffix = f" {unit}" if unit else ""
     message = f"{field} must be a whole number from {low:,} to {high:,}{suffix}."
@@ -32,7 +31,7 @@ def parse_int(value: Any, field: str, low: int, high: int, unit: str = "") -> in
     return value
 
 
-def parse_number(value: Any, field: str, low: float, high: float, unit: str = "") -> float:
+def parse_number(value: object, field: str, low: float, high: float, unit: str = "") -> float:
     """A finite number within [low, high] from JSON or a form."""
     suffix = f" {unit}" if unit else ""
     message = f"{field} must be a number from {low:g} to {high:g}{suffix}."
@@ -79,7 +78,7 @@ def clean_host(value: str, field: str = "target") -> str:
     return name.lower()
 
 
-def split_host_port(value: Any, field: str = "target") -> tuple[str, int]:
+def split_host_port(value: object, field: str = "target") -> tuple[str, int]:
     """`host:port` or `[v6]:port` into its parts, both validated."""
     text = parse_text(value, field, 300, required=True)
     message = f"{field} must be host:port, e.g. db.internal:5432 or [2001:db8::1]:443."

@@ -32,7 +32,7 @@ class HeartbeatChecker(Checker):
     pushed = True
 
     @classmethod
-    def clean_target(cls, value: Any) -> None:
+    def clean_target(cls, value: object) -> None:
         return None
 
     @classmethod

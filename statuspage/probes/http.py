@@ -27,7 +27,7 @@ MASK = "********"
 _MISSING = object()
 
 
-def _parse_status_list(value: Any) -> list[int] | None:
+def _parse_status_list(value: object) -> list[int] | None:
     if value in (None, "", []):
         return None
     if isinstance(value, str):
@@ -37,7 +37,7 @@ def _parse_status_list(value: Any) -> list[int] | None:
     return sorted({parse_int(code, "expected_status", 100, 599) for code in value})
 
 
-def _parse_headers(value: Any, current: dict[str, str]) -> dict[str, str]:
+def _parse_headers(value: object, current: dict[str, str]) -> dict[str, str]:
     if value in (None, ""):
         return {}
     if not isinstance(value, dict) or len(value) > 30:
@@ -53,7 +53,7 @@ def _parse_headers(value: Any, current: dict[str, str]) -> dict[str, str]:
     return headers
 
 
-def _parse_json_value(value: Any) -> Any:
+def _parse_json_value(value: object) -> Any:
     if isinstance(value, dict | list):
         raise InvalidInput("json_value must be a string, number, boolean or null.", "json_value")
     if isinstance(value, str) and len(value) > 500:
@@ -66,7 +66,7 @@ def masked_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in (headers or {}).items()}
 
 
-def _walk(document: Any, path: str) -> Any:
+def _walk(document: object, path: str) -> Any:
     """The value at a dotted path (`checks.0.status`), or _MISSING."""
     node = document
     for part in path.split("."):
@@ -151,7 +151,7 @@ class HttpChecker(Checker):
     }
 
     @classmethod
-    def clean_target(cls, value: Any) -> str:
+    def clean_target(cls, value: object) -> str:
         url = parse_text(value, "target", 2000, required=True)
         try:
             parts = urlsplit(url)

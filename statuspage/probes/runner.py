@@ -22,12 +22,12 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from statuspage.config import Settings
 from statuspage.db import Database, rows_matched
 from statuspage.models import Check, ComponentStatus, Probe, ProbeKind, ProbeState
 from statuspage.outbound.guard import Policy
@@ -148,7 +148,7 @@ def expire_one_heartbeat(session: Session, now: datetime, policy: Policy) -> boo
 class ProbeRunner:
     """The worker's probe steps; it keeps the checks in flight between steps."""
 
-    def __init__(self, database: Database, clock: Callable[[], datetime], settings: Any = None,
+    def __init__(self, database: Database, clock: Callable[[], datetime], settings: Settings | None = None,
                  wait_seconds: float = 0.2) -> None:
         self.database = database
         self.clock = clock

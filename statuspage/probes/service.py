@@ -22,7 +22,7 @@ from statuspage.audit import Actor
 from statuspage.components.catalog import get_component
 from statuspage.db import rows_matched
 from statuspage.errors import Conflict, InvalidInput, NotFound
-from statuspage.inputs import clean_name, parse_bool
+from statuspage.inputs import clean_name, member_of, parse_bool
 from statuspage.models import AutoIncident, Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState
 from statuspage.outbound.guard import Policy, literal_refusal
 from statuspage.page.record import bump_version
@@ -77,19 +77,19 @@ FIELDS = COMMON_FIELDS | OPTION_FIELDS | SHARED_OPTIONS
 # --- input rules ---------------------------------------------------------------------------------
 
 
-def parse_kind(value: Any) -> ProbeKind:
+def parse_kind(value: object) -> ProbeKind:
     """A probe kind from its name; InvalidInput listing the kinds otherwise."""
-    try:
-        return ProbeKind(value)
-    except ValueError:
+    kind = member_of(ProbeKind, value)
+    if kind is None:
         allowed = ", ".join(k.value for k in ProbeKind)
-        raise InvalidInput(f"Unknown probe kind {value!r}; use one of: {allowed}.", "kind") from None
+        raise InvalidInput(f"Unknown probe kind {value!r}; use one of: {allowed}.", "kind")
+    return kind
 
 
 def _enum(enum_class: type[Any], allowed: Iterable[str]) -> Callable[[Any, str], Any]:
     choices = tuple(allowed)
 
-    def parse(value: Any, field: str) -> Any:
+    def parse(value: object, field: str) -> Any:
         if value not in choices:
             raise InvalidInput(f"{field} must be one of {', '.join(choices)}.", field)
         return enum_class(value)
@@ -98,7 +98,7 @@ def _enum(enum_class: type[Any], allowed: Iterable[str]) -> Callable[[Any, str],
 
 def _whole(low: int, high: int, unit: str = "", empty: Any = ...) -> Callable[[Any, str], Any]:
     """A whole-number field; `empty` is what a blank value means (none given: blank is refused)."""
-    def parse(value: Any, field: str) -> Any:
+    def parse(value: object, field: str) -> Any:
         if empty is not ... and value in (None, ""):
             return empty
         return parse_int(value, field, low, high, unit)
@@ -382,7 +382,7 @@ def record_ping(session: Session, probe: Probe, now: datetime) -> Check:
     return apply_check(session, probe, passed(ProbeSpec.of(probe), None, "ping received"), now)
 
 
-def receive_alerts(session: Session, probe: Probe, payload: Any, now: datetime) -> list[Check]:
+def receive_alerts(session: Session, probe: Probe, payload: object, now: datetime) -> list[Check]:
     """Apply an Alertmanager webhook: validate it all, record a check per alert, then set statuses."""
     alerts = parse_payload(session, probe, payload)
     firing = firing_after(probe, alerts, now)
@@ -458,7 +458,7 @@ def check_now(
     return apply_check(session, fresh, result, now)
 
 
-def pin_component(session: Session, actor: Actor, component: Component, pinned: Any, now: datetime) -> None:
+def pin_component(session: Session, actor: Actor, component: Component, pinned: object, now: datetime) -> None:
     """Pin a component (probes then only record) or unpin it (it follows its probes again at once)."""
     pinned = parse_bool(pinned, "pinned")
     if pinned == component.pinned:

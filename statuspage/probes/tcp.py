@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from statuspage.models import ProbeKind
 from statuspage.outbound.guard import OutboundError
@@ -18,7 +17,7 @@ class TcpChecker(Checker):
     kind = ProbeKind.TCP
 
     @classmethod
-    def clean_target(cls, value: Any) -> str:
+    def clean_target(cls, value: object) -> str:
         return join_host_port(*split_host_port(value))
 
     @classmethod

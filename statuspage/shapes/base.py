@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from datetime import datetime
+from typing import Annotated, cast
 
 from pydantic import ConfigDict, Field, WithJsonSchema
 
@@ -19,6 +20,6 @@ Id = Annotated[str, Field(description="An opaque public id (12 lowercase letters
 AlwaysNull = Annotated[None, Field(description="Always null: Statuspage's field for something we do not offer.")]
 
 
-def at(value: Any, time_zone: str) -> str:
+def at(value: datetime, time_zone: str) -> str:
     """A time that is never null, as `iso` writes it."""
     return cast(str, iso(value, time_zone))

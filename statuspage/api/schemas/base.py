@@ -27,7 +27,11 @@ from pydantic import (
 from pydantic import create_model as _create_model
 
 from statuspage.api.common import ApiError
-from statuspage.inputs import UNSET
+from statuspage.inputs import UNSET as _UNSET
+
+# The default of a field the client did not send, whatever the field's type (pydantic does not check
+# defaults): typed Any here so that `name: Name = UNSET` type-checks in every declaration.
+UNSET: Any = _UNSET
 
 
 class Body(BaseModel):

@@ -7,13 +7,12 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from statuspage.api.schemas.base import Body, Wrapped, checked_in_domain, patch_of, rule
+from statuspage.api.schemas.base import UNSET, Body, Wrapped, checked_in_domain, patch_of, rule
 from statuspage.api.schemas.fields import Description, Flag, Ids, Name, Position
 from statuspage.api.schemas.operations import READ, Operation, Query, Section, resource
 from statuspage.components.catalog import parse_start_date
 from statuspage.components.status_rules import parse_status
 from statuspage.errors import InvalidInput
-from statuspage.inputs import UNSET
 from statuspage.models import ComponentStatus
 from statuspage.shapes import ComponentGroupJson, ComponentJson, Day, Id, Timestamp
 

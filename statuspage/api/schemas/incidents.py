@@ -15,7 +15,7 @@ from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from statuspage.api.incident_body import component_codes, component_statuses
-from statuspage.api.schemas.base import Body, Wrapped, checked_in_domain, patch_of, rule
+from statuspage.api.schemas.base import UNSET, Body, Wrapped, checked_in_domain, patch_of, rule
 from statuspage.api.schemas.fields import Ids, Name, only_false
 from statuspage.api.schemas.operations import READ, WITH_BODY, Operation, Paging, Query, Section, patch_and_put
 from statuspage.errors import InvalidInput
@@ -28,7 +28,7 @@ from statuspage.incidents.rules import (
 )
 from statuspage.incidents.templates import STATUSES as TEMPLATE_STATUSES
 from statuspage.incidents.templates import parse_template_status
-from statuspage.inputs import UNSET, clean_name, parse_bool
+from statuspage.inputs import clean_name, parse_bool
 from statuspage.models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
 from statuspage.shapes import IncidentTemplateJson, ManagedIncidentJson, ManagedUpdateJson
 

@@ -11,9 +11,8 @@ from typing import Annotated, Any, Literal, cast
 
 from pydantic import Field
 
-from statuspage.api.schemas.base import Body, Wrapped, checked_in_domain, table_model
+from statuspage.api.schemas.base import UNSET, Body, Wrapped, checked_in_domain, table_model
 from statuspage.api.schemas.operations import Operation, Section, patch_and_put
-from statuspage.inputs import UNSET
 from statuspage.models import NAME_MAX
 from statuspage.page import profile
 from statuspage.shapes import PageProfileJson

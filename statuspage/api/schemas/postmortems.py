@@ -8,12 +8,11 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from statuspage.api.schemas.base import Body, Wrapped, checked_in_domain, table_model
+from statuspage.api.schemas.base import UNSET, Body, Wrapped, checked_in_domain, table_model
 from statuspage.api.schemas.fields import Flag, Ignored
 from statuspage.api.schemas.operations import READ, WITH_BODY, Operation, Section
 from statuspage.errors import InvalidInput
 from statuspage.incidents.rules import BODY_MAX
-from statuspage.inputs import UNSET
 from statuspage.models import ActionStatus
 from statuspage.postmortems.document import SECTIONS
 from statuspage.postmortems.editing import TIMELINE_LINE_MAX

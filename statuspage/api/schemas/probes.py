@@ -14,9 +14,8 @@ from typing import Annotated, Any, cast
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from statuspage.api.schemas.base import Body, Wrapped, checked_in_domain, table_model
+from statuspage.api.schemas.base import UNSET, Body, Wrapped, checked_in_domain, table_model
 from statuspage.api.schemas.operations import Operation, Paging, Section, list_of, patch_and_put
-from statuspage.inputs import UNSET
 from statuspage.models import NAME_MAX, AutoIncident, ComponentStatus, ProbeKind, ProbeState
 from statuspage.probes.http import METHODS
 from statuspage.probes.service import HEARTBEAT_INTERVAL_LIMITS, OUTAGE_STATUSES, TIMEOUT_LIMITS

@@ -12,11 +12,10 @@ from typing import Annotated, Any, Literal, NotRequired, Self
 from pydantic import ConfigDict, Field, model_validator, with_config
 from typing_extensions import TypedDict
 
-from statuspage.api.schemas.base import Body, Wrapped, checked_in_domain, rule, table_model
+from statuspage.api.schemas.base import UNSET, Body, Wrapped, checked_in_domain, rule, table_model
 from statuspage.api.schemas.fields import Ids, Ignored
 from statuspage.api.schemas.operations import READ, WITH_BODY, Operation, Paging, Query, Section
 from statuspage.errors import InvalidInput
-from statuspage.inputs import UNSET
 from statuspage.models import SUBSCRIBER_MODES, SubscriberMode, subscriber_mode
 from statuspage.notify.subscribers import ENDPOINT_MAX, clean_flag
 from statuspage.shapes import SubscriberJson
