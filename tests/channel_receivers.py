@@ -245,7 +245,7 @@ def chat_receiver() -> Iterator[Callable[[str], Receiver]]:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         server.receiver = Receiver(service, url=f"http://127.0.0.1:{server.server_address[1]}{path}")  # type: ignore[attr-defined]
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         servers.append((server, thread))
         return server.receiver  # type: ignore[attr-defined]

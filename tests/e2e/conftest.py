@@ -83,7 +83,7 @@ def other_origin(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A plain static web server on another port (another origin); yields (origin, its folder)."""
     handler = lambda *args, **kwargs: _Files(*args, directory=str(tmp_path), **kwargs)  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}", tmp_path
     server.shutdown()
