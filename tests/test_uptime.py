@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -145,6 +146,44 @@ def test_all_components_cost_two_queries(session, app):
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert len(result) == 6 and len(statements) == 2
+
+
+def test_remembered_past_days_read_exactly_as_freshly_counted_ones(session):
+    """The past days are remembered between renders; whatever happens next, they must read as if
+    counted afresh: later the same day, after a change today, after a past change is edited."""
+    rng = random.Random(12)
+    components = [created(session, f"C{i}", NOW - rng.randint(5, 120) * DAY) for i in range(8)]
+    for component in components:
+        for at in sorted(NOW - timedelta(minutes=rng.randint(1, 90 * 24 * 60)) for _ in range(12)):
+            if at > component.created_at:
+                change(session, component, rng.choice(list(ComponentStatus)), at)
+    lifecycle.open_incident(session, ACTOR, name="Slow checkout", body="", component_codes=[components[1].code],
+                            started_at=NOW - 40 * DAY, now=NOW - 40 * DAY)
+    session.commit()
+
+    def both(now):
+        warm = uptime.for_components(session, components, now)
+        for component in components:  # each counted with nothing remembered
+            uptime._PAST_DAYS.clear()
+            assert uptime.for_components(session, [component], now)[component.id] == warm[component.id]
+        uptime.for_components(session, components, now)  # remember them all for the next step
+        return warm
+
+    first = both(NOW)
+    assert uptime.for_components(session, components, NOW) == first  # warm again, nothing moved
+    both(NOW + 5 * HOUR)
+    change(session, components[0], MAJOR, NOW + HOUR)
+    assert bar(both(NOW + 2 * HOUR)[components[0].id], NOW.date()).status is MAJOR
+    past = session.scalars(select(StatusChange).where(StatusChange.component_id == components[2].id)
+                           .order_by(StatusChange.at.desc())).first()
+    past.at -= 2 * DAY
+    session.commit()
+    both(NOW + 2 * HOUR)
+    lifecycle.open_incident(session, ACTOR, name="Backfilled", body="", component_codes=[components[3].code],
+                            started_at=NOW - 10 * DAY, now=NOW + 2 * HOUR)
+    session.commit()
+    assert bar(both(NOW + 3 * HOUR)[components[3].id], (NOW - 9 * DAY).date()).incidents == ["Backfilled"]
+    both(NOW + DAY)  # the next day: yesterday becomes a past day
 
 
 # --- the public page -------------------------------------------------------------------------------

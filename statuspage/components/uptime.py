@@ -211,10 +211,37 @@ def for_components(session: Session, components: Sequence[Component], now: datet
     return result
 
 
+# Past days' figures by what decides them: a past day reads the same until its history or an incident
+# touching it is edited, so a render after a change works out only today (and every day of a component
+# whose history changed). Keyed by the full inputs, so an entry is never wrong, only unused.
+_PAST_DAYS: dict[tuple[object, ...], list[Day]] = {}
+_PAST_DAYS_MAX = 20_000
+
+
 def _days(parts: Sequence[Segment], touched: Sequence[tuple[datetime, datetime, str, str]], days_of: list[date],
           edges: list[float], shared: dict[tuple[int, ComponentStatus | None, float | None], Day]) -> list[Day]:
-    """One Day per UTC day: each segment adds its seconds to the days it spans (once), and each incident
-    names the days it touched (began before the day ended, still open or ended after it began)."""
+    """One Day per UTC day: the past days as remembered for this history, today worked out afresh."""
+    today = len(days_of) - 1
+    midnight = edges[today]
+    key = (days_of[0], today,
+           tuple((part.start.timestamp(), min(part.end.timestamp(), midnight), part.status)
+                 for part in parts if part.start.timestamp() < midnight),
+           tuple((began.timestamp(), min(ended.timestamp(), midnight), name, code)
+                 for began, ended, name, code in touched if began.timestamp() < midnight))
+    past = _PAST_DAYS.get(key)
+    if past is None:
+        if len(_PAST_DAYS) >= _PAST_DAYS_MAX:
+            _PAST_DAYS.clear()
+        past = _PAST_DAYS[key] = _count_days(parts, touched, days_of[:today], edges[:today + 1], 0, shared)
+    return past + _count_days(parts, touched, days_of[today:], edges[today:], today, shared)
+
+
+def _count_days(parts: Sequence[Segment], touched: Sequence[tuple[datetime, datetime, str, str]],
+                days_of: list[date], edges: list[float], offset: int,
+                shared: dict[tuple[int, ComponentStatus | None, float | None], Day]) -> list[Day]:
+    """The Days of `days_of` (edges: their midnights and the end of the last): each segment adds its
+    seconds to the days it spans (once), and each incident names the days it touched (began before the
+    day ended, still open or ended after it began). `offset` is the first day's place among the 90."""
     count = len(days_of)
     down, measured = [0.0] * count, [0.0] * count
     worst: list[ComponentStatus | None] = [None] * count
@@ -245,7 +272,7 @@ def _days(parts: Sequence[Segment], touched: Sequence[tuple[datetime, datetime, 
             result.append(Day(day, status, value, [n for n, _ in names[i]], [c for _, c in names[i]]))
             continue
         # Most days of most components read the same (operational, 100%): one Day serves them all.
-        key = (i, status, value)
+        key = (offset + i, status, value)
         found = shared.get(key)
         if found is None:
             found = shared[key] = Day(day, status, value)
