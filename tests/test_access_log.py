@@ -9,13 +9,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 import requests
+from gunicorn.config import Config
+from gunicorn.glogging import SafeAtoms
 
 from statuspage.config import ROOT
-from statuspage.edge.access_log import redact
+from statuspage.edge.access_log import COMBINED, RedactingLogger, combined_line, redact
 from tests.conftest import free_port
 
 
@@ -24,6 +28,45 @@ def test_redact_replaces_every_api_key_value():
         '"GET /api/v1/pages/x/components?api_key=[redacted]&limit=5 HTTP/1.1"'
     assert redact("limit=5&API_KEY=sp_abc") == "limit=5&API_KEY=[redacted]"
     assert redact("/history?component=abc") == "/history?component=abc"
+
+
+class Sent:
+    """What gunicorn hands the logger about a response."""
+
+    def __init__(self, status, sent):
+        self.status, self.sent, self.headers = status, sent, [("Content-Type", "text/html")]
+
+
+def request_environ(uri: str, **headers: str) -> dict:
+    return {"REQUEST_METHOD": "GET", "RAW_URI": uri, "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "203.0.113.9",
+            "PATH_INFO": uri.split("?")[0], "QUERY_STRING": uri.partition("?")[2], **headers}
+
+
+@pytest.mark.parametrize(("response", "environ"), [
+    (Sent("200 OK", 239_464), request_environ("/", HTTP_USER_AGENT="Mozilla/5.0 (X11)")),
+    (Sent("304 Not Modified", 0), request_environ("/api/v2/summary.json?api_key=sp_secret&x=1",
+                                                  HTTP_REFERER="https://ex.com/?api_key=sp_other")),
+    (Sent(503, None), request_environ('/history?q="quoted"', HTTP_USER_AGENT='curl "8"')),
+    (Sent("401 Unauthorized", 120), request_environ("/admin", HTTP_AUTHORIZATION="Basic dXNlciJzOnB3")),
+])
+def test_the_default_line_is_gunicorns_combined_format_redacted(response, environ):
+    logger = RedactingLogger(Config())
+    logger.now = lambda: "[06/Dec/2026:20:00:00 +0000]"
+    expected = COMBINED % SafeAtoms(logger.atoms(response, [], environ, timedelta(microseconds=350)))
+    assert combined_line(logger, response, environ) == expected
+    assert "sp_secret" not in expected and "sp_other" not in expected
+
+
+def test_a_custom_format_is_redacted_too(tmp_path):
+    config = Config()
+    config.set("accesslog", str(tmp_path / "access.log"))
+    config.set("access_log_format", "%(m)s %(q)s %({user-agent}i)s")
+    logger = RedactingLogger(config)
+    logger.access(Sent("200 OK", 10), [("USER-AGENT", "probe")], request_environ("/x?api_key=sp_secret"),
+                  timedelta(microseconds=350))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    assert (tmp_path / "access.log").read_text() == "GET api_key=[redacted] probe\n"
 
 
 @contextlib.contextmanager
