@@ -22,7 +22,7 @@ incidents and maintenance (`bench/history_seed.py`), then measures what issue 12
 
 `--controls` adds targets that tell where the time goes: a bare WSGI callable answering the same 30 KB
 under the same settings (the server's floor), the baseline and ours without the access log, and nginx
-serving precompressed files (`gzip_static on`) instead of compressing each response.
+compressing each response (`gzip_static off`) instead of serving the precompressed files the docs config uses.
 STATUSPAGE_WEB_WORKERS and STATUSPAGE_WEB_THREADS, read by the gunicorn settings, apply to every server.
 
 Goals (issue 12): cached ratios >= 1.5x; one render per change; a change under 100 ms of CPU at 200
@@ -267,7 +267,7 @@ def seeded(folder: Path, components: int) -> dict[str, str]:
 
 def export_site(env: dict[str, str], folder: Path) -> None:
     """`flask statuspage export-static` into `folder`, plus a gzip sibling of every text file
-    (for the gzip_static control) unless the export wrote one."""
+    (which the docs config serves with gzip_static) unless the export wrote one."""
     command = [sys.executable, "-m", "flask", "--app", "app", "statuspage", "export-static", str(folder)]
     done = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True,
                           timeout=600, check=False)
@@ -516,12 +516,15 @@ def load_targets(args: argparse.Namespace, env: dict[str, str], folder: Path, se
 
 
 def static_control(folder: Path, servers: list[Server]) -> Target:
-    """nginx with the docs config plus `gzip_static on`: precompressed files instead of gzip per request."""
-    server = NGINX_SERVER.read_text().replace("gzip on;", "gzip on;\n    gzip_static on;", 1)
-    nginx = Nginx("nginx, gzip_static", server, folder / "site", folder / "nginx-static")
+    """nginx with the docs config but `gzip_static off`: what compressing every response costs."""
+    server = NGINX_SERVER.read_text()
+    if "gzip_static on;" not in server:
+        raise RuntimeError(f"{NGINX_SERVER} no longer turns gzip_static on: the control compares against it")
+    nginx = Nginx("nginx, gzip per response", server.replace("gzip_static on;", "gzip_static off;", 1),
+                  folder / "site", folder / "nginx-static")
     servers.append(nginx)
     nginx.start("/")
-    return Target(f"control: nginx / ({ENCODINGS}), gzip_static", nginx, "/", goal=False,
+    return Target(f"control: nginx / ({ENCODINGS}), gzip_static off", nginx, "/", goal=False,
                   headers=[f"Accept-Encoding: {ENCODINGS}"])
 
 

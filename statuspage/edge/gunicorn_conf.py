@@ -15,7 +15,7 @@ threads = int(os.environ.get("STATUSPAGE_WEB_THREADS", "8"))
 worker_class = "gthread"
 timeout = 30
 keepalive = 5
-# STATUSPAGE_WEB_ACCESS_LOG=off when the proxy in front logs: the access log costs about as much CPU as
-# answering a cached page (docs/benchmarks.md).
+# STATUSPAGE_WEB_ACCESS_LOG=off when the proxy in front already logs (the line costs 20-40 us of CPU a
+# request, a tenth of a cached answer under gunicorn: docs/benchmarks.md).
 accesslog = None if os.environ.get("STATUSPAGE_WEB_ACCESS_LOG", "on").lower() in ("off", "false", "0") else "-"
 logger_class = "statuspage.edge.access_log.RedactingLogger"
