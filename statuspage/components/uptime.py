@@ -213,9 +213,11 @@ def for_components(session: Session, components: Sequence[Component], now: datet
 
 # Past days' figures by what decides them: a past day reads the same until its history or an incident
 # touching it is edited, so a render after a change works out only today (and every day of a component
-# whose history changed). Keyed by the full inputs, so an entry is never wrong, only unused.
-_PAST_DAYS: dict[tuple[object, ...], list[Day]] = {}
-_PAST_DAYS_MAX = 20_000
+# whose history changed). Keyed by the full inputs, so an entry is never wrong, only unused; forgotten
+# when the window moves to a new day, and at a bound that a page of a few thousand components and a
+# day's edits stays under (about 1 KB an entry).
+_PAST_DAYS: dict[date, dict[tuple[object, ...], list[Day]]] = {}  # by the window's first day
+_PAST_DAYS_MAX = 10_000
 
 
 def _days(parts: Sequence[Segment], touched: Sequence[tuple[datetime, datetime, str, str]], days_of: list[date],
@@ -223,16 +225,20 @@ def _days(parts: Sequence[Segment], touched: Sequence[tuple[datetime, datetime, 
     """One Day per UTC day: the past days as remembered for this history, today worked out afresh."""
     today = len(days_of) - 1
     midnight = edges[today]
-    key = (days_of[0], today,
+    key = (today,
            tuple((part.start.timestamp(), min(part.end.timestamp(), midnight), part.status)
                  for part in parts if part.start.timestamp() < midnight),
            tuple((began.timestamp(), min(ended.timestamp(), midnight), name, code)
                  for began, ended, name, code in touched if began.timestamp() < midnight))
-    past = _PAST_DAYS.get(key)
+    remembered = _PAST_DAYS.get(days_of[0])
+    if remembered is None:  # a new day: yesterday's window is gone
+        _PAST_DAYS.clear()
+        remembered = _PAST_DAYS[days_of[0]] = {}
+    past = remembered.get(key)
     if past is None:
-        if len(_PAST_DAYS) >= _PAST_DAYS_MAX:
-            _PAST_DAYS.clear()
-        past = _PAST_DAYS[key] = _count_days(parts, touched, days_of[:today], edges[:today + 1], 0, shared)
+        if len(remembered) >= _PAST_DAYS_MAX:
+            remembered.clear()
+        past = remembered[key] = _count_days(parts, touched, days_of[:today], edges[:today + 1], 0, shared)
     return past + _count_days(parts, touched, days_of[today:], edges[today:], today, shared)
 
 
