@@ -248,6 +248,7 @@ def test_the_promise_of_a_postmortem_leaves_the_public_page_once_it_is_published
     session.commit()
     said = "<p>Service is restored. A postmortem will follow within 48 hours.</p>"
     assert said in client.get(f"/incidents/{resolved.code}").get_data(as_text=True)
+    assert said in client.get("/history").get_data(as_text=True)
 
     editing.publish(session, ACTOR, resolved, complete(session, resolved), ZONE, notify=False)
     session.commit()
@@ -256,4 +257,6 @@ def test_the_promise_of_a_postmortem_leaves_the_public_page_once_it_is_published
     # still quotes what was said when.
     assert said not in after and "<p>Service is restored.</p>" in after
     assert 'content="Postmortem: Service is restored."' in after
+    history = client.get("/history").get_data(as_text=True)
+    assert said not in history and "<p>Service is restored.</p>" in history
     assert "A postmortem will follow" in resolved.updates[0].body  # the update itself is kept as written
