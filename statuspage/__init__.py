@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -28,7 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from statuspage.db import Database
     from statuspage.edge import errors, session
     from statuspage.edge.extensions import csrf, limiter, login_manager
-    from statuspage.edge.headers import SecurityHeaders
+    from statuspage.edge.headers import SecurityHeaders, security_headers
     from statuspage.edge.public_cache import FastPath, PublicCache
     from statuspage.edge.snapshot_disk import SnapshotDisk
     from statuspage.web import (
@@ -81,9 +82,10 @@ def create_app(settings: Settings | None = None) -> Flask:
                                disk=SnapshotDisk(settings.instance_dir / "snapshot"), database=database)
     app.extensions["statuspage.public_cache"] = public_cache
     # Flask's documented way to add WSGI middleware, which mypy reads as replacing a method.
-    app.wsgi_app = FastPath(app.wsgi_app, public_cache)  # type: ignore[method-assign]
-    app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]
-        app.wsgi_app, settings.frame_ancestors, settings.base_url.startswith("https://"))
+    https = settings.base_url.startswith("https://")
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, settings.frame_ancestors, https)  # type: ignore[method-assign]
+    app.wsgi_app = FastPath(  # type: ignore[method-assign]
+        app.wsgi_app, public_cache, partial(security_headers, frame_ancestors=settings.frame_ancestors, https=https))
     if settings.trusted_proxies:  # the client's address and scheme as the proxies in front saw them
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)

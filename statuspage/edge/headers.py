@@ -12,6 +12,7 @@ the origins the operator lists (STATUSPAGE_FRAME_ANCESTORS, default 'self').
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 PRIVATE_PREFIXES = ("/admin", "/login", "/logout", "/subscribers/")
@@ -27,7 +28,11 @@ def is_private_path(path: str) -> bool:
 
 def security_headers(path: str, frame_ancestors: str, https: bool) -> list[tuple[str, str]]:
     """The headers for a response to `path`."""
-    private = is_private_path(path)
+    return list(_policy(is_private_path(path), frame_ancestors, https))
+
+
+@lru_cache(maxsize=16)  # two kinds of path per app
+def _policy(private: bool, frame_ancestors: str, https: bool) -> tuple[tuple[str, str], ...]:
     ancestors = "'none'" if private else frame_ancestors
     headers = [
         ("Content-Security-Policy", f"{BASE_POLICY}; frame-ancestors {ancestors}"),
@@ -40,7 +45,7 @@ def security_headers(path: str, frame_ancestors: str, https: bool) -> list[tuple
         headers.append(("Cache-Control", "no-store"))
     if https:
         headers.append(("Strict-Transport-Security", HSTS))
-    return headers
+    return tuple(headers)
 
 
 class SecurityHeaders:

@@ -24,8 +24,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
-from functools import wraps
+from dataclasses import dataclass, field
+from functools import lru_cache, wraps
 from urllib.parse import parse_qsl, urlencode
 
 import brotli
@@ -60,6 +60,9 @@ class CachedBody:
     mimetype: str
     status: int
     brotli: bytes | None = None
+    # The reply for each (version, coding, Cache-Control), made on its first request: a hit then only
+    # picks one (the hit path is what everyone refreshing during an outage runs).
+    replies: dict[tuple[str, str | None, str], Reply] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def packed(cls, body: bytes, mimetype: str, status: int) -> CachedBody:
@@ -223,12 +226,15 @@ PAGE_PARAMETERS = ("page", "component")
 
 def cache_key(path: str, query: str) -> str:
     """The entry of a URL: its path and only the parameters public pages read, in a fixed order."""
+    if not query:
+        return path + "?"
     kept = sorted((name, value) for name, value in parse_qsl(query, keep_blank_values=True)
                   if name in PAGE_PARAMETERS)
     return f"{path}?{urlencode(kept)}"
 
 
-def accepted_encodings(accept_encoding: str) -> set[str]:
+@lru_cache(maxsize=256)  # browsers send a handful of distinct values
+def accepted_encodings(accept_encoding: str) -> frozenset[str]:
     """The codings a client accepts (a q of 0 refuses one)."""
     accepted = set()
     for part in accept_encoding.lower().split(","):
@@ -239,7 +245,7 @@ def accepted_encodings(accept_encoding: str) -> set[str]:
                 accepted.add(name.strip())
         except ValueError:
             continue
-    return accepted
+    return frozenset(accepted)
 
 
 def reply(cache: PublicCache, entry: CachedBody, version: str, accept_encoding: str,
@@ -249,18 +255,31 @@ def reply(cache: PublicCache, entry: CachedBody, version: str, accept_encoding: 
     Each variant has its own ETag, so a 304 is only given for the bytes the client holds.
     """
     accepted = accepted_encodings(accept_encoding)
-    coding, body = None, entry.body
+    coding = None
     if entry.brotli is not None and "br" in accepted:
-        coding, body = "br", entry.brotli
+        coding = "br"
     elif entry.gzipped is not None and ("gzip" in accepted or "*" in accepted):
-        coding, body = "gzip", entry.gzipped
-    etag = f'"v{version}{ETAG_SUFFIX[coding]}"'
+        coding = "gzip"
+    answer = entry.replies.get((version, coding, cache.cache_control))
+    if answer is None:
+        answer = entry.replies[(version, coding, cache.cache_control)] = _full_reply(cache, entry, version, coding)
+    if if_none_match and entry.status == 200:
+        etag = f"v{version}{ETAG_SUFFIX[coding]}"
+        if parse_etags(if_none_match).contains(etag):
+            return Reply(304, answer.headers[:4], b"")  # Cache-Control, CORS, Vary and the ETag
+    return answer
+
+
+def _full_reply(cache: PublicCache, entry: CachedBody, version: str, coding: str | None) -> Reply:
+    body = entry.body
+    if coding == "br" and entry.brotli is not None:
+        body = entry.brotli
+    elif coding == "gzip" and entry.gzipped is not None:
+        body = entry.gzipped
     headers = [("Cache-Control", cache.cache_control), ("Access-Control-Allow-Origin", "*"),
                ("Vary", "Accept-Encoding")]
     if entry.status == 200:
-        headers.append(("ETag", etag))
-        if if_none_match and parse_etags(if_none_match).contains(etag.strip('"')):
-            return Reply(304, headers, b"")
+        headers.append(("ETag", f'"v{version}{ETAG_SUFFIX[coding]}"'))
     if coding is not None:
         headers.append(("Content-Encoding", coding))
     content_type = entry.mimetype + ("; charset=utf-8" if entry.mimetype.startswith("text/")
@@ -426,22 +445,27 @@ def cached_public(view: Callable) -> Callable:
 
 
 class FastPath:
-    """WSGI middleware: answer public cache hits before Flask, sessions or rate limits run."""
+    """WSGI middleware: answer public cache hits before Flask, sessions or rate limits run.
 
-    def __init__(self, wsgi_app: Callable, cache: PublicCache) -> None:
+    It stands outside the security-headers middleware and adds the same headers itself (`policy`:
+    the headers for a path), so a hit is a lookup and a prepared reply."""
+
+    def __init__(self, wsgi_app: Callable, cache: PublicCache,
+                 policy: Callable[[str], list[tuple[str, str]]]) -> None:
         self.wsgi_app = wsgi_app
         self.cache = cache
+        self.policy = policy
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
         version = self.cache.fresh_version() if method in ("GET", "HEAD") else None
         if version is not None:
-            key = cache_key(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
-            entry = self.cache.get(key, version)
+            path = environ.get("PATH_INFO", "")
+            entry = self.cache.get(cache_key(path, environ.get("QUERY_STRING", "")), version)
             if entry is not None:
                 answer = reply(self.cache, entry, version, environ.get("HTTP_ACCEPT_ENCODING", ""),
                                environ.get("HTTP_IF_NONE_MATCH"))
                 status = "200 OK" if answer.status == 200 else "304 Not Modified"
-                start_response(status, answer.headers)
+                start_response(status, answer.headers + self.policy(path))
                 return [b""] if method == "HEAD" else [answer.body]
         return self.wsgi_app(environ, start_response)
