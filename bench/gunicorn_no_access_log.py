@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from statuspage.edge.gunicorn_conf import bind, keepalive, logger_class, threads, timeout, worker_class, workers
+from statuspage.edge import gunicorn_conf
 
-__all__ = ["bind", "keepalive", "logger_class", "threads", "timeout", "worker_class", "workers"]
+# Every setting of the production file (gunicorn ignores names that are not settings), then the one change.
+globals().update({name: value for name, value in vars(gunicorn_conf).items() if not name.startswith("_")})
 accesslog = None

@@ -74,7 +74,8 @@ def gunicorn(settings, instance: Path, *options: str) -> Iterator[str]:
     """The app under a real gunicorn with the documented setup (one worker); yields its origin once it answers."""
     port = free_port()
     environment = {"STATUSPAGE_DATABASE_URL": settings.database_url, "STATUSPAGE_INSTANCE_DIR": str(instance),
-                   "STATUSPAGE_SECRET_KEY": "test-secret-key-not-for-production", "PATH": "/usr/bin:/bin"}
+                   "STATUSPAGE_SECRET_KEY": "test-secret-key-not-for-production", "PATH": "/usr/bin:/bin",
+                   "HOME": str(instance)}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:statuspage.edge.gunicorn_conf", "--bind",
          f"127.0.0.1:{port}", "--workers", "1", *options, "app:app"],
@@ -106,6 +107,12 @@ def test_gunicorn_logs_the_request_without_the_key(settings, tmp_path):
 
     written = log.read_text()
     assert "api_key=[redacted]" in written and "sp_do_not_log_me" not in written
+
+
+def test_the_documented_setup_leaves_no_control_socket_in_the_home_directory(settings, tmp_path):
+    with gunicorn(settings, tmp_path) as origin:
+        assert requests.get(origin + "/healthz", timeout=5).status_code == 200
+        assert not (tmp_path / ".gunicorn").exists()
 
 
 def test_idle_connections_cannot_hold_the_documented_setup(settings, tmp_path):

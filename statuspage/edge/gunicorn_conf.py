@@ -19,3 +19,6 @@ keepalive = 5
 # request, a tenth of a cached answer under gunicorn: docs/benchmarks.md).
 accesslog = None if os.environ.get("STATUSPAGE_WEB_ACCESS_LOG", "on").lower() in ("off", "false", "0") else "-"
 logger_class = "statuspage.edge.access_log.RedactingLogger"
+# No control socket: gunicorn's default path ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl) is one per user, so
+# two instances (web nodes, staging beside production) would share it; signals do the same work (HUP, TTIN, TTOU).
+control_socket_disable = True
