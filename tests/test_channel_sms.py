@@ -285,3 +285,16 @@ def test_sms_is_off_by_default_and_twilio_reads_its_token_from_a_file(tmp_path):
 def test_sms_settings_are_checked_at_start(tmp_path, changes, message):
     with pytest.raises(SettingError, match=re.escape(message)):
         Settings.from_env(sms_environ(tmp_path, **changes))
+
+
+def test_the_page_profile_says_sms_sign_up_is_offered_once_a_provider_is_set(client, api_token, page_code):
+    headers = api_token("admin")
+    assert client.get(f"/api/v1/pages/{page_code}", headers=headers).get_json()["allow_sms_subscribers"] is True
+    sent_back = client.patch(f"/api/v1/pages/{page_code}", headers=headers,
+                             json={"page": {"allow_sms_subscribers": True, "name": "Acme Cloud"}})
+    assert sent_back.status_code == 200 and sent_back.get_json()["name"] == "Acme Cloud"
+    refused = client.patch(f"/api/v1/pages/{page_code}", headers=headers,
+                           json={"page": {"allow_sms_subscribers": False, "name": "Other"}})
+    assert refused.status_code == 422 and refused.get_json()["error"]["field"] == "allow_sms_subscribers"
+    assert "STATUSPAGE_SMS_PROVIDER" in refused.get_json()["error"]["message"]
+    assert client.get(f"/api/v1/pages/{page_code}", headers=headers).get_json()["name"] == "Acme Cloud"

@@ -30,6 +30,14 @@ def test_an_admin_edits_the_profile_and_the_public_page_follows(app, client, api
     assert client.get("/history.rss").status_code == 404
 
 
+def test_without_an_sms_provider_the_page_says_so_and_false_may_be_sent_back(client, api_token, page_code):
+    headers = api_token("admin")
+    response = client.patch(f"/api/v1/pages/{page_code}", headers=headers,
+                            json={"page": {"allow_sms_subscribers": False, "name": "Acme Cloud"}})
+    assert response.status_code == 200
+    assert response.get_json()["allow_sms_subscribers"] is False and response.get_json()["name"] == "Acme Cloud"
+
+
 def test_form_encoded_profile_edits_work_too(client, api_token, page_code):
     response = client.patch(f"/api/v1/pages/{page_code}.json", headers=api_token("admin"),
                             data={"page[name]": "Acme", "page[allow_webhook_subscribers]": "false"})

@@ -56,13 +56,13 @@ def list_pages():
         raise ApiError(401, "unauthorized", "An API key is required: 'Authorization: OAuth <key>'.")
     if user_for_token(db_session(), raw) is None:
         raise ApiError(401, "unauthorized", "Invalid API key.")
-    return jsonify([page_profile_json(current_page(), current_app.config["STATUSPAGE"].base_url)])
+    return jsonify([_profile(current_page())])
 
 
 @route(bp, "/pages/<page_id>", methods=["GET"])
 @api_auth()
 def get_page(page):
-    return jsonify(page_profile_json(page, current_app.config["STATUSPAGE"].base_url))
+    return jsonify(_profile(page))
 
 
 @route(bp, "/pages/<page_id>", methods=["PATCH", "PUT"])
@@ -71,9 +71,16 @@ def update_page(page):
     require_admin()
     changes = PAGE_UPDATE.parse(request_body()).sent()
     session = db_session()
-    update_profile(session, _actor(), page, changes, current_app.config["STATUSPAGE"].base_url)
+    settings = current_app.config["STATUSPAGE"]
+    update_profile(session, _actor(), page, changes, settings.base_url, sms_offered=settings.sms is not None)
     session.commit()
-    return jsonify(page_profile_json(page, current_app.config["STATUSPAGE"].base_url))
+    return jsonify(_profile(page))
+
+
+def _profile(page):
+    """The page's profile as the API shows it; SMS sign-up is offered when the server has an SMS provider."""
+    settings = current_app.config["STATUSPAGE"]
+    return page_profile_json(page, settings.base_url, sms_offered=settings.sms is not None)
 
 
 # --- components -------------------------------------------------------------------------------

@@ -95,12 +95,6 @@ def _time_zone(value: object, key: str) -> str:
     return str(value)
 
 
-def _no_sms(value: object, key: str) -> Any:
-    if parse_bool(value, key):
-        raise InvalidInput("SMS subscribers are not supported.", key)
-    return UNSET
-
-
 def _optional_email(value: object, key: str) -> str | None:
     return clean_email(value, key) if value not in (None, "") else None
 
@@ -118,7 +112,7 @@ FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "url": _url,
     "time_zone": _time_zone,
     **dict.fromkeys(PROFILE_SWITCHES, parse_bool),
-    "allow_sms_subscribers": _no_sms,
+    "allow_sms_subscribers": parse_bool,  # not stored: it follows the server's SMS settings (_parse_changes)
     "notifications_from_email": _optional_email,
     "owner_email": _optional_email,
     "notifications_email_footer": _footer,
@@ -134,7 +128,7 @@ def _check_kept(page: Page, key: str, value: Any, fixed: dict[str, Any]) -> None
         raise InvalidInput(f"{key} cannot be changed here (it stays {fixed[key]!r}): {FIXED_BECAUSE[key]}.", key)
 
 
-def _parse_changes(page: Page, changes: dict[str, Any], base_url: str) -> dict[str, Any]:
+def _parse_changes(page: Page, changes: dict[str, Any], base_url: str, sms_offered: bool) -> dict[str, Any]:
     """The values a PATCH stores, each checked by its parser; InvalidInput for the first one refused."""
     fixed = fixed_fields(base_url)
     clean: dict[str, Any] = {}
@@ -145,6 +139,11 @@ def _parse_changes(page: Page, changes: dict[str, Any], base_url: str) -> dict[s
         if key not in FIELDS:
             raise InvalidInput(f"Unknown page field {key!r}.", key)
         parsed = FIELDS[key](value, key)
+        if key == "allow_sms_subscribers":
+            if parsed != sms_offered:
+                raise InvalidInput("SMS sign-up follows the server's SMS settings (STATUSPAGE_SMS_PROVIDER): it "
+                                   f"stays {str(sms_offered).lower()}.", key)
+            continue
         if key == "url" and page.url is None and parsed == base_url:
             continue  # the address shown while none is set: sent back unchanged
         if parsed is not UNSET:
@@ -153,13 +152,13 @@ def _parse_changes(page: Page, changes: dict[str, Any], base_url: str) -> dict[s
 
 
 def update_profile(session: Session, actor: Actor, page: Page, changes: dict[str, Any],
-                   base_url: str = "") -> Page:
+                   base_url: str = "", sms_offered: bool = False) -> Page:
     """Edit the page's profile (Statuspage's page fields); all validated before any is written.
 
     Fields we do not offer are accepted when they keep the value the API shows (a tool sending
     the whole page object back), and refused with the reason when they would change it.
     """
-    clean = _parse_changes(page, changes, base_url)
+    clean = _parse_changes(page, changes, base_url, sms_offered)
     changed = {key: value for key, value in clean.items() if getattr(page, key) != value}
     if not changed:
         return page  # the same values again: nothing to record, the public cache stays

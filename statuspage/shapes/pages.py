@@ -45,7 +45,8 @@ class PageProfileJson(PageJson):
     allow_page_subscribers: bool
     allow_incident_subscribers: bool
     allow_email_subscribers: bool
-    allow_sms_subscribers: Annotated[Literal[False], Field(description="SMS is not offered.")]
+    allow_sms_subscribers: Annotated[bool, Field(description=(
+        "Whether readers can subscribe by SMS: true when the server has an SMS provider (STATUSPAGE_SMS_PROVIDER)."))]
     allow_rss_atom_feeds: bool
     allow_webhook_subscribers: bool
     notifications_from_email: Annotated[str | None, Field(description="The sender of notification mail, if set.")]
@@ -64,7 +65,7 @@ def page_json(page: Page, base_url: str) -> PageJson:
     }
 
 
-def page_profile_json(page: Page, base_url: str) -> dict[str, Any]:
+def page_profile_json(page: Page, base_url: str, sms_offered: bool = False) -> dict[str, Any]:
     """`PageProfileJson` and Statuspage's fields we do not offer (css_* colours, domain, ...)."""
     tz = page.time_zone
     profile: PageProfileJson = {
@@ -73,7 +74,7 @@ def page_profile_json(page: Page, base_url: str) -> dict[str, Any]:
         "allow_page_subscribers": page.allow_page_subscribers,
         "allow_incident_subscribers": page.allow_incident_subscribers,
         "allow_email_subscribers": page.allow_email_subscribers,
-        "allow_sms_subscribers": False,
+        "allow_sms_subscribers": sms_offered,
         "allow_rss_atom_feeds": page.allow_rss_atom_feeds,
         "allow_webhook_subscribers": page.allow_webhook_subscribers,
         "notifications_from_email": page.notifications_from_email,

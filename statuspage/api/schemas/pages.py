@@ -7,7 +7,7 @@ the document and the field set, and passed to it as sent.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, cast
 
 from pydantic import Field
 
@@ -34,8 +34,9 @@ class _PageFields(Body):
     allow_email_subscribers: Switch = UNSET
     allow_rss_atom_feeds: Switch = UNSET
     allow_webhook_subscribers: Switch = UNSET
-    allow_sms_subscribers: Annotated[Any, checked_in_domain(Literal[False]),
-                                     Field(description="SMS is not offered: true is 422.")] = UNSET
+    allow_sms_subscribers: Annotated[Any, checked_in_domain(bool), Field(
+        description="Follows the server's SMS settings (STATUSPAGE_SMS_PROVIDER): the value GET shows, "
+                    "else 422.")] = UNSET
     notifications_from_email: Annotated[OptionalEmail, Field(
         description="The sender of notification mail; null or empty for `STATUSPAGE_MAIL_FROM`.")] = UNSET
     notifications_email_footer: Annotated[Any, checked_in_domain(Annotated[str | None, Field(max_length=2000)])
