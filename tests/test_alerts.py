@@ -214,6 +214,22 @@ def test_a_draft_that_recovers_resolves_its_pagerduty_alert(session, api, pagerd
         ("trigger", f"statuspage-draft-{draft.code}"), ("resolve", f"statuspage-draft-{draft.code}")]
 
 
+def test_an_outage_the_probes_draft_pages_once_and_routes_without_drafts_still_hear_the_move(
+        session, api, pagerduty, chat_receiver, run, clock):
+    a_route(session, "pagerduty", ROUTING_KEY)  # every event, as a new route listens
+    moves_only = chat_receiver("webhook")
+    a_route(session, "webhook", moves_only.url, ["component_changed"], name="Component log")
+    probe = a_probe(session, api, now=clock[0])
+    fail_until_down(session, probe, clock)
+    run()
+
+    draft = session.scalars(select(IncidentDraft)).one()
+    assert [(p["event_action"], p["dedup_key"]) for p in pagerduty.payloads()] == [
+        ("trigger", f"statuspage-draft-{draft.code}")]
+    [move] = [r.json() for r in moves_only.delivered]
+    assert move["event"] == "component_changed" and move["alert"]["details"]["new_status"] == "major_outage"
+
+
 def test_a_component_moved_by_hand_is_alerted_but_not_one_moved_by_an_incident_update(
         session, api, chat_receiver, run, clock):
     hook = chat_receiver("webhook")

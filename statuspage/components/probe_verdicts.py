@@ -38,7 +38,7 @@ def desired_status(session: Session, component: Component) -> ComponentStatus:
 
 
 def follow_verdicts(
-    session: Session, component: Component, *, at: datetime, cause: str
+    session: Session, component: Component, *, at: datetime, cause: str, alert: bool = True
 ) -> tuple[ComponentStatus, StatusChange] | None:
     """Set the component to what its probes ask, unless it is pinned or under maintenance.
 
@@ -54,5 +54,5 @@ def follow_verdicts(
     if component.pinned or component.status == ComponentStatus.UNDER_MAINTENANCE:
         return None
     before = ComponentStatus(component.status)
-    change = set_status(session, component, desired, PROBE_ACTOR, cause=cause[:255], at=at)
+    change = set_status(session, component, desired, PROBE_ACTOR, cause=cause[:255], at=at, alert=alert)
     return None if change is None else (before, change)

@@ -114,8 +114,11 @@ def set_status(
     cause: str | None = None,
     at: datetime | None = None,
     incident_id: int | None = None,
+    alert: bool = True,
 ) -> StatusChange | None:
-    """Change a component's status and append its history row; None if unchanged."""
+    """Change a component's status and append its history row; None if unchanged.
+
+    `alert=False` leaves telling responders to the caller (probes, which may tell them with a draft)."""
     if component.status == status:
         return None
     when = at or utcnow()
@@ -133,6 +136,7 @@ def set_status(
     component.updated_at = when
     session.add(change)
     component_updates.queued(session, change)  # webhooks' component_update, in this transaction
-    alerts.component_changed(session, change)  # responders, when no incident update tells them
+    if alert:
+        alerts.component_changed(session, change)  # responders, when no incident update tells them
     bump_version(session)
     return change

@@ -55,3 +55,8 @@ class AlertChannel(Base):
 
     def listens_to(self, event: AlertEvent | str) -> bool:
         return str(event) in self.events
+
+    def hears(self, event: AlertEvent | str, covered_by: AlertEvent | str | None = None) -> bool:
+        """Whether an alert of `event` goes to this route: it listens to it, and not to `covered_by`, the
+        event that already told it the same (a component's move into an outage, told by its draft)."""
+        return self.listens_to(event) and not (covered_by and self.listens_to(covered_by))

@@ -53,10 +53,10 @@ SEVERITY = {
 SEVERITY_IMPACT = {"critical": "critical", "error": "major", "warning": "minor", "info": "none"}
 
 
-def listening(session: Session, event: AlertEvent) -> list[AlertChannel]:
-    """The routes that listen to `event`."""
+def listening(session: Session, event: AlertEvent, covered_by: AlertEvent | None = None) -> list[AlertChannel]:
+    """The routes that listen to `event` (and not to `covered_by`, which tells them the same)."""
     return [route for route in session.scalars(select(AlertChannel).order_by(AlertChannel.id))
-            if route.listens_to(event)]
+            if route.hears(event, covered_by)]
 
 
 def alert(
@@ -74,6 +74,7 @@ def alert(
     component: str | None = None,
     component_ids: Sequence[int] = (),
     details: dict[str, Any] | None = None,
+    covered_by: AlertEvent | None = None,
     now: datetime | None = None,
 ) -> OutboxEvent | None:
     """Queue an alert for the routes listening to `event` (None when none listens).
@@ -82,13 +83,14 @@ def alert(
     what happened when it differs from the event a route chose (a draft that recovered is
     told to the routes of draft_proposed as `draft_recovered`).
     """
-    if not listening(session, event):
+    if not listening(session, event, covered_by):
         return None
     payload = {
         "event": event.value, "message": message or event.value, "title": title, "text": text, "link": link,
         "incident": incident, "draft": draft, "component": component, "dedup_key": dedup_key,
         "action": action, "severity": "info" if action == "resolve" else SEVERITY[event],
         "details": details or {}, "at": (now or utcnow()).isoformat(),
+        "covered_by": covered_by.value if covered_by else None,
     }
     return queue.enqueue(session, EventKind.ALERT, payload, component_ids, now=now)
 
@@ -159,10 +161,11 @@ def incident_changed(session: Session, incident: Incident, update: IncidentUpdat
           component_ids=[c.id for c in incident.components], now=update.created_at)
 
 
-def component_changed(session: Session, change: StatusChange) -> None:
+def component_changed(session: Session, change: StatusChange, covered_by: AlertEvent | None = None) -> None:
     """A component moved outside an incident's updates (probes, a responder, the API): those are told by
-    the incident's own alerts."""
-    if change.incident_id is not None or not listening(session, AlertEvent.COMPONENT_CHANGED):
+    the incident's own alerts. `covered_by`: the event that already told responders of this move (a draft
+    proposed for the outage), whose routes are not told twice."""
+    if change.incident_id is not None or not listening(session, AlertEvent.COMPONENT_CHANGED, covered_by):
         return
     component = change.component
     before = _words(change.from_status or "unknown")
@@ -172,7 +175,7 @@ def component_changed(session: Session, change: StatusChange) -> None:
           link=f"/admin/components/{component.code}", dedup_key=component_key(component.code),
           action="resolve" if back else "trigger", component=component.code, component_ids=[component.id],
           details={"old_status": str(change.from_status or ""), "new_status": str(change.to_status)},
-          now=change.at)
+          covered_by=covered_by, now=change.at)
 
 
 # At most one delivery_failed alert this often: a mail server down fails thousands of messages at once.

@@ -167,7 +167,7 @@ def _expand_alert(session: Session, event: OutboxEvent, now: datetime) -> int:
         for route in routes
         # A test alert goes to its one route; the others to the routes listening to their event.
         if (route.code == event.payload["route"] if event.payload.get("route")
-            else route.listens_to(event.payload.get("event", "")))
+            else route.hears(event.payload.get("event", ""), event.payload.get("covered_by")))
     ]
     if values:
         session.execute(insert(Delivery), values)

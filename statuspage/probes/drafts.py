@@ -26,6 +26,7 @@ from statuspage.db import utcnow
 from statuspage.errors import Conflict, NotFound
 from statuspage.incidents import lifecycle, rules
 from statuspage.models import (
+    AlertEvent,
     AutoIncident,
     Component,
     ComponentStatus,
@@ -83,22 +84,24 @@ def after_status_change(
     *,
     probe: Probe | None,
     at: datetime,
-) -> None:
+) -> AlertEvent | None:
     """Open a draft or incident when probes start an outage; follow up when the component is operational
-    again, whether it recovers at once or by way of degraded performance."""
+    again, whether it recovers at once or by way of degraded performance. Returns the alert event that
+    told responders of the outage (a draft proposed, an incident opened), if one did."""
     if after in OUTAGES and before not in OUTAGES and probe is not None:
-        _auto_open(session, component, after, probe, at)
-    elif after == ComponentStatus.OPERATIONAL and before != ComponentStatus.OPERATIONAL:
+        return _auto_open(session, component, after, probe, at)
+    if after == ComponentStatus.OPERATIONAL and before != ComponentStatus.OPERATIONAL:
         lifecycle.follow_up_recovery(session, component, at)
+    return None
 
 
 def _auto_open(session: Session, component: Component, status: ComponentStatus, probe: Probe,
-               at: datetime) -> None:
+               at: datetime) -> AlertEvent | None:
     mode = AutoIncident(probe.auto_incident)
     if mode == AutoIncident.OFF:
-        return
+        return None
     if open_draft_for(session, component) or open_incident_for(session, component):
-        return
+        return None
     started = min(probe.first_failure_at or at, at)
     draft = IncidentDraft(component_id=component.id, probe_id=probe.id, name=title(component),
                           body=_body(session, component, started), status=status, started_at=started, created_at=at)
@@ -111,6 +114,8 @@ def _auto_open(session: Session, component: Component, status: ComponentStatus, 
     session.flush()
     if draft.state == DraftState.OPEN:
         alerts.draft_proposed(session, draft, component, at)
+        return AlertEvent.DRAFT_PROPOSED
+    return AlertEvent.INCIDENT_OPENED
 
 
 def _publish_now(session: Session, draft: IncidentDraft, component: Component, status: ComponentStatus,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from statuspage.components.probe_verdicts import follow_verdicts
 from statuspage.components.status_rules import OUTAGES
 from statuspage.models import Check, Component, ComponentStatus, Probe, ProbeKind, ProbeState, StatusChange
+from statuspage.outbox import alerts
 from statuspage.probes.base import CheckResult
 from statuspage.probes.drafts import after_status_change
 
@@ -125,9 +126,11 @@ def follow_probes(
 ) -> StatusChange | None:
     """Set the component to what its probes ask (components.probe_verdicts), then open or follow up
     an incident as the probe's `auto_incident` says."""
-    followed = follow_verdicts(session, component, at=at, cause=cause)
+    followed = follow_verdicts(session, component, at=at, cause=cause, alert=False)
     if followed is None:
         return None
     before, change = followed
-    after_status_change(session, component, before, ComponentStatus(change.to_status), probe=probe, at=at)
+    told = after_status_change(session, component, before, ComponentStatus(change.to_status), probe=probe, at=at)
+    # A route that hears of the outage through the draft (or the incident) is not paged for the move as well.
+    alerts.component_changed(session, change, covered_by=told)
     return change
