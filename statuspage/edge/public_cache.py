@@ -60,9 +60,9 @@ class CachedBody:
     mimetype: str
     status: int
     brotli: bytes | None = None
-    # The reply for each (version, coding, Cache-Control), made on its first request: a hit then only
+    # The answers for each (version, coding, Cache-Control), made on the first request: a hit then only
     # picks one (the hit path is what everyone refreshing during an outage runs).
-    replies: dict[tuple[str, str | None, str], Reply] = field(default_factory=dict, compare=False, repr=False)
+    replies: dict[tuple[str, str | None, str], Prepared] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def packed(cls, body: bytes, mimetype: str, status: int) -> CachedBody:
@@ -85,6 +85,15 @@ class Reply:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One variant's answers, made on its first request: the full reply, the 304 and the ETag it matches."""
+
+    etag: str  # without quotes, as If-None-Match is parsed
+    full: Reply
+    not_modified: Reply | None  # None for an entry that is not a 200 (it has no ETag)
 
 
 class Unavailable(Exception):
@@ -260,32 +269,29 @@ def reply(cache: PublicCache, entry: CachedBody, version: str, accept_encoding: 
         coding = "br"
     elif entry.gzipped is not None and ("gzip" in accepted or "*" in accepted):
         coding = "gzip"
-    answer = entry.replies.get((version, coding, cache.cache_control))
-    if answer is None:
-        answer = entry.replies[(version, coding, cache.cache_control)] = _full_reply(cache, entry, version, coding)
-    if if_none_match and entry.status == 200:
-        etag = f"v{version}{ETAG_SUFFIX[coding]}"
-        if parse_etags(if_none_match).contains(etag):
-            return Reply(304, answer.headers[:4], b"")  # Cache-Control, CORS, Vary and the ETag
-    return answer
+    prepared = entry.replies.get((version, coding, cache.cache_control))
+    if prepared is None:
+        prepared = entry.replies[(version, coding, cache.cache_control)] = _prepare(cache, entry, version, coding)
+    if if_none_match and prepared.not_modified and parse_etags(if_none_match).contains(prepared.etag):
+        return prepared.not_modified
+    return prepared.full
 
 
-def _full_reply(cache: PublicCache, entry: CachedBody, version: str, coding: str | None) -> Reply:
-    body = entry.body
-    if coding == "br" and entry.brotli is not None:
-        body = entry.brotli
-    elif coding == "gzip" and entry.gzipped is not None:
-        body = entry.gzipped
+def _prepare(cache: PublicCache, entry: CachedBody, version: str, coding: str | None) -> Prepared:
+    body = {"br": entry.brotli, "gzip": entry.gzipped}.get(coding or "") or entry.body
+    etag = f"v{version}{ETAG_SUFFIX[coding]}"
     headers = [("Cache-Control", cache.cache_control), ("Access-Control-Allow-Origin", "*"),
                ("Vary", "Accept-Encoding")]
+    not_modified = None
     if entry.status == 200:
-        headers.append(("ETag", f'"v{version}{ETAG_SUFFIX[coding]}"'))
+        headers.append(("ETag", f'"{etag}"'))
+        not_modified = Reply(304, list(headers), b"")
     if coding is not None:
         headers.append(("Content-Encoding", coding))
     content_type = entry.mimetype + ("; charset=utf-8" if entry.mimetype.startswith("text/")
                                      or entry.mimetype.endswith(("+xml", "javascript")) else "")
     headers += [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-    return Reply(entry.status, headers, body)
+    return Prepared(etag, Reply(entry.status, headers, body), not_modified)
 
 
 def _cache() -> PublicCache:
