@@ -60,9 +60,10 @@ class CachedBody:
     mimetype: str
     status: int
     brotli: bytes | None = None
-    # The answers for each (version, coding, Cache-Control), made on the first request: a hit then only
-    # picks one (the hit path is what everyone refreshing during an outage runs).
-    replies: dict[tuple[str, str | None, str], Prepared] = field(default_factory=dict, compare=False, repr=False)
+    # The answers for each (version, coding), made on the first request: a hit then only picks one (the
+    # hit path is what everyone refreshing during an outage runs). An entry lives in one cache, whose
+    # Cache-Control is fixed.
+    replies: dict[tuple[str, str | None], Prepared] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def packed(cls, body: bytes, mimetype: str, status: int) -> CachedBody:
@@ -269,9 +270,9 @@ def reply(cache: PublicCache, entry: CachedBody, version: str, accept_encoding: 
         coding = "br"
     elif entry.gzipped is not None and ("gzip" in accepted or "*" in accepted):
         coding = "gzip"
-    prepared = entry.replies.get((version, coding, cache.cache_control))
+    prepared = entry.replies.get((version, coding))
     if prepared is None:
-        prepared = entry.replies[(version, coding, cache.cache_control)] = _prepare(cache, entry, version, coding)
+        prepared = entry.replies[(version, coding)] = _prepare(cache, entry, version, coding)
     if if_none_match and prepared.not_modified and parse_etags(if_none_match).contains(prepared.etag):
         return prepared.not_modified
     return prepared.full
