@@ -4,6 +4,7 @@ connections cannot hold it."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from gunicorn.config import Config
 from gunicorn.glogging import SafeAtoms
 
 from statuspage.config import ROOT
-from statuspage.edge.access_log import COMBINED, RedactingLogger, combined_line, redact
+from statuspage.edge.access_log import COMBINED, RedactingLogger, combined_line, plain_handlers, redact
 from tests.conftest import free_port
 
 
@@ -67,6 +68,70 @@ def test_a_custom_format_is_redacted_too(tmp_path):
     for handler in logger.access_log.handlers:
         handler.flush()
     assert (tmp_path / "access.log").read_text() == "GET api_key=[redacted] probe\n"
+
+
+def file_logger(path: Path) -> RedactingLogger:
+    """The access logger as gunicorn sets it up for `--access-logfile path`."""
+    config = Config()
+    config.set("accesslog", str(path))
+    logger = RedactingLogger(config)
+    for handler in [h for h in logger.access_log.handlers if not getattr(h, "_gunicorn", False)]:
+        logger.access_log.removeHandler(handler)  # pytest's log capture, which a gunicorn worker does not have
+    return logger
+
+
+def log_requests(logger: RedactingLogger, *uris: str) -> None:
+    for uri in uris:
+        logger.access(Sent("200 OK", 10), [], request_environ(uri), timedelta(microseconds=350))
+
+
+def test_the_line_written_straight_to_the_file_is_the_line_logging_writes(tmp_path):
+    logger = file_logger(tmp_path / "direct.log")
+    logger.now = lambda: "[06/Dec/2026:20:00:00 +0000]"
+    assert plain_handlers(logger.access_log) == logger.access_log.handlers  # no LogRecord on this path
+    log_requests(logger, "/", "/x?api_key=sp_secret")
+    direct = (tmp_path / "direct.log").read_text()
+
+    logger = file_logger(tmp_path / "logging.log")
+    logger.now = lambda: "[06/Dec/2026:20:00:00 +0000]"
+    logger.access_log.addFilter(lambda record: True)  # a filter sends every line through logging
+    assert plain_handlers(logger.access_log) is None
+    log_requests(logger, "/", "/x?api_key=sp_secret")
+    logger.access_log.filters.clear()
+
+    assert direct == (tmp_path / "logging.log").read_text()
+    assert direct.count("\n") == 2 and "api_key=[redacted]" in direct and "sp_secret" not in direct
+
+
+def test_a_filter_or_handler_from_a_logging_configuration_still_gets_every_line(tmp_path):
+    logger = file_logger(tmp_path / "access.log")
+    logger.access_log.addFilter(lambda record: "/healthz" not in record.getMessage())
+    extra = logging.FileHandler(tmp_path / "extra.log")
+    try:
+        log_requests(logger, "/healthz", "/")
+        logger.access_log.filters.clear()
+        logger.access_log.addHandler(extra)
+        log_requests(logger, "/history")
+    finally:
+        logger.access_log.removeHandler(extra)
+        extra.close()
+
+    written = (tmp_path / "access.log").read_text()
+    assert "/healthz" not in written and '"GET / HTTP/1.1"' in written and "/history" in written
+    assert "/history" in (tmp_path / "extra.log").read_text()
+
+
+def test_after_a_reopen_the_next_lines_go_to_the_new_file(tmp_path):
+    """What logrotate does: move the file away, send USR1 (gunicorn reopens its log files)."""
+    log = tmp_path / "access.log"
+    logger = file_logger(log)
+    log_requests(logger, "/before")
+    log.rename(tmp_path / "access.log.1")
+    logger.reopen_files()
+    log_requests(logger, "/after")
+
+    assert "/before" in (tmp_path / "access.log.1").read_text()
+    assert "/after" in log.read_text() and "/before" not in log.read_text()
 
 
 @contextlib.contextmanager
