@@ -6,12 +6,16 @@ short string (the yardstick of the issue 2 and 3 runs); `/page` a fixed HTML
 page of about 30 KB, the size of a typical status page, which is the
 yardstick issue 12 names ("a minimal Flask app returning 30 KB"). `raw`
 answers that page with no Flask at all: the floor of any Python app on the
-same server settings.
+same server settings; `replay` answers a reply captured from our app (status,
+headers and body, from a JSON file named by BASELINE_REPLAY) the same way: what
+the server costs to send exactly our reply, with none of our code loaded.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 from flask import Flask
 
@@ -49,3 +53,16 @@ if SIZE > 0:
     @app.get("/bytes")
     def sized() -> bytes:
         return BODY
+
+
+# With BASELINE_REPLAY=path, `replay` answers the reply in that file: {"status", "headers", "body_file"}.
+REPLAY = json.loads(Path(os.environ["BASELINE_REPLAY"]).read_text()) if os.environ.get("BASELINE_REPLAY") else None
+if REPLAY is not None:
+    REPLAY_HEADERS = [(name, value) for name, value in REPLAY["headers"]]
+    REPLAY_BODY = Path(REPLAY["body_file"]).read_bytes()
+
+
+def replay(environ, start_response):
+    """The captured reply as a bare WSGI callable."""
+    start_response(REPLAY["status"], REPLAY_HEADERS)
+    return [REPLAY_BODY]

@@ -21,7 +21,8 @@ incidents and maintenance (`bench/history_seed.py`), then measures what issue 12
 4. Cache misses and hits timed in-process (and, with `--profile`, a miss of `/` in parts and its cProfile).
 
 `--controls` adds targets that tell where the time goes: a bare WSGI callable answering the same 30 KB
-under the same settings (the server's floor), the baseline and ours without the access log, and nginx
+under the same settings (the server's floor), one sending exactly our reply to `/` (headers included)
+from a process without our code, the baseline and ours without the access log, and nginx
 compressing each response (`gzip_static off`) instead of serving the precompressed files the docs config uses.
 STATUSPAGE_WEB_WORKERS and STATUSPAGE_WEB_THREADS, read by the gunicorn settings, apply to every server.
 
@@ -412,8 +413,8 @@ def options() -> argparse.ArgumentParser:
     parser.add_argument("--profile", action="store_true",
                         help="print the CPU of a miss of / in parts, and a cProfile of it")
     parser.add_argument("--controls", action="store_true",
-                        help="also load: a bare WSGI app answering the same 30 KB (the server's floor), and "
-                             "the baseline and ours without the access log")
+                        help="also load: a bare WSGI app answering the same 30 KB (the server's floor), one "
+                             "sending our exact reply to /, and the baseline and ours without the access log")
     parser.add_argument("--changes-only", action="store_true",
                         help="measure only what a change costs (and the sizes): no throughput rounds")
     return parser
@@ -511,7 +512,7 @@ def load_targets(args: argparse.Namespace, env: dict[str, str], folder: Path, se
         targets += [Target("nginx /", nginx, "/", goal=False, headers=[]),
                     Target(f"nginx / ({ENCODINGS})", nginx, "/", goal=False, headers=accept)]
     if args.controls:
-        targets += control_targets(env, folder, servers)
+        targets += control_targets(env, folder, servers, ours)
         if nginx is not None:
             targets.append(static_control(folder, servers))
     return targets, static
@@ -530,22 +531,43 @@ def static_control(folder: Path, servers: list[Server]) -> Target:
                   headers=[f"Accept-Encoding: {ENCODINGS}"])
 
 
-def control_targets(env: dict[str, str], folder: Path, servers: list[Server]) -> list[Target]:
-    """What the server alone costs: a bare WSGI app with the same 30 KB page and settings, and the
-    baseline and ours with the production settings minus the access log."""
+def control_targets(env: dict[str, str], folder: Path, servers: list[Server], running: Server) -> list[Target]:
+    """What the server alone costs: a bare WSGI app with the same 30 KB page and settings, one sending
+    exactly the reply `running` (ours) gives to `/` with `gzip, br`, and the baseline and ours with the
+    production settings minus the access log."""
     paths = {"PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bench'}"}
     quiet_log = ["-c", "python:gunicorn_no_access_log"]
     floor = Gunicorn("floor", "baseline_app:raw", ROOT / "bench", PRODUCTION_ARGS, paths, folder / "floor.log")
+    replayed = Gunicorn("replay", "baseline_app:replay", ROOT / "bench", PRODUCTION_ARGS,
+                        {**paths, "BASELINE_REPLAY": str(capture_reply(running, "/", folder))}, folder / "replay.log")
     plain = Gunicorn("baseline, no log", "baseline_app:app", ROOT / "bench", quiet_log, paths,
                      folder / "baseline-quiet.log")
     ours = Gunicorn("ours, no log", "app:app", ROOT, quiet_log, {**env, **paths}, folder / "ours-quiet.log")
-    servers += [floor, plain, ours]
-    for server, ready in ((floor, "/page"), (plain, "/page"), (ours, "/healthz")):
+    servers += [floor, replayed, plain, ours]
+    for server, ready in ((floor, "/page"), (replayed, "/"), (plain, "/page"), (ours, "/healthz")):
         server.start(ready)
     return [Target("control: bare WSGI 30 KB", floor, "/page", goal=False, headers=[]),
+            Target(f"control: bare WSGI sending ours / ({ENCODINGS})", replayed, "/", goal=False, headers=[]),
             Target("control: baseline, no access log", plain, "/page", goal=False, headers=[]),
             Target(f"control: ours / ({ENCODINGS}), no log", ours, "/", goal=False,
                    headers=[f"Accept-Encoding: {ENCODINGS}"])]
+
+
+def capture_reply(server: Server, path: str, folder: Path) -> Path:
+    """`server`'s reply to `path` with `gzip, br` (status, headers but those gunicorn adds, body), saved for
+    `baseline_app.replay`; returns the JSON file."""
+    answer = http_get(server.url + path, {"Accept-Encoding": ENCODINGS})
+    if answer.status != 200:
+        raise RuntimeError(f"{path} answered {answer.status}: nothing to replay")
+    body = folder / "replay.body"
+    body.write_bytes(answer.body)
+    added_by_gunicorn = {"date", "server", "connection", "transfer-encoding"}
+    reply = {"status": "200 OK", "body_file": str(body),
+             "headers": [[name, value] for name, value in answer.headers.items()
+                         if name.lower() not in added_by_gunicorn]}
+    path_out = folder / "replay.json"
+    path_out.write_text(json.dumps(reply))
+    return path_out
 
 
 def change_costs(args: argparse.Namespace, wrk: str, env: dict[str, str], folder: Path,
