@@ -132,6 +132,24 @@ def test_responders_read_and_test_routes_but_only_admins_change_them(client, pag
     assert client.get(path(page_code)).status_code == 401
 
 
+
+@pytest.mark.parametrize(("kind", "target", "masked"), [
+    ("slack", "https://hooks.slack.com/services/T0/B0/XX", "https://hooks.slack.com/…"),
+    ("webhook", "https://bot:token@ops.example/alerts?key=k", "https://ops.example/…"),
+    ("pagerduty", ROUTING_KEY, "0123…CDEF"),
+    ("email", "lead@example.com", "lead@example.com"),
+])
+def test_a_responders_key_sees_a_target_masked_as_the_admin_shows_it(client, page_code, admin, responder,
+                                                                     kind, target, masked):
+    code = create(client, page_code, admin, name="Route", kind=kind, target=target).get_json()["id"]
+    one = path(page_code, f"/{code}")
+
+    assert client.get(one, headers=responder).get_json()["target"] == masked
+    assert [r["target"] for r in client.get(path(page_code), headers=responder).get_json()] == [masked]
+    assert client.get(one, headers=admin).get_json()["target"] == target
+    assert [r["target"] for r in client.get(path(page_code), headers=admin).get_json()] == [target]
+    documented("AlertChannel", client.get(one, headers=responder).get_json())
+
 BAD_INPUT = [
     ({"kind": "carrier_pigeon"}, "kind"),
     ({"kind": None}, "kind"),

@@ -1,6 +1,7 @@
 """The management API's alert channels (our extension): routes that alert responders, and their test alert.
 
-Any key reads them and sends a test alert; an admin's key creates, changes and deletes them.
+Any key reads them and sends a test alert; an admin's key creates, changes and deletes them, and is the
+only one shown the whole target (a responder's sees it masked, as in the admin: it is a secret).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from flask import Blueprint, jsonify
 from statuspage.api.common import (
     api_actor,
     api_auth,
+    api_user,
     object_id,
     probe_policy,
     register_error_handlers,
@@ -35,7 +37,7 @@ def _route(code: str) -> AlertChannel:
 
 def _written(alert_channel: AlertChannel, page: Page, secret_before: str | None) -> AlertChannelWrittenJson:
     """The route as saved, with its signing secret when this request made it (it is shown this once)."""
-    body: AlertChannelWrittenJson = {**alert_channel_json(alert_channel, page)}
+    body: AlertChannelWrittenJson = {**alert_channel_json(alert_channel, page, whole_target=True)}
     if alert_channel.secret and alert_channel.secret != secret_before:
         body["secret"] = alert_channel.secret
     return body
@@ -44,7 +46,8 @@ def _written(alert_channel: AlertChannel, page: Page, secret_before: str | None)
 @route(bp, "/pages/<page_id>/alert_channels", methods=["GET"])
 @api_auth()
 def list_alert_channels(page):
-    return jsonify([alert_channel_json(r, page) for r in alert_routes.routes(db_session())])
+    whole = api_user().is_admin
+    return jsonify([alert_channel_json(r, page, whole_target=whole) for r in alert_routes.routes(db_session())])
 
 
 @route(bp, "/pages/<page_id>/alert_channels", methods=["POST"])
@@ -61,7 +64,7 @@ def create_alert_channel(page):
 @route(bp, "/pages/<page_id>/alert_channels/<alert_channel_id>", methods=["GET"])
 @api_auth()
 def get_alert_channel(page, alert_channel_id):
-    return jsonify(alert_channel_json(_route(alert_channel_id), page))
+    return jsonify(alert_channel_json(_route(alert_channel_id), page, whole_target=api_user().is_admin))
 
 
 @route(bp, "/pages/<page_id>/alert_channels/<alert_channel_id>", methods=["PATCH", "PUT"])
@@ -81,7 +84,7 @@ def update_alert_channel(page, alert_channel_id):
 def delete_alert_channel(page, alert_channel_id):
     session = db_session()
     removed = _route(alert_channel_id)
-    body = alert_channel_json(removed, page)
+    body = alert_channel_json(removed, page, whole_target=True)
     alert_routes.delete_route(session, api_actor(), removed)
     session.commit()
     return jsonify(body)

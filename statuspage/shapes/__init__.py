@@ -6,7 +6,7 @@ field types and descriptions, through pydantic. A new field is one line in the s
 its builder. The API, the webhook sender and the exports share these.
 """
 
-from statuspage.shapes.alerts import AlertChannelJson, alert_channel_json
+from statuspage.shapes.alerts import AlertChannelJson, alert_channel_json, masked_target
 from statuspage.shapes.base import AlwaysNull, Day, Id, NullableTimestamp, Timestamp
 from statuspage.shapes.components import (
     ComponentGroupJson,
@@ -41,6 +41,7 @@ __all__ = [
     "GroupAsComponentJson", "Id", "IncidentJson", "IncidentTemplateJson", "MaintenanceJson", "ManagedIncidentJson",
     "ManagedUpdateJson", "NullableTimestamp", "PageJson", "PageProfileJson", "SubscriberJson", "Timestamp",
     "UpdateJson", "alert_channel_json", "component_json", "group_as_component_json", "group_json", "incident_json",
-    "managed_incident_json", "managed_update_json", "overall_status", "page_json", "page_profile_json",
-    "postmortem_fields", "status_json", "subscriber_json", "template_json", "tree_json", "update_json",
+    "managed_incident_json", "managed_update_json", "masked_target", "overall_status", "page_json",
+    "page_profile_json", "postmortem_fields", "status_json", "subscriber_json", "template_json", "tree_json",
+    "update_json",
 ]

@@ -9,7 +9,6 @@ after it is made.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -27,6 +26,7 @@ from statuspage.models import AlertChannel, AlertKind, Delivery, EventKind, Outb
 from statuspage.notify import alert_routes
 from statuspage.notify.channels import CHANNELS
 from statuspage.outbound.guard import Policy
+from statuspage.shapes import masked_target
 from statuspage.web.auth import admin_required
 from statuspage.web.forms import confirm_delete, domain_form, flashed, or_404, refusal
 
@@ -56,17 +56,6 @@ def _actor() -> Actor:
 
 def _policy() -> Policy:
     return Policy.from_settings(current_app.config["STATUSPAGE"])
-
-
-def masked_target(route: AlertChannel) -> str:
-    """What the admin shows of a target: an email address whole; of a URL its scheme and host, of a
-    routing key its ends (both are secrets)."""
-    if route.kind == AlertKind.EMAIL:
-        return route.target
-    if route.kind == AlertKind.PAGERDUTY:
-        return f"{route.target[:4]}…{route.target[-4:]}"
-    parts = urlsplit(route.target)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
 
 
 def _last_deliveries(session: Session, routes: list[AlertChannel]) -> dict[int, Delivery]:
