@@ -36,8 +36,8 @@ class AlertChannelJson(TypedDict):
 
 
 def masked_target(route: AlertChannel) -> str:
-    """What a responder is shown of a target: an email address whole; of a URL its scheme and host, of a
-    routing key its ends (both are secrets)."""
+    """A target as the admin lists it and responders' keys read it: an email address whole; of a URL its
+    scheme and host, of a routing key its ends (both are secrets)."""
     if route.kind == AlertKind.EMAIL:
         return route.target
     if route.kind == AlertKind.PAGERDUTY:
