@@ -264,6 +264,11 @@ class Settings:
     publish_s3_access_key_id: str | None = None
     publish_s3_secret_access_key: str | None = field(default=None, repr=False)
 
+    @property
+    def sms_offered(self) -> bool:
+        """Whether subscribers may sign up for texts: the server has an SMS provider."""
+        return self.sms is not None
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from the environment; raises SettingError on bad values."""

@@ -72,7 +72,7 @@ def update_page(page):
     changes = PAGE_UPDATE.parse(request_body()).sent()
     session = db_session()
     settings = current_app.config["STATUSPAGE"]
-    update_profile(session, _actor(), page, changes, settings.base_url, sms_offered=settings.sms is not None)
+    update_profile(session, _actor(), page, changes, settings.base_url, sms_offered=settings.sms_offered)
     session.commit()
     return jsonify(_profile(page))
 
@@ -80,7 +80,7 @@ def update_page(page):
 def _profile(page):
     """The page's profile as the API shows it; SMS sign-up is offered when the server has an SMS provider."""
     settings = current_app.config["STATUSPAGE"]
-    return page_profile_json(page, settings.base_url, sms_offered=settings.sms is not None)
+    return page_profile_json(page, settings.base_url, sms_offered=settings.sms_offered)
 
 
 # --- components -------------------------------------------------------------------------------

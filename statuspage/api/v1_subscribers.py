@@ -122,7 +122,7 @@ def create_subscriber(page):
     skip = new.skip_confirmation_notification
     if skip:
         require_admin()  # opting someone in without their consent is an admin's call
-    if new.mode == SubscriberMode.SMS and settings.sms is None:
+    if new.mode == SubscriberMode.SMS and not settings.sms_offered:
         raise ApiError(422, "invalid", "SMS subscribers cannot be added: texts are not set up on this server "
                                        "(STATUSPAGE_SMS_PROVIDER).", "phone_number")
     subscriber = subscribers.create(

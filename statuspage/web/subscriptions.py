@@ -71,7 +71,7 @@ def _secret() -> str:
 def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
     session = db_session()
     return render_template(template, page=current_page(), components=all_components(session),
-                           sms_offered=_settings().sms is not None, chat_modes=CHAT_CHOICES, **context), status
+                           sms_offered=_settings().sms_offered, chat_modes=CHAT_CHOICES, **context), status
 
 
 def _from_token(purpose: str, token: str) -> tuple[Subscriber | None, tokens.Link]:
@@ -165,7 +165,7 @@ def subscribe_chat():
 
 
 def _sms_on() -> None:
-    if _settings().sms is None:
+    if not _settings().sms_offered:
         abort(404, "This page does not send texts.")
 
 
