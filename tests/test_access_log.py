@@ -134,6 +134,19 @@ def test_after_a_reopen_the_next_lines_go_to_the_new_file(tmp_path):
     assert "/after" in log.read_text() and "/before" not in log.read_text()
 
 
+
+def test_a_closed_file_handler_opens_its_file_again_as_logging_would(tmp_path):
+    """logging.shutdown closes file handlers while a worker exits; a late line is still written."""
+    log = tmp_path / "access.log"
+    logger = file_logger(log)
+    log_requests(logger, "/before")
+    [handler] = logger.access_log.handlers
+    handler.close()
+    log_requests(logger, "/late")
+    handler.close()
+
+    assert "/before" in log.read_text() and "/late" in log.read_text()
+
 @contextlib.contextmanager
 def gunicorn(settings, instance: Path, *options: str) -> Iterator[str]:
     """The app under a real gunicorn with the documented setup (one worker); yields its origin once it answers."""
