@@ -15,8 +15,8 @@ threads = int(os.environ.get("STATUSPAGE_WEB_THREADS", "8"))
 worker_class = "gthread"
 timeout = 30
 keepalive = 5
-# STATUSPAGE_WEB_ACCESS_LOG=off when the proxy in front already logs (the line costs 20-40 us of CPU a
-# request, a tenth of a cached answer under gunicorn: docs/benchmarks.md).
+# STATUSPAGE_WEB_ACCESS_LOG=off when the proxy in front already logs (the line costs 5-20 us of CPU a
+# request under gunicorn, against about 150 us for a cached answer: docs/benchmarks.md, third round).
 accesslog = None if os.environ.get("STATUSPAGE_WEB_ACCESS_LOG", "on").lower() in ("off", "false", "0") else "-"
 logger_class = "statuspage.edge.access_log.RedactingLogger"
 # No control socket: gunicorn's default path ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl) is one per user, so
